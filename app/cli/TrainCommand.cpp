@@ -1,0 +1,131 @@
+#include "cli/TrainCommand.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <ctime>
+#include <cstring>
+#include <iostream>
+
+#include "cli/TerminalProgress.h"
+#include "core/train/RunDirectory.h"
+#include "core/train/Trainer.h"
+
+namespace samscape::cli {
+namespace {
+
+std::atomic<bool> interruptRequested{false};
+
+extern "C" void onInterrupt(int) {
+  interruptRequested.store(true);
+  // A second Ctrl-C kills the process the usual way.
+  std::signal(SIGINT, SIG_DFL);
+}
+
+std::string defaultRunDirectory(const TrainConfig& config) {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
+  const std::string model = config.model.modelFile.empty() ? config.model.name : "model-file";
+  return std::string("runs/") + stamp + "-" + model;
+}
+
+}  // namespace
+
+TrainCommand::TrainCommand(CLI::App& parent) {
+  command_ = parent.add_subcommand("train", "Train a model with SGD and write its results to --out");
+  auto* app = command_;
+  // A flag given twice (or after --config) takes its last value, as in most command lines.
+  app->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  auto& c = config_;
+  datasetName_ = datasetName(c.data.kind);
+  scheduleName_ = scheduleName(c.schedule);
+
+  app->add_option("--config", configFile_, "JSON file of flag values (keys are flag names); flags override it");
+  // Data
+  app->add_option("--dataset", datasetName_, "fashion-mnist, mnist, cifar10 or cifar100")->capture_default_str();
+  app->add_option("--data-dir", c.data.dataDir,
+                  std::string("Directory of the dataset files (default for fashion-mnist: ") +
+                      kDefaultFashionMnistDir + ")");
+  app->add_option("--train-subset", c.data.trainSubset, "Use the first N training examples in file order (0: all)");
+  app->add_option("--test-subset", c.data.testSubset, "Use the first N test examples in file order (0: all)");
+  app->add_option("--val-fraction", c.data.valFraction,
+                  "Fraction of the training set held out for validation (its last examples)");
+  app->add_option("--label-noise", c.data.labelNoise, "Rate of symmetric label noise on the training set");
+  app->add_flag_callback("--no-augment", [&c] { c.augment = false; }, "No padding, cropping or flipping");
+  app->add_flag_callback("--no-shuffle", [&c] { c.shuffle = false; }, "Visit training examples in file order");
+  app->add_flag_callback("--no-normalize", [&c] { c.normalize = false; },
+                         "Scale pixels to [0,1] only (no per-channel standardization)");
+  // Model
+  app->add_option("--model", c.model.name, "mlp, cnn, resnet20, resnet32, resnet56, wrn16-4 or wrn28-10")
+      ->capture_default_str();
+  app->add_option("--model-file", c.model.modelFile,
+                  "TorchScript module (torch.jit.save) mapping float [N,C,H,W] to logits");
+  // Optimization
+  app->add_option("--optimizer", c.optimizer.name, "sgd")->capture_default_str();
+  app->add_option("--lr", c.optimizer.learningRate, "Base learning rate")->capture_default_str();
+  app->add_option("--momentum", c.optimizer.momentum, "Momentum")->capture_default_str();
+  app->add_flag("--nesterov", c.optimizer.nesterov, "Nesterov momentum");
+  app->add_option("--weight-decay", c.optimizer.weightDecay, "L2 weight decay")->capture_default_str();
+  app->add_option("--batch-size", c.batchSize, "Mini-batch size")->capture_default_str();
+  app->add_option("--epochs", c.epochs, "Number of epochs")->capture_default_str();
+  app->add_option("--schedule", scheduleName_, "constant, cosine or step")->capture_default_str();
+  app->add_option("--warmup-epochs", c.warmupEpochs, "Linear warm-up length in epochs")->capture_default_str();
+  app->add_option("--step-epochs", c.stepEpochs, "Step schedule: epochs at which the rate is multiplied (default: 50%,75%)")
+      ->delimiter(',');
+  app->add_option("--step-factor", c.stepFactor, "Step schedule: the multiplier")->capture_default_str();
+  // Run
+  app->add_option("--seed", c.seed, "Seed of initialization, data order, augmentation and label noise")
+      ->capture_default_str();
+  app->add_option("--device", c.device, "cpu, cuda or cuda:N")->capture_default_str();
+  app->add_option("--threads", c.threads, "CPU threads (0: every core)")->capture_default_str();
+  app->add_option("--eval-batch-size", c.evalBatchSize, "Batch size of evaluation")->capture_default_str();
+  app->add_option("--out", c.outDir, "Run directory (default: runs/<time>-<model>)");
+}
+
+void TrainCommand::applyConfigFileFrom(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string path;
+    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      path = argv[i + 1];
+    } else if (std::strncmp(argv[i], "--config=", 9) == 0) {
+      path = argv[i] + 9;
+    }
+    if (!path.empty()) {
+      applyJsonConfigFile(config_, path);
+      datasetName_ = datasetName(config_.data.kind);
+      scheduleName_ = scheduleName(config_.schedule);
+    }
+  }
+}
+
+int TrainCommand::run() {
+  config_.data.kind = parseDatasetName(datasetName_);
+  config_.schedule = parseScheduleName(scheduleName_);
+  if (config_.outDir.empty()) config_.outDir = defaultRunDirectory(config_);
+  validateConfig(config_);
+
+  // Refuse an occupied --out before spending time on loading the data.
+  RunDirectoryWriter runDirectory(config_.outDir, config_);
+  Trainer trainer(config_);
+  TerminalProgress progress(stderr, isatty(STDERR_FILENO) == 1);
+
+  interruptRequested.store(false);
+  std::signal(SIGINT, onInterrupt);
+  const TrainingResult result = trainer.run({&progress, &runDirectory}, &interruptRequested);
+  std::signal(SIGINT, SIG_DFL);
+
+  trainer.saveModel(runDirectory.modelPath());
+  std::cout << "results in " << config_.outDir << "/ (run.json, metrics.csv, model.pt)\n";
+  switch (result.status) {
+    case RunStatus::Finished: return kExitOk;
+    case RunStatus::Diverged: return kExitDiverged;
+    case RunStatus::Cancelled: return kExitCancelled;
+  }
+  return kExitInternalError;
+}
+
+}  // namespace samscape::cli

@@ -1,0 +1,40 @@
+#pragma once
+// `samscape-cli train`: every flag of TrainConfig, a JSON --config file that flags override, and the
+// run itself with a progress display and a run directory.
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/train/TrainConfig.h"
+
+namespace samscape::cli {
+
+// Exit codes shared by the CLI's commands.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitInternalError = 1,
+  kExitUsage = 2,  // a bad flag, value or file: one line on stderr naming it
+  kExitDiverged = 3,
+  kExitCancelled = 130,
+};
+
+class TrainCommand {
+ public:
+  explicit TrainCommand(CLI::App& parent);
+
+  // Applies a --config file found in argv before CLI11 parses the flags, so that flags override it.
+  void applyConfigFileFrom(int argc, const char* const* argv);
+  bool selected() const { return command_->parsed(); }
+  // Applies the string-valued flags, runs the training and returns the exit code.
+  int run();
+
+ private:
+  CLI::App* command_;
+  TrainConfig config_;
+  std::string configFile_;
+  std::string datasetName_;
+  std::string scheduleName_;
+};
+
+}  // namespace samscape::cli

@@ -1,0 +1,44 @@
+#pragma once
+// One exception family for the whole project: every error carries a message a user can act on
+// (the file, flag or value at fault and what is wrong with it). The CLI prints it on one line and
+// exits with code 2; the GUI shows it in the run's row.
+
+#include <stdexcept>
+#include <string>
+
+namespace samscape {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A data file or directory that cannot be read as the dataset it claims to be.
+class DataError : public Error {
+ public:
+  DataError(const std::string& path, const std::string& problem)
+      : Error(path + ": " + problem), path_(path) {}
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A configuration value (flag or config-file key) that is invalid.
+class ConfigError : public Error {
+ public:
+  ConfigError(const std::string& flag, const std::string& value, const std::string& problem)
+      : Error(flag + ": invalid value '" + value + "': " + problem), flag_(flag) {}
+  const std::string& flag() const { return flag_; }
+
+ private:
+  std::string flag_;
+};
+
+// A model (built-in or TorchScript file) that cannot be built, loaded or run on the data.
+class ModelError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace samscape

@@ -1,0 +1,357 @@
+#include "core/models/Network.h"
+
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/Error.h"
+#include "core/models/BuiltInModels.h"
+
+namespace samscape {
+
+const std::vector<std::string>& builtInModelNames() {
+  static const std::vector<std::string> names{"mlp",      "cnn",     "resnet20", "resnet32",
+                                              "resnet56", "wrn16-4", "wrn28-10"};
+  return names;
+}
+
+namespace {
+
+// One line saying why an operation failed: the first line of the exception's message, without
+// LibTorch's backtrace. Errors raised inside the TorchScript interpreter start with a generic line
+// and a TorchScript traceback; their last line holds the actual error ("RuntimeError: mat1 and
+// mat2 shapes cannot be multiplied (2x784 and 3072x7)").
+std::string errorReason(const std::exception& error) {
+  std::string text = error.what();
+  if (const auto* torchError = dynamic_cast<const c10::Error*>(&error)) {
+    text = torchError->what_without_backtrace();
+  }
+  std::vector<std::string> lines;
+  std::istringstream stream(text);
+  for (std::string line; std::getline(stream, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) lines.push_back(line);
+  }
+  if (lines.empty()) return "unknown error";
+  if (lines.size() > 1 && lines.front().rfind("The following operation failed in the TorchScript", 0) == 0) {
+    return lines.back();
+  }
+  return lines.front();
+}
+
+std::string shapeString(at::IntArrayRef sizes) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    out += (i == 0 ? "" : ", ") + std::to_string(sizes[i]);
+  }
+  return out + "]";
+}
+
+// 272474 -> "272,474"
+std::string withThousands(std::int64_t value) {
+  std::string digits = std::to_string(value < 0 ? -value : value);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return value < 0 ? "-" + out : out;
+}
+
+std::int64_t countElements(const std::vector<torch::Tensor>& tensors) {
+  std::int64_t total = 0;
+  for (const auto& tensor : tensors) total += tensor.numel();
+  return total;
+}
+
+// LibTorch's own message for a missing file is "open file failed because of errno 2 on fopen: , ...".
+void requireFile(const std::string& path, const std::string& action) {
+  std::error_code ignored;
+  if (!std::filesystem::exists(path, ignored)) throw ModelError(path + ": " + action + ": no such file");
+  if (std::filesystem::is_directory(path, ignored)) {
+    throw ModelError(path + ": " + action + ": is a directory");
+  }
+}
+
+// Copies the tensors read from a file into a network's parameters and buffers, by name. Everything
+// is checked before anything is copied, so a file that does not fit leaves the network unchanged.
+// copy_ keeps each tensor's identity (an optimizer holding it still sees it), device and dtype.
+void copyNamedTensors(const std::vector<std::pair<std::string, torch::Tensor>>& targets,
+                      const std::map<std::string, torch::Tensor>& sources, const std::string& path) {
+  for (const auto& [name, target] : targets) {
+    const auto found = sources.find(name);
+    if (found == sources.end()) {
+      throw ModelError(path + ": cannot load weights: the file has no tensor '" + name +
+                       "'; was it saved from a network of the same model?");
+    }
+    if (found->second.sizes() != target.sizes()) {
+      throw ModelError(path + ": cannot load weights: tensor '" + name + "' has shape " +
+                       shapeString(found->second.sizes()) + " in the file but " +
+                       shapeString(target.sizes()) + " in the network; was it saved from a " +
+                       "network of the same model, input shape and number of classes?");
+    }
+  }
+  torch::NoGradGuard noGrad;
+  for (const auto& [name, target] : targets) {
+    auto destination = target;  // shares the tensor; copy_ writes in place
+    destination.copy_(sources.at(name));
+  }
+}
+
+// Shared by both implementations: whether the network is in training mode (makeNetwork restores it
+// after its check).
+class CheckedNetwork : public Network {
+ public:
+  virtual bool isTraining() const = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// A built-in torch::nn architecture (core/models/BuiltInModels.h).
+
+class BuiltInNetwork final : public CheckedNetwork {
+ public:
+  explicit BuiltInNetwork(const ModelSpec& spec)
+      : name_(spec.name), module_(models::makeBuiltInModel(spec)) {}
+
+  torch::Tensor forward(const torch::Tensor& images) override { return module_->forward(images); }
+
+  // Registration order, depth first (torch::nn::Module::parameters(recurse=true)).
+  std::vector<torch::Tensor> parameters() override { return module_->parameters(/*recurse=*/true); }
+
+  // Floating-point buffers only: BN running_mean and running_var. The integer num_batches_tracked
+  // counters are left out (they only matter for BN momentum=None, which no built-in model uses), so
+  // every buffer can be averaged, copied or perturbed like a parameter. save()/load() still keep them.
+  std::vector<torch::Tensor> buffers() override {
+    std::vector<torch::Tensor> out;
+    for (const auto& buffer : module_->buffers(/*recurse=*/true)) {
+      if (buffer.is_floating_point()) out.push_back(buffer);
+    }
+    return out;
+  }
+
+  void setTraining(bool training) override { module_->train(training); }
+  bool isTraining() const override { return module_->is_training(); }
+  void to(const torch::Device& device) override { module_->to(device); }
+
+  void save(const std::string& path) override {
+    try {
+      torch::serialize::OutputArchive archive;
+      module_->save(archive);
+      archive.save_to(path);
+    } catch (const std::exception& error) {
+      throw ModelError(path + ": cannot save weights: " + errorReason(error));
+    }
+  }
+
+  void load(const std::string& path) override {
+    requireFile(path, "cannot load weights");
+    std::map<std::string, torch::Tensor> sources;
+    try {
+      torch::serialize::InputArchive archive;
+      archive.load_from(path, torch::Device(torch::kCPU));
+      readArchive(archive, *module_, "", sources, path);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& error) {
+      throw ModelError(path + ": cannot load weights: " + errorReason(error));
+    }
+    std::vector<std::pair<std::string, torch::Tensor>> targets;
+    for (const auto& item : module_->named_parameters(/*recurse=*/true)) {
+      targets.emplace_back(item.key(), item.value());
+    }
+    for (const auto& item : module_->named_buffers(/*recurse=*/true)) {
+      targets.emplace_back(item.key(), item.value());
+    }
+    copyNamedTensors(targets, sources, path);
+  }
+
+  std::string describe() const override {
+    return name_ + " (" + withThousands(countElements(module_->parameters())) + " parameters)";
+  }
+
+ private:
+  // Reads the tensors of `module` (and its children, recursively) from the archive written by
+  // torch::nn::Module::save, named as in named_parameters() / named_buffers().
+  static void readArchive(torch::serialize::InputArchive& archive, const torch::nn::Module& module,
+                          const std::string& prefix, std::map<std::string, torch::Tensor>& out,
+                          const std::string& path) {
+    auto readTensor = [&](const std::string& key, bool isBuffer) {
+      torch::Tensor tensor;
+      if (!archive.try_read(key, tensor, isBuffer)) {
+        throw ModelError(path + ": cannot load weights: the file has no tensor '" + prefix + key +
+                         "'; was it saved from a network of the same model?");
+      }
+      out[prefix + key] = tensor;
+    };
+    for (const auto& item : module.named_parameters(/*recurse=*/false)) readTensor(item.key(), false);
+    for (const auto& item : module.named_buffers(/*recurse=*/false)) readTensor(item.key(), true);
+    for (const auto& child : module.named_children()) {
+      torch::serialize::InputArchive childArchive;
+      if (!archive.try_read(child.key(), childArchive)) {
+        throw ModelError(path + ": cannot load weights: the file has no module '" + prefix + child.key() +
+                         "'; was it saved from a network of the same model?");
+      }
+      readArchive(childArchive, *child.value(), prefix + child.key() + ".", out, path);
+    }
+  }
+
+  std::string name_;
+  std::shared_ptr<models::ClassifierImpl> module_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// A TorchScript module from a file (torch.jit.save in Python, or torch::jit::Module::save).
+
+torch::jit::Module loadScriptModule(const std::string& path) {
+  requireFile(path, "cannot load TorchScript module");
+  try {
+    return torch::jit::load(path, torch::Device(torch::kCPU));
+  } catch (const std::exception& error) {
+    throw ModelError(path + ": cannot load TorchScript module: " + errorReason(error));
+  }
+}
+
+class ScriptedNetwork final : public CheckedNetwork {
+ public:
+  explicit ScriptedNetwork(const ModelSpec& spec) : file_(spec.modelFile), module_(loadScriptModule(file_)) {
+    // A module saved for inference may have frozen parameters; here every parameter is trained.
+    for (const auto& item : module_.named_parameters(/*recurse=*/true)) {
+      if (!item.value.is_floating_point()) {
+        throw ModelError(file_ + ": parameter '" + item.name +
+                         "' is not floating point and cannot be trained");
+      }
+      auto parameter = item.value;
+      parameter.requires_grad_(true);
+    }
+  }
+
+  torch::Tensor forward(const torch::Tensor& images) override {
+    const torch::IValue output = module_.forward({images});
+    if (!output.isTensor()) {
+      throw ModelError(file_ + ": forward() must return a tensor of logits, but returned " +
+                       output.type()->str());
+    }
+    return output.toTensor();
+  }
+
+  // Depth-first in the module's attribute order (torch::jit::Module::parameters(recurse=true)).
+  std::vector<torch::Tensor> parameters() override {
+    std::vector<torch::Tensor> out;
+    for (const auto& parameter : module_.parameters(/*recurse=*/true)) out.push_back(parameter);
+    return out;
+  }
+
+  // Floating-point buffers only (integer ones such as BN's num_batches_tracked are left out), as for
+  // built-in models. save()/load() still keep them.
+  std::vector<torch::Tensor> buffers() override {
+    std::vector<torch::Tensor> out;
+    for (const auto& buffer : module_.buffers(/*recurse=*/true)) {
+      if (buffer.is_floating_point()) out.push_back(buffer);
+    }
+    return out;
+  }
+
+  void setTraining(bool training) override { module_.train(training); }
+  bool isTraining() const override { return module_.is_training(); }
+  void to(const torch::Device& device) override { module_.to(device); }
+
+  void save(const std::string& path) override {
+    try {
+      module_.save(path);
+    } catch (const std::exception& error) {
+      throw ModelError(path + ": cannot save TorchScript module: " + errorReason(error));
+    }
+  }
+
+  void load(const std::string& path) override {
+    const torch::jit::Module saved = loadScriptModule(path);
+    std::map<std::string, torch::Tensor> sources;
+    for (const auto& item : saved.named_parameters(/*recurse=*/true)) sources[item.name] = item.value;
+    for (const auto& item : saved.named_buffers(/*recurse=*/true)) sources[item.name] = item.value;
+    std::vector<std::pair<std::string, torch::Tensor>> targets;
+    for (const auto& item : module_.named_parameters(/*recurse=*/true)) {
+      targets.emplace_back(item.name, item.value);
+    }
+    for (const auto& item : module_.named_buffers(/*recurse=*/true)) {
+      targets.emplace_back(item.name, item.value);
+    }
+    if (sources.size() != targets.size()) {
+      throw ModelError(path + ": cannot load weights: the file has " + std::to_string(sources.size()) +
+                       " parameters and buffers, the network " + std::to_string(targets.size()) +
+                       "; was it saved from a network of the same model?");
+    }
+    copyNamedTensors(targets, sources, path);
+  }
+
+  std::string describe() const override {
+    std::int64_t count = 0;
+    for (const auto& parameter : module_.parameters(/*recurse=*/true)) count += parameter.numel();
+    return "TorchScript model " + file_ + " (" + withThousands(count) + " parameters)";
+  }
+
+ private:
+  std::string file_;
+  torch::jit::Module module_;
+};
+
+// One forward pass on a zero batch of spec's input shape, in eval mode (so batch-norm statistics
+// are untouched) and without autograd; the training mode is restored afterwards.
+void checkOutputShape(CheckedNetwork& network, const ModelSpec& spec, const std::string& label) {
+  if (spec.inputChannels < 1 || spec.imageHeight < 1 || spec.imageWidth < 1 || spec.numClasses < 1) {
+    throw ModelError(label + ": invalid input shape " + std::to_string(spec.inputChannels) + "x" +
+                     std::to_string(spec.imageHeight) + "x" + std::to_string(spec.imageWidth) +
+                     " or number of classes " + std::to_string(spec.numClasses));
+  }
+  constexpr std::int64_t batch = 2;
+  const auto input = torch::zeros({batch, spec.inputChannels, spec.imageHeight, spec.imageWidth});
+  const bool wasTraining = network.isTraining();
+  network.setTraining(false);
+  torch::Tensor output;
+  try {
+    torch::NoGradGuard noGrad;
+    output = network.forward(input);
+  } catch (const Error&) {
+    network.setTraining(wasTraining);
+    throw;
+  } catch (const std::exception& error) {
+    network.setTraining(wasTraining);
+    throw ModelError(label + ": forward pass on an input of shape " + shapeString(input.sizes()) +
+                     " failed: " + errorReason(error));
+  }
+  network.setTraining(wasTraining);
+  const std::vector<std::int64_t> expected{batch, spec.numClasses};
+  if (output.sizes() != at::IntArrayRef(expected)) {
+    throw ModelError(label + ": output has shape " + shapeString(output.sizes()) + " for an input of shape " +
+                     shapeString(input.sizes()) + "; expected " + shapeString(expected) +
+                     " (one logit per class)");
+  }
+  if (!output.is_floating_point()) {
+    throw ModelError(label + ": output is not floating point (" +
+                     std::string(c10::toString(output.scalar_type())) + ")");
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Network> makeNetwork(const ModelSpec& spec) {
+  if (!spec.modelFile.empty()) {
+    auto network = std::make_unique<ScriptedNetwork>(spec);
+    checkOutputShape(*network, spec, spec.modelFile);
+    return network;
+  }
+  auto network = std::make_unique<BuiltInNetwork>(spec);
+  checkOutputShape(*network, spec, "model '" + spec.name + "'");
+  return network;
+}
+
+std::int64_t parameterCount(Network& network) { return countElements(network.parameters()); }
+
+}  // namespace samscape

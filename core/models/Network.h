@@ -1,0 +1,42 @@
+#pragma once
+// A trainable classifier, either a built-in torch::nn module or a TorchScript module from a file.
+// The trainer, the optimizers and the analyses see only this interface, so a user's own architecture
+// is trained and analysed exactly like a built-in one. LibTorch header: never included by the GUI.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "core/models/ModelSpec.h"
+
+namespace samscape {
+
+class Network {
+ public:
+  virtual ~Network() = default;
+
+  // float [N, C, H, W] -> logits [N, numClasses]
+  virtual torch::Tensor forward(const torch::Tensor& images) = 0;
+  // Trainable parameters in a fixed order (the order of the optimizer's state and of flattened vectors).
+  virtual std::vector<torch::Tensor> parameters() = 0;
+  // Non-trainable state such as batch-norm running statistics, in a fixed order.
+  virtual std::vector<torch::Tensor> buffers() = 0;
+  virtual void setTraining(bool training) = 0;
+  virtual void to(const torch::Device& device) = 0;
+  // Built-in: a torch::serialize archive; TorchScript: torch::jit::Module::save (loadable from Python).
+  virtual void save(const std::string& path) = 0;
+  // Loads weights saved by save() of a network built from the same spec. Throws ModelError.
+  virtual void load(const std::string& path) = 0;
+  virtual std::string describe() const = 0;
+};
+
+// Builds a built-in model, initialised from LibTorch's global generator (seed it first), or loads
+// spec.modelFile. Checks that a forward pass on spec's input shape gives [N, numClasses] logits.
+// Throws ConfigError for an unknown name (naming --model) and ModelError for a bad model file.
+std::unique_ptr<Network> makeNetwork(const ModelSpec& spec);
+
+std::int64_t parameterCount(Network& network);
+
+}  // namespace samscape

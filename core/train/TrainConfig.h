@@ -1,0 +1,48 @@
+#pragma once
+// The whole configuration of a training run: a plain value type shared by the CLI, the run
+// directory (run.json) and, later, the GUI. Its JSON form uses the CLI's flag names as keys
+// ("lr", "train-subset", ...), so a run.json's "config" is a valid --config file.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/data/DatasetLoader.h"
+#include "core/models/ModelSpec.h"
+#include "core/optim/LearningRateSchedule.h"
+#include "core/optim/OptimizerSpec.h"
+
+namespace samscape {
+
+struct TrainConfig {
+  DatasetOptions data;     // its seed is ignored: `seed` below seeds everything
+  bool augment = true;     // 4-pixel zero padding, random crop, random horizontal flip
+  bool shuffle = true;
+  bool normalize = true;   // per-channel mean/std of the training split; else pixels in [0, 1]
+  ModelSpec model;         // input shape and class count are taken from the dataset
+  OptimizerSpec optimizer;
+  std::int64_t batchSize = 128;
+  int epochs = 10;
+  ScheduleKind schedule = ScheduleKind::Cosine;
+  double warmupEpochs = 0.0;
+  std::vector<int> stepEpochs;  // for the step schedule; empty = at 50% and 75% of the epochs
+  double stepFactor = 0.1;
+  std::uint64_t seed = 0;
+  std::string device = "cpu";
+  int threads = 0;  // 0 = every core
+  std::int64_t evalBatchSize = 1000;
+  std::string outDir;  // empty = write nothing
+};
+
+// Throws ConfigError naming the first invalid flag and its value.
+void validateConfig(const TrainConfig& config);
+
+// JSON with the CLI's flag names as keys.
+std::string configToJson(const TrainConfig& config, int indent = 2);
+// Applies the keys present in `jsonText` over `config`. Unknown keys and values of the wrong type
+// are errors (ConfigError naming --config, the source and the key).
+void applyJsonConfig(TrainConfig& config, const std::string& jsonText, const std::string& sourceName);
+// Reads a JSON config file; a missing or unreadable file is a ConfigError naming --config.
+void applyJsonConfigFile(TrainConfig& config, const std::string& path);
+
+}  // namespace samscape

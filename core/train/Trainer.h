@@ -1,0 +1,42 @@
+#pragma once
+// Runs a training job described by a TrainConfig and reports through observers. The public interface
+// is LibTorch-free (a pimpl), so the GUI can own a Trainer on a worker thread.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/train/TrainConfig.h"
+#include "core/train/TrainingObserver.h"
+
+namespace samscape {
+
+class Trainer {
+ public:
+  // Validates the config, loads the data and builds the model and optimizer; throws ConfigError,
+  // DataError or ModelError with a message that names the problem.
+  explicit Trainer(TrainConfig config);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Runs every epoch: one optimizer step per mini-batch (loss = mean cross-entropy), then evaluation
+  // on the test (and validation) split. Stops early when the loss becomes NaN or infinite (Diverged),
+  // when `cancel` becomes true or an observer asks (Cancelled). Deterministic on CPU for a seed and
+  // thread count. `cancel` may be null.
+  TrainingResult run(const std::vector<TrainingObserver*>& observers,
+                     const std::atomic<bool>* cancel = nullptr);
+
+  // The model's weights as they are now (see Network::save).
+  void saveModel(const std::string& path);
+
+  const TrainConfig& config() const;
+  const TrainingBegin& description() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace samscape

@@ -1,0 +1,73 @@
+#pragma once
+// What a training run reports, as plain values, and the observer interface that receives it.
+// The CLI's progress bar, the run-directory writer and (later) the GUI bridge are observers.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace samscape {
+
+struct TrainingBegin {
+  std::string modelDescription;
+  std::string optimizerDescription;
+  std::string device;
+  int threads = 0;
+  std::int64_t parameterCount = 0;
+  std::int64_t trainExamples = 0;
+  std::int64_t validationExamples = 0;
+  std::int64_t testExamples = 0;
+  std::int64_t noisyLabels = 0;
+  std::string dataDir;
+  int epochs = 0;
+  std::int64_t stepsPerEpoch = 0;
+};
+
+struct StepProgress {
+  int epoch = 0;                 // 1-based
+  std::int64_t stepInEpoch = 0;  // 1-based
+  std::int64_t stepsPerEpoch = 0;
+  std::int64_t globalStep = 0;   // 1-based
+  std::int64_t totalSteps = 0;
+  double loss = 0.0;             // this step's mini-batch loss at the weights before the step
+  double learningRate = 0.0;
+};
+
+struct EpochMetrics {
+  int epoch = 0;  // 1-based
+  // Mean over the epoch's mini-batches of the loss and accuracy at the weights before each step
+  // (training mode, augmented data, labels as trained on, i.e. with label noise).
+  double trainLoss = 0.0;
+  double trainAccuracy = 0.0;
+  // Evaluation mode, clean test labels, after the epoch's last step.
+  double testLoss = 0.0;
+  double testAccuracy = 0.0;
+  std::optional<double> validationLoss;
+  std::optional<double> validationAccuracy;
+  double learningRate = 0.0;  // the rate of the epoch's last step
+  double seconds = 0.0;       // wall time of the epoch, evaluation included
+};
+
+enum class RunStatus { Finished, Diverged, Cancelled };
+std::string runStatusName(RunStatus status);  // "finished", "diverged", "cancelled"
+
+struct TrainingResult {
+  RunStatus status = RunStatus::Finished;
+  std::string message;  // why a run did not finish; empty when it did
+  std::vector<EpochMetrics> epochs;
+  double seconds = 0.0;
+};
+
+// Every hook is optional. A hook that returns true asks the trainer to stop; the run then ends with
+// status Cancelled after the current step.
+class TrainingObserver {
+ public:
+  virtual ~TrainingObserver() = default;
+  virtual void onBegin(const TrainingBegin&) {}
+  virtual bool onStep(const StepProgress&) { return false; }
+  virtual bool onEpochEnd(const EpochMetrics&) { return false; }
+  virtual void onEnd(const TrainingResult&) {}
+};
+
+}  // namespace samscape

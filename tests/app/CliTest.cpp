@@ -1,0 +1,152 @@
+// samscape-cli as a user runs it: a separate process, its exit code, what it prints and the files
+// it leaves.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tests/support/TrainingFixtures.h"
+
+namespace samscape {
+namespace {
+
+struct CliResult {
+  int exitCode = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  test::TempDir dir;
+  test::TinyMnist data{dir.file("mnist")};
+
+  // Flags that make a valid, fast run on the tiny dataset.
+  std::string tinyRunFlags() const {
+    return "train --dataset mnist --data-dir " + dir.file("mnist") +
+           " --model mlp --batch-size 16 --epochs 2 --threads 1";
+  }
+
+  CliResult run(const std::string& arguments) const {
+    const std::string out = dir.file("stdout.txt");
+    const std::string err = dir.file("stderr.txt");
+    const std::string command =
+        std::string(SAMSCAPE_CLI_PATH) + " " + arguments + " >" + out + " 2>" + err + " </dev/null";
+    const int status = std::system(command.c_str());
+    CliResult result;
+    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.out = readFile(out);
+    result.err = readFile(err);
+    return result;
+  }
+
+  // One line on stderr naming the flag and the value, and exit code 2.
+  void expectUsageError(const std::string& arguments, const std::string& flag, const std::string& value) {
+    const CliResult result = run(arguments);
+    EXPECT_EQ(result.exitCode, 2) << arguments << "\n" << result.err;
+    EXPECT_NE(result.err.find(flag), std::string::npos) << "stderr does not name " << flag << ": " << result.err;
+    EXPECT_NE(result.err.find(value), std::string::npos) << "stderr does not name " << value << ": " << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  }
+};
+
+TEST_F(CliTest, InvalidValuesNameTheFlagAndValueWithExitCode2) {
+  expectUsageError(tinyRunFlags() + " --lr -0.1", "--lr", "-0.1");
+  expectUsageError(tinyRunFlags() + " --lr abc", "--lr", "abc");
+  expectUsageError(tinyRunFlags() + " --batch-size 0", "--batch-size", "0");
+  expectUsageError(tinyRunFlags() + " --model resnet21", "--model", "resnet21");
+  expectUsageError(tinyRunFlags() + " --dataset imagenet", "--dataset", "imagenet");
+  expectUsageError(tinyRunFlags() + " --schedule linear", "--schedule", "linear");
+  expectUsageError(tinyRunFlags() + " --device tpu", "--device", "tpu");
+  expectUsageError(tinyRunFlags() + " --label-noise 1.5", "--label-noise", "1.5");
+  expectUsageError(tinyRunFlags() + " --val-fraction 1", "--val-fraction", "1");
+  expectUsageError(tinyRunFlags() + " --train-subset 1000", "--train-subset", "1000");
+}
+
+TEST_F(CliTest, MissingFilesAreNamed) {
+  expectUsageError("train --dataset cifar10 --data-dir " + dir.file("nowhere"), "nowhere", "missing");
+  expectUsageError(tinyRunFlags() + " --model-file " + dir.file("absent.pt"), "absent.pt", "absent.pt");
+  expectUsageError(tinyRunFlags() + " --config " + dir.file("absent.json"), "--config", "absent.json");
+  expectUsageError("train --dataset cifar10", "--data-dir", "cifar10");
+}
+
+TEST_F(CliTest, UnknownFlagsAndMissingCommandAreUsageErrors) {
+  EXPECT_EQ(run(tinyRunFlags() + " --learning-rate 0.1").exitCode, 2);
+  EXPECT_EQ(run("").exitCode, 2);
+  const CliResult help = run("train --help");
+  EXPECT_EQ(help.exitCode, 0);
+  EXPECT_NE(help.out.find("--label-noise"), std::string::npos);
+}
+
+TEST_F(CliTest, ARunWritesItsFilesAndPrintsPlainLinesOffATerminal) {
+  const std::string out = dir.file("run");
+  const CliResult result = run(tinyRunFlags() + " --out " + out);
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  EXPECT_NE(result.err.find("epoch 1/2"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("epoch 2/2"), std::string::npos) << result.err;
+  EXPECT_EQ(result.err.find('\r'), std::string::npos) << "no progress bar when not on a terminal";
+  EXPECT_TRUE(std::filesystem::exists(out + "/run.json"));
+  EXPECT_TRUE(std::filesystem::exists(out + "/model.pt"));
+  const std::string csv = readFile(out + "/metrics.csv");
+  EXPECT_EQ(csv.rfind("epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds\n", 0), 0u) << csv;
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
+
+  // The same --out again would overwrite that run: refused.
+  const CliResult again = run(tinyRunFlags() + " --out " + out);
+  EXPECT_EQ(again.exitCode, 2);
+  EXPECT_NE(again.err.find("--out"), std::string::npos) << again.err;
+}
+
+TEST_F(CliTest, FlagsOverrideTheConfigFileAndRunJsonIsAValidConfig) {
+  const std::string config = dir.file("config.json");
+  std::ofstream(config) << R"({"dataset": "mnist", "data-dir": ")" << dir.file("mnist")
+                        << R"(", "model": "mlp", "batch-size": 32, "epochs": 3, "threads": 1, "lr": 0.01})";
+  const std::string out = dir.file("from-config");
+  const CliResult result = run("train --config " + config + " --epochs 1 --out " + out);
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  const std::string csv = readFile(out + "/metrics.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 2) << "--epochs 1 must override the file's 3";
+  const std::string runJson = readFile(out + "/run.json");
+  EXPECT_NE(runJson.find("\"batch-size\": 32"), std::string::npos) << runJson;
+  EXPECT_NE(runJson.find("\"lr\": 0.01"), std::string::npos) << runJson;
+
+  // Re-running from the saved run.json's config reproduces the run exactly.
+  const std::string rerunConfig = dir.file("rerun.json");
+  const auto start = runJson.find("\"config\": ");
+  ASSERT_NE(start, std::string::npos);
+  const auto open = runJson.find('{', start);
+  const auto close = runJson.find('}', open);
+  std::ofstream(rerunConfig) << runJson.substr(open, close - open + 1);
+  const std::string rerun = dir.file("rerun");
+  ASSERT_EQ(run("train --config " + rerunConfig + " --out " + rerun).exitCode, 0);
+  const std::string rerunCsv = readFile(rerun + "/metrics.csv");
+  // Identical apart from the seconds column.
+  auto withoutSeconds = [](const std::string& text) {
+    std::string kept;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) kept += line.substr(0, line.rfind(',')) + "\n";
+    return kept;
+  };
+  EXPECT_EQ(withoutSeconds(rerunCsv), withoutSeconds(csv));
+}
+
+TEST_F(CliTest, ADivergingRunExitsWith3AndKeepsItsFiles) {
+  const std::string out = dir.file("diverged");
+  const CliResult result = run(tinyRunFlags() + " --lr 1e30 --schedule constant --out " + out);
+  EXPECT_EQ(result.exitCode, 3) << result.err;
+  EXPECT_NE(result.err.find("diverged"), std::string::npos) << result.err;
+  EXPECT_NE(readFile(out + "/run.json").find("\"status\": \"diverged\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace samscape
