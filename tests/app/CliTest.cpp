@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/FileHelpers.h"
 #include "tests/support/TrainingFixtures.h"
 
 namespace samscape {
@@ -19,12 +20,7 @@ struct CliResult {
   std::string err;
 };
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test::readText;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -45,8 +41,8 @@ class CliTest : public ::testing::Test {
     const int status = std::system(command.c_str());
     CliResult result;
     result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = readFile(out);
-    result.err = readFile(err);
+    result.out = readText(out);
+    result.err = readText(err);
     return result;
   }
 
@@ -97,7 +93,7 @@ TEST_F(CliTest, ARunWritesItsFilesAndPrintsPlainLinesOffATerminal) {
   EXPECT_EQ(result.err.find('\r'), std::string::npos) << "no progress bar when not on a terminal";
   EXPECT_TRUE(std::filesystem::exists(out + "/run.json"));
   EXPECT_TRUE(std::filesystem::exists(out + "/model.pt"));
-  const std::string csv = readFile(out + "/metrics.csv");
+  const std::string csv = readText(out + "/metrics.csv");
   EXPECT_EQ(csv.rfind("epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds\n", 0), 0u) << csv;
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
 
@@ -114,9 +110,9 @@ TEST_F(CliTest, FlagsOverrideTheConfigFileAndRunJsonIsAValidConfig) {
   const std::string out = dir.file("from-config");
   const CliResult result = run("train --config " + config + " --epochs 1 --out " + out);
   ASSERT_EQ(result.exitCode, 0) << result.err;
-  const std::string csv = readFile(out + "/metrics.csv");
+  const std::string csv = readText(out + "/metrics.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 2) << "--epochs 1 must override the file's 3";
-  const std::string runJson = readFile(out + "/run.json");
+  const std::string runJson = readText(out + "/run.json");
   EXPECT_NE(runJson.find("\"batch-size\": 32"), std::string::npos) << runJson;
   EXPECT_NE(runJson.find("\"lr\": 0.01"), std::string::npos) << runJson;
 
@@ -129,7 +125,7 @@ TEST_F(CliTest, FlagsOverrideTheConfigFileAndRunJsonIsAValidConfig) {
   std::ofstream(rerunConfig) << runJson.substr(open, close - open + 1);
   const std::string rerun = dir.file("rerun");
   ASSERT_EQ(run("train --config " + rerunConfig + " --out " + rerun).exitCode, 0);
-  const std::string rerunCsv = readFile(rerun + "/metrics.csv");
+  const std::string rerunCsv = readText(rerun + "/metrics.csv");
   // Identical apart from the seconds column.
   auto withoutSeconds = [](const std::string& text) {
     std::string kept;
@@ -145,7 +141,7 @@ TEST_F(CliTest, ADivergingRunExitsWith3AndKeepsItsFiles) {
   const CliResult result = run(tinyRunFlags() + " --lr 1e30 --schedule constant --out " + out);
   EXPECT_EQ(result.exitCode, 3) << result.err;
   EXPECT_NE(result.err.find("diverged"), std::string::npos) << result.err;
-  EXPECT_NE(readFile(out + "/run.json").find("\"status\": \"diverged\""), std::string::npos);
+  EXPECT_NE(readText(out + "/run.json").find("\"status\": \"diverged\""), std::string::npos);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "core/Error.h"
 #include "core/data/DatasetLoader.h"
 #include "core/data/DatasetReaders.h"
+#include "tests/support/FileHelpers.h"
 #include "tests/support/SyntheticData.h"
 #include "tests/support/TempDir.h"
 
@@ -32,18 +33,13 @@ using samscape::test::writeIdxImages;
 using samscape::test::writeIdxLabels;
 using samscape::test::writeMnistDirectory;
 
-using Bytes = std::vector<std::uint8_t>;
+using samscape::test::Bytes;
+const auto dataErrorMessage = samscape::test::messageOf<samscape::DataError>;
+using samscape::test::expectContains;
+using samscape::test::readBytes;
+using samscape::test::writeRaw;
 
-Bytes readBytes(const std::string& path) {
-  std::ifstream stream(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(stream), std::istreambuf_iterator<char>());
-}
 
-void writeRaw(const std::string& path, const Bytes& bytes) {
-  std::ofstream stream(path, std::ios::binary | std::ios::trunc);
-  stream.write(reinterpret_cast<const char*>(bytes.data()),
-               static_cast<std::streamsize>(bytes.size()));
-}
 
 void writeGzip(const std::string& path, const Bytes& bytes) {
   gzFile file = gzopen(path.c_str(), "wb");
@@ -53,22 +49,7 @@ void writeGzip(const std::string& path, const Bytes& bytes) {
   ASSERT_EQ(gzclose(file), Z_OK);
 }
 
-// The message of the DataError `action` throws; a test failure if it throws nothing.
-std::string dataErrorMessage(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const DataError& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a DataError";
-  return "";
-}
 
-void expectContains(const std::string& message, const std::vector<std::string>& parts) {
-  for (const std::string& part : parts) {
-    EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
-  }
-}
 
 void expectSameImages(const ImageSet& actual, const ImageSet& expected) {
   EXPECT_EQ(actual.channels, expected.channels);

@@ -10,6 +10,7 @@
 #include "core/Error.h"
 #include "core/train/RunDirectory.h"
 #include "core/train/Trainer.h"
+#include "tests/support/FileHelpers.h"
 #include "tests/support/TrainingFixtures.h"
 
 namespace samscape {
@@ -158,12 +159,7 @@ TEST_F(TrainerTest, InvalidConfigIsRejectedBeforeAnyWork) {
   }
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test::readText;
 
 TEST_F(TrainerTest, RunDirectoryHoldsConfigMetricsAndModelAndRefusesReuse) {
   const std::string out = dir.file("run");
@@ -174,7 +170,7 @@ TEST_F(TrainerTest, RunDirectoryHoldsConfigMetricsAndModelAndRefusesReuse) {
   const TrainingResult result = trainer.run({&writer});
   trainer.saveModel(writer.modelPath());
 
-  const auto run = nlohmann::json::parse(readFile(writer.runJsonPath()));
+  const auto run = nlohmann::json::parse(readText(writer.runJsonPath()));
   EXPECT_EQ(run["status"], "finished");
   EXPECT_EQ(run["seed"], 5);
   EXPECT_EQ(run["config"]["model"], "mlp");
@@ -185,7 +181,7 @@ TEST_F(TrainerTest, RunDirectoryHoldsConfigMetricsAndModelAndRefusesReuse) {
   applyJsonConfig(reread, run["config"].dump(), "run.json");
   EXPECT_EQ(configToJson(reread), configToJson(config));
 
-  std::istringstream csv(readFile(writer.metricsCsvPath()));
+  std::istringstream csv(readText(writer.metricsCsvPath()));
   std::string line;
   std::getline(csv, line);
   EXPECT_EQ(line, "epoch,train_loss,train_acc,test_loss,test_acc,val_loss,val_acc,lr,seconds");
@@ -222,6 +218,26 @@ TEST(TrainConfigJson, UnknownKeysAndWrongTypesNameTheKey) {
   EXPECT_DOUBLE_EQ(config.optimizer.learningRate, 0.25);
   EXPECT_FALSE(config.augment);
   EXPECT_EQ(config.data.kind, DatasetKind::Cifar10);
+}
+
+}  // namespace
+}  // namespace samscape
+
+namespace samscape {
+namespace {
+
+// Every preset shipped in resources/configs must load and validate as users will use it.
+TEST(TrainConfigJson, ShippedPresetsAreValidConfigFiles) {
+  int presets = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(SAMSCAPE_SOURCE_DIR) + "/resources/configs")) {
+    if (entry.path().extension() != ".json") continue;
+    ++presets;
+    TrainConfig config;
+    EXPECT_NO_THROW(applyJsonConfigFile(config, entry.path().string())) << entry.path();
+    EXPECT_NO_THROW(validateConfig(config)) << entry.path();
+  }
+  EXPECT_GE(presets, 1);
 }
 
 }  // namespace
