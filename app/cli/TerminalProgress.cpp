@@ -6,6 +6,8 @@
 namespace samscape::cli {
 namespace {
 
+constexpr double kPlainLineSeconds = 30.0;
+
 std::string formatDuration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "--";
   const auto total = static_cast<long>(std::lround(seconds));
@@ -60,9 +62,23 @@ bool TerminalProgress::onStep(const StepProgress& progress) {
       stepsPerSecond_ = stepsPerSecond_ == 0.0 ? rate : 0.9 * stepsPerSecond_ + 0.1 * rate;
     }
   }
-  if (!interactive_) return false;
+  const double sinceDraw = std::chrono::duration<double>(now - lastDraw_).count();
+  const double eta = stepsPerSecond_ > 0
+                         ? static_cast<double>(progress.totalSteps - progress.globalStep) / stepsPerSecond_
+                         : NAN;
+  if (!interactive_) {
+    // Logs get a line now and then, so that a long epoch is visibly alive.
+    if (sinceDraw < kPlainLineSeconds || progress.stepInEpoch == progress.stepsPerEpoch) return false;
+    lastDraw_ = now;
+    std::fprintf(stream_, "epoch %d/%d step %lld/%lld  %.1f steps/s  ETA %s  loss %.4f\n", progress.epoch,
+                 epochs_, static_cast<long long>(progress.stepInEpoch),
+                 static_cast<long long>(progress.stepsPerEpoch), stepsPerSecond_,
+                 formatDuration(eta).c_str(), progress.loss);
+    std::fflush(stream_);
+    return false;
+  }
   const bool last = progress.stepInEpoch == progress.stepsPerEpoch;
-  if (!last && std::chrono::duration<double>(now - lastDraw_).count() < 0.1) return false;
+  if (!last && sinceDraw < 0.1) return false;
   lastDraw_ = now;
 
   constexpr int kWidth = 30;
@@ -71,9 +87,6 @@ bool TerminalProgress::onStep(const StepProgress& progress) {
   const int filled = static_cast<int>(fraction * kWidth);
   std::string bar(static_cast<std::size_t>(filled), '#');
   bar.resize(kWidth, '.');
-  const double eta = stepsPerSecond_ > 0
-                         ? static_cast<double>(progress.totalSteps - progress.globalStep) / stepsPerSecond_
-                         : NAN;
   std::fprintf(stream_, "\r\033[Kepoch %d/%d [%s] %lld/%lld  %.1f steps/s  ETA %s  loss %.4f",
                progress.epoch, epochs_, bar.c_str(), static_cast<long long>(progress.stepInEpoch),
                static_cast<long long>(progress.stepsPerEpoch), stepsPerSecond_,
