@@ -9,6 +9,11 @@
 #include <iostream>
 
 #include "cli/TerminalProgress.h"
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/Error.h"
+#include "core/train/Checkpoint.h"
 #include "core/train/RunDirectory.h"
 #include "core/train/Trainer.h"
 
@@ -36,7 +41,7 @@ std::string defaultRunDirectory(const TrainConfig& config) {
 }  // namespace
 
 TrainCommand::TrainCommand(CLI::App& parent) {
-  command_ = parent.add_subcommand("train", "Train a model with SGD and write its results to --out");
+  command_ = parent.add_subcommand("train", "Train a model (SGD, Adam, SAM, ASAM) and write its results to --out");
   auto* app = command_;
   // A flag given twice (or after --config) takes its last value, as in most command lines.
   app->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -45,6 +50,8 @@ TrainCommand::TrainCommand(CLI::App& parent) {
   scheduleName_ = scheduleName(c.schedule);
 
   app->add_option("--config", configFile_, "JSON file of flag values (keys are flag names); flags override it");
+  app->add_option("--resume", resumeDir_,
+                  "Continue the run in DIR from its latest checkpoint (its run.json gives the config)");
   // Data
   app->add_option("--dataset", datasetName_, "fashion-mnist, mnist, cifar10 or cifar100")->capture_default_str();
   app->add_option("--data-dir", c.data.dataDir,
@@ -65,12 +72,22 @@ TrainCommand::TrainCommand(CLI::App& parent) {
   app->add_option("--model-file", c.model.modelFile,
                   "TorchScript module (torch.jit.save) mapping float [N,C,H,W] to logits");
   // Optimization
-  app->add_option("--optimizer", c.optimizer.name, "sgd")->capture_default_str();
+  app->add_option("--optimizer", c.optimizer.name, "sgd, adam, sam or asam")->capture_default_str();
   app->add_option("--lr", c.optimizer.learningRate, "Base learning rate")->capture_default_str();
   app->add_option("--momentum", c.optimizer.momentum, "Momentum")->capture_default_str();
   app->add_flag("--nesterov", c.optimizer.nesterov, "Nesterov momentum");
   app->add_option("--weight-decay", c.optimizer.weightDecay, "L2 weight decay")->capture_default_str();
-  app->add_option("--batch-size", c.batchSize, "Mini-batch size")->capture_default_str();
+  app->add_option("--base", c.optimizer.base, "Base optimizer of sam/asam: sgd or adam")->capture_default_str();
+  app->add_option("--rho", c.optimizer.rho, "SAM/ASAM neighbourhood radius (default 0.05 for sam, 0.5 for asam)");
+  app->add_option("--asam-eta", c.optimizer.asamEta, "ASAM: T = |w| + eta")->capture_default_str();
+  app->add_option("--m", c.optimizer.m, "m-sharpness: a perturbation per chunk of M examples (0: whole batch)")
+      ->capture_default_str();
+  app->add_option("--clip-norm", c.optimizer.clipNorm, "Clip the final gradient to this L2 norm (0: off)")
+      ->capture_default_str();
+  app->add_option("--adam-beta1", c.optimizer.adamBeta1, "Adam beta1")->capture_default_str();
+  app->add_option("--adam-beta2", c.optimizer.adamBeta2, "Adam beta2")->capture_default_str();
+  app->add_option("--adam-eps", c.optimizer.adamEpsilon, "Adam epsilon")->capture_default_str();
+  app->add_option("--batch-size", c.batchSize, "Mini-batch size (split across --devices)")->capture_default_str();
   app->add_option("--epochs", c.epochs, "Number of epochs")->capture_default_str();
   app->add_option("--schedule", scheduleName_, "constant, cosine or step")->capture_default_str();
   app->add_option("--warmup-epochs", c.warmupEpochs, "Linear warm-up length in epochs")->capture_default_str();
@@ -81,25 +98,45 @@ TrainCommand::TrainCommand(CLI::App& parent) {
   app->add_option("--seed", c.seed, "Seed of initialization, data order, augmentation and label noise")
       ->capture_default_str();
   app->add_option("--device", c.device, "cpu, cuda or cuda:N")->capture_default_str();
+  app->add_option("--devices", c.devices, "Data parallel: one replica per listed device, e.g. cuda:0,cuda:1");
   app->add_option("--threads", c.threads, "CPU threads (0: every core)")->capture_default_str();
   app->add_option("--eval-batch-size", c.evalBatchSize, "Batch size of evaluation")->capture_default_str();
   app->add_option("--out", c.outDir, "Run directory (default: runs/<time>-<model>)");
 }
 
-void TrainCommand::applyConfigFileFrom(int argc, const char* const* argv) {
+namespace {
+
+// The value of `--name VALUE` or `--name=VALUE` in argv; empty when absent.
+std::string flagValue(int argc, const char* const* argv, const std::string& name) {
+  std::string value;
   for (int i = 1; i < argc; ++i) {
-    std::string path;
-    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-      path = argv[i + 1];
-    } else if (std::strncmp(argv[i], "--config=", 9) == 0) {
-      path = argv[i] + 9;
-    }
-    if (!path.empty()) {
-      applyJsonConfigFile(config_, path);
-      datasetName_ = datasetName(config_.data.kind);
-      scheduleName_ = scheduleName(config_.schedule);
-    }
+    const std::string argument = argv[i];
+    if (argument == name && i + 1 < argc) value = argv[i + 1];
+    if (argument.rfind(name + "=", 0) == 0) value = argument.substr(name.size() + 1);
   }
+  return value;
+}
+
+}  // namespace
+
+void TrainCommand::applyConfigFileFrom(int argc, const char* const* argv) {
+  const std::string resumeDir = flagValue(argc, argv, "--resume");
+  if (!resumeDir.empty()) {
+    const std::string runJson = resumeDir + "/run.json";
+    std::ifstream in(runJson);
+    if (!in) throw ConfigError("--resume", resumeDir, "no run.json there: not a run directory");
+    try {
+      const auto run = nlohmann::json::parse(in);
+      applyJsonConfig(config_, run.at("config").dump(), runJson);
+    } catch (const nlohmann::json::exception& error) {
+      throw ConfigError("--resume", resumeDir, std::string("run.json is malformed: ") + error.what());
+    }
+    config_.outDir = resumeDir;
+  }
+  const std::string configFile = flagValue(argc, argv, "--config");
+  if (!configFile.empty()) applyJsonConfigFile(config_, configFile);
+  datasetName_ = datasetName(config_.data.kind);
+  scheduleName_ = scheduleName(config_.schedule);
 }
 
 int TrainCommand::run() {
@@ -108,9 +145,14 @@ int TrainCommand::run() {
   if (config_.outDir.empty()) config_.outDir = defaultRunDirectory(config_);
   validateConfig(config_);
 
+  const bool resuming = !resumeDir_.empty();
+  if (resuming && config_.outDir != resumeDir_) {
+    throw ConfigError("--out", config_.outDir, "a resumed run continues in its own directory (--resume)");
+  }
   // Refuse an occupied --out before spending time on loading the data.
-  RunDirectoryWriter runDirectory(config_.outDir, config_);
+  RunDirectoryWriter runDirectory(config_.outDir, config_, resuming);
   Trainer trainer(config_);
+  if (resuming) trainer.resumeFrom(latestCheckpoint(config_.outDir + "/checkpoints"));
   TerminalProgress progress(stderr, isatty(STDERR_FILENO) == 1);
 
   interruptRequested.store(false);
@@ -119,7 +161,7 @@ int TrainCommand::run() {
   std::signal(SIGINT, SIG_DFL);
 
   trainer.saveModel(runDirectory.modelPath());
-  std::cout << "results in " << config_.outDir << "/ (run.json, metrics.csv, model.pt)\n";
+  std::cout << "results in " << config_.outDir << "/ (run.json, metrics.csv, model.pt, checkpoints/)\n";
   switch (result.status) {
     case RunStatus::Finished: return kExitOk;
     case RunStatus::Diverged: return kExitDiverged;

@@ -23,7 +23,8 @@ class TrainCommand {
  public:
   explicit TrainCommand(CLI::App& parent);
 
-  // Applies a --config file found in argv before CLI11 parses the flags, so that flags override it.
+  // Applies a --config file (or, for --resume DIR, DIR/run.json's config) found in argv before CLI11
+  // parses the flags, so that flags override it.
   void applyConfigFileFrom(int argc, const char* const* argv);
   bool selected() const { return command_->parsed(); }
   // Applies the string-valued flags, runs the training and returns the exit code.
@@ -33,6 +34,7 @@ class TrainCommand {
   CLI::App* command_;
   TrainConfig config_;
   std::string configFile_;
+  std::string resumeDir_;
   std::string datasetName_;
   std::string scheduleName_;
 };

@@ -1,7 +1,10 @@
 #include "core/data/BatchLoader.h"
 
 #include <limits>
+#include <sstream>
 #include <numeric>
+
+#include "core/Error.h"
 
 namespace samscape {
 namespace {
@@ -90,6 +93,18 @@ Batch BatchLoader::batch(std::int64_t index) {
   }
   if (options_.normalize) standardizeChannels(images, options_.statistics);
   return {images.to(options_.device), labels_.index_select(0, indices).to(options_.device)};
+}
+
+std::string BatchLoader::randomState() const {
+  std::ostringstream out;
+  out << engine_;
+  return out.str();
+}
+
+void BatchLoader::setRandomState(const std::string& state) {
+  std::istringstream in(state);
+  in >> engine_;
+  if (!in) throw Error("malformed data-order generator state in the checkpoint");
 }
 
 }  // namespace samscape

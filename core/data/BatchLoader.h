@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,9 @@ class BatchLoader {
   // Draws the epoch's order (file order when shuffle is off).
   void startEpoch();
   Batch batch(std::int64_t index);
+  // The state of the generator behind shuffling and augmentation, as text, for checkpoints.
+  std::string randomState() const;
+  void setRandomState(const std::string& state);  // throws Error on malformed text
 
  private:
   const ImageSet& images_;

@@ -1,5 +1,6 @@
 #include "core/optim/Optimizer.h"
 
+#include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
 
 #include <sstream>
@@ -9,54 +10,66 @@
 namespace samscape {
 namespace {
 
-class SgdOptimizer final : public Optimizer {
+// One class for every LibTorch optimizer: they differ only in their options type.
+template <typename TorchOptimizer, typename Options>
+class LibTorchOptimizer final : public Optimizer {
  public:
-  SgdOptimizer(std::vector<torch::Tensor> parameters, const OptimizerSpec& spec)
-      : spec_(spec),
-        sgd_(std::move(parameters), torch::optim::SGDOptions(spec.learningRate)
-                                        .momentum(spec.momentum)
-                                        .nesterov(spec.nesterov)
-                                        .weight_decay(spec.weightDecay)) {}
+  LibTorchOptimizer(std::vector<torch::Tensor> parameters, Options options, std::string description)
+      : optimizer_(std::move(parameters), options), description_(std::move(description)) {}
 
   void applyGradients() override {
     torch::NoGradGuard noGrad;
-    sgd_.step();
+    optimizer_.step();
   }
 
   void setLearningRate(double rate) override {
     // Cast rather than OptimizerOptions::set_lr, which LibTorch 1.13 lacks.
-    for (auto& group : sgd_.param_groups()) {
-      static_cast<torch::optim::SGDOptions&>(group.options()).lr(rate);
-    }
+    for (auto& group : optimizer_.param_groups()) static_cast<Options&>(group.options()).lr(rate);
   }
 
   double learningRate() const override {
-    return static_cast<const torch::optim::SGDOptions&>(sgd_.param_groups().front().options()).lr();
+    return static_cast<const Options&>(optimizer_.param_groups().front().options()).lr();
   }
 
-  std::string describe() const override {
-    std::ostringstream out;
-    out << "sgd (momentum " << spec_.momentum << (spec_.nesterov ? ", nesterov" : "")
-        << ", weight decay " << spec_.weightDecay << ")";
-    return out.str();
-  }
+  std::string describe() const override { return description_; }
+
+  void saveState(torch::serialize::OutputArchive& archive) const override { optimizer_.save(archive); }
+  void loadState(torch::serialize::InputArchive& archive) override { optimizer_.load(archive); }
 
  private:
-  OptimizerSpec spec_;
-  torch::optim::SGD sgd_;
+  TorchOptimizer optimizer_;
+  std::string description_;
 };
 
 }  // namespace
 
-std::unique_ptr<Optimizer> makeSgdOptimizer(std::vector<torch::Tensor> parameters,
-                                            const OptimizerSpec& spec) {
-  return std::make_unique<SgdOptimizer>(std::move(parameters), spec);
-}
-
-std::unique_ptr<Optimizer> makeOptimizer(std::vector<torch::Tensor> parameters,
-                                         const OptimizerSpec& spec) {
-  if (spec.name == "sgd") return makeSgdOptimizer(std::move(parameters), spec);
-  throw ConfigError("--optimizer", spec.name, "unknown optimizer; available: sgd");
+std::unique_ptr<Optimizer> makeOptimizer(std::vector<torch::Tensor> parameters, const OptimizerSpec& spec) {
+  const std::string& base = spec.baseName();
+  std::ostringstream description;
+  if (base == "sgd") {
+    description << "sgd (momentum " << spec.momentum << (spec.nesterov ? ", nesterov" : "")
+                << ", weight decay " << spec.weightDecay << ")";
+    return std::make_unique<LibTorchOptimizer<torch::optim::SGD, torch::optim::SGDOptions>>(
+        std::move(parameters),
+        torch::optim::SGDOptions(spec.learningRate)
+            .momentum(spec.momentum)
+            .nesterov(spec.nesterov)
+            .weight_decay(spec.weightDecay),
+        description.str());
+  }
+  if (base == "adam") {
+    description << "adam (betas " << spec.adamBeta1 << ", " << spec.adamBeta2 << ", eps "
+                << spec.adamEpsilon << ", weight decay " << spec.weightDecay << ")";
+    return std::make_unique<LibTorchOptimizer<torch::optim::Adam, torch::optim::AdamOptions>>(
+        std::move(parameters),
+        torch::optim::AdamOptions(spec.learningRate)
+            .betas(std::make_tuple(spec.adamBeta1, spec.adamBeta2))
+            .eps(spec.adamEpsilon)
+            .weight_decay(spec.weightDecay),
+        description.str());
+  }
+  if (spec.sharpnessAware()) throw ConfigError("--base", base, "unknown base optimizer; available: sgd, adam");
+  throw ConfigError("--optimizer", spec.name, "unknown optimizer; available: sgd, adam, sam, asam");
 }
 
 }  // namespace samscape

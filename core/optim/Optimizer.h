@@ -1,8 +1,8 @@
 #pragma once
-// Optimizers over a network's parameter list. The interface separates "evaluate the loss and its
-// gradient" (a closure the trainer supplies) from "apply the gradients in .grad()": a wrapper such as
-// SAM (Foret et al. 2021) calls the closure twice, around a perturbation of the weights, and then lets
-// the wrapped base optimizer apply the second gradient, in the manner of ensmallen's wrappers.
+// Base optimizers over a network's parameter list. "Evaluate the loss and its gradient" is kept
+// apart from "apply the gradients in .grad()", so that a gradient rule such as SAM's (see
+// SharpnessAwareGradient.h) can evaluate the loss several times around perturbed weights and then
+// hand its gradient to any base optimizer, in the manner of ensmallen's wrapper optimizers.
 // LibTorch header: not for the GUI.
 
 #include <functional>
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <torch/serialize/archive.h>
 #include <torch/types.h>
 
 #include "core/optim/OptimizerSpec.h"
@@ -24,8 +25,8 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
 
-  // One optimization step. Returns the loss at the weights the step started from.
-  virtual torch::Tensor step(const GradientClosure& computeGradient) {
+  // One plain optimization step. Returns the loss at the weights the step started from.
+  torch::Tensor step(const GradientClosure& computeGradient) {
     torch::Tensor loss = computeGradient();
     applyGradients();
     return loss;
@@ -35,16 +36,15 @@ class Optimizer {
   virtual void setLearningRate(double rate) = 0;
   virtual double learningRate() const = 0;
   virtual std::string describe() const = 0;
+  // Momentum buffers, Adam moments and step counts, for checkpoints.
+  virtual void saveState(torch::serialize::OutputArchive& archive) const = 0;
+  virtual void loadState(torch::serialize::InputArchive& archive) = 0;
 };
 
-// Stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay, exactly
-// PyTorch's torch.optim.SGD (it wraps LibTorch's implementation): with d = g + weightDecay * w,
-// b <- momentum * b + d (b = d on the first step), w <- w - lr * (nesterov ? d + momentum * b : b).
-std::unique_ptr<Optimizer> makeSgdOptimizer(std::vector<torch::Tensor> parameters,
-                                            const OptimizerSpec& spec);
-
-// Builds the optimizer named by spec.name. Throws ConfigError naming --optimizer.
-std::unique_ptr<Optimizer> makeOptimizer(std::vector<torch::Tensor> parameters,
-                                         const OptimizerSpec& spec);
+// Builds spec.baseName(): "sgd" is PyTorch's torch.optim.SGD (it wraps LibTorch's implementation):
+// with d = g + weightDecay * w, b <- momentum * b + d (b = d on the first step),
+// w <- w - lr * (nesterov ? d + momentum * b : b). "adam" is torch.optim.Adam with L2 decay.
+// Throws ConfigError naming --optimizer or --base.
+std::unique_ptr<Optimizer> makeOptimizer(std::vector<torch::Tensor> parameters, const OptimizerSpec& spec);
 
 }  // namespace samscape

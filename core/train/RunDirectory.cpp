@@ -59,7 +59,7 @@ std::string metricsCsv(const std::vector<EpochMetrics>& epochs, bool withValidat
   return out.str();
 }
 
-RunDirectoryWriter::RunDirectoryWriter(std::string directory, TrainConfig config)
+RunDirectoryWriter::RunDirectoryWriter(std::string directory, TrainConfig config, bool resuming)
     : directory_(std::move(directory)), config_(std::move(config)) {
   std::error_code error;
   fs::create_directories(directory_, error);
@@ -67,7 +67,7 @@ RunDirectoryWriter::RunDirectoryWriter(std::string directory, TrainConfig config
     throw ConfigError("--out", directory_, "cannot create the directory" +
                                                (error ? ": " + error.message() : std::string()));
   }
-  if (fs::exists(runJsonPath())) {
+  if (!resuming && fs::exists(runJsonPath())) {
     throw ConfigError("--out", directory_,
                       "already holds a run (run.json); choose another directory or remove it");
   }
@@ -104,11 +104,13 @@ void RunDirectoryWriter::writeRunJson(const std::string& status, const std::stri
                  {"noisy_labels", begin_.noisyLabels},
                  {"steps_per_epoch", begin_.stepsPerEpoch}};
   run["epochs_completed"] = epochs_.size();
+  if (!begin_.resumedEpochs.empty()) run["resumed_after_epoch"] = begin_.resumedEpochs.size();
   writeFileAtomically(runJsonPath(), run.dump(2) + "\n");
 }
 
 void RunDirectoryWriter::onBegin(const TrainingBegin& begin) {
   begin_ = begin;
+  epochs_ = begin.resumedEpochs;
   startedAt_ = utcTimestamp();
   writeRunJson("running", "", 0.0);
   writeFileAtomically(metricsCsvPath(), metricsCsv(epochs_, config_.data.valFraction > 0.0));

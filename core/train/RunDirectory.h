@@ -1,5 +1,5 @@
 #pragma once
-// The files a training run leaves in its --out directory:
+// The files a training run leaves in its --out directory (and checkpoints/, see Checkpoint.h):
 //   run.json     the resolved config (a valid --config file), library versions, data, status
 //   metrics.csv  one row per epoch: epoch,train_loss,train_acc,test_loss,test_acc[,val_loss,val_acc],lr,seconds
 //   model.pt     the final weights (written by the caller through Trainer::saveModel)
@@ -16,8 +16,9 @@ namespace samscape {
 class RunDirectoryWriter : public TrainingObserver {
  public:
   // Creates `directory` if needed. Refuses (ConfigError naming --out) a directory that cannot be
-  // created or already holds a run.json, so an earlier run is never overwritten.
-  RunDirectoryWriter(std::string directory, TrainConfig config);
+  // created or already holds a run.json, so an earlier run is never overwritten, unless `resuming`
+  // that run (its metrics then continue from the checkpoint's).
+  RunDirectoryWriter(std::string directory, TrainConfig config, bool resuming = false);
 
   void onBegin(const TrainingBegin& begin) override;
   bool onEpochEnd(const EpochMetrics& metrics) override;

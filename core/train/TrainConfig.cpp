@@ -72,6 +72,24 @@ const std::map<std::string, KeyBinding>& keyBindings() {
                     [](TrainConfig& c, const json& v) { c.optimizer.nesterov = as<bool>(v); }}},
       {"weight-decay", {[](const TrainConfig& c) { return json(c.optimizer.weightDecay); },
                         [](TrainConfig& c, const json& v) { c.optimizer.weightDecay = as<double>(v); }}},
+      {"base", {[](const TrainConfig& c) { return json(c.optimizer.base); },
+                [](TrainConfig& c, const json& v) { c.optimizer.base = as<std::string>(v); }}},
+      {"rho", {[](const TrainConfig& c) { return json(c.optimizer.rho); },
+               [](TrainConfig& c, const json& v) { c.optimizer.rho = as<double>(v); }}},
+      {"asam-eta", {[](const TrainConfig& c) { return json(c.optimizer.asamEta); },
+                    [](TrainConfig& c, const json& v) { c.optimizer.asamEta = as<double>(v); }}},
+      {"m", {[](const TrainConfig& c) { return json(c.optimizer.m); },
+             [](TrainConfig& c, const json& v) { c.optimizer.m = as<std::int64_t>(v); }}},
+      {"clip-norm", {[](const TrainConfig& c) { return json(c.optimizer.clipNorm); },
+                     [](TrainConfig& c, const json& v) { c.optimizer.clipNorm = as<double>(v); }}},
+      {"adam-beta1", {[](const TrainConfig& c) { return json(c.optimizer.adamBeta1); },
+                      [](TrainConfig& c, const json& v) { c.optimizer.adamBeta1 = as<double>(v); }}},
+      {"adam-beta2", {[](const TrainConfig& c) { return json(c.optimizer.adamBeta2); },
+                      [](TrainConfig& c, const json& v) { c.optimizer.adamBeta2 = as<double>(v); }}},
+      {"adam-eps", {[](const TrainConfig& c) { return json(c.optimizer.adamEpsilon); },
+                    [](TrainConfig& c, const json& v) { c.optimizer.adamEpsilon = as<double>(v); }}},
+      {"devices", {[](const TrainConfig& c) { return json(c.devices); },
+                   [](TrainConfig& c, const json& v) { c.devices = as<std::string>(v); }}},
       {"batch-size", {[](const TrainConfig& c) { return json(c.batchSize); },
                       [](TrainConfig& c, const json& v) { c.batchSize = as<std::int64_t>(v); }}},
       {"epochs", {[](const TrainConfig& c) { return json(c.epochs); },
@@ -122,7 +140,27 @@ void validateConfig(const TrainConfig& config) {
   }
   requireFinite("--weight-decay", o.weightDecay);
   if (o.weightDecay < 0.0) throw ConfigError("--weight-decay", toText(o.weightDecay), "must be 0 or positive");
-  if (o.name != "sgd") throw ConfigError("--optimizer", o.name, "unknown optimizer; available: sgd");
+  if (o.name != "sgd" && o.name != "adam" && !o.sharpnessAware()) {
+    throw ConfigError("--optimizer", o.name, "unknown optimizer; available: sgd, adam, sam, asam");
+  }
+  if (o.base != "sgd" && o.base != "adam") {
+    throw ConfigError("--base", o.base, "unknown base optimizer; available: sgd, adam");
+  }
+  requireFinite("--rho", o.rho);
+  if (o.sharpnessAware() && o.rho < 0.0 && o.rho != -1.0) {
+    throw ConfigError("--rho", toText(o.rho), "must be 0 or positive");
+  }
+  requireFinite("--asam-eta", o.asamEta);
+  if (o.asamEta < 0.0) throw ConfigError("--asam-eta", toText(o.asamEta), "must be 0 or positive");
+  if (o.m < 0) throw ConfigError("--m", std::to_string(o.m), "must be 0 (the whole batch) or positive");
+  if (o.m > 0 && !o.sharpnessAware()) {
+    throw ConfigError("--m", std::to_string(o.m), "m-sharpness applies only to --optimizer sam or asam");
+  }
+  requireFinite("--clip-norm", o.clipNorm);
+  if (o.clipNorm < 0.0) throw ConfigError("--clip-norm", toText(o.clipNorm), "must be 0 (off) or positive");
+  if (o.adamBeta1 < 0.0 || o.adamBeta1 >= 1.0) throw ConfigError("--adam-beta1", toText(o.adamBeta1), "must be in [0, 1)");
+  if (o.adamBeta2 < 0.0 || o.adamBeta2 >= 1.0) throw ConfigError("--adam-beta2", toText(o.adamBeta2), "must be in [0, 1)");
+  if (!(o.adamEpsilon > 0.0)) throw ConfigError("--adam-eps", toText(o.adamEpsilon), "must be positive");
   if (config.batchSize <= 0) throw ConfigError("--batch-size", std::to_string(config.batchSize), "must be positive");
   if (config.evalBatchSize <= 0) {
     throw ConfigError("--eval-batch-size", std::to_string(config.evalBatchSize), "must be positive");
@@ -151,6 +189,35 @@ void validateConfig(const TrainConfig& config) {
     }
   }
   checkDeviceName(config.device);
+  const auto devices = replicaDevices(config);
+  for (const auto& device : devices) {
+    try {
+      checkDeviceName(device);
+    } catch (const ConfigError& error) {
+      if (config.devices.empty()) throw;
+      throw ConfigError("--devices", config.devices, std::string("entry '") + device + "': " + error.what());
+    }
+  }
+  const auto replicas = static_cast<std::int64_t>(devices.size());
+  if (config.batchSize < replicas) {
+    throw ConfigError("--batch-size", std::to_string(config.batchSize),
+                      "smaller than the number of replicas (" + std::to_string(replicas) + ")");
+  }
+  const std::int64_t perReplicaBatch = (config.batchSize + replicas - 1) / replicas;
+  if (o.m > perReplicaBatch) {
+    throw ConfigError("--m", std::to_string(o.m),
+                      "larger than the per-replica batch of " + std::to_string(perReplicaBatch) +
+                          " (each replica perturbs its own shard)");
+  }
+}
+
+std::vector<std::string> replicaDevices(const TrainConfig& config) {
+  if (config.devices.empty()) return {config.device};
+  std::vector<std::string> devices;
+  std::stringstream list(config.devices);
+  for (std::string device; std::getline(list, device, ',');) devices.push_back(device);
+  if (devices.empty() || config.devices.back() == ',') devices.push_back("");
+  return devices;
 }
 
 std::string configToJson(const TrainConfig& config, int indent) {

@@ -29,6 +29,9 @@ struct TrainConfig {
   double stepFactor = 0.1;
   std::uint64_t seed = 0;
   std::string device = "cpu";
+  // Data parallel: a comma-separated list of devices ("cuda:0,cuda:1", "cpu,cpu"), one replica each;
+  // empty = the single `device`.
+  std::string devices;
   int threads = 0;  // 0 = every core
   std::int64_t evalBatchSize = 1000;
   std::string outDir;  // empty = write nothing
@@ -36,6 +39,9 @@ struct TrainConfig {
 
 // Throws ConfigError naming the first invalid flag and its value.
 void validateConfig(const TrainConfig& config);
+
+// The replicas' devices: `devices` split at commas, or just `device`.
+std::vector<std::string> replicaDevices(const TrainConfig& config);
 
 // JSON with the CLI's flag names as keys.
 std::string configToJson(const TrainConfig& config, int indent = 2);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 #include "core/Error.h"
@@ -13,6 +14,8 @@
 #include "core/models/Network.h"
 #include "core/optim/LearningRateSchedule.h"
 #include "core/optim/Optimizer.h"
+#include "core/train/Checkpoint.h"
+#include "core/train/DataParallelStep.h"
 #include "core/train/Evaluation.h"
 
 namespace samscape {
@@ -48,11 +51,15 @@ struct Trainer::Impl {
   TrainConfig config;
   TrainingBegin description;
   DatasetSplits data;
-  torch::Device device = torch::kCPU;
-  std::unique_ptr<Network> network;
+  std::vector<Replica> replicas;  // replicas[0] holds the model the optimizer updates
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<BatchLoader> trainLoader;
   std::unique_ptr<LearningRateSchedule> schedule;
+  CheckpointState resumed;
+
+  Network& model() { return *replicas.front().network; }
+  const torch::Device& device() const { return replicas.front().device; }
+
 };
 
 Trainer::Trainer(TrainConfig config) : impl_(std::make_unique<Impl>()) {
@@ -61,7 +68,6 @@ Trainer::Trainer(TrainConfig config) : impl_(std::make_unique<Impl>()) {
   s.config = std::move(config);
   s.config.data.seed = s.config.seed;  // one seed for everything
   const int threads = configureThreads(s.config.threads);
-  s.device = torch::Device(s.config.device);
 
   s.data = loadDataset(s.config.data);
   const ImageSet& train = s.data.train;
@@ -72,9 +78,8 @@ Trainer::Trainer(TrainConfig config) : impl_(std::make_unique<Impl>()) {
   s.config.model.numClasses = train.numClasses;
   // Built-in models draw their initial weights from LibTorch's global generator.
   torch::manual_seed(s.config.seed);
-  s.network = makeNetwork(s.config.model);
-  s.network->to(s.device);
-  s.optimizer = makeOptimizer(s.network->parameters(), s.config.optimizer);
+  s.replicas = makeReplicas(s.config.model, replicaDevices(s.config));
+  s.optimizer = makeOptimizer(s.replicas.front().parameters, s.config.optimizer);
 
   BatchOptions batchOptions;
   batchOptions.batchSize = s.config.batchSize;
@@ -83,7 +88,8 @@ Trainer::Trainer(TrainConfig config) : impl_(std::make_unique<Impl>()) {
   batchOptions.normalize = s.config.normalize;
   batchOptions.statistics = s.data.trainStatistics;
   batchOptions.seed = derivedSeed(s.config.seed, 1);
-  batchOptions.device = s.device;
+  // With several replicas the batch is split on the host and each shard sent to its device.
+  batchOptions.device = s.replicas.size() == 1 ? s.device() : torch::Device(torch::kCPU);
   s.trainLoader = std::make_unique<BatchLoader>(train, batchOptions);
 
   ScheduleOptions scheduleOptions;
@@ -97,11 +103,22 @@ Trainer::Trainer(TrainConfig config) : impl_(std::make_unique<Impl>()) {
   s.schedule = std::make_unique<LearningRateSchedule>(scheduleOptions);
 
   auto& d = s.description;
-  d.modelDescription = s.network->describe();
+  d.modelDescription = s.model().describe();
   d.optimizerDescription = s.optimizer->describe();
-  d.device = s.config.device;
+  const auto& o = s.config.optimizer;
+  if (o.sharpnessAware()) {
+    std::ostringstream sam;
+    sam << o.name << " (rho " << o.effectiveRho();
+    if (o.name == "asam") sam << ", eta " << o.asamEta;
+    if (o.m > 0) sam << ", m " << o.m;
+    sam << ") over " << d.optimizerDescription;
+    d.optimizerDescription = sam.str();
+  }
+  if (o.clipNorm > 0) d.optimizerDescription += ", gradient norm clipped to " + std::to_string(o.clipNorm);
+  d.device = s.config.devices.empty() ? s.config.device : s.config.devices;
+  d.replicaDevices = replicaDevices(s.config);
   d.threads = threads;
-  d.parameterCount = parameterCount(*s.network);
+  d.parameterCount = parameterCount(s.model());
   d.trainExamples = static_cast<std::int64_t>(train.size());
   d.validationExamples = static_cast<std::int64_t>(s.data.validation.size());
   d.testExamples = static_cast<std::int64_t>(s.data.test.size());
@@ -116,33 +133,47 @@ Trainer::~Trainer() = default;
 const TrainConfig& Trainer::config() const { return impl_->config; }
 const TrainingBegin& Trainer::description() const { return impl_->description; }
 
-void Trainer::saveModel(const std::string& path) { impl_->network->save(path); }
+void Trainer::saveModel(const std::string& path) { impl_->model().save(path); }
+
+void Trainer::resumeFrom(const std::string& checkpointDir) {
+  auto& s = *impl_;
+  s.resumed = readCheckpoint(checkpointDir, s.model(), *s.optimizer);
+  if (s.resumed.epochsCompleted > s.config.epochs) {
+    throw ConfigError("--epochs", std::to_string(s.config.epochs),
+                      "the checkpoint already holds " + std::to_string(s.resumed.epochsCompleted) + " epochs");
+  }
+  s.trainLoader->setRandomState(s.resumed.dataOrderState);
+  synchronizeReplicas(s.replicas);
+  s.description.resumedEpochs = s.resumed.epochs;
+}
 
 TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
                             const std::atomic<bool>* cancel) {
   auto& s = *impl_;
-  namespace F = torch::nn::functional;
   TrainingResult result;
+  result.epochs = s.resumed.epochs;
   const auto runStart = Clock::now();
+  const double earlierSeconds = s.resumed.seconds;
   for (auto* observer : observers) observer->onBegin(s.description);
 
   const std::int64_t stepsPerEpoch = s.trainLoader->batchesPerEpoch();
   const std::int64_t totalSteps = stepsPerEpoch * s.config.epochs;
-  std::vector<torch::Tensor> parameters = s.network->parameters();
-  std::int64_t globalStep = 0;
+  std::int64_t globalStep = s.resumed.globalStep;
   bool stopRequested = false;
+  const std::string checkpointsDir =
+      s.config.outDir.empty() ? "" : (std::filesystem::path(s.config.outDir) / "checkpoints").string();
 
   auto finish = [&](RunStatus status, std::string message) {
     result.status = status;
     result.message = std::move(message);
-    result.seconds = secondsSince(runStart);
+    result.seconds = earlierSeconds + secondsSince(runStart);
     for (auto* observer : observers) observer->onEnd(result);
     return result;
   };
 
-  for (int epoch = 1; epoch <= s.config.epochs; ++epoch) {
+  for (int epoch = s.resumed.epochsCompleted + 1; epoch <= s.config.epochs; ++epoch) {
     const auto epochStart = Clock::now();
-    s.network->setTraining(true);
+    for (auto& replica : s.replicas) replica.network->setTraining(true);
     s.trainLoader->startEpoch();
     double lossSum = 0.0;
     std::int64_t correct = 0;
@@ -156,32 +187,19 @@ TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
       learningRate = s.schedule->rateAt(globalStep);
       s.optimizer->setLearningRate(learningRate);
       const Batch batch = s.trainLoader->batch(step);
-
-      // Training accuracy comes from the first evaluation of the step (at the weights before it).
-      torch::Tensor firstLogits;
-      const GradientClosure computeGradient = [&]() {
-        for (auto& parameter : parameters) {
-          if (parameter.grad().defined()) parameter.mutable_grad().zero_();
-        }
-        torch::Tensor logits = s.network->forward(batch.images);
-        torch::Tensor loss = F::cross_entropy(logits, batch.labels);
-        loss.backward();
-        if (!firstLogits.defined()) firstLogits = logits.detach();
-        return loss.detach();
-      };
-      const double loss = s.optimizer->step(computeGradient).item<double>();
+      const auto batchSize = batch.labels.size(0);
+      const auto [stepLossSum, stepCorrect] = trainingStep(s.replicas, *s.optimizer, s.config.optimizer, batch);
+      const double loss = stepLossSum / static_cast<double>(batchSize);
       ++globalStep;
 
       if (!std::isfinite(loss)) {
         std::ostringstream message;
         message << "loss became " << loss << " at epoch " << epoch << ", step " << (step + 1) << " of "
-                << stepsPerEpoch << " (global step " << globalStep
-                << "); try a smaller --lr";
+                << stepsPerEpoch << " (global step " << globalStep << "); try a smaller --lr";
         return finish(RunStatus::Diverged, message.str());
       }
-      const auto batchSize = batch.labels.size(0);
-      lossSum += loss * static_cast<double>(batchSize);
-      correct += firstLogits.argmax(1).eq(batch.labels).sum().item<std::int64_t>();
+      lossSum += stepLossSum;
+      correct += stepCorrect;
       seen += batchSize;
 
       StepProgress progress;
@@ -195,29 +213,39 @@ TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
       for (auto* observer : observers) stopRequested = observer->onStep(progress) || stopRequested;
       if (stopRequested) break;
     }
-
     if (stopRequested) {
       // A partial epoch's metrics would look like a whole one in metrics.csv: leave them out.
       return finish(RunStatus::Cancelled, "stopped by request during epoch " + std::to_string(epoch));
     }
+
     EpochMetrics metrics;
     metrics.epoch = epoch;
     metrics.trainLoss = seen > 0 ? lossSum / static_cast<double>(seen) : 0.0;
     metrics.trainAccuracy = seen > 0 ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
-    const Evaluation test = evaluateClassifier(*s.network, s.data.test, s.config.normalize,
-                                               s.data.trainStatistics, s.config.evalBatchSize, s.device);
+    const Evaluation test = evaluateClassifier(s.model(), s.data.test, s.config.normalize,
+                                               s.data.trainStatistics, s.config.evalBatchSize, s.device());
     metrics.testLoss = test.meanLoss;
     metrics.testAccuracy = test.accuracy;
     if (!s.data.validation.labels.empty()) {
       const Evaluation validation =
-          evaluateClassifier(*s.network, s.data.validation, s.config.normalize, s.data.trainStatistics,
-                             s.config.evalBatchSize, s.device);
+          evaluateClassifier(s.model(), s.data.validation, s.config.normalize, s.data.trainStatistics,
+                             s.config.evalBatchSize, s.device());
       metrics.validationLoss = validation.meanLoss;
       metrics.validationAccuracy = validation.accuracy;
     }
     metrics.learningRate = learningRate;
     metrics.seconds = secondsSince(epochStart);
     result.epochs.push_back(metrics);
+
+    if (!checkpointsDir.empty()) {
+      CheckpointState state;
+      state.epochsCompleted = epoch;
+      state.globalStep = globalStep;
+      state.dataOrderState = s.trainLoader->randomState();
+      state.seconds = earlierSeconds + secondsSince(runStart);
+      state.epochs = result.epochs;
+      writeCheckpoint(checkpointsDir, s.model(), *s.optimizer, state);
+    }
     for (auto* observer : observers) stopRequested = observer->onEpochEnd(metrics) || stopRequested;
     if (stopRequested && epoch < s.config.epochs) {
       return finish(RunStatus::Cancelled, "stopped by request after epoch " + std::to_string(epoch));

@@ -22,11 +22,15 @@ class Trainer {
   Trainer& operator=(const Trainer&) = delete;
 
   // Runs every epoch: one optimizer step per mini-batch (loss = mean cross-entropy), then evaluation
-  // on the test (and validation) split. Stops early when the loss becomes NaN or infinite (Diverged),
+  // on the test (and validation) split, then a checkpoint in <outDir>/checkpoints when outDir is set. Stops early when the loss becomes NaN or infinite (Diverged),
   // when `cancel` becomes true or an observer asks (Cancelled). Deterministic on CPU for a seed and
   // thread count. `cancel` may be null.
   TrainingResult run(const std::vector<TrainingObserver*>& observers,
                      const std::atomic<bool>* cancel = nullptr);
+
+  // Continues the run from a checkpoint directory (see Checkpoint.h) written by a run of the same
+  // config: run() then starts after its last epoch and, on CPU, ends exactly as the uninterrupted run.
+  void resumeFrom(const std::string& checkpointDir);
 
   // The model's weights as they are now (see Network::save).
   void saveModel(const std::string& path);

@@ -9,31 +9,6 @@
 
 namespace samscape {
 
-struct TrainingBegin {
-  std::string modelDescription;
-  std::string optimizerDescription;
-  std::string device;
-  int threads = 0;
-  std::int64_t parameterCount = 0;
-  std::int64_t trainExamples = 0;
-  std::int64_t validationExamples = 0;
-  std::int64_t testExamples = 0;
-  std::int64_t noisyLabels = 0;
-  std::string dataDir;
-  int epochs = 0;
-  std::int64_t stepsPerEpoch = 0;
-};
-
-struct StepProgress {
-  int epoch = 0;                 // 1-based
-  std::int64_t stepInEpoch = 0;  // 1-based
-  std::int64_t stepsPerEpoch = 0;
-  std::int64_t globalStep = 0;   // 1-based
-  std::int64_t totalSteps = 0;
-  double loss = 0.0;             // this step's mini-batch loss at the weights before the step
-  double learningRate = 0.0;
-};
-
 struct EpochMetrics {
   int epoch = 0;  // 1-based
   // Mean over the epoch's mini-batches of the loss and accuracy at the weights before each step
@@ -48,6 +23,35 @@ struct EpochMetrics {
   double learningRate = 0.0;  // the rate of the epoch's last step
   double seconds = 0.0;       // wall time of the epoch, evaluation included
 };
+
+struct TrainingBegin {
+  std::string modelDescription;
+  std::string optimizerDescription;
+  std::string device;
+  int threads = 0;
+  std::int64_t parameterCount = 0;
+  std::int64_t trainExamples = 0;
+  std::int64_t validationExamples = 0;
+  std::int64_t testExamples = 0;
+  std::int64_t noisyLabels = 0;
+  std::string dataDir;
+  int epochs = 0;
+  std::int64_t stepsPerEpoch = 0;
+  std::vector<std::string> replicaDevices;
+  // When the run resumes from a checkpoint: the epochs already done (the run continues after them).
+  std::vector<EpochMetrics> resumedEpochs;
+};
+
+struct StepProgress {
+  int epoch = 0;                 // 1-based
+  std::int64_t stepInEpoch = 0;  // 1-based
+  std::int64_t stepsPerEpoch = 0;
+  std::int64_t globalStep = 0;   // 1-based
+  std::int64_t totalSteps = 0;
+  double loss = 0.0;             // this step's mini-batch loss at the weights before the step
+  double learningRate = 0.0;
+};
+
 
 enum class RunStatus { Finished, Diverged, Cancelled };
 std::string runStatusName(RunStatus status);  // "finished", "diverged", "cancelled"

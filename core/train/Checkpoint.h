@@ -1,0 +1,41 @@
+#pragma once
+// Checkpoints of a training run, one per epoch, in <out>/checkpoints/:
+//   epoch-NNN/model.pt       the weights and batch-norm statistics (Network::save)
+//   epoch-NNN/optimizer.pt   the base optimizer's state (momentum, Adam moments) and LibTorch's CPU
+//                            generator state
+//   epoch-NNN/state.json     epoch, global step, data-order RNG state, metrics so far
+//   latest                   the name of the newest complete checkpoint
+// A checkpoint is written into epoch-NNN.tmp/ and renamed into place before `latest` is replaced
+// (itself by a rename), so a crash at any moment leaves the previous checkpoint as the latest.
+// LibTorch header: not for the GUI.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/models/Network.h"
+#include "core/optim/Optimizer.h"
+#include "core/train/TrainingObserver.h"
+
+namespace samscape {
+
+struct CheckpointState {
+  int epochsCompleted = 0;
+  std::int64_t globalStep = 0;
+  std::string dataOrderState;  // BatchLoader::randomState()
+  double seconds = 0.0;        // training time so far
+  std::vector<EpochMetrics> epochs;
+};
+
+// Returns the checkpoint's directory.
+std::string writeCheckpoint(const std::string& checkpointsDir, Network& network, const Optimizer& optimizer,
+                            const CheckpointState& state);
+
+// The newest complete checkpoint's directory in `checkpointsDir`; throws Error when there is none.
+std::string latestCheckpoint(const std::string& checkpointsDir);
+
+// Restores network, optimizer and LibTorch's CPU generator; returns the rest. Throws Error naming
+// the checkpoint on a missing or malformed file.
+CheckpointState readCheckpoint(const std::string& checkpointDir, Network& network, Optimizer& optimizer);
+
+}  // namespace samscape

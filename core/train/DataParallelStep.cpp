@@ -1,0 +1,175 @@
+#include "core/train/DataParallelStep.h"
+
+#include <torch/nn/functional/loss.h>
+#include <torch/utils.h>
+
+#include "core/optim/SharpnessAwareGradient.h"
+
+namespace samscape {
+namespace {
+
+namespace F = torch::nn::functional;
+
+std::vector<torch::Tensor> cloneAll(const std::vector<torch::Tensor>& tensors) {
+  std::vector<torch::Tensor> copies;
+  copies.reserve(tensors.size());
+  for (const auto& tensor : tensors) copies.push_back(tensor.detach().clone());
+  return copies;
+}
+
+void copyAll(const std::vector<torch::Tensor>& from, const std::vector<torch::Tensor>& to) {
+  torch::NoGradGuard noGrad;
+  for (std::size_t i = 0; i < to.size(); ++i) to[i].copy_(from[i]);
+}
+
+// A replica's shard of the mini-batch, as the gradient rule sees it. It keeps batch-norm running
+// statistics as SAM needs them: a perturbed pass leaves them as they were; when the shard is
+// evaluated in m-chunks, each chunk's clean pass starts from the step's statistics and the shard ends
+// the step with their average (what data-parallel replicas do when their statistics are averaged).
+class ShardObjective final : public BatchObjective {
+ public:
+  ShardObjective(Replica& replica, torch::Tensor images, torch::Tensor labels)
+      : replica_(replica), images_(std::move(images)), labels_(std::move(labels)) {}
+
+  std::int64_t size() const override { return labels_.size(0); }
+
+  torch::Tensor lossAndGradient(std::int64_t begin, std::int64_t end, PassKind pass) override {
+    for (auto& parameter : replica_.parameters) {
+      if (parameter.grad().defined()) parameter.mutable_grad().zero_();
+    }
+    const bool whole = begin == 0 && end == size();
+    const torch::Tensor images = whole ? images_ : images_.slice(0, begin, end);
+    const torch::Tensor labels = whole ? labels_ : labels_.slice(0, begin, end);
+    std::vector<torch::Tensor> before;
+    if (pass == PassKind::Perturbed) {
+      before = cloneAll(replica_.buffers);
+    } else if (!whole) {
+      if (stepStatistics_.empty()) {
+        stepStatistics_ = cloneAll(replica_.buffers);
+      } else {
+        copyAll(stepStatistics_, replica_.buffers);
+      }
+    }
+    const torch::Tensor logits = replica_.network->forward(images);
+    const torch::Tensor loss = F::cross_entropy(logits, labels);
+    loss.backward();
+    if (pass == PassKind::Perturbed) {
+      copyAll(before, replica_.buffers);
+    } else {
+      const double examples = static_cast<double>(end - begin);
+      torch::NoGradGuard noGrad;
+      lossSum_ = lossSum_.defined() ? lossSum_ + loss.detach() * examples : loss.detach() * examples;
+      const torch::Tensor correct = logits.argmax(1).eq(labels).sum();
+      correct_ = correct_.defined() ? correct_ + correct : correct;
+      if (!whole) accumulateStatistics(examples / static_cast<double>(size()));
+    }
+    return loss.detach();
+  }
+
+  // Call once the step's gradient is computed.
+  void finishStep() {
+    if (!chunkStatistics_.empty()) copyAll(chunkStatistics_, replica_.buffers);
+  }
+  // Sum over the shard of the clean losses, and the count of correct clean predictions (device tensors).
+  const torch::Tensor& lossSum() const { return lossSum_; }
+  const torch::Tensor& correct() const { return correct_; }
+
+ private:
+  void accumulateStatistics(double weight) {
+    torch::NoGradGuard noGrad;
+    if (chunkStatistics_.empty()) {
+      for (const auto& buffer : replica_.buffers) chunkStatistics_.push_back(buffer.detach() * weight);
+    } else {
+      for (std::size_t i = 0; i < chunkStatistics_.size(); ++i) chunkStatistics_[i].add_(replica_.buffers[i], weight);
+    }
+  }
+
+  Replica& replica_;
+  torch::Tensor images_;
+  torch::Tensor labels_;
+  torch::Tensor lossSum_;
+  torch::Tensor correct_;
+  std::vector<torch::Tensor> stepStatistics_;
+  std::vector<torch::Tensor> chunkStatistics_;
+};
+
+}  // namespace
+
+std::vector<Replica> makeReplicas(const ModelSpec& spec, const std::vector<std::string>& devices) {
+  std::vector<Replica> replicas;
+  for (const auto& deviceName : devices) {
+    Replica replica;
+    replica.network = makeNetwork(spec);
+    replica.device = torch::Device(deviceName);
+    replica.network->to(replica.device);
+    replica.parameters = replica.network->parameters();
+    replica.buffers = replica.network->buffers();
+    replicas.push_back(std::move(replica));
+  }
+  synchronizeReplicas(replicas);
+  return replicas;
+}
+
+void synchronizeReplicas(std::vector<Replica>& replicas) {
+  for (std::size_t r = 1; r < replicas.size(); ++r) {
+    copyAll(replicas.front().parameters, replicas[r].parameters);
+    copyAll(replicas.front().buffers, replicas[r].buffers);
+  }
+}
+
+StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, const OptimizerSpec& spec,
+                         const Batch& batch) {
+  const std::int64_t total = batch.labels.size(0);
+  const auto count = static_cast<std::int64_t>(replicas.size());
+  torch::Tensor lossSum;
+  torch::Tensor correct;
+  std::vector<double> shardWeights;
+  // Shards as equal as possible; the first (total % count) replicas take one example more.
+  std::int64_t begin = 0;
+  for (std::int64_t r = 0; r < count; ++r) {
+    Replica& replica = replicas[static_cast<std::size_t>(r)];
+    const std::int64_t size = total / count + (r < total % count ? 1 : 0);
+    shardWeights.push_back(static_cast<double>(size) / static_cast<double>(total));
+    if (size == 0) continue;
+    const bool whole = count == 1;
+    ShardObjective objective(replica,
+                             whole ? batch.images : batch.images.slice(0, begin, begin + size).to(replica.device),
+                             whole ? batch.labels : batch.labels.slice(0, begin, begin + size).to(replica.device));
+    begin += size;
+    computeStepGradient(replica.parameters, objective, spec);
+    objective.finishStep();
+    const torch::Tensor shardLoss = objective.lossSum().to(replicas.front().device);
+    const torch::Tensor shardCorrect = objective.correct().to(replicas.front().device);
+    lossSum = lossSum.defined() ? lossSum + shardLoss : shardLoss;
+    correct = correct.defined() ? correct + shardCorrect : shardCorrect;
+  }
+  if (count > 1) {
+    // The batch's gradient is the shard-size-weighted mean of the replicas' gradients, and so are the
+    // batch-norm statistics every replica continues from.
+    torch::NoGradGuard noGrad;
+    auto& master = replicas.front();
+    for (std::size_t i = 0; i < master.parameters.size(); ++i) {
+      torch::Tensor sum;
+      for (std::size_t r = 0; r < replicas.size(); ++r) {
+        const torch::Tensor& grad = replicas[r].parameters[i].grad();
+        if (!grad.defined() || shardWeights[r] == 0.0) continue;
+        const torch::Tensor weighted = grad.to(master.device) * shardWeights[r];
+        sum = sum.defined() ? sum + weighted : weighted;
+      }
+      if (sum.defined()) master.parameters[i].mutable_grad() = sum;
+    }
+    for (std::size_t i = 0; i < master.buffers.size(); ++i) {
+      torch::Tensor average = torch::zeros_like(master.buffers[i]);
+      for (std::size_t r = 0; r < replicas.size(); ++r) {
+        average.add_(replicas[r].buffers[i].to(master.device), shardWeights[r]);
+      }
+      for (auto& replica : replicas) replica.buffers[i].copy_(average);
+    }
+  }
+  clipGradientNorm(replicas.front().parameters, spec.clipNorm);
+  optimizer.applyGradients();
+  for (std::size_t r = 1; r < replicas.size(); ++r) copyAll(replicas.front().parameters, replicas[r].parameters);
+  return {lossSum.item<double>(), correct.item<std::int64_t>()};
+}
+
+}  // namespace samscape

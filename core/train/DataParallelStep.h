@@ -1,0 +1,46 @@
+#pragma once
+// One training step over one or several model replicas (data parallel on one machine):
+// the mini-batch is split into shards, one per replica; each replica computes the step's gradient
+// on its own shard (for SAM: its own perturbation, from its own gradient, so m is at most the
+// shard); the gradients are averaged, weighted by shard size; the base optimizer updates the first
+// replica, whose weights are then copied to the others; batch-norm running statistics are averaged
+// the same way, so every replica stays identical. With one replica nothing is split or copied.
+// LibTorch header: not for the GUI.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "core/data/BatchLoader.h"
+#include "core/models/Network.h"
+#include "core/optim/Optimizer.h"
+#include "core/optim/OptimizerSpec.h"
+
+namespace samscape {
+
+struct Replica {
+  std::unique_ptr<Network> network;
+  torch::Device device = torch::kCPU;
+  std::vector<torch::Tensor> parameters;
+  std::vector<torch::Tensor> buffers;  // batch-norm running statistics
+};
+
+// One replica per device, all with the first one's initial weights (drawn from LibTorch's global
+// generator for built-in models).
+std::vector<Replica> makeReplicas(const ModelSpec& spec, const std::vector<std::string>& devices);
+// Copies the first replica's weights and statistics to the others.
+void synchronizeReplicas(std::vector<Replica>& replicas);
+
+struct StepOutcome {
+  double lossSum = 0.0;      // sum over the batch of the loss at the step's weights
+  std::int64_t correct = 0;  // correct predictions at the step's weights
+};
+
+// `batch` is on the first replica's device when there is one replica, on the CPU otherwise.
+StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, const OptimizerSpec& spec,
+                         const Batch& batch);
+
+}  // namespace samscape
