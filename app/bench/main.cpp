@@ -1,86 +1,96 @@
-// samscape-bench: training throughput measured side by side in one run, so that the ratios between
-// models hold even on a shared, noisy machine. Prints images/s of full training steps (forward,
-// backward, SGD update) at a fixed batch size on random data of each model's usual input shape.
+// samscape-bench: training-step costs measured side by side in one run, so that the ratios hold even
+// on a shared, noisy machine. For each model, at a fixed batch on random data of the model's usual
+// input shape, it times full training steps (forward, backward, update, through the trainer's own
+// step) for SGD, SAM, SAM with m = 32 and ASAM, interleaved in rounds, keeping each one's fastest
+// round; then prints SGD's images/s and the cost ratios.
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "core/Error.h"
 #include "core/Runtime.h"
-#include "core/models/Network.h"
-#include "core/optim/Optimizer.h"
+#include "core/train/DataParallelStep.h"
 
 namespace {
 
 using namespace samscape;
 using Clock = std::chrono::steady_clock;
 
-struct Measurement {
-  std::string model;
-  std::string input;
-  double imagesPerSecond = 0.0;
-  double millisecondsPerStep = 0.0;
+struct Variant {
+  std::string label;
+  OptimizerSpec spec;
+  std::unique_ptr<Optimizer> optimizer;
+  double bestSecondsPerStep = std::numeric_limits<double>::infinity();
 };
 
-Measurement measureTraining(const std::string& name, int channels, int side, std::int64_t batchSize,
-                            int warmupSteps, int timedSteps, const torch::Device& device) {
-  ModelSpec spec;
+OptimizerSpec specFor(const std::string& name, std::int64_t m) {
+  OptimizerSpec spec;
   spec.name = name;
-  spec.inputChannels = channels;
-  spec.imageHeight = side;
-  spec.imageWidth = side;
-  spec.numClasses = 10;
-  torch::manual_seed(0);
-  auto network = makeNetwork(spec);
-  network->to(device);
-  network->setTraining(true);
-  auto parameters = network->parameters();
-  auto optimizer = makeOptimizer(parameters, OptimizerSpec{});
-  const torch::Tensor images = torch::randn({batchSize, channels, side, side}).to(device);
-  const torch::Tensor labels = torch::randint(0, 10, {batchSize}, torch::kInt64).to(device);
-  const GradientClosure closure = [&]() {
-    for (auto& p : parameters) {
-      if (p.grad().defined()) p.mutable_grad().zero_();
-    }
-    torch::Tensor loss = torch::nn::functional::cross_entropy(network->forward(images), labels);
-    loss.backward();
-    return loss.detach();
-  };
-  for (int i = 0; i < warmupSteps; ++i) optimizer->step(closure);
-  // .item() synchronizes, so the clock stops after the device has finished.
-  optimizer->step(closure).item<double>();
-  const auto start = Clock::now();
-  torch::Tensor loss;
-  for (int i = 0; i < timedSteps; ++i) loss = optimizer->step(closure);
-  loss.item<double>();
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  spec.m = m;
+  return spec;
+}
 
-  Measurement m;
-  m.model = name;
-  m.input = std::to_string(channels) + "x" + std::to_string(side) + "x" + std::to_string(side);
-  m.imagesPerSecond = static_cast<double>(batchSize * timedSteps) / seconds;
-  m.millisecondsPerStep = 1000.0 * seconds / timedSteps;
-  return m;
+void benchmarkModel(const std::string& name, int channels, int side, std::int64_t batchSize, int rounds,
+                    int stepsPerRound, const std::string& device) {
+  ModelSpec model;
+  model.name = name;
+  model.inputChannels = channels;
+  model.imageHeight = side;
+  model.imageWidth = side;
+  model.numClasses = 10;
+  torch::manual_seed(0);
+  std::vector<Replica> replicas = makeReplicas(model, {device});
+  replicas.front().network->setTraining(true);
+  const Batch batch{torch::randn({batchSize, channels, side, side}).to(replicas.front().device),
+                    torch::randint(0, 10, {batchSize}, torch::kInt64).to(replicas.front().device)};
+
+  std::vector<Variant> variants;
+  variants.push_back({"sgd", specFor("sgd", 0), nullptr});
+  variants.push_back({"sam", specFor("sam", 0), nullptr});
+  variants.push_back({"sam m=32", specFor("sam", std::min<std::int64_t>(32, batchSize)), nullptr});
+  variants.push_back({"asam", specFor("asam", 0), nullptr});
+  for (auto& variant : variants) {
+    variant.optimizer = makeOptimizer(replicas.front().parameters, variant.spec);
+    trainingStep(replicas, *variant.optimizer, variant.spec, batch);  // warm-up
+  }
+  for (int round = 0; round < rounds; ++round) {
+    for (auto& variant : variants) {
+      const auto start = Clock::now();
+      // trainingStep returns host numbers, so each step has finished on the device when it returns.
+      for (int step = 0; step < stepsPerRound; ++step) trainingStep(replicas, *variant.optimizer, variant.spec, batch);
+      const double seconds = std::chrono::duration<double>(Clock::now() - start).count() / stepsPerRound;
+      variant.bestSecondsPerStep = std::min(variant.bestSecondsPerStep, seconds);
+    }
+  }
+  const double sgd = variants[0].bestSecondsPerStep;
+  const double sam = variants[1].bestSecondsPerStep;
+  std::printf("%-10s %-8s %10.1f %9.2f %9.2f %12.3f %16.3f %11.3f\n", name.c_str(),
+              (std::to_string(channels) + "x" + std::to_string(side) + "x" + std::to_string(side)).c_str(),
+              static_cast<double>(batchSize) / sgd, 1000 * sgd, 1000 * sam, sam / sgd,
+              variants[2].bestSecondsPerStep / sam, variants[3].bestSecondsPerStep / sam);
+  std::fflush(stdout);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"samscape-bench: training throughput of the built-in models"};
+  CLI::App app{"samscape-bench: training-step costs of SGD, SAM, m-sharpness and ASAM"};
   int threads = 0;
   std::int64_t batchSize = 128;
-  int steps = 20;
-  int warmup = 3;
+  int rounds = 3;
+  int steps = 5;
   std::string device = "cpu";
   app.add_option("--threads", threads, "CPU threads (0: every core)")->capture_default_str();
   app.add_option("--batch-size", batchSize, "Batch size")->capture_default_str();
-  app.add_option("--steps", steps, "Timed steps per model")->capture_default_str();
-  app.add_option("--warmup", warmup, "Untimed steps first")->capture_default_str();
+  app.add_option("--rounds", rounds, "Interleaved rounds; each variant keeps its fastest")->capture_default_str();
+  app.add_option("--steps", steps, "Timed steps per variant and round")->capture_default_str();
   app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -93,20 +103,17 @@ int main(int argc, char** argv) {
   try {
     if (batchSize <= 0) throw ConfigError("--batch-size", std::to_string(batchSize), "must be positive");
     if (steps <= 0) throw ConfigError("--steps", std::to_string(steps), "must be positive");
+    if (rounds <= 0) throw ConfigError("--rounds", std::to_string(rounds), "must be positive");
     checkDeviceName(device);
     const int usedThreads = configureThreads(threads);
     const RuntimeInfo info = runtimeInfo();
-    std::printf("samscape-bench: LibTorch %s, device %s, %d threads, batch %lld, %d timed steps\n",
-                info.torchVersion.c_str(), device.c_str(), usedThreads,
-                static_cast<long long>(batchSize), steps);
-    std::printf("%-10s %-8s %14s %12s\n", "model", "input", "train img/s", "ms/step");
-    const std::vector<std::tuple<std::string, int, int>> models = {{"cnn", 1, 28}, {"resnet20", 3, 32}};
-    for (const auto& [name, channels, side] : models) {
-      const Measurement m = measureTraining(name, channels, side, batchSize, warmup, steps, torch::Device(device));
-      std::printf("%-10s %-8s %14.1f %12.2f\n", m.model.c_str(), m.input.c_str(), m.imagesPerSecond,
-                  m.millisecondsPerStep);
-      std::fflush(stdout);
-    }
+    std::printf("samscape-bench: LibTorch %s, device %s, %d threads, batch %lld, best of %d rounds of %d steps\n",
+                info.torchVersion.c_str(), device.c_str(), usedThreads, static_cast<long long>(batchSize), rounds,
+                steps);
+    std::printf("%-10s %-8s %10s %9s %9s %12s %16s %11s\n", "model", "input", "sgd img/s", "sgd ms", "sam ms",
+                "sam/sgd", "sam m=32/m=all", "asam/sam");
+    benchmarkModel("cnn", 1, 28, batchSize, rounds, steps, device);
+    benchmarkModel("resnet20", 3, 32, batchSize, rounds, steps, device);
   } catch (const samscape::Error& error) {
     std::cerr << "samscape-bench: error: " << error.what() << "\n";
     return 2;

@@ -2,7 +2,12 @@
 // it leaves.
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <filesystem>
 #include <fstream>
@@ -21,6 +26,14 @@ struct CliResult {
 };
 
 using test::readText;
+
+// Everything after the seconds column is timing; the rest must match exactly.
+std::string withoutSeconds(const std::string& csv) {
+  std::string kept;
+  std::istringstream lines(csv);
+  for (std::string line; std::getline(lines, line);) kept += line.substr(0, line.rfind(',')) + "\n";
+  return kept;
+}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -127,12 +140,6 @@ TEST_F(CliTest, FlagsOverrideTheConfigFileAndRunJsonIsAValidConfig) {
   ASSERT_EQ(run("train --config " + rerunConfig + " --out " + rerun).exitCode, 0);
   const std::string rerunCsv = readText(rerun + "/metrics.csv");
   // Identical apart from the seconds column.
-  auto withoutSeconds = [](const std::string& text) {
-    std::string kept;
-    std::istringstream lines(text);
-    for (std::string line; std::getline(lines, line);) kept += line.substr(0, line.rfind(',')) + "\n";
-    return kept;
-  };
   EXPECT_EQ(withoutSeconds(rerunCsv), withoutSeconds(csv));
 }
 
@@ -142,6 +149,63 @@ TEST_F(CliTest, ADivergingRunExitsWith3AndKeepsItsFiles) {
   EXPECT_EQ(result.exitCode, 3) << result.err;
   EXPECT_NE(result.err.find("diverged"), std::string::npos) << result.err;
   EXPECT_NE(readText(out + "/run.json").find("\"status\": \"diverged\""), std::string::npos);
+}
+
+
+
+// kill -9 after the first checkpoint, then --resume: the metrics must equal an uninterrupted run's.
+TEST(CliResume, ARunKilledAfterAnEpochAndResumedEndsAsTheUninterruptedRun) {
+  test::TempDir dir;
+  // Large enough that an epoch takes a good fraction of a second, so the kill lands mid-run.
+  test::writeMnistDirectory(dir.file("mnist"), test::makeSyntheticImageSet(4000, 1, 28, 28, 10, 5),
+                            test::makeSyntheticImageSet(200, 1, 28, 28, 10, 6), false);
+  const std::string flags = "train --dataset mnist --data-dir " + dir.file("mnist") +
+                            " --model cnn --optimizer sam --batch-size 50 --epochs 4 --threads 1 --label-noise 0.1";
+  const std::string straight = dir.file("straight");
+  ASSERT_EQ(std::system((std::string(SAMSCAPE_CLI_PATH) + " " + flags + " --out " + straight +
+                         " >/dev/null 2>&1").c_str()), 0);
+
+  const std::string killed = dir.file("killed");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string command = std::string("exec ") + SAMSCAPE_CLI_PATH + " " + flags + " --out " + killed +
+                                " >/dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const std::string latest = killed + "/checkpoints/latest";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!std::filesystem::exists(latest) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it could be killed";
+  ASSERT_NE(readText(killed + "/run.json").find("\"running\""), std::string::npos);
+
+  const std::string resume = std::string(SAMSCAPE_CLI_PATH) + " train --resume " + killed + " >/dev/null 2>" +
+                             dir.file("resume.err");
+  ASSERT_EQ(std::system(resume.c_str()), 0) << readText(dir.file("resume.err"));
+  EXPECT_EQ(withoutSeconds(readText(killed + "/metrics.csv")), withoutSeconds(readText(straight + "/metrics.csv")));
+  EXPECT_NE(readText(killed + "/run.json").find("\"finished\""), std::string::npos);
+}
+
+TEST_F(CliTest, SamFlagsAreValidatedAndRecorded) {
+  expectUsageError(tinyRunFlags() + " --optimizer sam --base rmsprop", "--base", "rmsprop");
+  expectUsageError(tinyRunFlags() + " --optimizer sam --rho -2", "--rho", "-2");
+  expectUsageError(tinyRunFlags() + " --m 4", "--m", "4");
+  expectUsageError(tinyRunFlags() + " --optimizer sam --m 17", "--m", "17");
+  expectUsageError(tinyRunFlags() + " --devices cpu,tpu", "--devices", "tpu");
+  expectUsageError("train --resume " + dir.file("no-run"), "--resume", "no-run");
+  const std::string out = dir.file("sam");
+  const CliResult result = run(tinyRunFlags() + " --optimizer asam --base adam --lr 0.001 --m 8 --out " + out);
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  EXPECT_NE(result.err.find("asam (rho 0.5, eta 0.01, m 8) over adam"), std::string::npos) << result.err;
+  const std::string runJson = readText(out + "/run.json");
+  EXPECT_NE(runJson.find("\"optimizer\": \"asam\""), std::string::npos) << runJson;
+  EXPECT_NE(runJson.find("\"m\": 8"), std::string::npos) << runJson;
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 // epoch is one full-batch SGD step, so the test loss after each epoch is a deterministic function of
 // the model file and the data. Here an independent implementation (a hand-written two-layer network
 // with its gradient derived by hand, in Eigen, in double precision) must get the same numbers as the
-// trainer (LibTorch, float32) running a TorchScript copy of the same network.
+// trainer (LibTorch, float32) running a TorchScript copy of the same network, for SGD and for SAM.
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
@@ -119,7 +119,24 @@ def forward(self, x):
   module.save(path);
 }
 
-TEST(FullBatchReference, TrainerMatchesAnIndependentImplementationEpochByEpoch) {
+struct ReferenceRun {
+  double learningRate = 0.5;
+  double momentum = 0.9;
+  double weightDecay = 1e-3;
+  double rho = -1.0;  // >= 0: SAM with this radius
+};
+
+TwoLayerNetwork weightedSum(const TwoLayerNetwork& a, double alpha, const TwoLayerNetwork& b) {
+  return {a.w1 + alpha * b.w1, a.w2 + alpha * b.w2, a.b1 + alpha * b.b1, a.b2 + alpha * b.b2};
+}
+
+double norm(const TwoLayerNetwork& n) {
+  return std::sqrt(n.w1.squaredNorm() + n.w2.squaredNorm() + n.b1.squaredNorm() + n.b2.squaredNorm());
+}
+
+// Runs the trainer (through a TorchScript copy of the network) and the hand-written reference side
+// by side, comparing the training loss and the test loss of every epoch.
+void expectTrainerMatchesReference(const ReferenceRun& run) {
   test::TempDir dir;
   const test::TinyMnist data(dir.file("mnist"));
   const int inputs = test::TinyMnist::kSide * test::TinyMnist::kSide;
@@ -129,7 +146,6 @@ TEST(FullBatchReference, TrainerMatchesAnIndependentImplementationEpochByEpoch) 
   saveAsTorchScript(net, modelFile);
 
   constexpr int kEpochs = 6;
-  constexpr double kRate = 0.5, kMomentum = 0.9, kDecay = 1e-3;
   TrainConfig config = test::tinyTrainConfig(dir.file("mnist"));
   config.model.modelFile = modelFile;
   config.batchSize = static_cast<std::int64_t>(data.train.size());
@@ -138,36 +154,32 @@ TEST(FullBatchReference, TrainerMatchesAnIndependentImplementationEpochByEpoch) 
   config.normalize = false;
   config.epochs = kEpochs;
   config.schedule = ScheduleKind::Constant;
-  config.optimizer.learningRate = kRate;
-  config.optimizer.momentum = kMomentum;
-  config.optimizer.weightDecay = kDecay;
+  config.optimizer.learningRate = run.learningRate;
+  config.optimizer.momentum = run.momentum;
+  config.optimizer.weightDecay = run.weightDecay;
+  if (run.rho >= 0) {
+    config.optimizer.name = "sam";
+    config.optimizer.rho = run.rho;
+  }
   const TrainingResult result = Trainer(config).run({});
   ASSERT_EQ(result.status, RunStatus::Finished) << result.message;
   ASSERT_EQ(result.epochs.size(), static_cast<std::size_t>(kEpochs));
 
-  // The reference: full-batch SGD with momentum and L2 decay, torch.optim.SGD's recursion.
+  // The reference: full-batch SGD with momentum and L2 decay, torch.optim.SGD's recursion, on the
+  // plain gradient or on SAM's gradient at w + rho g / ||g||.
   const Matrix trainX = pixelsAsRows(data.train);
   const Matrix testX = pixelsAsRows(data.test);
   TwoLayerNetwork buffer;
   for (int epoch = 1; epoch <= kEpochs; ++epoch) {
     const ForwardPass pass = forward(net, trainX, data.train.labels);
     TwoLayerNetwork grad = gradient(net, trainX, data.train.labels, pass);
-    grad.w1 += kDecay * net.w1;
-    grad.b1 += kDecay * net.b1;
-    grad.w2 += kDecay * net.w2;
-    grad.b2 += kDecay * net.b2;
-    if (epoch == 1) {
-      buffer = grad;
-    } else {
-      buffer.w1 = kMomentum * buffer.w1 + grad.w1;
-      buffer.b1 = kMomentum * buffer.b1 + grad.b1;
-      buffer.w2 = kMomentum * buffer.w2 + grad.w2;
-      buffer.b2 = kMomentum * buffer.b2 + grad.b2;
+    if (run.rho >= 0) {
+      const TwoLayerNetwork ascent = weightedSum(net, run.rho / norm(grad), grad);
+      grad = gradient(ascent, trainX, data.train.labels, forward(ascent, trainX, data.train.labels));
     }
-    net.w1 -= kRate * buffer.w1;
-    net.b1 -= kRate * buffer.b1;
-    net.w2 -= kRate * buffer.w2;
-    net.b2 -= kRate * buffer.b2;
+    grad = weightedSum(grad, run.weightDecay, net);
+    buffer = epoch == 1 ? grad : weightedSum(grad, run.momentum, buffer);
+    net = weightedSum(net, -run.learningRate, buffer);
     const double testLoss = forward(net, testX, data.test.labels).meanLoss;
 
     const EpochMetrics& trained = result.epochs[static_cast<std::size_t>(epoch - 1)];
@@ -177,6 +189,18 @@ TEST(FullBatchReference, TrainerMatchesAnIndependentImplementationEpochByEpoch) 
   }
   // The run must have moved: a test that passes on an untrained model proves nothing.
   EXPECT_LT(result.epochs.back().trainLoss, 0.8 * result.epochs.front().trainLoss);
+}
+
+TEST(FullBatchReference, SgdMatchesAnIndependentImplementationEpochByEpoch) {
+  expectTrainerMatchesReference(ReferenceRun{});
+}
+
+TEST(FullBatchReference, SamMatchesAnIndependentImplementationEpochByEpoch) {
+  ReferenceRun run;
+  run.momentum = 0.0;
+  run.weightDecay = 0.0;
+  run.rho = 0.5;
+  expectTrainerMatchesReference(run);
 }
 
 }  // namespace
