@@ -1,8 +1,9 @@
 // samscape-bench: training-step costs measured side by side in one run, so that the ratios hold even
 // on a shared, noisy machine. For each model, at a fixed batch on random data of the model's usual
 // input shape, it times full training steps (forward, backward, update, through the trainer's own
-// step) for SGD, SAM, SAM with m = 32 and ASAM, interleaved in rounds, keeping each one's fastest
-// round; then prints SGD's images/s and the cost ratios.
+// step) for SGD, SAM, SAM with m = 32 and ASAM, interleaved in rounds; then prints SGD's images/s and
+// step times (the fastest round: noise on a shared machine only ever adds time) and the cost ratios
+// (the median over rounds of the ratio within each round).
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
@@ -28,7 +29,18 @@ struct Variant {
   OptimizerSpec spec;
   std::unique_ptr<Optimizer> optimizer;
   double bestSecondsPerStep = std::numeric_limits<double>::infinity();
+  std::vector<double> secondsPerRound;
 };
+
+// The median over rounds of a's time over b's in the same round: adjacent measurements share the
+// machine's load of the moment, so their ratio is steadier than a ratio of separate bests.
+double medianRatio(const Variant& a, const Variant& b) {
+  std::vector<double> ratios;
+  for (std::size_t i = 0; i < a.secondsPerRound.size(); ++i) ratios.push_back(a.secondsPerRound[i] / b.secondsPerRound[i]);
+  std::sort(ratios.begin(), ratios.end());
+  const std::size_t n = ratios.size();
+  return n % 2 == 1 ? ratios[n / 2] : 0.5 * (ratios[n / 2 - 1] + ratios[n / 2]);
+}
 
 OptimizerSpec specFor(const std::string& name, std::int64_t m) {
   OptimizerSpec spec;
@@ -52,10 +64,16 @@ void benchmarkModel(const std::string& name, int channels, int side, std::int64_
                     torch::randint(0, 10, {batchSize}, torch::kInt64).to(replicas.front().device)};
 
   std::vector<Variant> variants;
-  variants.push_back({"sgd", specFor("sgd", 0), nullptr});
-  variants.push_back({"sam", specFor("sam", 0), nullptr});
-  variants.push_back({"sam m=32", specFor("sam", std::min<std::int64_t>(32, batchSize)), nullptr});
-  variants.push_back({"asam", specFor("asam", 0), nullptr});
+  for (const auto& [label, spec] : std::vector<std::pair<std::string, OptimizerSpec>>{
+           {"sgd", specFor("sgd", 0)},
+           {"sam", specFor("sam", 0)},
+           {"sam m=32", specFor("sam", std::min<std::int64_t>(32, batchSize))},
+           {"asam", specFor("asam", 0)}}) {
+    Variant variant;
+    variant.label = label;
+    variant.spec = spec;
+    variants.push_back(std::move(variant));
+  }
   for (auto& variant : variants) {
     variant.optimizer = makeOptimizer(replicas.front().parameters, variant.spec);
     trainingStep(replicas, *variant.optimizer, variant.spec, batch);  // warm-up
@@ -67,14 +85,15 @@ void benchmarkModel(const std::string& name, int channels, int side, std::int64_
       for (int step = 0; step < stepsPerRound; ++step) trainingStep(replicas, *variant.optimizer, variant.spec, batch);
       const double seconds = std::chrono::duration<double>(Clock::now() - start).count() / stepsPerRound;
       variant.bestSecondsPerStep = std::min(variant.bestSecondsPerStep, seconds);
+      variant.secondsPerRound.push_back(seconds);
     }
   }
   const double sgd = variants[0].bestSecondsPerStep;
   const double sam = variants[1].bestSecondsPerStep;
   std::printf("%-10s %-8s %10.1f %9.2f %9.2f %12.3f %16.3f %11.3f\n", name.c_str(),
               (std::to_string(channels) + "x" + std::to_string(side) + "x" + std::to_string(side)).c_str(),
-              static_cast<double>(batchSize) / sgd, 1000 * sgd, 1000 * sam, sam / sgd,
-              variants[2].bestSecondsPerStep / sam, variants[3].bestSecondsPerStep / sam);
+              static_cast<double>(batchSize) / sgd, 1000 * sgd, 1000 * sam, medianRatio(variants[1], variants[0]),
+              medianRatio(variants[2], variants[1]), medianRatio(variants[3], variants[1]));
   std::fflush(stdout);
 }
 
@@ -84,12 +103,12 @@ int main(int argc, char** argv) {
   CLI::App app{"samscape-bench: training-step costs of SGD, SAM, m-sharpness and ASAM"};
   int threads = 0;
   std::int64_t batchSize = 128;
-  int rounds = 3;
-  int steps = 5;
+  int rounds = 9;
+  int steps = 2;
   std::string device = "cpu";
   app.add_option("--threads", threads, "CPU threads (0: every core)")->capture_default_str();
   app.add_option("--batch-size", batchSize, "Batch size")->capture_default_str();
-  app.add_option("--rounds", rounds, "Interleaved rounds; each variant keeps its fastest")->capture_default_str();
+  app.add_option("--rounds", rounds, "Interleaved rounds (ratios: median over rounds)")->capture_default_str();
   app.add_option("--steps", steps, "Timed steps per variant and round")->capture_default_str();
   app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   try {
@@ -107,7 +126,7 @@ int main(int argc, char** argv) {
     checkDeviceName(device);
     const int usedThreads = configureThreads(threads);
     const RuntimeInfo info = runtimeInfo();
-    std::printf("samscape-bench: LibTorch %s, device %s, %d threads, batch %lld, best of %d rounds of %d steps\n",
+    std::printf("samscape-bench: LibTorch %s, device %s, %d threads, batch %lld, %d rounds of %d steps\n",
                 info.torchVersion.c_str(), device.c_str(), usedThreads, static_cast<long long>(batchSize), rounds,
                 steps);
     std::printf("%-10s %-8s %10s %9s %9s %12s %16s %11s\n", "model", "input", "sgd img/s", "sgd ms", "sam ms",
