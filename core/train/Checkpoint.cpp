@@ -1,8 +1,9 @@
 #include "core/train/Checkpoint.h"
 
+#include <ATen/Context.h>
 #include <ATen/core/Generator.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
+#include <torch/cuda.h>
 #include <torch/serialize.h>
 
 #include <cstdio>
@@ -19,6 +20,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+int cudaDeviceCount() { return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0; }
 
 std::string epochDirectoryName(int epoch) {
   std::ostringstream name;
@@ -65,7 +68,11 @@ std::string writeCheckpoint(const std::string& checkpointsDir, Network& network,
   network.save((staging / "model.pt").string());
   torch::serialize::OutputArchive archive;
   optimizer.saveState(archive);
-  archive.write("torch_cpu_generator_state", at::detail::getDefaultCPUGenerator().get_state());
+  archive.write("torch_cpu_generator_state", at::globalContext().defaultGenerator(at::kCPU).get_state());
+  for (int device = 0; device < cudaDeviceCount(); ++device) {
+    archive.write("torch_cuda_generator_state_" + std::to_string(device),
+                  at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device))).get_state());
+  }
   archive.save_to((staging / "optimizer.pt").string());
 
   json epochs = json::array();
@@ -120,8 +127,17 @@ CheckpointState readCheckpoint(const std::string& checkpointDir, Network& networ
     optimizer.loadState(archive);
     torch::Tensor generatorState;
     archive.read("torch_cpu_generator_state", generatorState);
-    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    at::Generator generator = at::globalContext().defaultGenerator(at::kCPU);
     generator.set_state(generatorState);
+    // CUDA generators (dropout and the like on a GPU); a checkpoint moved to a machine with fewer
+    // devices restores those it can.
+    for (int device = 0; device < cudaDeviceCount(); ++device) {
+      torch::Tensor cudaState;
+      if (!archive.try_read("torch_cuda_generator_state_" + std::to_string(device), cudaState)) continue;
+      at::Generator cudaGenerator =
+          at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device)));
+      cudaGenerator.set_state(cudaState);
+    }
   } catch (const c10::Error& error) {
     throw Error(optimizerPath + ": cannot restore the optimizer state: " + error.what_without_backtrace());
   }

@@ -2,7 +2,7 @@
 // Checkpoints of a training run, one per epoch, in <out>/checkpoints/:
 //   epoch-NNN/model.pt       the weights and batch-norm statistics (Network::save)
 //   epoch-NNN/optimizer.pt   the base optimizer's state (momentum, Adam moments) and LibTorch's CPU
-//                            generator state
+//                            and CUDA generator states
 //   epoch-NNN/state.json     epoch, global step, data-order RNG state, metrics so far
 //   latest                   the name of the newest complete checkpoint
 // A checkpoint is written into epoch-NNN.tmp/ and renamed into place before `latest` is replaced

@@ -6,6 +6,7 @@
 #include "core/Error.h"
 #include "core/train/DataParallelStep.h"
 #include "core/train/Trainer.h"
+#include "tests/support/FileHelpers.h"
 #include "tests/support/TrainingFixtures.h"
 
 namespace samscape {
@@ -157,6 +158,36 @@ TEST_F(SamTrainerTest, ReplicaRunEqualsMChunkRun) {
   const TrainingResult chunks = Trainer(config).run({});
   ASSERT_EQ(replicas.status, RunStatus::Finished);
   expectSameMetrics(replicas, chunks, 1e-5);
+}
+
+class FirstStepLoss : public TrainingObserver {
+ public:
+  double loss = 0.0;
+  bool onStep(const StepProgress& progress) override {
+    if (progress.globalStep == 1) loss = progress.loss;
+    return false;
+  }
+};
+
+// A SAM run and an SGD run with the same seed start from the same weights and draw the same batches
+// in the same order (with the same augmentation), so a pair differs only by the optimizer.
+TEST_F(SamTrainerTest, SgdAndSamWithOneSeedSeeTheSameDataInTheSameOrder) {
+  config.epochs = 2;
+  config.outDir = dir.file("sgd");
+  FirstStepLoss sgdFirst;
+  Trainer(config).run({&sgdFirst});
+  config.optimizer.name = "sam";
+  config.outDir = dir.file("sam");
+  FirstStepLoss samFirst;
+  Trainer(config).run({&samFirst});
+  EXPECT_EQ(samFirst.loss, sgdFirst.loss);
+  const std::string sgdState = test::readText(dir.file("sgd") + "/checkpoints/epoch-002/state.json");
+  const std::string samState = test::readText(dir.file("sam") + "/checkpoints/epoch-002/state.json");
+  auto orderState = [](const std::string& json) {
+    const auto start = json.find("\"data_order_state\"");
+    return json.substr(start, json.find('\n', start) - start);
+  };
+  EXPECT_EQ(orderState(samState), orderState(sgdState));
 }
 
 TEST_F(SamTrainerTest, MLargerThanTheReplicaBatchIsRejected) {
