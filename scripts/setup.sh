@@ -12,6 +12,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   libtorch-dev          # LibTorch 1.13 (CPU)
   libeigen3-dev         # analysis
+  libspectra-dev        # analysis: Lanczos eigensolver (Spectra 1.0, header-only)
   libgtest-dev          # tests
   libcli11-dev nlohmann-json3-dev zlib1g-dev
   dataset-fashion-mnist # the embedded default dataset

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <csignal>
 #include <ctime>
-#include <cstring>
 #include <iostream>
 
 #include "cli/TerminalProgress.h"

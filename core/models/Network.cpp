@@ -106,6 +106,18 @@ void copyNamedTensors(const std::vector<std::pair<std::string, torch::Tensor>>& 
   }
 }
 
+// Converts the floating-point tensors among `tensors` to `dtype` in place. torch::nn::Module::to and
+// torch::jit::Module::to would also turn integer buffers (batch norm's num_batches_tracked) into
+// floating point; PyTorch's Module.to(dtype) leaves them alone, and so does this.
+void convertFloatingTensors(const std::vector<torch::Tensor>& tensors, torch::Dtype dtype) {
+  torch::NoGradGuard noGrad;
+  for (const auto& tensor : tensors) {
+    if (!tensor.is_floating_point() || tensor.scalar_type() == dtype) continue;
+    auto target = tensor;  // shares the TensorImpl: set_data changes the module's own tensor
+    target.set_data(tensor.to(dtype));
+  }
+}
+
 // Shared by both implementations: whether the network is in training mode (makeNetwork restores it
 // after its check).
 class CheckedNetwork : public Network {
@@ -140,6 +152,11 @@ class BuiltInNetwork final : public CheckedNetwork {
   void setTraining(bool training) override { module_->train(training); }
   bool isTraining() const override { return module_->is_training(); }
   void to(const torch::Device& device) override { module_->to(device); }
+  void toDtype(torch::Dtype dtype) override {
+    std::vector<torch::Tensor> tensors = module_->parameters(/*recurse=*/true);
+    for (const auto& buffer : module_->buffers(/*recurse=*/true)) tensors.push_back(buffer);
+    convertFloatingTensors(tensors, dtype);
+  }
 
   void save(const std::string& path) override {
     try {
@@ -262,6 +279,12 @@ class ScriptedNetwork final : public CheckedNetwork {
   void setTraining(bool training) override { module_.train(training); }
   bool isTraining() const override { return module_.is_training(); }
   void to(const torch::Device& device) override { module_.to(device); }
+  void toDtype(torch::Dtype dtype) override {
+    std::vector<torch::Tensor> tensors;
+    for (const auto& parameter : module_.parameters(/*recurse=*/true)) tensors.push_back(parameter);
+    for (const auto& buffer : module_.buffers(/*recurse=*/true)) tensors.push_back(buffer);
+    convertFloatingTensors(tensors, dtype);
+  }
 
   void save(const std::string& path) override {
     try {

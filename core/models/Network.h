@@ -25,6 +25,10 @@ class Network {
   virtual std::vector<torch::Tensor> buffers() = 0;
   virtual void setTraining(bool training) = 0;
   virtual void to(const torch::Device& device) = 0;
+  // Converts the floating-point parameters and buffers to `dtype` in place (the tensors keep their
+  // identity); integer buffers such as batch norm's counters stay as they are. Analyses run in
+  // double precision this way; float -> double -> float gives back the same weights.
+  virtual void toDtype(torch::Dtype dtype) = 0;
   // Built-in: a torch::serialize archive; TorchScript: torch::jit::Module::save (loadable from Python).
   virtual void save(const std::string& path) = 0;
   // Loads weights saved by save() of a network built from the same spec. Throws ModelError.

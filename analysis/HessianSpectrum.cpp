@@ -1,0 +1,163 @@
+#include "analysis/HessianSpectrum.h"
+
+#include <Eigen/Core>
+#include <Eigen/Eigenvalues>
+#include <Spectra/SymEigsSolver.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <string>
+
+#include "core/Error.h"
+
+namespace samscape {
+namespace {
+
+// Spectra's matrix-operation concept over a SymmetricOperator; counts the applications.
+class SpectraOperator {
+ public:
+  using Scalar = double;
+
+  explicit SpectraOperator(SymmetricOperator& op) : op_(op), size_(op.size()) {}
+
+  Eigen::Index rows() const { return static_cast<Eigen::Index>(size_); }
+  Eigen::Index cols() const { return static_cast<Eigen::Index>(size_); }
+  // Spectra calls this through a const reference; applying a Hessian is not const (it counts, it
+  // runs a network), hence the reference member and the mutable counter.
+  void perform_op(const double* x_in, double* y_out) const {
+    op_.apply(x_in, y_out);
+    ++applications_;
+  }
+  std::int64_t applications() const { return applications_; }
+
+ private:
+  SymmetricOperator& op_;
+  std::int64_t size_;
+  mutable std::int64_t applications_ = 0;
+};
+
+std::string shortNumber(double value) {
+  std::ostringstream out;
+  out << value;  // 1e-10, not std::to_string's 0.000000
+  return out.str();
+}
+
+double topOverKth(const std::vector<double>& eigenvalues, int topK) {
+  if (static_cast<int>(eigenvalues.size()) != topK || eigenvalues.back() == 0.0) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  return eigenvalues.front() / eigenvalues.back();
+}
+
+// Tiny operators (n <= topK, where Lanczos is undefined): the dense matrix, one column per basis
+// vector, symmetrized against rounding, diagonalized exactly.
+SpectrumResult denseTopEigenvalues(SymmetricOperator& op, const SpectrumOptions& options) {
+  const auto n = static_cast<Eigen::Index>(op.size());
+  Eigen::MatrixXd matrix(n, n);
+  Eigen::VectorXd basis = Eigen::VectorXd::Zero(n);
+  for (Eigen::Index j = 0; j < n; ++j) {
+    basis(j) = 1.0;
+    op.apply(basis.data(), matrix.col(j).data());
+    basis(j) = 0.0;
+  }
+  const Eigen::MatrixXd symmetric = 0.5 * (matrix + matrix.transpose());
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(
+      symmetric, options.eigenvectors ? Eigen::ComputeEigenvectors : Eigen::EigenvaluesOnly);
+  SpectrumResult result;
+  result.hessianVectorProducts = n;
+  if (solver.info() != Eigen::Success) {
+    result.status = "the dense eigendecomposition failed";
+    result.ratioTopOverKth = std::numeric_limits<double>::quiet_NaN();
+    return result;
+  }
+  // Eigen sorts ascending; take them from the top.
+  const Eigen::Index count = std::min<Eigen::Index>(n, options.topK);
+  for (Eigen::Index i = 0; i < count; ++i) {
+    const Eigen::Index column = n - 1 - i;
+    result.eigenvalues.push_back(solver.eigenvalues()(column));
+    if (options.eigenvectors) {
+      const Eigen::VectorXd vector = solver.eigenvectors().col(column);
+      result.eigenvectors.emplace_back(vector.data(), vector.data() + n);
+    }
+  }
+  result.converged = true;
+  result.status = "converged (dense: the operator has only " + std::to_string(n) + " dimensions)";
+  result.ratioTopOverKth = topOverKth(result.eigenvalues, static_cast<int>(count));
+  return result;
+}
+
+}  // namespace
+
+SpectrumResult topEigenvalues(SymmetricOperator& op, const SpectrumOptions& options) {
+  const std::int64_t n = op.size();
+  if (n < 1) throw Error("cannot compute eigenvalues of an empty operator");
+  if (options.topK < 1) {
+    throw Error("the number of eigenvalues must be at least 1, not " + std::to_string(options.topK));
+  }
+  if (options.maxIterations < 1) {
+    throw Error("the Lanczos iteration limit must be at least 1, not " + std::to_string(options.maxIterations));
+  }
+  if (!(options.tolerance > 0.0)) {
+    throw Error("the eigenvalue tolerance must be positive, not " + shortNumber(options.tolerance));
+  }
+  if (options.topK >= n) return denseTopEigenvalues(op, options);
+
+  const std::int64_t k = options.topK;
+  std::int64_t ncv = options.ncv;
+  if (ncv == 0) {
+    ncv = std::min<std::int64_t>(n, std::max<std::int64_t>(2 * k + 1, 20));
+  } else if (ncv <= k || ncv > n) {
+    throw Error("the Lanczos basis size must satisfy " + std::to_string(k) + " < ncv <= " + std::to_string(n) +
+                ", not " + std::to_string(ncv));
+  }
+
+  SpectraOperator adapter(op);
+  Spectra::SymEigsSolver<SpectraOperator> solver(adapter, static_cast<Eigen::Index>(k),
+                                                 static_cast<Eigen::Index>(ncv));
+  // init() starts from Spectra's fixed pseudo-random vector, so results are reproducible.
+  solver.init();
+  solver.compute(Spectra::SortRule::LargestAlge, options.maxIterations, options.tolerance,
+                 Spectra::SortRule::LargestAlge);
+
+  SpectrumResult result;
+  result.hessianVectorProducts = adapter.applications();
+  const Spectra::CompInfo info = solver.info();
+  // eigenvalues() holds the converged ones only, already sorted (descending by LargestAlge).
+  const Eigen::VectorXd values = solver.eigenvalues();
+  result.eigenvalues.assign(values.data(), values.data() + values.size());
+  if (options.eigenvectors && values.size() > 0) {
+    const Eigen::MatrixXd vectors = solver.eigenvectors();
+    for (Eigen::Index column = 0; column < vectors.cols(); ++column) {
+      const Eigen::VectorXd vector = vectors.col(column);
+      result.eigenvectors.emplace_back(vector.data(), vector.data() + vector.size());
+    }
+  }
+  const std::string counts = std::to_string(values.size()) + " of " + std::to_string(k) +
+                             " eigenvalues converged after " + std::to_string(solver.num_iterations()) +
+                             " restarts and " + std::to_string(result.hessianVectorProducts) +
+                             " operator applications";
+  switch (info) {
+    case Spectra::CompInfo::Successful:
+      result.converged = true;
+      result.status = "converged";
+      break;
+    case Spectra::CompInfo::NotConverging:
+      result.status = "not converged: " + counts + " (limit " + std::to_string(options.maxIterations) +
+                      " restarts, tolerance " + shortNumber(options.tolerance) +
+                      "); raise the limit or the tolerance";
+      break;
+    case Spectra::CompInfo::NumericalIssue:
+      result.status = "numerical issue in the Lanczos iteration: " + counts;
+      break;
+    case Spectra::CompInfo::NotComputed:
+      result.status = "not computed";
+      break;
+  }
+  result.ratioTopOverKth = result.converged ? topOverKth(result.eigenvalues, options.topK)
+                                            : std::numeric_limits<double>::quiet_NaN();
+  return result;
+}
+
+}  // namespace samscape

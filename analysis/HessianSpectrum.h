@@ -1,0 +1,49 @@
+#pragma once
+// The top eigenvalues of a large symmetric operator known only through its action on vectors (a
+// Hessian through Hessian-vector products), by implicitly restarted Lanczos (Spectra's
+// SymEigsSolver). Plain C++ types only: no LibTorch, no Eigen, no Spectra in this header.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace samscape {
+
+// A symmetric linear map on R^n, applied to one vector at a time.
+class SymmetricOperator {
+ public:
+  virtual ~SymmetricOperator() = default;
+  virtual std::int64_t size() const = 0;
+  // out = A in; both hold size() doubles and do not overlap.
+  virtual void apply(const double* in, double* out) = 0;
+};
+
+struct SpectrumOptions {
+  int topK = 5;            // how many of the largest (algebraic) eigenvalues
+  int ncv = 0;             // Lanczos basis size, topK < ncv <= n; 0: min(n, max(2 topK + 1, 20))
+  int maxIterations = 1000;  // restarts
+  double tolerance = 1e-10;  // Spectra's relative tolerance on each Ritz value
+  bool eigenvectors = false;
+};
+
+struct SpectrumResult {
+  // The converged eigenvalues among the topK largest, in descending order: topK of them when
+  // converged, possibly fewer (even none) when not.
+  std::vector<double> eigenvalues;
+  // When SpectrumOptions::eigenvectors: unit eigenvectors, one per eigenvalue, each of size n.
+  std::vector<std::vector<double>> eigenvectors;
+  std::int64_t hessianVectorProducts = 0;  // operator applications
+  bool converged = false;
+  std::string status;  // "converged", or what went wrong, in words
+  // eigenvalues.front() / eigenvalues.back() when all topK converged (a common sharpness summary);
+  // NaN otherwise or when the k-th eigenvalue is 0.
+  double ratioTopOverKth = 0.0;
+};
+
+// The topK largest eigenvalues of `op`. When topK >= n (tiny operators, where Lanczos is not
+// defined) the operator is applied to every basis vector and the dense matrix is diagonalized.
+// Non-convergence is reported in the result, not thrown. Throws Error for topK < 1, an ncv out of
+// range or an empty operator; whatever op.apply throws passes through.
+SpectrumResult topEigenvalues(SymmetricOperator& op, const SpectrumOptions& options);
+
+}  // namespace samscape

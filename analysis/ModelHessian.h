@@ -1,0 +1,55 @@
+#pragma once
+// The Hessian of a network's mean training loss over an image set, as a SymmetricOperator that the
+// spectrum (HessianSpectrum.h) and trace (HessianTrace.h) estimators take. Built by makeModelHessian
+// in analysis/ModelHessianTorch.h, the one header here that names LibTorch types; this one carries
+// none, so the GUI can hold and run the operator.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "analysis/HessianSpectrum.h"
+#include "core/data/DatasetLoader.h"
+#include "core/data/ImageSet.h"
+
+namespace samscape {
+
+struct ModelHessianOptions {
+  // Per-channel standardization with `statistics`, as the run trained (its training split's
+  // statistics); off: pixels only scaled to [0, 1].
+  bool normalize = true;
+  ChannelStatistics statistics;
+  // Examples per forward/backward pass (bounds memory; the result does not depend on it).
+  std::int64_t batchSize = 256;
+  std::string device = "cpu";  // "cpu", "cuda", "cuda:N"
+  // Evaluate in float64 (the network is converted for the operator's lifetime and back afterwards):
+  // Lanczos needs products more accurate than float32's to resolve small or close eigenvalues.
+  bool doublePrecision = true;
+};
+
+// H = d^2 L / dw^2 with L the mean cross-entropy over the image set in evaluation mode, at the
+// network's parameters as they are when the operator is built, in Network::parameters() order.
+// Each apply() is one pass over the set (forward, backward and double backward per chunk).
+class ModelHessian : public SymmetricOperator {
+ public:
+  struct Impl;
+  explicit ModelHessian(std::unique_ptr<Impl> impl);
+  // Gives the network back on its original device and dtype.
+  ~ModelHessian() override;
+  ModelHessian(const ModelHessian&) = delete;
+  ModelHessian& operator=(const ModelHessian&) = delete;
+
+  std::int64_t size() const override;  // the parameter count
+  void apply(const double* in, double* out) override;
+
+  double loss();
+  std::vector<double> gradient();
+  std::int64_t exampleCount() const;
+  std::int64_t hessianVectorProducts() const;  // apply() calls so far
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace samscape

@@ -1,0 +1,84 @@
+#pragma once
+// A network's trainable parameters as one flat vector, and the mean cross-entropy over a whole image
+// set as a function of that vector: its value, gradient and Hessian-vector products. The Hessian
+// analyses (analysis/) are built on this. LibTorch header: analysis .cpp files may include it, their
+// public headers and the GUI never do.
+
+#include <cstdint>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "core/data/DatasetLoader.h"
+#include "core/data/ImageSet.h"
+#include "core/models/Network.h"
+
+namespace samscape {
+
+// The parameters' values, detached, concatenated in Network::parameters() order into one 1-D tensor
+// (of the parameters' device and dtype).
+torch::Tensor flattenParameters(Network& network);
+// Concatenates tensors (each reshaped to 1-D) in order; an empty list gives an empty tensor.
+torch::Tensor flattenTensors(const std::vector<torch::Tensor>& tensors);
+// Splits `flat` into views shaped like `like`, in order. Throws Error when the sizes disagree.
+std::vector<torch::Tensor> unflattenLike(const torch::Tensor& flat, const std::vector<torch::Tensor>& like);
+// Copies `flat` into the network's parameters in place (converting device and dtype), without autograd.
+// Throws Error when its length is not the parameter count.
+void assignParameters(Network& network, const torch::Tensor& flat);
+
+struct ObjectiveOptions {
+  // Standardize each channel with `statistics` (as in training with normalization); otherwise pixels
+  // are only scaled to [0, 1].
+  bool normalize = true;
+  ChannelStatistics statistics;
+  // Examples per forward/backward pass: the memory bound. The result does not depend on it (up to
+  // rounding).
+  std::int64_t batchSize = 256;
+  torch::Device device = torch::kCPU;
+};
+
+// L(w) = (1/N) sum_n CE(f(x_n; w), y_n) over every example of an image set, at the network's current
+// parameters, in evaluation mode (batch norm on its running statistics, which are constants here), so
+// L is a deterministic function of w. Each method runs over the set in chunks of batchSize examples
+// and sums the chunks' contributions (chunk sum / N), so memory stays bounded. Inputs are cast to the
+// parameters' dtype: convert the network with Network::toDtype(torch::kFloat64) first for a
+// double-precision analysis. The network must already be on `device`; every method leaves it in
+// evaluation mode.
+// Keeps references to the network and the images: both must outlive the objective.
+class DatasetObjective {
+ public:
+  // Throws Error for an empty image set, a batch size below 1 or a network without parameters.
+  DatasetObjective(Network& network, const ImageSet& images, ObjectiveOptions options);
+
+  std::int64_t parameterCount() const { return parameterCount_; }
+  std::int64_t exampleCount() const;
+
+  double loss();
+  // dL/dw, flat, on the device in the parameters' dtype.
+  torch::Tensor gradient();
+  // H v with H the Hessian of L at the current parameters, by double backpropagation: per chunk,
+  // g = grad(L_chunk, w) with create_graph, then grad(g . v, w). `v` is flat, of length
+  // parameterCount(), on any device and of any floating dtype (converted); the result is like gradient().
+  torch::Tensor hessianVectorProduct(const torch::Tensor& v);
+  // How many hessianVectorProduct calls this objective has answered (each is one pass over the set).
+  std::int64_t hessianVectorProducts() const { return hessianVectorProducts_; }
+
+ private:
+  struct Chunk {
+    torch::Tensor images;
+    torch::Tensor labels;
+  };
+  std::int64_t chunkCount() const;
+  Chunk chunk(std::int64_t index);
+  // Sum of the chunk's cross-entropies divided by the whole set's size, with autograd on.
+  torch::Tensor chunkLoss(const Chunk& chunk);
+
+  Network& network_;
+  const ImageSet& images_;
+  ObjectiveOptions options_;
+  std::vector<torch::Tensor> parameters_;
+  std::int64_t parameterCount_ = 0;
+  std::int64_t hessianVectorProducts_ = 0;
+};
+
+}  // namespace samscape

@@ -1,0 +1,185 @@
+// topEigenvalues (Spectra's Lanczos behind a plain-C++ operator) against an independent dense
+// eigendecomposition (Eigen::SelfAdjointEigenSolver) of explicit symmetric matrices whose spectrum is
+// known by construction.
+#include <gtest/gtest.h>
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "analysis/HessianSpectrum.h"
+#include "core/Error.h"
+
+namespace samscape {
+namespace {
+
+// An explicit matrix as a SymmetricOperator, counting its applications.
+class DenseOperator : public SymmetricOperator {
+ public:
+  explicit DenseOperator(Eigen::MatrixXd matrix) : matrix_(std::move(matrix)) {}
+  std::int64_t size() const override { return matrix_.rows(); }
+  void apply(const double* in, double* out) override {
+    Eigen::Map<Eigen::VectorXd>(out, matrix_.rows()) =
+        matrix_ * Eigen::Map<const Eigen::VectorXd>(in, matrix_.cols());
+    ++applications;
+  }
+  std::int64_t applications = 0;
+
+ private:
+  Eigen::MatrixXd matrix_;
+};
+
+// Q diag(eigenvalues) Q^T with Q a seeded random orthogonal matrix (QR of a matrix of uniform draws
+// made from the engine's raw bits).
+Eigen::MatrixXd withSpectrum(const std::vector<double>& eigenvalues, std::uint64_t seed) {
+  const auto n = static_cast<Eigen::Index>(eigenvalues.size());
+  std::mt19937_64 engine(seed);
+  Eigen::MatrixXd random(n, n);
+  for (Eigen::Index i = 0; i < random.size(); ++i) {
+    random.data()[i] = static_cast<double>(engine() >> 11) / 9007199254740992.0 - 0.5;
+  }
+  const Eigen::MatrixXd q = Eigen::HouseholderQR<Eigen::MatrixXd>(random).householderQ();
+  const Eigen::VectorXd diagonal = Eigen::Map<const Eigen::VectorXd>(eigenvalues.data(), n);
+  const Eigen::MatrixXd matrix = q * diagonal.asDiagonal() * q.transpose();
+  return 0.5 * (matrix + matrix.transpose());
+}
+
+// 60 eigenvalues: a few large positive ones, two negative ones larger in magnitude than all of them
+// (a largest-magnitude search would return those), and a bulk in [-1, 1].
+std::vector<double> mixedSpectrum() {
+  std::vector<double> values{9.0, 7.25, 5.5, 4.0, 3.1, -25.0, -12.0};
+  for (int i = 0; values.size() < 60; ++i) values.push_back(-1.0 + 2.0 * static_cast<double>(i) / 53.0);
+  return values;
+}
+
+// The largest `k` eigenvalues of `matrix` and their eigenvectors, descending, computed densely.
+struct DenseTop {
+  std::vector<double> values;
+  std::vector<Eigen::VectorXd> vectors;
+};
+DenseTop denseTop(const Eigen::MatrixXd& matrix, int k) {
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(matrix);
+  DenseTop top;
+  for (int i = 0; i < k; ++i) {
+    const Eigen::Index column = matrix.rows() - 1 - i;
+    top.values.push_back(solver.eigenvalues()(column));
+    top.vectors.push_back(solver.eigenvectors().col(column));
+  }
+  return top;
+}
+
+TEST(HessianSpectrum, LargestAlgebraicEigenvaluesMatchDenseDecomposition) {
+  const Eigen::MatrixXd matrix = withSpectrum(mixedSpectrum(), 7);
+  DenseOperator op(matrix);
+  SpectrumOptions options;
+  options.topK = 5;
+  const SpectrumResult result = topEigenvalues(op, options);
+
+  ASSERT_TRUE(result.converged) << result.status;
+  EXPECT_EQ(result.status, "converged");
+  const DenseTop expected = denseTop(matrix, 5);
+  ASSERT_EQ(result.eigenvalues.size(), 5U);
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_NEAR(result.eigenvalues[i], expected.values[i], 1e-10 * std::abs(expected.values[i])) << i;
+  }
+  // And the spectrum it was built with (the dense solver is not trusted blindly either).
+  const std::vector<double> built{9.0, 7.25, 5.5, 4.0, 3.1};
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_NEAR(result.eigenvalues[i], built[i], 1e-10 * built[i]) << i;
+  EXPECT_NEAR(result.ratioTopOverKth, 9.0 / 3.1, 1e-9);
+  EXPECT_EQ(result.hessianVectorProducts, op.applications);
+  EXPECT_GT(result.hessianVectorProducts, 0);
+  EXPECT_TRUE(result.eigenvectors.empty());
+}
+
+TEST(HessianSpectrum, EigenvectorsMatchUpToSign) {
+  const Eigen::MatrixXd matrix = withSpectrum(mixedSpectrum(), 11);
+  DenseOperator op(matrix);
+  SpectrumOptions options;
+  options.topK = 3;
+  options.eigenvectors = true;
+  const SpectrumResult result = topEigenvalues(op, options);
+  ASSERT_TRUE(result.converged) << result.status;
+  ASSERT_EQ(result.eigenvectors.size(), 3U);
+  const DenseTop expected = denseTop(matrix, 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    ASSERT_EQ(result.eigenvectors[i].size(), 60U);
+    const Eigen::Map<const Eigen::VectorXd> vector(result.eigenvectors[i].data(), 60);
+    EXPECT_NEAR(vector.norm(), 1.0, 1e-10);
+    EXPECT_NEAR(std::abs(vector.dot(expected.vectors[i])), 1.0, 1e-9) << i;
+    EXPECT_LT((matrix * vector - result.eigenvalues[i] * vector).norm(), 1e-8) << i;
+  }
+}
+
+TEST(HessianSpectrum, ExplicitBasisSizeGivesTheSameEigenvalues) {
+  const Eigen::MatrixXd matrix = withSpectrum(mixedSpectrum(), 3);
+  DenseOperator small(matrix);
+  DenseOperator large(matrix);
+  SpectrumOptions options;
+  options.topK = 2;
+  options.ncv = 5;
+  const SpectrumResult narrow = topEigenvalues(small, options);
+  options.ncv = 40;
+  const SpectrumResult wide = topEigenvalues(large, options);
+  ASSERT_TRUE(narrow.converged) << narrow.status;
+  ASSERT_TRUE(wide.converged) << wide.status;
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_NEAR(narrow.eigenvalues[i], wide.eigenvalues[i], 1e-9);
+}
+
+TEST(HessianSpectrum, NonConvergenceIsReportedNotThrown) {
+  // A bulk of close eigenvalues and a tiny Krylov basis with one restart cannot reach 1e-14.
+  std::vector<double> values;
+  for (int i = 0; i < 200; ++i) values.push_back(1.0 + 1e-3 * static_cast<double>(i));
+  DenseOperator op(withSpectrum(values, 5));
+  SpectrumOptions options;
+  options.topK = 5;
+  options.ncv = 7;
+  options.maxIterations = 1;
+  options.tolerance = 1e-14;
+  const SpectrumResult result = topEigenvalues(op, options);
+  EXPECT_FALSE(result.converged);
+  EXPECT_LT(result.eigenvalues.size(), 5U);
+  EXPECT_NE(result.status.find("not converged"), std::string::npos) << result.status;
+  EXPECT_NE(result.status.find("1e-14"), std::string::npos) << result.status;
+  EXPECT_TRUE(std::isnan(result.ratioTopOverKth));
+  EXPECT_EQ(result.hessianVectorProducts, op.applications);
+}
+
+TEST(HessianSpectrum, TinyOperatorsAreDiagonalizedDensely) {
+  const Eigen::MatrixXd matrix = withSpectrum({3.0, -4.0, 0.5, 2.0}, 9);
+  DenseOperator op(matrix);
+  SpectrumOptions options;
+  options.topK = 6;  // more than the 4 dimensions
+  options.eigenvectors = true;
+  const SpectrumResult result = topEigenvalues(op, options);
+  ASSERT_TRUE(result.converged) << result.status;
+  const std::vector<double> expected{3.0, 2.0, 0.5, -4.0};
+  ASSERT_EQ(result.eigenvalues.size(), 4U);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_NEAR(result.eigenvalues[i], expected[i], 1e-12) << i;
+  ASSERT_EQ(result.eigenvectors.size(), 4U);
+  const Eigen::Map<const Eigen::VectorXd> top(result.eigenvectors[0].data(), 4);
+  EXPECT_LT((matrix * top - 3.0 * top).norm(), 1e-12);
+  EXPECT_EQ(result.hessianVectorProducts, 4);
+}
+
+TEST(HessianSpectrum, BadOptionsAreErrors) {
+  DenseOperator op(withSpectrum(mixedSpectrum(), 1));
+  SpectrumOptions options;
+  options.topK = 0;
+  EXPECT_THROW(topEigenvalues(op, options), Error);
+  options.topK = 5;
+  options.ncv = 5;  // must exceed topK
+  EXPECT_THROW(topEigenvalues(op, options), Error);
+  options.ncv = 61;  // more than n
+  EXPECT_THROW(topEigenvalues(op, options), Error);
+  options.ncv = 0;
+  options.maxIterations = 0;
+  EXPECT_THROW(topEigenvalues(op, options), Error);
+  EXPECT_EQ(op.applications, 0);
+}
+
+}  // namespace
+}  // namespace samscape

@@ -1,0 +1,352 @@
+// The Hessian of a network's dataset loss, as the analyses see it (ModelHessian over DatasetObjective),
+// against independent computations on a tiny TorchScript network (16 inputs, 3 tanh units, 3 classes:
+// 63 parameters) in double precision:
+// - the dense Hessian by autograd on a hand-written functional copy of the network, taking one flat
+//   parameter tensor, over the whole set at once (no chunks, no Network, no TorchScript);
+// - central finite differences of the gradient;
+// - Eigen's dense eigendecomposition and exact trace of that Hessian.
+#include <gtest/gtest.h>
+
+#include <Eigen/Dense>
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <random>
+
+#include "analysis/HessianSpectrum.h"
+#include "analysis/HessianTrace.h"
+#include "analysis/ModelHessianTorch.h"
+#include "core/Error.h"
+#include "core/data/DatasetLoader.h"
+#include "core/models/ParameterVector.h"
+#include "tests/support/SyntheticData.h"
+#include "tests/support/TempDir.h"
+
+namespace samscape {
+namespace {
+
+constexpr int kSide = 4;
+constexpr int kInputs = kSide * kSide;
+constexpr int kHidden = 3;
+constexpr int kClasses = 3;
+constexpr std::int64_t kParameters = kHidden * kInputs + kHidden + kClasses * kHidden + kClasses;
+
+torch::Tensor seededTensor(std::vector<std::int64_t> shape, std::mt19937_64& engine, double scale) {
+  torch::Tensor tensor = torch::empty(shape, torch::kFloat32);
+  float* data = tensor.data_ptr<float>();
+  for (std::int64_t i = 0; i < tensor.numel(); ++i) {
+    data[i] = static_cast<float>(scale * (static_cast<double>(engine() >> 11) / 9007199254740992.0 - 0.5));
+  }
+  return tensor;
+}
+
+// A TorchScript file with float32 weights, as a user's model would be; tanh keeps the loss smooth so
+// that finite differences are accurate.
+std::string writeTinyModel(const test::TempDir& dir) {
+  std::mt19937_64 engine(17);
+  torch::jit::Module module("TinyTanhNet");
+  module.register_parameter("w1", seededTensor({kHidden, kInputs}, engine, 1.5), false);
+  module.register_parameter("b1", seededTensor({kHidden}, engine, 0.5), false);
+  module.register_parameter("w2", seededTensor({kClasses, kHidden}, engine, 3.0), false);
+  module.register_parameter("b2", seededTensor({kClasses}, engine, 0.5), false);
+  module.define(R"(
+def forward(self, x):
+    h = torch.tanh(torch.matmul(x.flatten(1), self.w1.t()) + self.b1)
+    return torch.matmul(h, self.w2.t()) + self.b2
+)");
+  const std::string path = dir.file("tiny.pt");
+  module.save(path);
+  return path;
+}
+
+std::unique_ptr<Network> loadTinyModel(const std::string& path) {
+  ModelSpec spec;
+  spec.modelFile = path;
+  spec.inputChannels = 1;
+  spec.imageHeight = kSide;
+  spec.imageWidth = kSide;
+  spec.numClasses = kClasses;
+  return makeNetwork(spec);
+}
+
+struct Fixture {
+  test::TempDir dir;
+  ImageSet images = test::makeSyntheticImageSet(30, 1, kSide, kSide, kClasses, 8);
+  ChannelStatistics statistics = computeChannelStatistics(images);
+  std::string modelPath = writeTinyModel(dir);
+};
+
+// The inputs as the analysis sees them, computed here without core's preprocessing: bytes / 255 and
+// standardized in float32 (as in training), then widened to double.
+torch::Tensor referenceInputs(const Fixture& fixture) {
+  const auto count = static_cast<std::int64_t>(fixture.images.size());
+  torch::Tensor x = torch::empty({count, kInputs}, torch::kFloat64);
+  const auto mean = static_cast<float>(fixture.statistics.mean[0]);
+  const auto stddev = static_cast<float>(fixture.statistics.stddev[0]);
+  for (std::int64_t n = 0; n < count; ++n) {
+    for (std::int64_t d = 0; d < kInputs; ++d) {
+      const float scaled = static_cast<float>(fixture.images.pixels[static_cast<std::size_t>(n * kInputs + d)]) / 255.0f;
+      x[n][d] = static_cast<double>((scaled - mean) / stddev);
+    }
+  }
+  return x;
+}
+
+// The mean cross-entropy written functionally in the flat parameter vector (order w1, b1, w2, b2).
+torch::Tensor referenceLoss(const torch::Tensor& w, const torch::Tensor& x, const torch::Tensor& labels) {
+  std::int64_t offset = 0;
+  auto take = [&](std::vector<std::int64_t> shape) {
+    std::int64_t count = 1;
+    for (const auto size : shape) count *= size;
+    torch::Tensor piece = w.narrow(0, offset, count).view(shape);
+    offset += count;
+    return piece;
+  };
+  const torch::Tensor w1 = take({kHidden, kInputs});
+  const torch::Tensor b1 = take({kHidden});
+  const torch::Tensor w2 = take({kClasses, kHidden});
+  const torch::Tensor b2 = take({kClasses});
+  const torch::Tensor logits = torch::tanh(x.matmul(w1.t()) + b1).matmul(w2.t()) + b2;
+  const torch::Tensor logProbabilities = torch::log_softmax(logits, 1);
+  return -logProbabilities.gather(1, labels.view({-1, 1})).mean();
+}
+
+Eigen::MatrixXd referenceHessian(const Fixture& fixture, const torch::Tensor& flatWeights) {
+  const torch::Tensor x = referenceInputs(fixture);
+  const torch::Tensor labels = torch::tensor(fixture.images.labels, torch::kInt64);
+  torch::Tensor w = flatWeights.to(torch::kFloat64).detach().clone().requires_grad_(true);
+  const torch::Tensor loss = referenceLoss(w, x, labels);
+  const torch::Tensor g = torch::autograd::grad({loss}, {w}, {}, true, true)[0];
+  Eigen::MatrixXd hessian(kParameters, kParameters);
+  for (std::int64_t i = 0; i < kParameters; ++i) {
+    const torch::Tensor row = torch::autograd::grad({g[i]}, {w}, {}, true, false)[0];
+    for (std::int64_t j = 0; j < kParameters; ++j) hessian(i, j) = row[j].item<double>();
+  }
+  return hessian;
+}
+
+ModelHessianOptions doubleOptions(const Fixture& fixture, std::int64_t batchSize) {
+  ModelHessianOptions options;
+  options.statistics = fixture.statistics;
+  options.batchSize = batchSize;  // 30 examples: chunks of 7 and a last one of 2
+  options.doublePrecision = true;
+  return options;
+}
+
+Eigen::MatrixXd hessianByProducts(ModelHessian& hessian) {
+  const auto n = static_cast<Eigen::Index>(hessian.size());
+  Eigen::MatrixXd matrix(n, n);
+  Eigen::VectorXd basis = Eigen::VectorXd::Zero(n);
+  for (Eigen::Index j = 0; j < n; ++j) {
+    basis(j) = 1.0;
+    hessian.apply(basis.data(), matrix.col(j).data());
+    basis(j) = 0.0;
+  }
+  return matrix;
+}
+
+TEST(ModelHessian, ProductsFormTheHessianOfAnIndependentAutogradReference) {
+  Fixture fixture;
+  auto network = loadTinyModel(fixture.modelPath);
+  const torch::Tensor weights = flattenParameters(*network);
+  auto hessian = makeModelHessian(*network, fixture.images, doubleOptions(fixture, 7));
+  ASSERT_EQ(hessian->size(), kParameters);
+  EXPECT_EQ(hessian->exampleCount(), 30);
+
+  const Eigen::MatrixXd byProducts = hessianByProducts(*hessian);
+  EXPECT_EQ(hessian->hessianVectorProducts(), kParameters);
+  const double scale = byProducts.cwiseAbs().maxCoeff();
+  ASSERT_GT(scale, 1e-3);  // a Hessian worth checking
+  EXPECT_LT((byProducts - byProducts.transpose()).cwiseAbs().maxCoeff(), 1e-12 * scale);
+
+  const Eigen::MatrixXd reference = referenceHessian(fixture, weights);
+  EXPECT_LT((byProducts - reference).cwiseAbs().maxCoeff(), 1e-10 * scale);
+
+  // The loss too, against the functional reference.
+  const torch::Tensor x = referenceInputs(fixture);
+  const torch::Tensor labels = torch::tensor(fixture.images.labels, torch::kInt64);
+  const double expectedLoss = referenceLoss(weights.to(torch::kFloat64), x, labels).item<double>();
+  EXPECT_NEAR(hessian->loss(), expectedLoss, 1e-12 * expectedLoss);
+}
+
+TEST(ModelHessian, TopEigenvaluesAndTraceMatchTheDenseHessian) {
+  Fixture fixture;
+  auto network = loadTinyModel(fixture.modelPath);
+  const Eigen::MatrixXd reference = referenceHessian(fixture, flattenParameters(*network));
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> dense(reference, Eigen::EigenvaluesOnly);
+  auto hessian = makeModelHessian(*network, fixture.images, doubleOptions(fixture, 16));
+
+  SpectrumOptions options;
+  options.topK = 4;
+  const SpectrumResult spectrum = topEigenvalues(*hessian, options);
+  ASSERT_TRUE(spectrum.converged) << spectrum.status;
+  ASSERT_EQ(spectrum.eigenvalues.size(), 4U);
+  for (int i = 0; i < 4; ++i) {
+    const double expected = dense.eigenvalues()(kParameters - 1 - i);
+    EXPECT_NEAR(spectrum.eigenvalues[static_cast<std::size_t>(i)], expected, 1e-6 * std::abs(expected)) << i;
+  }
+  EXPECT_EQ(spectrum.hessianVectorProducts, hessian->hessianVectorProducts());
+
+  TraceOptions traceOptions;
+  traceOptions.probes = 300;
+  traceOptions.seed = 4;
+  const TraceResult trace = hutchinsonTrace(*hessian, traceOptions);
+  EXPECT_LT(std::abs(trace.mean - reference.trace()), 4.0 * trace.standardError)
+      << trace.mean << " vs " << reference.trace() << " +- " << trace.standardError;
+  EXPECT_LT(trace.standardError, 0.2 * std::abs(reference.trace()));
+}
+
+TEST(ModelHessian, ProductsMatchFiniteDifferencesOfTheGradient) {
+  Fixture fixture;
+  auto network = loadTinyModel(fixture.modelPath);
+  network->toDtype(torch::kFloat64);
+  ObjectiveOptions options;
+  options.statistics = fixture.statistics;
+  options.batchSize = 11;
+  DatasetObjective objective(*network, fixture.images, options);
+  const torch::Tensor weights = flattenParameters(*network);
+
+  std::mt19937_64 engine(3);
+  torch::Tensor direction = torch::empty({kParameters}, torch::kFloat64);
+  for (std::int64_t i = 0; i < kParameters; ++i) {
+    direction[i] = (engine() & 1U) != 0 ? 1.0 : -1.0;
+  }
+  const torch::Tensor product = objective.hessianVectorProduct(direction);
+  EXPECT_EQ(objective.hessianVectorProducts(), 1);
+
+  constexpr double kStep = 1e-5;
+  assignParameters(*network, weights + kStep * direction);
+  const torch::Tensor plus = objective.gradient();
+  assignParameters(*network, weights - kStep * direction);
+  const torch::Tensor minus = objective.gradient();
+  assignParameters(*network, weights);
+  const torch::Tensor differences = (plus - minus) / (2.0 * kStep);
+
+  const double error = (product - differences).norm().item<double>();
+  EXPECT_LT(error, 1e-4 * differences.norm().item<double>())
+      << "|Hv| " << product.norm().item<double>() << ", |FD| " << differences.norm().item<double>();
+  // The gradient itself by finite differences of the loss, along the same direction.
+  assignParameters(*network, weights + kStep * direction);
+  const double lossPlus = objective.loss();
+  assignParameters(*network, weights - kStep * direction);
+  const double lossMinus = objective.loss();
+  assignParameters(*network, weights);
+  const double slope = objective.gradient().dot(direction).item<double>();
+  EXPECT_NEAR((lossPlus - lossMinus) / (2.0 * kStep), slope, 1e-6 * std::abs(slope));
+}
+
+TEST(ModelHessian, ChunkSizeDoesNotChangeTheProducts) {
+  Fixture fixture;
+  auto network = loadTinyModel(fixture.modelPath);
+  std::vector<double> direction(static_cast<std::size_t>(kParameters));
+  for (std::size_t i = 0; i < direction.size(); ++i) direction[i] = std::sin(static_cast<double>(i));
+  std::vector<double> chunked(direction.size());
+  std::vector<double> whole(direction.size());
+  makeModelHessian(*network, fixture.images, doubleOptions(fixture, 4))->apply(direction.data(), chunked.data());
+  makeModelHessian(*network, fixture.images, doubleOptions(fixture, 1000))->apply(direction.data(), whole.data());
+  double largest = 0.0;
+  for (const double value : whole) largest = std::max(largest, std::abs(value));
+  ASSERT_GT(largest, 0.0);
+  for (std::size_t i = 0; i < whole.size(); ++i) EXPECT_NEAR(chunked[i], whole[i], 1e-12 * largest) << i;
+}
+
+TEST(ModelHessian, NetworkComesBackUnchangedInItsOwnPrecision) {
+  Fixture fixture;
+  auto network = loadTinyModel(fixture.modelPath);
+  const torch::Tensor before = flattenParameters(*network);
+  ASSERT_EQ(before.scalar_type(), torch::kFloat32);
+  {
+    auto hessian = makeModelHessian(*network, fixture.images, doubleOptions(fixture, 8));
+    EXPECT_EQ(network->parameters().front().scalar_type(), torch::kFloat64);
+    std::vector<double> in(static_cast<std::size_t>(kParameters), 1.0);
+    std::vector<double> out(in.size());
+    hessian->apply(in.data(), out.data());
+  }
+  const torch::Tensor after = flattenParameters(*network);
+  EXPECT_EQ(after.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(before, after));
+}
+
+// A built-in model with batch norm (ResNet-20 on 8x8 images): the Hessian is taken in evaluation mode
+// on the running statistics, which it leaves untouched; double backpropagation through convolutions
+// and batch norm gives a symmetric operator; float32 and float64 agree to float32's precision.
+TEST(ModelHessian, BuiltInBatchNormModelInEvaluationMode) {
+  ImageSet images = test::makeSyntheticImageSet(4, 1, 8, 8, 3, 6);
+  const ChannelStatistics statistics = computeChannelStatistics(images);
+  torch::manual_seed(2);
+  ModelSpec spec;
+  spec.name = "resnet20";
+  spec.imageHeight = 8;
+  spec.imageWidth = 8;
+  spec.numClasses = 3;
+  auto network = makeNetwork(spec);
+  {
+    // Running statistics away from their initial 0 and 1, as after training.
+    torch::NoGradGuard noGrad;
+    network->setTraining(true);
+    network->forward(torch::randn({8, 1, 8, 8}) * 2.0 + 0.5);
+  }
+  const torch::Tensor buffersBefore = flattenTensors(network->buffers()).clone();
+  const torch::Tensor weightsBefore = flattenParameters(*network);
+
+  ModelHessianOptions options;
+  options.statistics = statistics;
+  options.batchSize = 3;
+  const auto n = static_cast<std::size_t>(parameterCount(*network));
+  std::vector<double> u(n);
+  std::vector<double> v(n);
+  std::mt19937_64 engine(1);
+  for (std::size_t i = 0; i < n; ++i) {
+    u[i] = (engine() & 1U) != 0 ? 1.0 : -1.0;
+    v[i] = static_cast<double>(engine() >> 11) / 9007199254740992.0 - 0.5;
+  }
+  std::vector<double> hu(n);
+  std::vector<double> hv(n);
+  {
+    auto hessian = makeModelHessian(*network, images, options);
+    hessian->apply(u.data(), hu.data());
+    hessian->apply(v.data(), hv.data());
+  }
+  double uHv = 0.0;
+  double vHu = 0.0;
+  double norm = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    uHv += u[i] * hv[i];
+    vHu += v[i] * hu[i];
+    norm += hv[i] * hv[i];
+  }
+  ASSERT_GT(norm, 0.0);
+  EXPECT_NEAR(uHv, vHu, 1e-10 * std::abs(vHu));
+
+  options.doublePrecision = false;
+  std::vector<double> hvFloat(n);
+  makeModelHessian(*network, images, options)->apply(v.data(), hvFloat.data());
+  double difference = 0.0;
+  for (std::size_t i = 0; i < n; ++i) difference += (hvFloat[i] - hv[i]) * (hvFloat[i] - hv[i]);
+  EXPECT_LT(std::sqrt(difference), 1e-3 * std::sqrt(norm));
+
+  EXPECT_TRUE(torch::equal(flattenTensors(network->buffers()), buffersBefore));
+  EXPECT_TRUE(torch::equal(flattenParameters(*network), weightsBefore));
+  EXPECT_EQ(network->buffers().front().scalar_type(), torch::kFloat32);
+}
+
+TEST(ModelHessian, BadInputsAreErrors) {
+  Fixture fixture;
+  auto network = loadTinyModel(fixture.modelPath);
+  ModelHessianOptions options = doubleOptions(fixture, 8);
+  options.device = "tpu";
+  EXPECT_THROW(makeModelHessian(*network, fixture.images, options), Error);
+  options = doubleOptions(fixture, 0);
+  EXPECT_THROW(makeModelHessian(*network, fixture.images, options), Error);
+  options = doubleOptions(fixture, 8);
+  options.statistics.mean = {0.5, 0.5, 0.5};
+  options.statistics.stddev = {0.2, 0.2, 0.2};
+  EXPECT_THROW(makeModelHessian(*network, fixture.images, options), Error);
+  // A failed build leaves the network as it was.
+  EXPECT_EQ(network->parameters().front().scalar_type(), torch::kFloat32);
+  EXPECT_THROW(makeModelHessian(*network, ImageSet{}, doubleOptions(fixture, 8)), Error);
+}
+
+}  // namespace
+}  // namespace samscape
