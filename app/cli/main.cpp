@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "cli/AnalyzeCommand.h"
 #include "cli/TrainCommand.h"
 #include "core/Error.h"
 
@@ -11,11 +12,13 @@ int main(int argc, char** argv) {
   CLI::App app{"samscape-cli: Sharpness-Aware Minimization lab, headless"};
   app.require_subcommand(1);
   TrainCommand train(app);
+  AnalyzeCommand analyze(app);
 
   try {
     train.applyConfigFileFrom(argc, argv);
     app.parse(argc, argv);
     if (train.selected()) return train.run();
+    if (analyze.selected()) return analyze.run();
     return kExitUsage;
   } catch (const CLI::CallForHelp& help) {
     return app.exit(help);

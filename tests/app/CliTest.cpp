@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <fstream>
 #include <sstream>
 
@@ -206,6 +207,45 @@ TEST_F(CliTest, SamFlagsAreValidatedAndRecorded) {
   const std::string runJson = readText(out + "/run.json");
   EXPECT_NE(runJson.find("\"optimizer\": \"asam\""), std::string::npos) << runJson;
   EXPECT_NE(runJson.find("\"m\": 8"), std::string::npos) << runJson;
+}
+
+
+TEST_F(CliTest, AnalyzeReadsARunAndWritesItsFlatnessNumbers) {
+  const std::string runDir = dir.file("run");
+  ASSERT_EQ(run(tinyRunFlags() + " --out " + runDir).exitCode, 0);
+  const std::string out = dir.file("analysis");
+  const CliResult result = run("analyze --checkpoint " + runDir + " --subset 0 --hessian-top 3 --trace --trace-probes 4 "
+                               "--threads 1 --out " + out);
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  const auto analysis = nlohmann::json::parse(readText(out + "/analysis.json"));
+  // The loss on the whole test split is the run's last test loss: same weights, same definition.
+  std::istringstream csv(readText(runDir + "/metrics.csv"));
+  std::string line, last;
+  while (std::getline(csv, line)) last = line;
+  std::istringstream fields(last);
+  std::string field;
+  for (int column = 0; column < 4; ++column) std::getline(fields, field, ',');
+  EXPECT_NEAR(analysis["loss"].get<double>(), std::stod(field), 1e-6 * std::stod(field));
+  const auto eigenvalues = analysis["hessian"]["eigenvalues"].get<std::vector<double>>();
+  ASSERT_EQ(eigenvalues.size(), 3u);
+  EXPECT_GE(eigenvalues[0], eigenvalues[1]);
+  EXPECT_GE(eigenvalues[1], eigenvalues[2]);
+  EXPECT_TRUE(analysis["hessian"]["converged"].get<bool>());
+  EXPECT_GT(analysis["hessian"]["hvp_count"].get<int>(), 0);
+  EXPECT_EQ(analysis["trace"]["probes"], 4);
+  EXPECT_TRUE(analysis["trace"].contains("stderr"));
+}
+
+TEST_F(CliTest, AnalyzeErrorsNameTheFlag) {
+  expectUsageError("analyze --out " + dir.file("a"), "--checkpoint", "--model-file");
+  expectUsageError("analyze --checkpoint " + dir.file("nothing") + " --out " + dir.file("a"), "--checkpoint",
+                   "nothing");
+  const std::string runDir = dir.file("run");
+  ASSERT_EQ(run(tinyRunFlags() + " --out " + runDir).exitCode, 0);
+  expectUsageError("analyze --checkpoint " + runDir + " --split validation --out " + dir.file("a"), "--split",
+                   "validation");
+  expectUsageError("analyze --checkpoint " + runDir + " --hessian-top -1 --out " + dir.file("a"), "--hessian-top",
+                   "-1");
 }
 
 }  // namespace
