@@ -20,7 +20,7 @@ class SymmetricOperator {
 
 struct SpectrumOptions {
   int topK = 5;            // how many of the largest (algebraic) eigenvalues
-  int ncv = 0;             // Lanczos basis size, topK < ncv <= n; 0: min(n, max(2 topK + 1, 20))
+  int ncv = 0;             // Lanczos basis size, topK < ncv <= n; 0: min(n, 25) for topK 1, else min(n, max(2 topK + 1, 20))
   int maxIterations = 1000;  // restarts
   double tolerance = 1e-10;  // Spectra's relative tolerance on each Ritz value
   bool eigenvectors = false;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 #include <filesystem>
@@ -246,6 +247,77 @@ TEST_F(CliTest, AnalyzeErrorsNameTheFlag) {
                    "validation");
   expectUsageError("analyze --checkpoint " + runDir + " --hessian-top -1 --out " + dir.file("a"), "--hessian-top",
                    "-1");
+}
+
+
+// Rows of a CSV file (header dropped), split at commas.
+std::vector<std::vector<double>> csvRows(const std::string& path) {
+  std::vector<std::vector<double>> rows;
+  std::istringstream lines(readText(path));
+  std::string line;
+  std::getline(lines, line);
+  while (std::getline(lines, line)) {
+    std::vector<double> row;
+    std::istringstream fields(line);
+    for (std::string field; std::getline(fields, field, ',');) row.push_back(std::stod(field));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+TEST_F(CliTest, AnalyzeLandscapesSharpnessAndDensity) {
+  const std::string sgd = dir.file("sgd");
+  const std::string sam = dir.file("sam");
+  ASSERT_EQ(run(tinyRunFlags() + " --out " + sgd).exitCode, 0);
+  ASSERT_EQ(run(tinyRunFlags() + " --optimizer sam --out " + sam).exitCode, 0);
+  const std::string directions = dir.file("directions.bin");
+  const std::string out = dir.file("analysis");
+  const CliResult result =
+      run("analyze --checkpoint " + sgd + " --subset 0 --threads 1 --slice --grid 5 --range -0.5:0.5 --directions " +
+          directions + " --m-sharpness --m 10 --interpolate " + sam +
+          " --interpolate-points 5 --interpolate-range -1:2 --esd --esd-probes 2 --esd-steps 8 --out " + out);
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  const auto analysis = nlohmann::json::parse(readText(out + "/analysis.json"));
+  const double loss = analysis["loss"].get<double>();
+
+  const auto slice = csvRows(out + "/slice.csv");
+  ASSERT_EQ(slice.size(), 25u);
+  int centres = 0;
+  for (const auto& row : slice) {
+    if (row[0] == 0.0 && row[1] == 0.0) {
+      ++centres;
+      EXPECT_NEAR(row[2], loss, 1e-6 * loss) << "the slice's centre is the model itself";
+    }
+  }
+  EXPECT_EQ(centres, 1);
+  EXPECT_NE(readText(out + "/slice.vts").find("StructuredGrid"), std::string::npos);
+  EXPECT_TRUE(std::isfinite(analysis["m_sharpness"].get<double>()));
+
+  const auto curve = csvRows(out + "/interpolation.csv");
+  ASSERT_EQ(curve.size(), 5u);  // t = -1, -0.25, 0.5, 1.25, 2
+  EXPECT_EQ(curve[0][0], -1.0);
+  EXPECT_EQ(curve[4][0], 2.0);
+  EXPECT_FALSE(readText(out + "/esd.csv").empty());
+
+  // The saved directions are reused: a second analysis (of the other run) reads the same file.
+  const std::string before = readText(directions);
+  const std::string out2 = dir.file("analysis2");
+  ASSERT_EQ(run("analyze --checkpoint " + sam + " --subset 0 --threads 1 --slice --grid 3 --directions " +
+                directions + " --out " + out2).exitCode, 0);
+  EXPECT_EQ(readText(directions), before);
+  EXPECT_EQ(readText(out2 + "/directions.bin"), before);
+
+  expectUsageError("analyze --checkpoint " + sgd + " --slice --range 1:0 --out " + dir.file("bad"), "--range", "1:0");
+
+  // The run's two checkpoints on the PCA plane: the final one at the origin.
+  const std::string out3 = dir.file("analysis3");
+  ASSERT_EQ(run("analyze --checkpoint " + sgd + " --subset 0 --threads 1 --trajectory --out " + out3).exitCode, 0);
+  const auto path = csvRows(out3 + "/trajectory.csv");
+  ASSERT_EQ(path.size(), 2u);
+  EXPECT_EQ(path[1][0], 2.0);
+  EXPECT_NEAR(path[1][1], 0.0, 1e-12);
+  EXPECT_NEAR(path[1][2], 0.0, 1e-12);
+  EXPECT_GT(std::abs(path[0][1]), 0.0);
 }
 
 }  // namespace

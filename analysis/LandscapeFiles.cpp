@@ -1,0 +1,147 @@
+#include "analysis/LandscapeFiles.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "core/Error.h"
+#include "core/train/RunDirectory.h"
+
+namespace samscape {
+
+namespace {
+
+// %.17g round-trips a double; snprintf's %g is unaffected by the global C++ locale's grouping, and
+// the decimal point is '.' because the C locale is never changed in samscape.
+std::string number(double value) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.17g", value);
+  return buffer;
+}
+
+void checkGridShape(const SliceGrid& grid) {
+  const std::size_t points = grid.xs.size() * grid.ys.size();
+  if (grid.loss.size() != points || grid.accuracy.size() != points) {
+    throw Error("the slice grid is inconsistent: " + std::to_string(grid.xs.size()) + " x " +
+                std::to_string(grid.ys.size()) + " points but " + std::to_string(grid.loss.size()) + " losses and " +
+                std::to_string(grid.accuracy.size()) + " accuracies");
+  }
+}
+
+// Runs `make` and writes its text; any Error from either names the path.
+template <typename Make>
+void writeNamed(const std::string& path, Make make) {
+  std::string content;
+  try {
+    content = make();
+  } catch (const Error& error) {
+    throw Error(path + ": " + error.what());
+  }
+  writeFileAtomically(path, content);
+}
+
+}  // namespace
+
+std::string sliceCsv(const SliceGrid& grid) {
+  checkGridShape(grid);
+  std::string out = "x,y,loss,accuracy\n";
+  for (std::size_t iy = 0; iy < grid.ys.size(); ++iy) {
+    for (std::size_t ix = 0; ix < grid.xs.size(); ++ix) {
+      const std::size_t index = grid.index(ix, iy);
+      if (std::isnan(grid.loss[index]) && std::isnan(grid.accuracy[index])) continue;  // not evaluated
+      out += number(grid.xs[ix]) + "," + number(grid.ys[iy]) + "," + number(grid.loss[index]) + "," +
+             number(grid.accuracy[index]) + "\n";
+    }
+  }
+  return out;
+}
+
+std::string sliceVts(const SliceGrid& grid) {
+  checkGridShape(grid);
+  if (grid.xs.empty() || grid.ys.empty()) throw Error("the slice grid is empty");
+  for (std::size_t i = 0; i < grid.loss.size(); ++i) {
+    if (std::isnan(grid.loss[i]) && std::isnan(grid.accuracy[i])) {
+      throw Error("the slice is incomplete (" + std::to_string(grid.pointsDone) + " of " +
+                  std::to_string(grid.pointsTotal) + " points); a VTK structured grid needs every point");
+    }
+  }
+  const std::string extent =
+      "0 " + std::to_string(grid.xs.size() - 1) + " 0 " + std::to_string(grid.ys.size() - 1) + " 0 0";
+  std::string out;
+  out += "<?xml version=\"1.0\"?>\n";
+  out += "<VTKFile type=\"StructuredGrid\" version=\"0.1\" byte_order=\"LittleEndian\">\n";
+  out += "  <StructuredGrid WholeExtent=\"" + extent + "\">\n";
+  out += "    <Piece Extent=\"" + extent + "\">\n";
+  out += "      <PointData Scalars=\"loss\">\n";
+  const auto array = [&out, &grid](const char* name, const std::vector<double>& values) {
+    out += std::string("        <DataArray type=\"Float64\" Name=\"") + name + "\" format=\"ascii\">\n";
+    for (std::size_t iy = 0; iy < grid.ys.size(); ++iy) {
+      out += "         ";
+      for (std::size_t ix = 0; ix < grid.xs.size(); ++ix) out += " " + number(values[grid.index(ix, iy)]);
+      out += "\n";
+    }
+    out += "        </DataArray>\n";
+  };
+  array("loss", grid.loss);
+  array("accuracy", grid.accuracy);
+  out += "      </PointData>\n";
+  out += "      <Points>\n";
+  out += "        <DataArray type=\"Float64\" Name=\"Points\" NumberOfComponents=\"3\" format=\"ascii\">\n";
+  for (std::size_t iy = 0; iy < grid.ys.size(); ++iy) {
+    for (std::size_t ix = 0; ix < grid.xs.size(); ++ix) {
+      out += "          " + number(grid.xs[ix]) + " " + number(grid.ys[iy]) + " " +
+             number(grid.loss[grid.index(ix, iy)]) + "\n";
+    }
+  }
+  out += "        </DataArray>\n";
+  out += "      </Points>\n";
+  out += "    </Piece>\n";
+  out += "  </StructuredGrid>\n";
+  out += "</VTKFile>\n";
+  return out;
+}
+
+std::string interpolationCsv(const InterpolationResult& result) {
+  if (result.loss.size() != result.ts.size() || result.accuracy.size() != result.ts.size()) {
+    throw Error("the interpolation is inconsistent: " + std::to_string(result.ts.size()) + " values of t but " +
+                std::to_string(result.loss.size()) + " losses and " + std::to_string(result.accuracy.size()) +
+                " accuracies");
+  }
+  std::string out = "t,loss,accuracy\n";
+  for (std::size_t i = 0; i < result.ts.size(); ++i) {
+    if (std::isnan(result.loss[i]) && std::isnan(result.accuracy[i])) continue;  // not evaluated
+    out += number(result.ts[i]) + "," + number(result.loss[i]) + "," + number(result.accuracy[i]) + "\n";
+  }
+  return out;
+}
+
+std::string trajectoryCsv(const std::vector<int>& epochs, const TrajectoryProjection& projection) {
+  if (epochs.size() != projection.xs.size() || projection.ys.size() != projection.xs.size()) {
+    throw Error("the trajectory has " + std::to_string(projection.xs.size()) + " checkpoints but " +
+                std::to_string(epochs.size()) + " epoch labels");
+  }
+  std::string out = "epoch,x,y\n";
+  for (std::size_t i = 0; i < epochs.size(); ++i) {
+    out += std::to_string(epochs[i]) + "," + number(projection.xs[i]) + "," + number(projection.ys[i]) + "\n";
+  }
+  return out;
+}
+
+void writeSliceCsv(const std::string& path, const SliceGrid& grid) {
+  writeNamed(path, [&grid] { return sliceCsv(grid); });
+}
+
+void writeSliceVts(const std::string& path, const SliceGrid& grid) {
+  writeNamed(path, [&grid] { return sliceVts(grid); });
+}
+
+void writeInterpolationCsv(const std::string& path, const InterpolationResult& result) {
+  writeNamed(path, [&result] { return interpolationCsv(result); });
+}
+
+void writeTrajectoryCsv(const std::string& path, const std::vector<int>& epochs, const TrajectoryProjection& projection) {
+  writeNamed(path, [&epochs, &projection] { return trajectoryCsv(epochs, projection); });
+}
+
+}  // namespace samscape

@@ -1,0 +1,160 @@
+#include "analysis/MSharpness.h"
+
+#include <torch/types.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <string>
+
+#include "analysis/MSharpnessTorch.h"
+#include "core/Error.h"
+#include "core/Runtime.h"
+#include "core/models/ParameterVector.h"
+
+namespace samscape {
+namespace {
+
+std::string shortNumber(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+void checkOptions(const ImageSet& images, const MSharpnessOptions& options) {
+  if (images.size() == 0) throw Error("m-sharpness needs at least one example; the image set is empty");
+  if (options.m < 1) throw Error("the m-sharpness chunk size m must be at least 1, not " + std::to_string(options.m));
+  if (!std::isfinite(options.rho) || options.rho < 0.0) {
+    throw Error("the m-sharpness radius rho must be finite and non-negative, not " + shortNumber(options.rho));
+  }
+  if (options.ascentSteps < 1) {
+    throw Error("the number of m-sharpness ascent steps must be at least 1, not " +
+                std::to_string(options.ascentSteps));
+  }
+  if (options.batchSize < 1) {
+    throw Error("the m-sharpness batch size must be at least 1, not " + std::to_string(options.batchSize));
+  }
+  checkDeviceName(options.device);
+}
+
+// Examples [begin, begin + count) of `images` as their own set (a copy of m images: small next to the
+// passes over them), so that each chunk is a DatasetObjective of its own.
+ImageSet sliceImages(const ImageSet& images, std::int64_t begin, std::int64_t count) {
+  ImageSet slice;
+  slice.channels = images.channels;
+  slice.height = images.height;
+  slice.width = images.width;
+  slice.numClasses = images.numClasses;
+  const auto bytes = static_cast<std::int64_t>(images.imageBytes());
+  slice.pixels.assign(images.pixels.begin() + begin * bytes, images.pixels.begin() + (begin + count) * bytes);
+  slice.labels.assign(images.labels.begin() + begin, images.labels.begin() + begin + count);
+  return slice;
+}
+
+// Puts the network back as it was: the saved weights copied in place (bit for bit), then the
+// original dtype and device. Runs on every exit path, exceptions included.
+class NetworkRestorer {
+ public:
+  NetworkRestorer(Network& network, torch::Device device, torch::Dtype dtype)
+      : network_(network), device_(device), dtype_(dtype) {}
+  NetworkRestorer(const NetworkRestorer&) = delete;
+  NetworkRestorer& operator=(const NetworkRestorer&) = delete;
+  ~NetworkRestorer() {
+    try {
+      restore();
+    } catch (...) {
+      // A destructor must not throw; copying back into tensors of the same shape does not fail in practice.
+    }
+  }
+  void setSavedWeights(torch::Tensor weights) { saved_ = std::move(weights); }
+  void restore() {
+    if (done_) return;
+    if (saved_.defined()) assignParameters(network_, saved_);
+    network_.toDtype(dtype_);
+    network_.to(device_);
+    done_ = true;
+  }
+
+ private:
+  Network& network_;
+  torch::Device device_;
+  torch::Dtype dtype_;
+  torch::Tensor saved_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+MSharpnessResult computeMSharpness(Network& network, const ImageSet& images, const MSharpnessOptions& options,
+                                   const MSharpnessProgress& progress, const std::atomic<bool>* cancel) {
+  checkOptions(images, options);
+  const std::vector<torch::Tensor> parameters = network.parameters();
+  if (parameters.empty()) throw Error("the network has no trainable parameters to analyse");
+
+  NetworkRestorer restorer(network, parameters.front().device(), parameters.front().scalar_type());
+  ObjectiveOptions objectiveOptions;
+  objectiveOptions.normalize = options.normalize;
+  objectiveOptions.statistics = options.statistics;
+  objectiveOptions.batchSize = options.batchSize;
+  objectiveOptions.device = torch::Device(options.device);
+  network.to(objectiveOptions.device);
+  if (options.doublePrecision) network.toDtype(torch::kFloat64);
+  // The one saved copy of the weights (in the working dtype: float -> double -> float is exact).
+  const torch::Tensor weights = flattenParameters(network);
+  restorer.setSavedWeights(weights);
+
+  const auto total = static_cast<std::int64_t>(images.size());
+  MSharpnessResult result;
+  result.examples = total;
+  result.chunks = (total + options.m - 1) / options.m;
+  const double stepLength = options.rho / static_cast<double>(options.ascentSteps);
+  double weightedSharpness = 0.0;
+  double weightedLoss = 0.0;
+  for (std::int64_t index = 0; index < result.chunks; ++index) {
+    if (cancel != nullptr && cancel->load()) {
+      result.cancelled = true;
+      break;
+    }
+    const std::int64_t begin = index * options.m;
+    const std::int64_t count = std::min(options.m, total - begin);
+    const ImageSet chunk = sliceImages(images, begin, count);
+    DatasetObjective objective(network, chunk, objectiveOptions);
+
+    const double unperturbed = objective.loss();  // every chunk starts (and ends) at w
+    // Normalized-gradient ascent from w: e <- P(e + (rho / k) g(w + e) / ||g(w + e)||), P the projection
+    // onto the ball of radius rho. k = 1 gives e = rho g(w) / ||g(w)||.
+    torch::Tensor perturbation = torch::zeros_like(weights);
+    for (int step = 0; step < options.ascentSteps; ++step) {
+      if (step > 0) assignParameters(network, weights + perturbation);
+      const torch::Tensor gradient = objective.gradient();
+      const double norm = gradient.norm().item<double>();
+      if (!(norm > 0.0) || !std::isfinite(norm)) continue;  // stationary (or broken) point: no direction
+      perturbation.add_(gradient, stepLength / norm);
+      const double length = perturbation.norm().item<double>();
+      if (length > options.rho) perturbation.mul_(options.rho / length);
+    }
+    assignParameters(network, weights + perturbation);
+    const double perturbed = objective.loss();
+    assignParameters(network, weights);  // back at w before anyone (a progress observer) looks
+    const double sharpness = perturbed - unperturbed;
+
+    const double share = static_cast<double>(count) / static_cast<double>(total);
+    weightedSharpness += share * sharpness;
+    weightedLoss += share * unperturbed;
+    if (options.keepChunkValues) result.chunkValues.push_back(sharpness);
+    ++result.chunksDone;
+    if (progress) progress(result.chunksDone, result.chunks);
+  }
+  restorer.restore();
+  if (result.cancelled) {
+    result.value = std::numeric_limits<double>::quiet_NaN();
+    result.meanLoss = std::numeric_limits<double>::quiet_NaN();
+  } else {
+    result.value = weightedSharpness;
+    result.meanLoss = weightedLoss;
+  }
+  return result;
+}
+
+}  // namespace samscape

@@ -1,0 +1,38 @@
+#pragma once
+// A training run's path projected onto a plane (Li et al., NeurIPS 2018, section 7): principal
+// component analysis of the checkpoints' differences from the final weights gives two directions,
+// and each checkpoint's coordinates in that plane are its difference's projections onto them, so the
+// final weights sit at the origin of the slice spanned by the same directions. Plain C++ (Eigen
+// inside); the weight vectors are flat, in Network::parameters() order.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace samscape {
+
+struct TrajectoryProjection {
+  // Unit vectors (as long as the weights), orthogonal: the top two principal directions of the
+  // differences d_i = checkpoint_i - final, centred on their mean (as sklearn's PCA in Li et al.'s
+  // code). A direction the checkpoints do not spread along (all differences on one line) is all zero.
+  std::vector<double> first;
+  std::vector<double> second;
+  // Each checkpoint's coordinates: x_i = d_i . first, y_i = d_i . second (the uncentred differences).
+  std::vector<double> xs;
+  std::vector<double> ys;
+  // The fraction of the centred differences' total variance along every principal direction, in
+  // descending order (n - 1 values at most for n checkpoints; the first two belong to first, second).
+  std::vector<double> explainedVarianceRatios;
+
+  double explainedByPlane() const;  // the sum of the first two ratios
+};
+
+// The PCA runs on the n x n Gram matrix of the centred differences (n checkpoints), never on a matrix
+// of the parameter count squared; memory beyond the inputs is a few parameter-length vectors. Signs:
+// each direction is oriented so that its checkpoint coordinate of largest magnitude is positive.
+// Throws Error for fewer than two checkpoints, vectors of different lengths, or checkpoints that are
+// all equal (nothing to project).
+TrajectoryProjection projectTrajectory(const std::vector<std::vector<double>>& checkpoints,
+                                       const std::vector<double>& finalWeights);
+
+}  // namespace samscape
