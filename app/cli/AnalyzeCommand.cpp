@@ -209,14 +209,16 @@ int AnalyzeCommand::run() {
   std::cerr << "loss " << evaluation.meanLoss << ", accuracy " << evaluation.accuracy << " on "
             << images.size() << " " << o.split << " examples\n";
 
+  // The spectrum, the trace and the density share one Hessian operator (and its float64 copy).
+  ModelHessianOptions hessianOptions;
+  hessianOptions.normalize = run.normalize;
+  hessianOptions.statistics = data.trainStatistics;
+  hessianOptions.batchSize = o.batchSize;
+  hessianOptions.device = o.device;
+  hessianOptions.doublePrecision = !o.singlePrecision;
+  std::unique_ptr<ModelHessian> hessian;
+  if (o.hessianTop > 0 || o.trace || o.esd) hessian = makeModelHessian(*network, images, hessianOptions);
   if (o.hessianTop > 0 || o.trace) {
-    ModelHessianOptions hessianOptions;
-    hessianOptions.normalize = run.normalize;
-    hessianOptions.statistics = data.trainStatistics;
-    hessianOptions.batchSize = o.batchSize;
-    hessianOptions.device = o.device;
-    hessianOptions.doublePrecision = !o.singlePrecision;
-    const auto hessian = makeModelHessian(*network, images, hessianOptions);
     if (o.hessianTop > 0) {
       SpectrumOptions spectrumOptions;
       spectrumOptions.topK = o.hessianTop;
@@ -253,13 +255,6 @@ int AnalyzeCommand::run() {
 
   const std::filesystem::path out(o.outDir);
   if (o.esd) {
-    ModelHessianOptions hessianOptions;
-    hessianOptions.normalize = run.normalize;
-    hessianOptions.statistics = data.trainStatistics;
-    hessianOptions.batchSize = o.batchSize;
-    hessianOptions.device = o.device;
-    hessianOptions.doublePrecision = !o.singlePrecision;
-    const auto hessian = makeModelHessian(*network, images, hessianOptions);
     SpectralDensityOptions densityOptions;
     densityOptions.probes = o.esdProbes;
     densityOptions.lanczosSteps = o.esdSteps;
@@ -274,6 +269,8 @@ int AnalyzeCommand::run() {
     std::cerr << "esd: " << density.probes << " probes, " << density.hessianVectorProducts
               << " Hessian-vector products -> esd.csv\n";
   }
+  // Give the network back in its own precision for the evaluations below.
+  hessian.reset();
   if (o.mSharpness) {
     MSharpnessOptions sharpnessOptions;
     sharpnessOptions.m = o.m;
