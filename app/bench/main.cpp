@@ -12,12 +12,16 @@
 #include <cstdio>
 #include <iostream>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "analysis/LossSurfaceTorch.h"
 #include "core/Error.h"
 #include "core/Runtime.h"
+#include "core/models/ParameterVector.h"
 #include "core/train/DataParallelStep.h"
+#include "core/train/Evaluation.h"
 
 namespace {
 
@@ -97,6 +101,82 @@ void benchmarkModel(const std::string& name, int channels, int side, std::int64_
   std::fflush(stdout);
 }
 
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+template <typename Action>
+double secondsOf(Action&& action) {
+  const auto start = Clock::now();
+  action();
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The analyses' costs relative to what they are made of, on the small CNN over 256 images of
+// Fashion-MNIST's shape: one Hessian-vector product over one gradient (both over the whole set, in
+// float64 as `analyze` runs them), and a 5 x 5 loss slice's examples/s over plain evaluation-mode
+// forward passes over the same data (float32, as the slice runs).
+void benchmarkAnalysis(int rounds, const std::string& device) {
+  ImageSet images;
+  images.channels = 1;
+  images.height = 28;
+  images.width = 28;
+  images.numClasses = 10;
+  const std::int64_t count = 256;
+  std::mt19937_64 engine(7);
+  for (std::int64_t i = 0; i < count; ++i) {
+    images.labels.push_back(i % 10);
+    for (std::size_t p = 0; p < images.imageBytes(); ++p) images.pixels.push_back(static_cast<std::uint8_t>(engine()));
+  }
+  ModelSpec spec;
+  spec.name = "cnn";
+  torch::manual_seed(0);
+  auto network = makeNetwork(spec);
+  const torch::Device target(device);
+  network->to(target);
+
+  std::vector<double> hvpOverGradient;
+  {
+    network->toDtype(torch::kFloat64);
+    ObjectiveOptions options;
+    options.normalize = false;
+    options.batchSize = count;
+    options.device = target;
+    DatasetObjective objective(*network, images, options);
+    const torch::Tensor v = torch::randn({objective.parameterCount()}, torch::kFloat64).to(target);
+    objective.hessianVectorProduct(v);  // warm-up
+    for (int round = 0; round < rounds; ++round) {
+      const double gradient = secondsOf([&] { objective.gradient().sum().item<double>(); });
+      const double product = secondsOf([&] { objective.hessianVectorProduct(v).sum().item<double>(); });
+      hvpOverGradient.push_back(product / gradient);
+    }
+    network->toDtype(torch::kFloat32);
+  }
+
+  std::vector<double> sliceOverEval;
+  SliceOptions sliceOptions;
+  sliceOptions.gridSize = 5;
+  sliceOptions.evaluation.normalize = false;
+  sliceOptions.evaluation.batchSize = count;
+  sliceOptions.evaluation.device = device;
+  const SliceDirections directions = makeFilterNormalizedDirections(*network, DirectionOptions{});
+  const int points = sliceOptions.gridSize * sliceOptions.gridSize;
+  for (int round = 0; round < rounds; ++round) {
+    const double slice = secondsOf([&] { computeLossSlice(*network, images, directions, sliceOptions); });
+    const double eval = secondsOf([&] {
+      for (int i = 0; i < points; ++i) evaluateClassifier(*network, images, false, {}, count, target);
+    });
+    // examples/s of the slice over examples/s of plain evaluation, for the same number of examples
+    sliceOverEval.push_back(eval / slice);
+  }
+  std::printf("\nanalysis (cnn, 256 images of 1x28x28, median of %d rounds)\n", rounds);
+  std::printf("  one Hessian-vector product / one gradient (float64):        %.3f\n", median(hvpOverGradient));
+  std::printf("  5x5 slice examples/s / evaluation-mode forward examples/s:  %.3f\n", median(sliceOverEval));
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,6 +213,7 @@ int main(int argc, char** argv) {
                 "sam/sgd", "sam m=32/m=all", "asam/sam");
     benchmarkModel("cnn", 1, 28, batchSize, rounds, steps, device);
     benchmarkModel("resnet20", 3, 32, batchSize, rounds, steps, device);
+    benchmarkAnalysis(rounds, device);
   } catch (const samscape::Error& error) {
     std::cerr << "samscape-bench: error: " << error.what() << "\n";
     return 2;
