@@ -13,25 +13,12 @@
 
 #include "analysis/HessianSpectrum.h"
 #include "core/Error.h"
+#include "tests/support/DenseOperator.h"
 
 namespace samscape {
 namespace {
 
-// An explicit matrix as a SymmetricOperator, counting its applications.
-class DenseOperator : public SymmetricOperator {
- public:
-  explicit DenseOperator(Eigen::MatrixXd matrix) : matrix_(std::move(matrix)) {}
-  std::int64_t size() const override { return matrix_.rows(); }
-  void apply(const double* in, double* out) override {
-    Eigen::Map<Eigen::VectorXd>(out, matrix_.rows()) =
-        matrix_ * Eigen::Map<const Eigen::VectorXd>(in, matrix_.cols());
-    ++applications;
-  }
-  std::int64_t applications = 0;
-
- private:
-  Eigen::MatrixXd matrix_;
-};
+using test::DenseOperator;
 
 // Q diag(eigenvalues) Q^T with Q a seeded random orthogonal matrix (QR of a matrix of uniform draws
 // made from the engine's raw bits).

@@ -9,24 +9,12 @@
 
 #include "analysis/HessianTrace.h"
 #include "core/Error.h"
+#include "tests/support/DenseOperator.h"
 
 namespace samscape {
 namespace {
 
-class DenseOperator : public SymmetricOperator {
- public:
-  explicit DenseOperator(Eigen::MatrixXd matrix) : matrix_(std::move(matrix)) {}
-  std::int64_t size() const override { return matrix_.rows(); }
-  void apply(const double* in, double* out) override {
-    Eigen::Map<Eigen::VectorXd>(out, matrix_.rows()) =
-        matrix_ * Eigen::Map<const Eigen::VectorXd>(in, matrix_.cols());
-    ++applications;
-  }
-  std::int64_t applications = 0;
-
- private:
-  Eigen::MatrixXd matrix_;
-};
+using test::DenseOperator;
 
 Eigen::MatrixXd randomSymmetric(Eigen::Index n, std::uint64_t seed) {
   std::mt19937_64 engine(seed);
