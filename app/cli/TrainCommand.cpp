@@ -2,11 +2,12 @@
 
 #include <unistd.h>
 
-#include <atomic>
-#include <csignal>
 #include <ctime>
 #include <iostream>
 
+#include "analysis/PeriodicAnalysis.h"
+#include "cli/AnalysisLog.h"
+#include "cli/Interrupt.h"
 #include "cli/TerminalProgress.h"
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -18,14 +19,6 @@
 
 namespace samscape::cli {
 namespace {
-
-std::atomic<bool> interruptRequested{false};
-
-extern "C" void onInterrupt(int) {
-  interruptRequested.store(true);
-  // A second Ctrl-C kills the process the usual way.
-  std::signal(SIGINT, SIG_DFL);
-}
 
 std::string defaultRunDirectory(const TrainConfig& config) {
   const std::time_t now = std::time(nullptr);
@@ -101,6 +94,12 @@ TrainCommand::TrainCommand(CLI::App& parent) {
   app->add_option("--threads", c.threads, "CPU threads (0: every core)")->capture_default_str();
   app->add_option("--eval-batch-size", c.evalBatchSize, "Batch size of evaluation")->capture_default_str();
   app->add_option("--out", c.outDir, "Run directory (default: runs/<time>-<model>)");
+  // Analysis during training
+  app->add_option("--analyze-every", analyzeEvery_,
+                  "Run the analyses below on every K-th epoch's checkpoint (and the last) into DIR/analysis/epoch-NNN/ "
+                  "(0: off)")
+      ->capture_default_str();
+  addAnalysisFlags(*app, analysisFlags_, AnalysisFlagSet::Train);
 }
 
 namespace {
@@ -148,16 +147,32 @@ int TrainCommand::run() {
   if (resuming && config_.outDir != resumeDir_) {
     throw ConfigError("--out", config_.outDir, "a resumed run continues in its own directory (--resume)");
   }
+  finishAnalysisFlags(*command_, analysisFlags_);
+  const AnalysisRequest& analysis = analysisFlags_.request;
+  if (analyzeEvery_ < 0) throw ConfigError("--analyze-every", std::to_string(analyzeEvery_), "must be 0 (off) or positive");
+  if (analyzeEvery_ == 0 && (analysis.hessianTop > 0 || analysis.trace || analysis.esd || analysis.mSharpness ||
+                             analysis.slice || !analysis.interpolate.empty() || analysis.trajectory)) {
+    throw ConfigError("--analyze-every", "0", "analysis flags (--hessian-top, --slice, ...) need --analyze-every K");
+  }
+
   // Refuse an occupied --out before spending time on loading the data.
   RunDirectoryWriter runDirectory(config_.outDir, config_, resuming);
   Trainer trainer(config_);
   if (resuming) trainer.resumeFrom(latestCheckpoint(config_.outDir + "/checkpoints"));
   TerminalProgress progress(stderr, isatty(STDERR_FILENO) == 1);
 
-  interruptRequested.store(false);
-  std::signal(SIGINT, onInterrupt);
-  const TrainingResult result = trainer.run({&progress, &runDirectory}, &interruptRequested);
-  std::signal(SIGINT, SIG_DFL);
+  TrainingResult result;
+  {
+    InterruptScope interrupt;
+    std::vector<TrainingObserver*> observers{&progress, &runDirectory};
+    AnalysisLog analysisLog;
+    std::unique_ptr<PeriodicAnalysis> periodicAnalysis;
+    if (analyzeEvery_ > 0) {
+      periodicAnalysis = std::make_unique<PeriodicAnalysis>(config_, analyzeEvery_, analysis, interrupt.flag(), &analysisLog);
+      observers.push_back(periodicAnalysis.get());
+    }
+    result = trainer.run(observers, interrupt.flag());
+  }
 
   trainer.saveModel(runDirectory.modelPath());
   std::cout << "results in " << config_.outDir << "/ (run.json, metrics.csv, model.pt, checkpoints/)\n";

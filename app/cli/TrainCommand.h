@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/AnalysisFlags.h"
 #include "core/train/TrainConfig.h"
 
 namespace samscape::cli {
@@ -37,6 +38,8 @@ class TrainCommand {
   std::string resumeDir_;
   std::string datasetName_;
   std::string scheduleName_;
+  int analyzeEvery_ = 0;
+  AnalysisFlagValues analysisFlags_;
 };
 
 }  // namespace samscape::cli

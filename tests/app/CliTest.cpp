@@ -320,5 +320,84 @@ TEST_F(CliTest, AnalyzeLandscapesSharpnessAndDensity) {
   EXPECT_GT(std::abs(path[0][1]), 0.0);
 }
 
+// The test loss of `epoch` in a run's metrics.csv (its fourth column).
+double testLossOfEpoch(const std::string& metricsCsv, int epoch) {
+  for (const auto& row : csvRows(metricsCsv)) {
+    if (static_cast<int>(row[0]) == epoch) return row[3];
+  }
+  return std::nan("");
+}
+
+TEST_F(CliTest, TrainAnalyzeEveryAnalysesCheckpointsWithoutChangingTheRun) {
+  const std::string plain = dir.file("plain");
+  const std::string analysed = dir.file("analysed");
+  ASSERT_EQ(run(tinyRunFlags() + " --epochs 3 --out " + plain).exitCode, 0);
+  const CliResult result = run(tinyRunFlags() + " --epochs 3 --out " + analysed +
+                               " --analyze-every 2 --subset 0 --hessian-top 1 --slice --grid 3 --m-sharpness "
+                               "--sharpness-m 10 --sharpness-rho 0.1");
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  // Analyses load the checkpoints into their own model: training is exactly as without them.
+  EXPECT_EQ(withoutSeconds(readText(analysed + "/metrics.csv")), withoutSeconds(readText(plain + "/metrics.csv")));
+
+  // Every 2nd epoch, and the last.
+  EXPECT_FALSE(std::filesystem::exists(analysed + "/analysis/epoch-001"));
+  for (int epoch : {2, 3}) {
+    const std::string directory = analysed + "/analysis/epoch-00" + std::to_string(epoch);
+    const auto analysis = nlohmann::json::parse(readText(directory + "/analysis.json"));
+    EXPECT_EQ(analysis["status"], "complete");
+    // The whole test split at the epoch's weights: the run's own test loss of that epoch.
+    const double testLoss = testLossOfEpoch(analysed + "/metrics.csv", epoch);
+    EXPECT_NEAR(analysis["loss"].get<double>(), testLoss, 1e-5 * testLoss) << "epoch " << epoch;
+    EXPECT_EQ(analysis["hessian"]["eigenvalues"].size(), 1u);
+    EXPECT_EQ(analysis["m_sharpness_details"]["m"], 10);
+    EXPECT_EQ(analysis["m_sharpness_details"]["rho"], 0.1);
+    EXPECT_EQ(csvRows(directory + "/slice.csv").size(), 9u);
+  }
+  // One set of slice directions for the whole run.
+  const std::string directions = readText(analysed + "/analysis/directions.bin");
+  EXPECT_FALSE(directions.empty());
+  EXPECT_EQ(readText(analysed + "/analysis/epoch-002/directions.bin"), directions);
+  EXPECT_EQ(readText(analysed + "/analysis/epoch-003/directions.bin"), directions);
+
+  expectUsageError(tinyRunFlags() + " --hessian-top 2 --out " + dir.file("x"), "--analyze-every", "0");
+  expectUsageError(tinyRunFlags() + " --analyze-every -1 --out " + dir.file("y"), "--analyze-every", "-1");
+  expectUsageError(tinyRunFlags() + " --analyze-every 1 --slice --grid 1 --out " + dir.file("z"), "--grid", "1");
+}
+
+TEST_F(CliTest, CtrlCStopsAnAnalysisAndKeepsWhatFinished) {
+  const std::string runDir = dir.file("run");
+  ASSERT_EQ(run(tinyRunFlags() + " --out " + runDir).exitCode, 0);
+  const std::string out = dir.file("analysis");
+  // 201 x 201 points: far longer than the time it takes to interrupt it after its coarse level.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string command = std::string("exec ") + SAMSCAPE_CLI_PATH + " analyze --checkpoint " + runDir +
+                                " --split train --subset 0 --threads 1 --slice --grid 201 --out " + out +
+                                " >/dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!std::filesystem::exists(out + "/slice.csv") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill(child, SIGINT);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "Ctrl-C must end the analysis cleanly, not kill it";
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+
+  const auto analysis = nlohmann::json::parse(readText(out + "/analysis.json"));
+  EXPECT_EQ(analysis["status"], "cancelled");
+  EXPECT_TRUE(analysis.contains("loss"));
+  EXPECT_FALSE(analysis["slice"]["complete"].get<bool>());
+  const auto rows = csvRows(out + "/slice.csv");
+  EXPECT_GE(rows.size(), 49u) << "the coarse level (7 x 7) was finished before the interrupt";
+  EXPECT_LT(rows.size(), 201u * 201u);
+  EXPECT_EQ(static_cast<std::int64_t>(rows.size()), analysis["slice"]["points_done"].get<std::int64_t>());
+  EXPECT_FALSE(std::filesystem::exists(out + "/slice.vts")) << "ParaView needs a complete grid";
+}
+
 }  // namespace
 }  // namespace samscape

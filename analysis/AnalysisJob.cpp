@@ -1,0 +1,528 @@
+#include "analysis/AnalysisJob.h"
+
+#include <ATen/core/Generator.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <optional>
+#include <sstream>
+
+#include "analysis/HessianSpectrum.h"
+#include "analysis/HessianTrace.h"
+#include "analysis/LandscapeFiles.h"
+#include "analysis/LossSurfaceTorch.h"
+#include "analysis/MSharpnessTorch.h"
+#include "analysis/ModelHessianTorch.h"
+#include "analysis/SpectralDensity.h"
+#include "core/Error.h"
+#include "core/Runtime.h"
+#include "core/models/Network.h"
+#include "core/train/Evaluation.h"
+#include "core/train/RunDirectory.h"
+#include "core/train/SavedRun.h"
+
+namespace samscape {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// NaN and infinities are not JSON: they become null.
+json number(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
+
+std::string csvOfDensity(const SpectralDensity& density) {
+  std::ostringstream out;
+  out.imbue(std::locale::classic());
+  out << std::setprecision(17) << "eigenvalue,density\n";
+  for (std::size_t i = 0; i < density.grid.size(); ++i) out << density.grid[i] << ',' << density.density[i] << '\n';
+  return out.str();
+}
+
+// Thrown from inside a Hessian product when the job is cancelled, so that Spectra's Lanczos and the
+// trace estimator stop within one product without knowing about cancellation.
+struct AnalysisCancelled {};
+
+class CancellableOperator : public SymmetricOperator {
+ public:
+  CancellableOperator(SymmetricOperator& inner, const std::atomic<bool>* cancel) : inner_(inner), cancel_(cancel) {}
+  std::int64_t size() const override { return inner_.size(); }
+  void apply(const double* in, double* out) override {
+    if (cancel_ != nullptr && cancel_->load()) throw AnalysisCancelled{};
+    inner_.apply(in, out);
+  }
+
+ private:
+  SymmetricOperator& inner_;
+  const std::atomic<bool>* cancel_;
+};
+
+bool cancelled(const std::atomic<bool>* cancel) { return cancel != nullptr && cancel->load(); }
+
+// Building a built-in model draws its initial weights from LibTorch's global generator. An analysis
+// that runs beside a training run must not move that generator, or the run's results would depend on
+// whether it is analysed; the weights are overwritten by the loaded ones anyway.
+std::unique_ptr<Network> makeNetworkKeepingGlobalRng(const ModelSpec& spec) {
+  at::Generator generator = at::globalContext().defaultGenerator(at::kCPU);
+  const at::Tensor state = generator.get_state();
+  std::unique_ptr<Network> network;
+  try {
+    network = makeNetwork(spec);
+  } catch (...) {
+    generator.set_state(state);
+    throw;
+  }
+  generator.set_state(state);
+  return network;
+}
+
+}  // namespace
+
+std::pair<double, double> parseRangeFlag(const std::string& flag, const std::string& text) {
+  const auto colon = text.find(':');
+  try {
+    if (colon == std::string::npos) throw std::invalid_argument("no colon");
+    std::size_t used = 0;
+    const double low = std::stod(text.substr(0, colon), &used);
+    if (used != colon) throw std::invalid_argument("trailing text");
+    const std::string upperText = text.substr(colon + 1);
+    const double high = std::stod(upperText, &used);
+    if (used != upperText.size()) throw std::invalid_argument("trailing text");
+    if (!(std::isfinite(low) && std::isfinite(high) && low < high)) throw std::invalid_argument("order");
+    return {low, high};
+  } catch (const std::exception&) {
+    throw ConfigError(flag, text, "expected a:b with a < b, e.g. -1:1");
+  }
+}
+
+void validateAnalysisRequest(const AnalysisRequest& r) {
+  if (r.split != "train" && r.split != "test") throw ConfigError("--split", r.split, "expected train or test");
+  if (r.subset < 0) throw ConfigError("--subset", std::to_string(r.subset), "must be 0 (all) or positive");
+  if (r.batchSize <= 0) throw ConfigError("--batch-size", std::to_string(r.batchSize), "must be positive");
+  if (!(r.tolerance > 0.0 && r.tolerance < 1.0)) {
+    throw ConfigError("--tolerance", std::to_string(r.tolerance), "must be in (0, 1)");
+  }
+  if (r.hessianTop < 0) throw ConfigError("--hessian-top", std::to_string(r.hessianTop), "must be 0 (off) or positive");
+  if (r.trace && r.traceProbes < 2) {
+    throw ConfigError("--trace-probes", std::to_string(r.traceProbes), "needs at least 2 probes");
+  }
+  if (r.esd && r.esdProbes < 1) throw ConfigError("--esd-probes", std::to_string(r.esdProbes), "must be positive");
+  if (r.esd && r.esdSteps < 1) throw ConfigError("--esd-steps", std::to_string(r.esdSteps), "must be positive");
+  if (r.mSharpness && r.m < 1) throw ConfigError("--m", std::to_string(r.m), "must be positive");
+  if (r.mSharpness && !(r.rho >= 0.0 && std::isfinite(r.rho))) {
+    throw ConfigError("--rho", std::to_string(r.rho), "must be 0 or positive");
+  }
+  if (r.mSharpness && r.ascentSteps < 1) {
+    throw ConfigError("--ascent-steps", std::to_string(r.ascentSteps), "must be positive");
+  }
+  if (r.slice && r.grid < 2) throw ConfigError("--grid", std::to_string(r.grid), "needs at least 2 points");
+  if (r.slice && !(std::isfinite(r.rangeMin) && std::isfinite(r.rangeMax) && r.rangeMin < r.rangeMax)) {
+    throw ConfigError("--range", std::to_string(r.rangeMin) + ":" + std::to_string(r.rangeMax),
+                      "expected a:b with a < b");
+  }
+  if (!r.interpolate.empty()) {
+    if (r.interpolatePoints < 2) {
+      throw ConfigError("--interpolate-points", std::to_string(r.interpolatePoints), "needs at least 2 points");
+    }
+    if (!(std::isfinite(r.interpolateMin) && std::isfinite(r.interpolateMax) && r.interpolateMin < r.interpolateMax)) {
+      throw ConfigError("--interpolate-range", std::to_string(r.interpolateMin) + ":" + std::to_string(r.interpolateMax),
+                        "expected a:b with a < b");
+    }
+  }
+  if (!r.device.empty()) checkDeviceName(r.device);
+}
+
+struct AnalysisSession::Impl {
+  AnalysisModel model;
+  AnalysisRequest request;
+  std::string device;
+  DatasetSplits data;
+  ImageSet images;
+  std::unique_ptr<Network> network;
+  bool keepDirections = false;
+  std::optional<SliceDirections> directions;
+
+  // Everything one analyze() call writes, so that each finished stage can be saved at once.
+  struct Job {
+    fs::path out;
+    json result;
+    std::vector<std::string> files;
+    AnalysisObserver* observer = nullptr;
+    const std::atomic<bool>* cancel = nullptr;
+
+    void save(const std::string& status) {
+      result["status"] = status;
+      writeFileAtomically((out / "analysis.json").string(), result.dump(2) + "\n");
+    }
+    void addFile(const std::string& name) {
+      if (std::find(files.begin(), files.end(), name) == files.end()) files.push_back(name);
+    }
+    void begin(const std::string& stage) {
+      if (observer != nullptr) observer->onStageBegin(stage);
+    }
+    void end(const std::string& stage, const std::string& summary) {
+      save("running");
+      if (observer != nullptr) observer->onStageEnd(stage, summary);
+    }
+  };
+
+  LandscapeEvaluationOptions evaluationOptions() const {
+    LandscapeEvaluationOptions options;
+    options.normalize = model.run.normalize;
+    options.statistics = data.trainStatistics;
+    options.batchSize = request.batchSize;
+    options.device = device;
+    return options;
+  }
+
+  void runHessian(Job& job, AnalysisOutcome& outcome);
+  void runMSharpness(Job& job);
+  void runSlice(Job& job);
+  void runInterpolation(Job& job);
+  void runTrajectory(Job& job);
+};
+
+AnalysisSession::AnalysisSession(const AnalysisModel& model, const AnalysisRequest& request)
+    : impl_(std::make_unique<Impl>()) {
+  validateAnalysisRequest(request);
+  auto& s = *impl_;
+  s.model = model;
+  s.request = request;
+  s.device = request.device.empty() ? model.run.device : request.device;
+  if (s.device.empty()) s.device = "cpu";
+  checkDeviceName(s.device);
+  if (request.trajectory && model.runDirectory.empty()) {
+    throw ConfigError("--trajectory", "true", "needs the checkpoints of a run: give --checkpoint RUN_DIRECTORY");
+  }
+
+  // Normalization statistics come from the run's training split, as in training.
+  DatasetOptions dataOptions = model.run.data;
+  dataOptions.seed = model.run.seed;
+  dataOptions.testSubset = 0;
+  s.data = loadDataset(dataOptions);
+  s.images = request.split == "test" ? s.data.test : s.data.train;
+  // The first N examples in file order. The default N shrinks to what a small split holds; an N the
+  // user asked for does not.
+  std::int64_t subset = request.subset;
+  const auto available = static_cast<std::int64_t>(s.images.size());
+  if (subset > available) {
+    if (request.subsetExplicit) {
+      throw ConfigError("--subset", std::to_string(subset),
+                        "the " + request.split + " split holds only " + std::to_string(available) + " examples");
+    }
+    subset = available;
+  }
+  if (subset > 0) {
+    s.images.labels.resize(static_cast<std::size_t>(subset));
+    s.images.pixels.resize(static_cast<std::size_t>(subset) * s.images.imageBytes());
+  }
+
+  ModelSpec spec = model.run.model;
+  spec.inputChannels = s.images.channels;
+  spec.imageHeight = s.images.height;
+  spec.imageWidth = s.images.width;
+  spec.numClasses = s.images.numClasses;
+  s.model.run.model = spec;
+  s.network = makeNetworkKeepingGlobalRng(spec);
+  if (!model.weightsPath.empty()) s.network->load(model.weightsPath);
+}
+
+AnalysisSession::~AnalysisSession() = default;
+
+void AnalysisSession::keepDirections(bool keep) { impl_->keepDirections = keep; }
+
+std::int64_t AnalysisSession::exampleCount() const { return static_cast<std::int64_t>(impl_->images.size()); }
+
+AnalysisOutcome AnalysisSession::analyze(const std::string& weightsPath, const std::string& description,
+                                         const std::string& outDir, AnalysisObserver* observer,
+                                         const std::atomic<bool>* cancel) {
+  auto& s = *impl_;
+  const auto& r = s.request;
+  if (!weightsPath.empty()) s.network->load(weightsPath);
+  s.network->to(torch::Device(s.device));
+
+  std::error_code error;
+  fs::create_directories(outDir, error);
+  if (error || !fs::is_directory(outDir)) {
+    throw ConfigError("--out", outDir, "cannot create the directory: " + error.message());
+  }
+  Impl::Job job;
+  job.out = outDir;
+  job.observer = observer;
+  job.cancel = cancel;
+  job.addFile("analysis.json");
+  AnalysisOutcome outcome;
+
+  json& result = job.result;
+  result["source"] = description.empty() ? s.model.description : description;
+  result["model"] = s.network->describe();
+  result["split"] = r.split;
+  result["examples"] = s.images.size();
+  result["device"] = s.device;
+  result["threads"] = runtimeInfo().threads;
+  result["normalized"] = s.model.run.normalize;
+
+  try {
+    job.begin("loss");
+    const Evaluation evaluation = evaluateClassifier(*s.network, s.images, s.model.run.normalize,
+                                                     s.data.trainStatistics, r.batchSize, torch::Device(s.device));
+    result["loss"] = number(evaluation.meanLoss);
+    result["accuracy"] = number(evaluation.accuracy);
+    outcome.loss = evaluation.meanLoss;
+    outcome.accuracy = evaluation.accuracy;
+    std::ostringstream summary;
+    summary << "loss " << evaluation.meanLoss << ", accuracy " << evaluation.accuracy << " on " << s.images.size()
+            << " " << r.split << " examples";
+    job.end("loss", summary.str());
+
+    if (r.hessianTop > 0 || r.trace || r.esd) s.runHessian(job, outcome);
+    if (r.mSharpness && !cancelled(cancel)) s.runMSharpness(job);
+    if (r.slice && !cancelled(cancel)) s.runSlice(job);
+    if (!r.interpolate.empty() && !cancelled(cancel)) s.runInterpolation(job);
+    if (r.trajectory && !cancelled(cancel)) s.runTrajectory(job);
+  } catch (const AnalysisCancelled&) {
+    // Stages record their own partial results; an interrupted Hessian stage records nothing.
+  } catch (...) {
+    // Keep what finished, marked as failed, then let the caller report the error.
+    result["files"] = job.files;
+    job.save("failed");
+    throw;
+  }
+  outcome.cancelled = cancelled(cancel);
+  result["files"] = job.files;
+  job.save(outcome.cancelled ? "cancelled" : "complete");
+  outcome.jsonText = result.dump(2) + "\n";
+  outcome.files = job.files;
+  return outcome;
+}
+
+void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
+  const auto& r = request;
+  ModelHessianOptions hessianOptions;
+  hessianOptions.normalize = model.run.normalize;
+  hessianOptions.statistics = data.trainStatistics;
+  hessianOptions.batchSize = r.batchSize;
+  hessianOptions.device = device;
+  hessianOptions.doublePrecision = !r.singlePrecision;
+  // The spectrum, the trace and the density share one operator (and its float64 copy of the network);
+  // destroying it gives the network back in its own precision.
+  const std::unique_ptr<ModelHessian> hessian = makeModelHessian(*network, images, hessianOptions);
+  CancellableOperator op(*hessian, job.cancel);
+
+  if (r.hessianTop > 0) {
+    job.begin("hessian");
+    SpectrumOptions spectrumOptions;
+    spectrumOptions.topK = r.hessianTop;
+    spectrumOptions.eigenvectors = r.eigenvectors;
+    spectrumOptions.tolerance = r.tolerance;
+    const SpectrumResult spectrum = topEigenvalues(op, spectrumOptions);
+    json eigenvalues = json::array();
+    for (double value : spectrum.eigenvalues) eigenvalues.push_back(number(value));
+    outcome.eigenvalues = spectrum.eigenvalues;
+    job.result["hessian"] = {{"eigenvalues", eigenvalues},
+                             {"hvp_count", spectrum.hessianVectorProducts},
+                             {"converged", spectrum.converged},
+                             {"status", spectrum.status},
+                             {"lambda_max_over_lambda_k", number(spectrum.ratioTopOverKth)},
+                             {"precision", r.singlePrecision ? "float32" : "float64"},
+                             {"mode", "eval (batch norm on running statistics)"}};
+    std::ostringstream summary;
+    summary << "hessian: top " << r.hessianTop << " eigenvalues";
+    for (double value : spectrum.eigenvalues) summary << " " << value;
+    summary << " (" << spectrum.hessianVectorProducts << " Hessian-vector products, " << spectrum.status << ")";
+    job.end("hessian", summary.str());
+  }
+  if (r.trace) {
+    job.begin("trace");
+    TraceOptions traceOptions;
+    traceOptions.probes = r.traceProbes;
+    traceOptions.seed = r.seed;
+    const TraceResult trace = hutchinsonTrace(op, traceOptions);
+    job.result["trace"] = {{"mean", number(trace.mean)},
+                           {"stderr", number(trace.standardError)},
+                           {"probes", trace.probes},
+                           {"hvp_count", trace.hessianVectorProducts}};
+    std::ostringstream summary;
+    summary << "trace: " << trace.mean << " +- " << trace.standardError << " (" << trace.probes << " probes)";
+    job.end("trace", summary.str());
+  }
+  if (r.esd) {
+    job.begin("esd");
+    SpectralDensityOptions densityOptions;
+    densityOptions.probes = r.esdProbes;
+    densityOptions.lanczosSteps = r.esdSteps;
+    densityOptions.seed = r.seed;
+    const SpectralDensity density = spectralDensity(op, densityOptions, {}, job.cancel);
+    if (density.cancelled) return;
+    writeFileAtomically((job.out / "esd.csv").string(), csvOfDensity(density));
+    job.addFile("esd.csv");
+    job.result["esd"] = {{"file", "esd.csv"},
+                         {"probes", density.probes},
+                         {"lanczos_steps", r.esdSteps},
+                         {"sigma", density.sigma},
+                         {"hvp_count", density.hessianVectorProducts}};
+    std::ostringstream summary;
+    summary << "esd: " << density.probes << " probes, " << density.hessianVectorProducts
+            << " Hessian-vector products -> esd.csv";
+    job.end("esd", summary.str());
+  }
+}
+
+void AnalysisSession::Impl::runMSharpness(Job& job) {
+  const auto& r = request;
+  job.begin("m_sharpness");
+  MSharpnessOptions options;
+  options.m = r.m;
+  options.rho = r.rho;
+  options.ascentSteps = r.ascentSteps;
+  options.normalize = model.run.normalize;
+  options.statistics = data.trainStatistics;
+  options.batchSize = r.batchSize;
+  options.device = device;
+  const MSharpnessResult sharpness = computeMSharpness(*network, images, options, {}, job.cancel);
+  if (sharpness.cancelled) return;
+  job.result["m_sharpness"] = number(sharpness.value);
+  job.result["m_sharpness_details"] = {{"m", r.m},
+                                       {"rho", r.rho},
+                                       {"ascent_steps", r.ascentSteps},
+                                       {"chunks", sharpness.chunks},
+                                       {"mode", "eval (batch norm on running statistics)"}};
+  std::ostringstream summary;
+  summary << "m-sharpness (m " << r.m << ", rho " << r.rho << "): " << sharpness.value;
+  job.end("m_sharpness", summary.str());
+}
+
+void AnalysisSession::Impl::runSlice(Job& job) {
+  const auto& r = request;
+  job.begin("slice");
+  if (!directions) {
+    if (!r.directionsFile.empty() && fs::exists(r.directionsFile)) {
+      directions = loadDirections(r.directionsFile, parameterCount(*network));
+    } else {
+      DirectionOptions directionOptions;
+      directionOptions.seed = r.seed;
+      directions = makeFilterNormalizedDirections(*network, directionOptions);
+      if (!r.directionsFile.empty()) saveDirections(r.directionsFile, *directions);
+    }
+  }
+  saveDirections((job.out / "directions.bin").string(), *directions);
+  job.addFile("directions.bin");
+
+  SliceOptions options;
+  options.gridSize = r.grid;
+  options.rangeMin = r.rangeMin;
+  options.rangeMax = r.rangeMax;
+  options.evaluation = evaluationOptions();
+  json description = {{"grid", r.grid},
+                      {"range", {r.rangeMin, r.rangeMax}},
+                      {"directions", directions->seed},
+                      {"directions_file", "directions.bin"},
+                      {"filter_normalized", true}};
+  const std::string csvPath = (job.out / "slice.csv").string();
+  const SliceResult slice = computeLossSlice(
+      *network, images, *directions, options,
+      [&](const SliceGrid& grid) {
+        // Each level's whole surface reaches the disk and the observer as soon as it exists.
+        writeSliceCsv(csvPath, grid);
+        job.addFile("slice.csv");
+        if (job.observer != nullptr) job.observer->onSliceLevel(grid);
+      },
+      job.cancel);
+  writeSliceCsv(csvPath, slice.grid);
+  job.addFile("slice.csv");
+  description["centre_loss"] = number(slice.centreLoss);
+  description["points_done"] = slice.grid.pointsDone;
+  description["points_total"] = slice.grid.pointsTotal;
+  description["levels_done"] = slice.grid.level + 1;
+  if (slice.grid.complete()) {
+    writeSliceVts((job.out / "slice.vts").string(), slice.grid);
+    job.addFile("slice.vts");
+    description["files"] = {"slice.csv", "slice.vts"};
+  } else {
+    description["files"] = {"slice.csv"};
+  }
+  description["complete"] = slice.grid.complete();
+  job.result["slice"] = description;
+  if (!keepDirections) directions.reset();
+  std::ostringstream summary;
+  summary << "slice: " << slice.grid.pointsDone << "/" << slice.grid.pointsTotal << " points, centre loss "
+          << slice.centreLoss;
+  job.end("slice", summary.str());
+}
+
+void AnalysisSession::Impl::runInterpolation(Job& job) {
+  const auto& r = request;
+  job.begin("interpolation");
+  // A run, a checkpoint, or a bare weights file (e.g. another TorchScript model) of the same architecture.
+  std::string otherWeights = r.interpolate;
+  std::string otherDescription = r.interpolate;
+  if (!fs::is_regular_file(r.interpolate)) {
+    const SavedModel other = locateSavedModel(r.interpolate, "--interpolate");
+    otherWeights = other.weightsPath;
+    otherDescription = other.description;
+  }
+  auto otherNetwork = makeNetworkKeepingGlobalRng(model.run.model);
+  otherNetwork->load(otherWeights);
+  InterpolationOptions options;
+  options.points = r.interpolatePoints;
+  options.tMin = r.interpolateMin;
+  options.tMax = r.interpolateMax;
+  options.evaluation = evaluationOptions();
+  const InterpolationResult curve = computeInterpolation(*network, images, flatWeights(*network),
+                                                         flatWeights(*otherNetwork), options, {}, job.cancel);
+  writeInterpolationCsv((job.out / "interpolation.csv").string(), curve);
+  job.addFile("interpolation.csv");
+  job.result["interpolation"] = {{"to", otherDescription},
+                                 {"points", r.interpolatePoints},
+                                 {"points_done", curve.pointsDone},
+                                 {"range", {r.interpolateMin, r.interpolateMax}},
+                                 {"file", "interpolation.csv"}};
+  std::ostringstream summary;
+  summary << "interpolation: " << curve.pointsDone << " points -> interpolation.csv";
+  job.end("interpolation", summary.str());
+}
+
+void AnalysisSession::Impl::runTrajectory(Job& job) {
+  job.begin("trajectory");
+  // Every epoch's weights so far, oldest first; the last checkpoint is the final point. Memory: one
+  // flat float64 copy per checkpoint (fine for the small models this is drawn for; see DEVELOPERS.md).
+  std::vector<fs::path> checkpoints;
+  const fs::path directory = fs::path(model.runDirectory) / "checkpoints";
+  if (fs::is_directory(directory)) {
+    for (const auto& entry : fs::directory_iterator(directory)) {
+      const std::string name = entry.path().filename().string();
+      if (entry.is_directory() && name.rfind("epoch-", 0) == 0 && name.find(".tmp") == std::string::npos) {
+        checkpoints.push_back(entry.path());
+      }
+    }
+  }
+  std::sort(checkpoints.begin(), checkpoints.end());
+  if (checkpoints.size() < 2) {
+    job.result["trajectory"] = {{"checkpoints", checkpoints.size()}, {"skipped", "needs at least two checkpoints"}};
+    job.end("trajectory", "trajectory: skipped, the run has fewer than two checkpoints");
+    return;
+  }
+  auto walker = makeNetworkKeepingGlobalRng(model.run.model);
+  std::vector<std::vector<double>> weights;
+  std::vector<int> epochs;
+  for (const auto& checkpoint : checkpoints) {
+    if (cancelled(job.cancel)) return;
+    walker->load((checkpoint / "model.pt").string());
+    weights.push_back(flatWeights(*walker));
+    epochs.push_back(std::stoi(checkpoint.filename().string().substr(6)));
+  }
+  const TrajectoryProjection projection = projectTrajectory(weights, weights.back());
+  writeTrajectoryCsv((job.out / "trajectory.csv").string(), epochs, projection);
+  job.addFile("trajectory.csv");
+  job.result["trajectory"] = {{"checkpoints", epochs.size()},
+                              {"explained_by_plane", number(projection.explainedByPlane())},
+                              {"file", "trajectory.csv"}};
+  std::ostringstream summary;
+  summary << "trajectory: " << epochs.size() << " checkpoints, the plane explains " << projection.explainedByPlane()
+          << " of the variance";
+  job.end("trajectory", summary.str());
+}
+
+}  // namespace samscape

@@ -1,0 +1,134 @@
+#pragma once
+// One analysis job: the flatness analyses a user asks for (the flags of `samscape-cli analyze`, and of
+// `train --analyze-every`), run on one set of weights, written to a directory as analysis.json and its
+// companion files. The CLI's analyze command, the trainer's periodic analysis and the GUI's workers all
+// run analyses through this, so analysis.json means the same thing wherever it comes from.
+//
+// Plain C++ types only (the network and the tensors live in AnalysisJob.cpp): the GUI can hold a
+// session on a worker thread.
+//
+// Files in the output directory:
+//   analysis.json      rewritten (atomically) after every finished stage, so an analysis that is
+//                      cancelled or killed keeps what it had finished; "status" says how far it got
+//   esd.csv            --esd: eigenvalue,density
+//   directions.bin     --slice: the two directions, reusable through --directions
+//   slice.csv          --slice: x,y,loss,accuracy (rewritten after each coarse-to-fine level)
+//   slice.vts          --slice: the complete grid as a VTK structured grid (ParaView)
+//   interpolation.csv  --interpolate: t,loss,accuracy
+//   trajectory.csv     --trajectory: epoch,x,y
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "analysis/LossSurface.h"
+#include "core/train/TrainConfig.h"
+
+namespace samscape {
+
+// What to compute, with the defaults of `samscape-cli analyze`. Each field's flag is named beside it;
+// validateAnalysisRequest's messages name these flags.
+struct AnalysisRequest {
+  std::string split = "test";   // --split: train or test
+  std::int64_t subset = 1000;   // --subset: the first N examples in file order (0: all)
+  bool subsetExplicit = false;  // a subset larger than the split is an error only when the user asked for it
+  std::string device;           // --device; empty: the run's device
+  std::int64_t batchSize = 256; // --batch-size: examples per pass (memory; results do not depend on it)
+  std::uint64_t seed = 0;       // --seed: probes and directions
+
+  int hessianTop = 0;           // --hessian-top K (0: off)
+  double tolerance = 1e-4;      // --tolerance
+  bool eigenvectors = false;    // --eigenvectors (computed, kept in memory only)
+  bool singlePrecision = false; // --single-precision: Hessian products in float32 (default float64)
+  bool trace = false;           // --trace
+  int traceProbes = 100;        // --trace-probes
+  bool esd = false;             // --esd
+  int esdProbes = 10;           // --esd-probes
+  int esdSteps = 80;            // --esd-steps
+
+  bool mSharpness = false;      // --m-sharpness
+  std::int64_t m = 128;         // --m
+  double rho = 0.05;            // --rho
+  int ascentSteps = 1;          // --ascent-steps
+
+  bool slice = false;           // --slice
+  int grid = 51;                // --grid
+  double rangeMin = -1.0;       // --range a:b
+  double rangeMax = 1.0;
+  // --directions FILE: read when it exists, else drawn (seed) and saved there. Empty: drawn per job,
+  // unless a session keeps them (see AnalysisSession::keepDirections).
+  std::string directionsFile;
+
+  std::string interpolate;      // --interpolate: another model (run, checkpoint or weights file)
+  int interpolatePoints = 41;   // --interpolate-points
+  double interpolateMin = -0.5; // --interpolate-range a:b
+  double interpolateMax = 1.5;
+
+  bool trajectory = false;      // --trajectory: the run's checkpoints so far, projected on a plane
+};
+
+// Throws ConfigError naming the flag of the first invalid value.
+void validateAnalysisRequest(const AnalysisRequest& request);
+
+// "a:b" with finite a < b; throws ConfigError naming `flag` otherwise.
+std::pair<double, double> parseRangeFlag(const std::string& flag, const std::string& text);
+
+// The weights an analysis starts from.
+struct AnalysisModel {
+  TrainConfig run;              // model spec, data options and normalization, as the run trained
+  std::string weightsPath;      // a file Network::load reads; empty for a TorchScript --model-file
+  std::string description;      // for analysis.json's "source"
+  std::string runDirectory;     // for --trajectory; empty when the weights do not come from a run
+};
+
+// Receives an analysis's progress on the thread that runs it. Every hook is optional.
+class AnalysisObserver {
+ public:
+  virtual ~AnalysisObserver() = default;
+  virtual void onStageBegin(const std::string& /*stage*/) {}      // "loss", "hessian", "trace", ...
+  virtual void onStageEnd(const std::string& /*stage*/, const std::string& /*summary*/) {}  // one line
+  virtual void onSliceLevel(const SliceGrid& /*gridSoFar*/) {}    // after each coarse-to-fine level
+};
+
+struct AnalysisOutcome {
+  std::string jsonText;             // analysis.json's content
+  bool cancelled = false;
+  std::vector<std::string> files;   // the files written, relative to the output directory
+  double loss = 0.0;
+  double accuracy = 0.0;
+  std::vector<double> eigenvalues;  // descending; empty unless --hessian-top
+};
+
+// Loads the data split once and builds the network once, then analyzes as many sets of weights as it
+// is given (the checkpoints of a run, one after another). Not thread-safe: one thread at a time.
+class AnalysisSession {
+ public:
+  // Validates the request, loads the split (normalization statistics from the run's training split,
+  // as in training) and builds the model. Throws ConfigError, DataError or ModelError.
+  AnalysisSession(const AnalysisModel& model, const AnalysisRequest& request);
+  ~AnalysisSession();
+  AnalysisSession(const AnalysisSession&) = delete;
+  AnalysisSession& operator=(const AnalysisSession&) = delete;
+
+  // Draw the slice directions at the first analysis and reuse them for every later one (as
+  // `train --analyze-every` does, so a run's surfaces share their axes).
+  void keepDirections(bool keep);
+
+  // Analyzes the weights in `weightsPath` (empty: the model's own weights) into `outDir` (created).
+  // `cancel` (may be null) is checked between points, products and chunks: when it becomes true the job
+  // stops within one of those, writes what it finished, and returns with cancelled set. Throws Error
+  // (with a message naming the file or flag) for bad input; files finished before a throw stay.
+  AnalysisOutcome analyze(const std::string& weightsPath, const std::string& description, const std::string& outDir,
+                          AnalysisObserver* observer = nullptr, const std::atomic<bool>* cancel = nullptr);
+
+  std::int64_t exampleCount() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace samscape

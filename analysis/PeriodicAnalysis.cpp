@@ -1,0 +1,60 @@
+#include "analysis/PeriodicAnalysis.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/Error.h"
+
+namespace samscape {
+namespace fs = std::filesystem;
+
+PeriodicAnalysis::PeriodicAnalysis(const TrainConfig& config, int every, AnalysisRequest request,
+                                   const std::atomic<bool>* cancel, AnalysisObserver* observer)
+    : config_(config), every_(every), lastEpoch_(config.epochs), cancel_(cancel), observer_(observer) {
+  if (every < 1) throw ConfigError("--analyze-every", std::to_string(every), "must be a positive number of epochs");
+  if (config.outDir.empty()) throw ConfigError("--analyze-every", std::to_string(every), "needs a run directory (--out)");
+  if (request.directionsFile.empty()) request.directionsFile = (fs::path(config.outDir) / "analysis" / "directions.bin").string();
+  // The analyses run where the run trains (the first replica's device for a data-parallel run).
+  if (request.device.empty()) request.device = replicaDevices(config).front();
+  request.batchSize = config.evalBatchSize;
+  request.seed = config.seed;
+
+  AnalysisModel model;
+  model.run = config;
+  model.description = config.outDir;
+  model.runDirectory = request.trajectory ? config.outDir : "";
+  session_ = std::make_unique<AnalysisSession>(model, request);
+  session_->keepDirections(true);
+}
+
+PeriodicAnalysis::~PeriodicAnalysis() = default;
+
+void PeriodicAnalysis::onBegin(const TrainingBegin&) {
+  fs::create_directories(fs::path(config_.outDir) / "analysis");
+}
+
+std::string PeriodicAnalysis::epochDirectory(const std::string& runDirectory, int epoch) {
+  char name[32];
+  std::snprintf(name, sizeof name, "epoch-%03d", epoch);
+  return (fs::path(runDirectory) / "analysis" / name).string();
+}
+
+bool PeriodicAnalysis::onEpochEnd(const EpochMetrics& metrics) {
+  if (metrics.epoch % every_ != 0 && metrics.epoch != lastEpoch_) return false;
+  EpochAnalysis analysis;
+  analysis.epoch = metrics.epoch;
+  analysis.directory = epochDirectory(config_.outDir, metrics.epoch);
+  // The trainer writes this epoch's checkpoint (of the same name) before it tells its observers.
+  const std::string name = fs::path(analysis.directory).filename().string();
+  const fs::path checkpoint = fs::path(config_.outDir) / "checkpoints" / name;
+  analysis.outcome = session_->analyze((checkpoint / "model.pt").string(),
+                                       config_.outDir + ", checkpoint " + name, analysis.directory, observer_, cancel_);
+  if (onAnalysis_) onAnalysis_(analysis);
+  return analysis.outcome.cancelled;
+}
+
+void PeriodicAnalysis::setOnAnalysis(std::function<void(const EpochAnalysis&)> callback) {
+  onAnalysis_ = std::move(callback);
+}
+
+}  // namespace samscape

@@ -1,0 +1,56 @@
+#pragma once
+// `samscape-cli train --analyze-every K`: a training observer that runs an analysis job on the
+// checkpoint of every K-th epoch (and of the last epoch) into <run>/analysis/epoch-NNN/. One set of
+// slice directions serves the whole run (drawn at the first analysis, saved to
+// <run>/analysis/directions.bin unless --directions names a file), so the run's surfaces share axes.
+//
+// The analysis loads each checkpoint into its own copy of the model: the trainer's weights, batch-norm
+// statistics and random generators are untouched, so a run's training results do not depend on
+// whether it is analysed.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "analysis/AnalysisJob.h"
+#include "core/train/TrainingObserver.h"
+
+namespace samscape {
+
+// What one periodic analysis produced, for observers further along (a store, the GUI).
+struct EpochAnalysis {
+  int epoch = 0;
+  std::string directory;  // <run>/analysis/epoch-NNN
+  AnalysisOutcome outcome;
+};
+
+class PeriodicAnalysis : public TrainingObserver {
+ public:
+  // `config` is the run's (its outDir holds the checkpoints). Validates the request and loads the
+  // analysis data now, so that a bad flag fails before training starts. `cancel` (may be null) is the
+  // run's cancellation flag: it also stops an analysis in flight.
+  PeriodicAnalysis(const TrainConfig& config, int every, AnalysisRequest request,
+                   const std::atomic<bool>* cancel = nullptr, AnalysisObserver* observer = nullptr);
+  ~PeriodicAnalysis() override;
+
+  void onBegin(const TrainingBegin& begin) override;
+  // Runs the analysis when the epoch is due; asks the trainer to stop when the analysis was cancelled.
+  bool onEpochEnd(const EpochMetrics& metrics) override;
+
+  // Called after each finished analysis.
+  void setOnAnalysis(std::function<void(const EpochAnalysis&)> callback);
+
+  static std::string epochDirectory(const std::string& runDirectory, int epoch);
+
+ private:
+  TrainConfig config_;
+  int every_;
+  int lastEpoch_;
+  const std::atomic<bool>* cancel_;
+  AnalysisObserver* observer_;
+  std::unique_ptr<AnalysisSession> session_;
+  std::function<void(const EpochAnalysis&)> onAnalysis_;
+};
+
+}  // namespace samscape
