@@ -15,6 +15,7 @@ packages=(
   libspectra-dev        # analysis: Lanczos eigensolver (Spectra 1.0, header-only)
   libgtest-dev          # tests
   libcli11-dev nlohmann-json3-dev zlib1g-dev
+  libsqlite3-dev        # the run store (workspace database)
   dataset-fashion-mnist # the embedded default dataset
 )
 missing=()
