@@ -173,32 +173,15 @@ void checkEvaluationOptions(const ImageSet& images, const LandscapeEvaluationOpt
 class InPlaceEvaluator {
  public:
   InPlaceEvaluator(Network& network, const ImageSet& images, const LandscapeEvaluationOptions& options)
-      : network_(network) {
-    checkEvaluationOptions(images, options);
-    const std::vector<torch::Tensor> parameters = network.parameters();
-    if (parameters.empty()) throw Error("the network has no trainable parameters to analyse");
-    originalDevice_ = parameters.front().device();
-    const torch::Device device(options.device);
-    network.to(device);
-    moved_ = true;
-    try {
-      original_ = flattenParameters(network).clone();
-      originalDouble_ = original_.to(torch::kFloat64);
-      batches_.emplace(images, options, device, original_.scalar_type());
-    } catch (...) {
-      restore();
-      throw;
-    }
+      : network_(network),
+        placement_((checkEvaluationOptions(images, options), network), torch::Device(options.device),
+                   /*doublePrecision=*/false, /*saveWeights=*/true),
+        original_(placement_.savedWeights()),
+        originalDouble_(original_.to(torch::kFloat64)) {
+    batches_.emplace(images, options, torch::Device(options.device), original_.scalar_type());
     examples_ = static_cast<std::int64_t>(images.size());
-  }
-
-  ~InPlaceEvaluator() {
-    try {
-      restore();
-    } catch (...) {
-      // A destructor must not throw; copying back a saved tensor of the right size does not fail in
-      // practice.
-    }
+    // Evaluations leave the network in evaluation mode, as evaluateClassifier does.
+    network_.setTraining(false);
   }
 
   InPlaceEvaluator(const InPlaceEvaluator&) = delete;
@@ -231,18 +214,11 @@ class InPlaceEvaluator {
     return {lossSum / static_cast<double>(examples_), static_cast<double>(correct) / static_cast<double>(examples_)};
   }
 
-  void restore() {
-    if (original_.defined()) {
-      assignParameters(network_, original_);
-      network_.setTraining(false);
-    }
-    if (moved_) network_.to(originalDevice_);
-  }
+  void restore() { placement_.restore(); }
 
  private:
   Network& network_;
-  torch::Device originalDevice_ = torch::kCPU;
-  bool moved_ = false;
+  ScopedAnalysisPlacement placement_;  // gives the exact original weights and device back however evaluation ends
   torch::Tensor original_;
   torch::Tensor originalDouble_;
   std::optional<PreparedBatches> batches_;

@@ -52,57 +52,19 @@ ImageSet sliceImages(const ImageSet& images, std::int64_t begin, std::int64_t co
   return slice;
 }
 
-// Puts the network back as it was: the saved weights copied in place (bit for bit), then the
-// original dtype and device. Runs on every exit path, exceptions included.
-class NetworkRestorer {
- public:
-  NetworkRestorer(Network& network, torch::Device device, torch::Dtype dtype)
-      : network_(network), device_(device), dtype_(dtype) {}
-  NetworkRestorer(const NetworkRestorer&) = delete;
-  NetworkRestorer& operator=(const NetworkRestorer&) = delete;
-  ~NetworkRestorer() {
-    try {
-      restore();
-    } catch (...) {
-      // A destructor must not throw; copying back into tensors of the same shape does not fail in practice.
-    }
-  }
-  void setSavedWeights(torch::Tensor weights) { saved_ = std::move(weights); }
-  void restore() {
-    if (done_) return;
-    if (saved_.defined()) assignParameters(network_, saved_);
-    network_.toDtype(dtype_);
-    network_.to(device_);
-    done_ = true;
-  }
-
- private:
-  Network& network_;
-  torch::Device device_;
-  torch::Dtype dtype_;
-  torch::Tensor saved_;
-  bool done_ = false;
-};
-
 }  // namespace
 
 MSharpnessResult computeMSharpness(Network& network, const ImageSet& images, const MSharpnessOptions& options,
                                    const MSharpnessProgress& progress, const std::atomic<bool>* cancel) {
   checkOptions(images, options);
-  const std::vector<torch::Tensor> parameters = network.parameters();
-  if (parameters.empty()) throw Error("the network has no trainable parameters to analyse");
-
-  NetworkRestorer restorer(network, parameters.front().device(), parameters.front().scalar_type());
   ObjectiveOptions objectiveOptions;
   objectiveOptions.normalize = options.normalize;
   objectiveOptions.statistics = options.statistics;
   objectiveOptions.batchSize = options.batchSize;
   objectiveOptions.device = torch::Device(options.device);
-  network.to(objectiveOptions.device);
-  if (options.doublePrecision) network.toDtype(torch::kFloat64);
-  // The one saved copy of the weights (in the working dtype: float -> double -> float is exact).
-  const torch::Tensor weights = flattenParameters(network);
-  restorer.setSavedWeights(weights);
+  // The one saved copy of the weights, written back bit for bit however this function ends.
+  ScopedAnalysisPlacement placement(network, objectiveOptions.device, options.doublePrecision, /*saveWeights=*/true);
+  const torch::Tensor& weights = placement.savedWeights();
 
   const auto total = static_cast<std::int64_t>(images.size());
   MSharpnessResult result;
@@ -146,7 +108,7 @@ MSharpnessResult computeMSharpness(Network& network, const ImageSet& images, con
     ++result.chunksDone;
     if (progress) progress(result.chunksDone, result.chunks);
   }
-  restorer.restore();
+  placement.restore();
   if (result.cancelled) {
     result.value = std::numeric_limits<double>::quiet_NaN();
     result.meanLoss = std::numeric_limits<double>::quiet_NaN();

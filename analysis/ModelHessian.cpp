@@ -14,31 +14,17 @@
 namespace samscape {
 
 struct ModelHessian::Impl {
-  Network& network;
-  torch::Device originalDevice;
-  torch::Dtype originalDtype;
+  // Declared first, destroyed last: the objective goes before the network is given back.
+  ScopedAnalysisPlacement placement;
   std::optional<DatasetObjective> objective;
 
-  Impl(Network& network, torch::Device device, torch::Dtype dtype)
-      : network(network), originalDevice(device), originalDtype(dtype) {}
-
-  void restoreNetwork() {
-    network.toDtype(originalDtype);
-    network.to(originalDevice);
-  }
+  Impl(Network& network, torch::Device device, bool doublePrecision)
+      : placement(network, device, doublePrecision, /*saveWeights=*/false) {}
 };
 
 ModelHessian::ModelHessian(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-ModelHessian::~ModelHessian() {
-  if (!impl_) return;
-  try {
-    impl_->restoreNetwork();
-  } catch (...) {
-    // A destructor must not throw; converting back to a dtype and device the network already had
-    // does not fail in practice.
-  }
-}
+ModelHessian::~ModelHessian() = default;
 
 std::int64_t ModelHessian::size() const { return impl_->objective->parameterCount(); }
 
@@ -66,23 +52,14 @@ std::vector<double> ModelHessian::gradient() {
 std::unique_ptr<ModelHessian> makeModelHessian(Network& network, const ImageSet& images,
                                                const ModelHessianOptions& options) {
   checkDeviceName(options.device);
-  const std::vector<torch::Tensor> parameters = network.parameters();
-  if (parameters.empty()) throw Error("the network has no trainable parameters to analyse");
-  auto impl = std::make_unique<ModelHessian::Impl>(network, parameters.front().device(),
-                                                   parameters.front().scalar_type());
   ObjectiveOptions objectiveOptions;
   objectiveOptions.normalize = options.normalize;
   objectiveOptions.statistics = options.statistics;
   objectiveOptions.batchSize = options.batchSize;
   objectiveOptions.device = torch::Device(options.device);
-  network.to(objectiveOptions.device);
-  if (options.doublePrecision) network.toDtype(torch::kFloat64);
-  try {
-    impl->objective.emplace(network, images, objectiveOptions);
-  } catch (...) {
-    impl->restoreNetwork();
-    throw;
-  }
+  // If the objective throws, destroying `impl` gives the network back.
+  auto impl = std::make_unique<ModelHessian::Impl>(network, objectiveOptions.device, options.doublePrecision);
+  impl->objective.emplace(network, images, objectiveOptions);
   return std::make_unique<ModelHessian>(std::move(impl));
 }
 

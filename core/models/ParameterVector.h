@@ -26,6 +26,32 @@ std::vector<torch::Tensor> unflattenLike(const torch::Tensor& flat, const std::v
 // Throws Error when its length is not the parameter count.
 void assignParameters(Network& network, const torch::Tensor& flat);
 
+// Puts a network on an analysis's device (and, when asked, in float64) for a scope, and gives it back
+// on its original device and dtype on every exit path, exceptions included. With saveWeights it also
+// keeps one flat copy of the weights (after the move, in the working dtype: float -> double -> float is
+// exact) and copies it back bit for bit first, for analyses that perturb the weights in place. The
+// Hessian operator, m-sharpness and the loss landscapes share it.
+class ScopedAnalysisPlacement {
+ public:
+  // Throws Error for a network without trainable parameters.
+  ScopedAnalysisPlacement(Network& network, torch::Device device, bool doublePrecision, bool saveWeights);
+  ~ScopedAnalysisPlacement();  // restore(), never throwing
+  ScopedAnalysisPlacement(const ScopedAnalysisPlacement&) = delete;
+  ScopedAnalysisPlacement& operator=(const ScopedAnalysisPlacement&) = delete;
+
+  // The saved weights (undefined without saveWeights).
+  const torch::Tensor& savedWeights() const { return saved_; }
+  // Restores now; later calls (and the destructor) do nothing.
+  void restore();
+
+ private:
+  Network& network_;
+  torch::Device originalDevice_;
+  torch::Dtype originalDtype_;
+  torch::Tensor saved_;
+  bool restored_ = false;
+};
+
 struct ObjectiveOptions {
   // Standardize each channel with `statistics` (as in training with normalization); otherwise pixels
   // are only scaled to [0, 1].

@@ -17,57 +17,22 @@
 #include "core/models/ParameterVector.h"
 #include "tests/support/SyntheticData.h"
 #include "tests/support/TempDir.h"
+#include "tests/support/TinyTanhNet.h"
 
 namespace samscape {
 namespace {
 
-constexpr int kSide = 4;
-constexpr int kInputs = kSide * kSide;
-constexpr int kHidden = 3;
-constexpr int kClasses = 3;
+constexpr int kSide = test::TinyTanhNet::kSide;
+constexpr int kInputs = test::TinyTanhNet::kInputs;
+constexpr int kHidden = test::TinyTanhNet::kHidden;
+constexpr int kClasses = test::TinyTanhNet::kClasses;
 constexpr int kExamples = 30;
-
-torch::Tensor seededTensor(std::vector<std::int64_t> shape, std::mt19937_64& engine, double scale) {
-  torch::Tensor tensor = torch::empty(shape, torch::kFloat32);
-  float* data = tensor.data_ptr<float>();
-  for (std::int64_t i = 0; i < tensor.numel(); ++i) {
-    data[i] = static_cast<float>(scale * (static_cast<double>(engine() >> 11) / 9007199254740992.0 - 0.5));
-  }
-  return tensor;
-}
-
-std::string writeTinyModel(const test::TempDir& dir) {
-  std::mt19937_64 engine(23);
-  torch::jit::Module module("TinyTanhNet");
-  module.register_parameter("w1", seededTensor({kHidden, kInputs}, engine, 1.5), false);
-  module.register_parameter("b1", seededTensor({kHidden}, engine, 0.5), false);
-  module.register_parameter("w2", seededTensor({kClasses, kHidden}, engine, 3.0), false);
-  module.register_parameter("b2", seededTensor({kClasses}, engine, 0.5), false);
-  module.define(R"(
-def forward(self, x):
-    h = torch.tanh(torch.matmul(x.flatten(1), self.w1.t()) + self.b1)
-    return torch.matmul(h, self.w2.t()) + self.b2
-)");
-  const std::string path = dir.file("tiny.pt");
-  module.save(path);
-  return path;
-}
-
-std::unique_ptr<Network> loadTinyModel(const std::string& path) {
-  ModelSpec spec;
-  spec.modelFile = path;
-  spec.inputChannels = 1;
-  spec.imageHeight = kSide;
-  spec.imageWidth = kSide;
-  spec.numClasses = kClasses;
-  return makeNetwork(spec);
-}
 
 struct Fixture {
   test::TempDir dir;
   ImageSet images = test::makeSyntheticImageSet(kExamples, 1, kSide, kSide, kClasses, 5);
   ChannelStatistics statistics = computeChannelStatistics(images);
-  std::string modelPath = writeTinyModel(dir);
+  std::string modelPath = test::TinyTanhNet::write(dir.file("tiny.pt"), 23);
 };
 
 // The inputs standardized in float32 (as in training), widened to double; rows in file order.
@@ -137,7 +102,7 @@ MSharpnessOptions doubleOptions(const Fixture& fixture, std::int64_t m) {
 
 TEST(MSharpness, OneChunkOneStepEqualsTheHandComputation) {
   Fixture fixture;
-  auto network = loadTinyModel(fixture.modelPath);
+  auto network = test::TinyTanhNet::load(fixture.modelPath);
   const torch::Tensor weights = flattenParameters(*network);
   const double expected = handSharpness(fixture, weights, 0, kExamples, 0.05, 1);
   ASSERT_GT(expected, 1e-4);  // a rise worth checking
@@ -170,7 +135,7 @@ TEST(MSharpness, OneChunkOneStepEqualsTheHandComputation) {
 
 TEST(MSharpness, ChunksAreAveragedWeightedBySize) {
   Fixture fixture;
-  auto network = loadTinyModel(fixture.modelPath);
+  auto network = test::TinyTanhNet::load(fixture.modelPath);
   const torch::Tensor weights = flattenParameters(*network);
   // Two equal chunks: the plain mean of the two single-chunk values.
   const double first = handSharpness(fixture, weights, 0, 15, 0.05, 1);
@@ -196,7 +161,7 @@ TEST(MSharpness, ChunksAreAveragedWeightedBySize) {
 
 TEST(MSharpness, TwoAscentStepsEqualTheHandComputationAndClimbAtLeastAsHigh) {
   Fixture fixture;
-  auto network = loadTinyModel(fixture.modelPath);
+  auto network = test::TinyTanhNet::load(fixture.modelPath);
   const torch::Tensor weights = flattenParameters(*network);
   MSharpnessOptions options = doubleOptions(fixture, kExamples);
   options.rho = 0.3;
@@ -212,7 +177,7 @@ TEST(MSharpness, TwoAscentStepsEqualTheHandComputationAndClimbAtLeastAsHigh) {
 
 TEST(MSharpness, ZeroRadiusGivesZeroAndWeightsComeBackBitExactly) {
   Fixture fixture;
-  auto network = loadTinyModel(fixture.modelPath);
+  auto network = test::TinyTanhNet::load(fixture.modelPath);
   const torch::Tensor before = flattenParameters(*network);
   ASSERT_EQ(before.scalar_type(), torch::kFloat32);
 
@@ -243,7 +208,7 @@ TEST(MSharpness, ZeroRadiusGivesZeroAndWeightsComeBackBitExactly) {
 
 TEST(MSharpness, ReportsProgressAndStopsWhenCancelled) {
   Fixture fixture;
-  auto network = loadTinyModel(fixture.modelPath);
+  auto network = test::TinyTanhNet::load(fixture.modelPath);
   const torch::Tensor before = flattenParameters(*network);
   std::atomic<bool> cancel{false};
   std::vector<std::int64_t> reported;
@@ -265,7 +230,7 @@ TEST(MSharpness, ReportsProgressAndStopsWhenCancelled) {
 
 TEST(MSharpness, RejectsBadOptions) {
   Fixture fixture;
-  auto network = loadTinyModel(fixture.modelPath);
+  auto network = test::TinyTanhNet::load(fixture.modelPath);
   MSharpnessOptions options = doubleOptions(fixture, 10);
   options.m = 0;
   EXPECT_THROW(computeMSharpness(*network, fixture.images, options), Error);

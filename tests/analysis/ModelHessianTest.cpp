@@ -22,59 +22,22 @@
 #include "core/models/ParameterVector.h"
 #include "tests/support/SyntheticData.h"
 #include "tests/support/TempDir.h"
+#include "tests/support/TinyTanhNet.h"
 
 namespace samscape {
 namespace {
 
-constexpr int kSide = 4;
-constexpr int kInputs = kSide * kSide;
-constexpr int kHidden = 3;
-constexpr int kClasses = 3;
-constexpr std::int64_t kParameters = kHidden * kInputs + kHidden + kClasses * kHidden + kClasses;
-
-torch::Tensor seededTensor(std::vector<std::int64_t> shape, std::mt19937_64& engine, double scale) {
-  torch::Tensor tensor = torch::empty(shape, torch::kFloat32);
-  float* data = tensor.data_ptr<float>();
-  for (std::int64_t i = 0; i < tensor.numel(); ++i) {
-    data[i] = static_cast<float>(scale * (static_cast<double>(engine() >> 11) / 9007199254740992.0 - 0.5));
-  }
-  return tensor;
-}
-
-// A TorchScript file with float32 weights, as a user's model would be; tanh keeps the loss smooth so
-// that finite differences are accurate.
-std::string writeTinyModel(const test::TempDir& dir) {
-  std::mt19937_64 engine(17);
-  torch::jit::Module module("TinyTanhNet");
-  module.register_parameter("w1", seededTensor({kHidden, kInputs}, engine, 1.5), false);
-  module.register_parameter("b1", seededTensor({kHidden}, engine, 0.5), false);
-  module.register_parameter("w2", seededTensor({kClasses, kHidden}, engine, 3.0), false);
-  module.register_parameter("b2", seededTensor({kClasses}, engine, 0.5), false);
-  module.define(R"(
-def forward(self, x):
-    h = torch.tanh(torch.matmul(x.flatten(1), self.w1.t()) + self.b1)
-    return torch.matmul(h, self.w2.t()) + self.b2
-)");
-  const std::string path = dir.file("tiny.pt");
-  module.save(path);
-  return path;
-}
-
-std::unique_ptr<Network> loadTinyModel(const std::string& path) {
-  ModelSpec spec;
-  spec.modelFile = path;
-  spec.inputChannels = 1;
-  spec.imageHeight = kSide;
-  spec.imageWidth = kSide;
-  spec.numClasses = kClasses;
-  return makeNetwork(spec);
-}
+constexpr int kSide = test::TinyTanhNet::kSide;
+constexpr int kInputs = test::TinyTanhNet::kInputs;
+constexpr int kHidden = test::TinyTanhNet::kHidden;
+constexpr int kClasses = test::TinyTanhNet::kClasses;
+constexpr std::int64_t kParameters = test::TinyTanhNet::kParameters;
 
 struct Fixture {
   test::TempDir dir;
   ImageSet images = test::makeSyntheticImageSet(30, 1, kSide, kSide, kClasses, 8);
   ChannelStatistics statistics = computeChannelStatistics(images);
-  std::string modelPath = writeTinyModel(dir);
+  std::string modelPath = test::TinyTanhNet::write(dir.file("tiny.pt"), 17);
 };
 
 // The inputs as the analysis sees them, computed here without core's preprocessing: bytes / 255 and
@@ -148,7 +111,7 @@ Eigen::MatrixXd hessianByProducts(ModelHessian& hessian) {
 
 TEST(ModelHessian, ProductsFormTheHessianOfAnIndependentAutogradReference) {
   Fixture fixture;
-  auto network = loadTinyModel(fixture.modelPath);
+  auto network = test::TinyTanhNet::load(fixture.modelPath);
   const torch::Tensor weights = flattenParameters(*network);
   auto hessian = makeModelHessian(*network, fixture.images, doubleOptions(fixture, 7));
   ASSERT_EQ(hessian->size(), kParameters);
@@ -172,7 +135,7 @@ TEST(ModelHessian, ProductsFormTheHessianOfAnIndependentAutogradReference) {
 
 TEST(ModelHessian, TopEigenvaluesAndTraceMatchTheDenseHessian) {
   Fixture fixture;
-  auto network = loadTinyModel(fixture.modelPath);
+  auto network = test::TinyTanhNet::load(fixture.modelPath);
   const Eigen::MatrixXd reference = referenceHessian(fixture, flattenParameters(*network));
   const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> dense(reference, Eigen::EigenvaluesOnly);
   auto hessian = makeModelHessian(*network, fixture.images, doubleOptions(fixture, 16));
@@ -199,7 +162,7 @@ TEST(ModelHessian, TopEigenvaluesAndTraceMatchTheDenseHessian) {
 
 TEST(ModelHessian, ProductsMatchFiniteDifferencesOfTheGradient) {
   Fixture fixture;
-  auto network = loadTinyModel(fixture.modelPath);
+  auto network = test::TinyTanhNet::load(fixture.modelPath);
   network->toDtype(torch::kFloat64);
   ObjectiveOptions options;
   options.statistics = fixture.statistics;
@@ -238,7 +201,7 @@ TEST(ModelHessian, ProductsMatchFiniteDifferencesOfTheGradient) {
 
 TEST(ModelHessian, ChunkSizeDoesNotChangeTheProducts) {
   Fixture fixture;
-  auto network = loadTinyModel(fixture.modelPath);
+  auto network = test::TinyTanhNet::load(fixture.modelPath);
   std::vector<double> direction(static_cast<std::size_t>(kParameters));
   for (std::size_t i = 0; i < direction.size(); ++i) direction[i] = std::sin(static_cast<double>(i));
   std::vector<double> chunked(direction.size());
@@ -253,7 +216,7 @@ TEST(ModelHessian, ChunkSizeDoesNotChangeTheProducts) {
 
 TEST(ModelHessian, NetworkComesBackUnchangedInItsOwnPrecision) {
   Fixture fixture;
-  auto network = loadTinyModel(fixture.modelPath);
+  auto network = test::TinyTanhNet::load(fixture.modelPath);
   const torch::Tensor before = flattenParameters(*network);
   ASSERT_EQ(before.scalar_type(), torch::kFloat32);
   {
@@ -333,7 +296,7 @@ TEST(ModelHessian, BuiltInBatchNormModelInEvaluationMode) {
 
 TEST(ModelHessian, BadInputsAreErrors) {
   Fixture fixture;
-  auto network = loadTinyModel(fixture.modelPath);
+  auto network = test::TinyTanhNet::load(fixture.modelPath);
   ModelHessianOptions options = doubleOptions(fixture, 8);
   options.device = "tpu";
   EXPECT_THROW(makeModelHessian(*network, fixture.images, options), Error);

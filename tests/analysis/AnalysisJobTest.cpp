@@ -1,0 +1,151 @@
+// The analysis job (analysis/AnalysisJob.h): cancellation inside the Hessian products, what a failed
+// stage leaves behind, and a session that keeps its slice directions across analyses.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <filesystem>
+
+#include "analysis/AnalysisJob.h"
+#include "core/Error.h"
+#include "tests/support/FileHelpers.h"
+#include "tests/support/SyntheticData.h"
+#include "tests/support/TempDir.h"
+#include "tests/support/TinyTanhNet.h"
+
+namespace samscape {
+namespace {
+
+using test::TinyTanhNet;
+// Data read from MNIST-format files always has 10 classes.
+constexpr int kMnistClasses = 10;
+
+struct Fixture {
+  test::TempDir dir;
+  AnalysisModel model;
+
+  Fixture() {
+    test::writeMnistDirectory(dir.file("data"),
+                              test::makeSyntheticImageSet(40, 1, TinyTanhNet::kSide, TinyTanhNet::kSide,
+                                                          TinyTanhNet::kClasses, 3),
+                              test::makeSyntheticImageSet(30, 1, TinyTanhNet::kSide, TinyTanhNet::kSide,
+                                                          TinyTanhNet::kClasses, 4),
+                              false);
+    model.run.data.kind = DatasetKind::Mnist;
+    model.run.data.dataDir = dir.file("data");
+    model.run.model.modelFile = TinyTanhNet::write(dir.file("tiny.pt"), 11, kMnistClasses);
+    model.run.device = "cpu";
+    model.description = "tiny";
+  }
+
+  nlohmann::json analysisJson(const std::string& out) const {
+    return nlohmann::json::parse(test::readText(out + "/analysis.json"));
+  }
+};
+
+// Sets the cancel flag when a stage begins.
+class CancelAtStage : public AnalysisObserver {
+ public:
+  CancelAtStage(std::string stage, std::atomic<bool>& cancel) : stage_(std::move(stage)), cancel_(cancel) {}
+  void onStageBegin(const std::string& stage) override {
+    if (stage == stage_) cancel_.store(true);
+  }
+
+ private:
+  std::string stage_;
+  std::atomic<bool>& cancel_;
+};
+
+TEST(AnalysisJob, CancellingInsideTheHessianKeepsTheFinishedStagesOnly) {
+  Fixture fixture;
+  AnalysisRequest request;
+  request.hessianTop = 2;
+  request.trace = true;
+  request.slice = true;
+  request.grid = 3;
+  AnalysisSession session(fixture.model, request);
+  std::atomic<bool> cancel{false};
+  CancelAtStage observer("hessian", cancel);
+  const std::string out = fixture.dir.file("out");
+  const AnalysisOutcome outcome = session.analyze("", "", out, &observer, &cancel);
+
+  EXPECT_TRUE(outcome.cancelled);
+  const auto analysis = fixture.analysisJson(out);
+  EXPECT_EQ(analysis["status"], "cancelled");
+  EXPECT_TRUE(analysis.contains("loss"));
+  EXPECT_FALSE(analysis.contains("hessian")) << "Lanczos stopped at its first product";
+  EXPECT_FALSE(analysis.contains("trace"));
+  EXPECT_FALSE(analysis.contains("slice"));
+  EXPECT_FALSE(std::filesystem::exists(out + "/slice.csv"));
+
+  // The network was given back intact: the same session, uncancelled, gives the same loss and
+  // a converged spectrum.
+  std::atomic<bool> keepGoing{false};
+  const AnalysisOutcome again = session.analyze("", "", fixture.dir.file("again"), nullptr, &keepGoing);
+  EXPECT_FALSE(again.cancelled);
+  EXPECT_EQ(again.loss, outcome.loss);
+  EXPECT_EQ(again.eigenvalues.size(), 2u);
+  EXPECT_EQ(fixture.analysisJson(fixture.dir.file("again"))["status"], "complete");
+}
+
+TEST(AnalysisJob, AFailingStageLeavesTheFinishedOnesMarkedFailed) {
+  Fixture fixture;
+  AnalysisRequest request;
+  request.mSharpness = true;
+  request.m = 10;
+  request.interpolate = fixture.dir.file("no-such-run");
+  AnalysisSession session(fixture.model, request);
+  const std::string out = fixture.dir.file("out");
+  try {
+    session.analyze("", "", out);
+    FAIL() << "an --interpolate target that does not exist must be reported";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(error.flag(), "--interpolate");
+    EXPECT_NE(std::string(error.what()).find("no-such-run"), std::string::npos) << error.what();
+  }
+  const auto analysis = fixture.analysisJson(out);
+  EXPECT_EQ(analysis["status"], "failed");
+  EXPECT_TRUE(analysis.contains("loss"));
+  EXPECT_TRUE(analysis.contains("m_sharpness"));
+}
+
+TEST(AnalysisJob, ASessionThatKeepsDirectionsReusesThemAcrossWeights) {
+  Fixture fixture;
+  const std::string otherWeights = TinyTanhNet::write(fixture.dir.file("other.pt"), 12, kMnistClasses);
+  AnalysisRequest request;
+  request.slice = true;
+  request.grid = 3;
+  AnalysisSession keeping(fixture.model, request);
+  keeping.keepDirections(true);
+  keeping.analyze("", "", fixture.dir.file("a"));
+  keeping.analyze(otherWeights, "other", fixture.dir.file("b"));
+  const std::string first = test::readText(fixture.dir.file("a") + "/directions.bin");
+  EXPECT_FALSE(first.empty());
+  EXPECT_EQ(test::readText(fixture.dir.file("b") + "/directions.bin"), first);
+
+  // Without keeping, the directions are filter-normalized against each set of weights anew.
+  AnalysisSession fresh(fixture.model, request);
+  fresh.analyze(otherWeights, "other", fixture.dir.file("c"));
+  EXPECT_NE(test::readText(fixture.dir.file("c") + "/directions.bin"), first);
+}
+
+TEST(AnalysisJob, RequestsAreValidatedWithTheFlagNamed) {
+  AnalysisRequest request;
+  request.split = "validation";
+  try {
+    validateAnalysisRequest(request);
+    FAIL();
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(error.flag(), "--split");
+  }
+  request = {};
+  request.trace = true;
+  request.traceProbes = 1;
+  EXPECT_THROW(validateAnalysisRequest(request), ConfigError);
+  EXPECT_THROW(parseRangeFlag("--range", "1:-1"), ConfigError);
+  EXPECT_EQ(parseRangeFlag("--range", "-2:0.5"), std::make_pair(-2.0, 0.5));
+}
+
+}  // namespace
+}  // namespace samscape
