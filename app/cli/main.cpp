@@ -4,6 +4,9 @@
 #include <iostream>
 
 #include "cli/AnalyzeCommand.h"
+#include "cli/ExportCommand.h"
+#include "cli/LaunchCommand.h"
+#include "cli/RunsCommand.h"
 #include "cli/TrainCommand.h"
 #include "core/Error.h"
 
@@ -13,12 +16,18 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   TrainCommand train(app);
   AnalyzeCommand analyze(app);
+  RunsCommand runs(app);
+  ExportCommand exportRuns(app);
+  LaunchCommand launch(app);
 
   try {
     train.applyConfigFileFrom(argc, argv);
     app.parse(argc, argv);
     if (train.selected()) return train.run();
     if (analyze.selected()) return analyze.run();
+    if (runs.selected()) return runs.run();
+    if (exportRuns.selected()) return exportRuns.run();
+    if (launch.selected()) return launch.run();
     return kExitUsage;
   } catch (const CLI::CallForHelp& help) {
     return app.exit(help);
@@ -27,6 +36,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     std::cerr << "samscape-cli: error: " << error.what() << "\n";
     return kExitUsage;
+  } catch (const samscape::DistributedError& error) {
+    std::cerr << "samscape-cli: error: " << error.what() << "\n";
+    return kExitDistributed;
   } catch (const samscape::Error& error) {
     std::cerr << "samscape-cli: error: " << error.what() << "\n";
     return kExitUsage;
