@@ -285,11 +285,14 @@ AnalysisOutcome AnalysisSession::analyze(const std::string& weightsPath, const s
   } catch (const AnalysisCancelled&) {
     // Stages record their own partial results; an interrupted Hessian stage records nothing.
   } catch (...) {
+    if (!s.keepDirections) s.directions.reset();
     // Keep what finished, marked as failed, then let the caller report the error.
     result["files"] = job.files;
     job.save("failed");
     throw;
   }
+  // A session that does not keep its directions draws them against each set of weights anew.
+  if (!s.keepDirections) s.directions.reset();
   outcome.cancelled = cancelled(cancel);
   result["files"] = job.files;
   job.save(outcome.cancelled ? "cancelled" : "complete");
@@ -445,7 +448,6 @@ void AnalysisSession::Impl::runSlice(Job& job) {
   }
   description["complete"] = slice.grid.complete();
   job.result["slice"] = description;
-  if (!keepDirections) directions.reset();
   std::ostringstream summary;
   summary << "slice: " << slice.grid.pointsDone << "/" << slice.grid.pointsTotal << " points, centre loss "
           << slice.centreLoss;
@@ -519,6 +521,14 @@ void AnalysisSession::Impl::runTrajectory(Job& job) {
   job.result["trajectory"] = {{"checkpoints", epochs.size()},
                               {"explained_by_plane", number(projection.explainedByPlane())},
                               {"file", "trajectory.csv"}};
+  if (directions) {
+    // The same path in the slice's own coordinates, so it can be drawn on the slice's surface.
+    const TrajectoryProjection onSlice = projectOntoDirections(weights, flatWeights(*network), directions->first,
+                                                               directions->second);
+    writeTrajectoryCsv((job.out / "trajectory_on_slice.csv").string(), epochs, onSlice);
+    job.addFile("trajectory_on_slice.csv");
+    job.result["trajectory"]["slice_file"] = "trajectory_on_slice.csv";
+  }
   std::ostringstream summary;
   summary << "trajectory: " << epochs.size() << " checkpoints, the plane explains " << projection.explainedByPlane()
           << " of the variance";

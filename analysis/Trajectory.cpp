@@ -90,4 +90,40 @@ TrajectoryProjection projectTrajectory(const std::vector<std::vector<double>>& c
   return projection;
 }
 
+TrajectoryProjection projectOntoDirections(const std::vector<std::vector<double>>& checkpoints,
+                                           const std::vector<double>& centre, const std::vector<double>& d1,
+                                           const std::vector<double>& d2) {
+  const auto p = static_cast<Eigen::Index>(centre.size());
+  if (static_cast<Eigen::Index>(d1.size()) != p || static_cast<Eigen::Index>(d2.size()) != p) {
+    throw Error("slice directions of " + std::to_string(d1.size()) + " and " + std::to_string(d2.size()) +
+                " entries do not fit weights of " + std::to_string(centre.size()));
+  }
+  const Eigen::Map<const Eigen::VectorXd> w(centre.data(), p);
+  const Eigen::Map<const Eigen::VectorXd> a(d1.data(), p);
+  const Eigen::Map<const Eigen::VectorXd> b(d2.data(), p);
+  Eigen::Matrix2d gram;
+  gram << a.dot(a), a.dot(b), a.dot(b), b.dot(b);
+  // Normal equations of the 2-column least-squares problem; their matrix is singular exactly when the
+  // directions are parallel or one is zero.
+  const Eigen::LDLT<Eigen::Matrix2d> solver(gram);
+  const double scale = std::max(gram(0, 0), gram(1, 1));
+  if (!(scale > 0.0) || std::abs(gram.determinant()) <= 1e-12 * scale * scale) {
+    throw Error("the slice directions are parallel or zero: no plane to project the trajectory on");
+  }
+  TrajectoryProjection projection;
+  projection.first = d1;
+  projection.second = d2;
+  for (std::size_t i = 0; i < checkpoints.size(); ++i) {
+    if (static_cast<Eigen::Index>(checkpoints[i].size()) != p) {
+      throw Error("trajectory checkpoint " + std::to_string(i) + " has " + std::to_string(checkpoints[i].size()) +
+                  " weights but the sliced model has " + std::to_string(centre.size()));
+    }
+    const Eigen::VectorXd difference = Eigen::Map<const Eigen::VectorXd>(checkpoints[i].data(), p) - w;
+    const Eigen::Vector2d coordinates = solver.solve(Eigen::Vector2d(a.dot(difference), b.dot(difference)));
+    projection.xs.push_back(coordinates(0));
+    projection.ys.push_back(coordinates(1));
+  }
+  return projection;
+}
+
 }  // namespace samscape

@@ -35,4 +35,13 @@ struct TrajectoryProjection {
 TrajectoryProjection projectTrajectory(const std::vector<std::vector<double>>& checkpoints,
                                        const std::vector<double>& finalWeights);
 
+// The checkpoints' coordinates in the plane of two given directions (a slice's d1, d2) through
+// `centre` (the sliced weights): for each checkpoint, the least-squares (x, y) with
+// checkpoint - centre ~ x d1 + y d2, so the path can be drawn on that slice's surface. Fills xs and ys
+// (first, second: copies of d1, d2; no variance ratios). Throws Error for vectors of different lengths or
+// directions that are parallel or zero.
+TrajectoryProjection projectOntoDirections(const std::vector<std::vector<double>>& checkpoints,
+                                           const std::vector<double>& centre, const std::vector<double>& d1,
+                                           const std::vector<double>& d2);
+
 }  // namespace samscape

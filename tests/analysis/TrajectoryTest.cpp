@@ -118,3 +118,34 @@ TEST(TrajectoryTest, CollinearPathHasNoSecondDirectionAndBadInputsAreErrors) {
 
 }  // namespace
 }  // namespace samscape
+
+namespace samscape {
+namespace {
+
+// Checkpoints built as centre + x d1 + y d2 + (something orthogonal to both) come back as (x, y).
+TEST(TrajectoryTest, ProjectionOntoSliceDirectionsRecoversTheirCoordinates) {
+  const std::vector<double> centre{1.0, -2.0, 0.5, 3.0};
+  const std::vector<double> d1{1.0, 1.0, 0.0, 0.0};
+  const std::vector<double> d2{1.0, 0.0, 2.0, 0.0};  // not orthogonal to d1
+  const std::vector<double> off{0.0, 0.0, 0.0, 1.0};  // orthogonal to both
+  const std::vector<std::pair<double, double>> truth{{0.5, -1.0}, {-2.0, 0.25}, {0.0, 0.0}};
+  std::vector<std::vector<double>> checkpoints;
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    std::vector<double> point(centre.size());
+    for (std::size_t j = 0; j < point.size(); ++j) {
+      point[j] = centre[j] + truth[i].first * d1[j] + truth[i].second * d2[j] + 0.7 * static_cast<double>(i) * off[j];
+    }
+    checkpoints.push_back(point);
+  }
+  const TrajectoryProjection projection = projectOntoDirections(checkpoints, centre, d1, d2);
+  ASSERT_EQ(projection.xs.size(), truth.size());
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    EXPECT_NEAR(projection.xs[i], truth[i].first, 1e-12);
+    EXPECT_NEAR(projection.ys[i], truth[i].second, 1e-12);
+  }
+  EXPECT_THROW(projectOntoDirections(checkpoints, centre, d1, d1), Error);
+  EXPECT_THROW(projectOntoDirections(checkpoints, centre, d1, {1.0, 0.0}), Error);
+}
+
+}  // namespace
+}  // namespace samscape

@@ -334,7 +334,7 @@ TEST_F(CliTest, TrainAnalyzeEveryAnalysesCheckpointsWithoutChangingTheRun) {
   ASSERT_EQ(run(tinyRunFlags() + " --epochs 3 --out " + plain).exitCode, 0);
   const CliResult result = run(tinyRunFlags() + " --epochs 3 --out " + analysed +
                                " --analyze-every 2 --subset 0 --hessian-top 1 --slice --grid 3 --m-sharpness "
-                               "--sharpness-m 10 --sharpness-rho 0.1");
+                               "--sharpness-m 10 --sharpness-rho 0.1 --trajectory");
   ASSERT_EQ(result.exitCode, 0) << result.err;
   // Analyses load the checkpoints into their own model: training is exactly as without them.
   EXPECT_EQ(withoutSeconds(readText(analysed + "/metrics.csv")), withoutSeconds(readText(plain + "/metrics.csv")));
@@ -353,6 +353,14 @@ TEST_F(CliTest, TrainAnalyzeEveryAnalysesCheckpointsWithoutChangingTheRun) {
     EXPECT_EQ(analysis["m_sharpness_details"]["rho"], 0.1);
     EXPECT_EQ(csvRows(directory + "/slice.csv").size(), 9u);
   }
+  // The path so far in the slice's coordinates: the analysed (last) checkpoint is the slice's centre.
+  const auto path = csvRows(analysed + "/analysis/epoch-003/trajectory_on_slice.csv");
+  ASSERT_EQ(path.size(), 3u);
+  EXPECT_EQ(path[2][0], 3.0);
+  EXPECT_NEAR(path[2][1], 0.0, 1e-9);
+  EXPECT_NEAR(path[2][2], 0.0, 1e-9);
+  EXPECT_GT(std::abs(path[0][1]) + std::abs(path[0][2]), 1e-6);
+
   // One set of slice directions for the whole run.
   const std::string directions = readText(analysed + "/analysis/directions.bin");
   EXPECT_FALSE(directions.empty());
