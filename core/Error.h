@@ -41,4 +41,11 @@ class ModelError : public Error {
   using Error::Error;
 };
 
+// A multi-process job that cannot go on: the rendezvous failed, or another rank died, hung past the
+// timeout or disagreed. Not the user's flags' fault, so the CLI gives it its own exit code.
+class DistributedError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace samscape

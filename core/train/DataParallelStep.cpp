@@ -4,6 +4,7 @@
 #include <torch/utils.h>
 
 #include "core/optim/SharpnessAwareGradient.h"
+#include "core/train/DistributedGroup.h"
 
 namespace samscape {
 namespace {
@@ -118,20 +119,27 @@ void synchronizeReplicas(std::vector<Replica>& replicas) {
 }
 
 StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, const OptimizerSpec& spec,
-                         const Batch& batch) {
+                         const Batch& batch, DistributedGroup* group) {
   const std::int64_t total = batch.labels.size(0);
   const auto count = static_cast<std::int64_t>(replicas.size());
+  const bool distributed = group != nullptr && group->worldSize() > 1;
+  // The batch is cut into a shard per replica of every rank, in rank order, so the shards (and so
+  // the step) do not depend on how the replicas are spread over processes.
+  const std::int64_t shards = count * (distributed ? group->worldSize() : 1);
+  const std::int64_t firstShard = distributed ? count * group->rank() : 0;
+  // Shards as equal as possible; the first (total % shards) take one example more.
+  auto shardSize = [&](std::int64_t shard) { return total / shards + (shard < total % shards ? 1 : 0); };
   torch::Tensor lossSum;
   torch::Tensor correct;
   std::vector<double> shardWeights;
-  // Shards as equal as possible; the first (total % count) replicas take one example more.
   std::int64_t begin = 0;
+  for (std::int64_t shard = 0; shard < firstShard; ++shard) begin += shardSize(shard);
   for (std::int64_t r = 0; r < count; ++r) {
     Replica& replica = replicas[static_cast<std::size_t>(r)];
-    const std::int64_t size = total / count + (r < total % count ? 1 : 0);
+    const std::int64_t size = shardSize(firstShard + r);
     shardWeights.push_back(static_cast<double>(size) / static_cast<double>(total));
     if (size == 0) continue;
-    const bool whole = count == 1;
+    const bool whole = shards == 1;
     ShardObjective objective(replica,
                              whole ? batch.images : batch.images.slice(0, begin, begin + size).to(replica.device),
                              whole ? batch.labels : batch.labels.slice(0, begin, begin + size).to(replica.device));
@@ -143,7 +151,7 @@ StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, c
     lossSum = lossSum.defined() ? lossSum + shardLoss : shardLoss;
     correct = correct.defined() ? correct + shardCorrect : shardCorrect;
   }
-  if (count > 1) {
+  if (shards > 1) {
     // The batch's gradient is the shard-size-weighted mean of the replicas' gradients, and so are the
     // batch-norm statistics every replica continues from.
     torch::NoGradGuard noGrad;
@@ -156,14 +164,43 @@ StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, c
         const torch::Tensor weighted = grad.to(master.device) * shardWeights[r];
         sum = sum.defined() ? sum + weighted : weighted;
       }
+      // A rank whose shards are all empty (a short last batch) still takes part, with zeros.
+      if (!sum.defined() && distributed) sum = torch::zeros_like(master.parameters[i]);
       if (sum.defined()) master.parameters[i].mutable_grad() = sum;
     }
+    std::vector<torch::Tensor> averages;
     for (std::size_t i = 0; i < master.buffers.size(); ++i) {
       torch::Tensor average = torch::zeros_like(master.buffers[i]);
       for (std::size_t r = 0; r < replicas.size(); ++r) {
         average.add_(replicas[r].buffers[i].to(master.device), shardWeights[r]);
       }
-      for (auto& replica : replicas) replica.buffers[i].copy_(average);
+      averages.push_back(average);
+    }
+    if (distributed) {
+      // This rank's sums cover its shards only: one all-reduce of everything adds up the ranks'.
+      if (!lossSum.defined()) lossSum = torch::zeros({}, master.parameters.front().options());
+      if (!correct.defined()) correct = torch::zeros({}, torch::dtype(torch::kInt64).device(master.device));
+      std::vector<torch::Tensor> pieces;
+      const auto flatOptions = master.parameters.front().options();
+      for (const auto& parameter : master.parameters) pieces.push_back(parameter.grad().reshape(-1).to(flatOptions));
+      for (const auto& average : averages) pieces.push_back(average.reshape(-1).to(flatOptions));
+      pieces.push_back(lossSum.reshape(-1).to(flatOptions));
+      pieces.push_back(correct.reshape(-1).to(flatOptions));
+      torch::Tensor flat = torch::cat(pieces);
+      group->allReduceSum(flat, "the gradient all-reduce of a training step");
+      std::int64_t offset = 0;
+      auto next = [&](const torch::Tensor& like) {
+        const torch::Tensor piece = flat.slice(0, offset, offset + like.numel()).view(like.sizes());
+        offset += like.numel();
+        return piece;
+      };
+      for (auto& parameter : master.parameters) parameter.mutable_grad().copy_(next(parameter));
+      for (auto& average : averages) average.copy_(next(average));
+      lossSum = next(lossSum).clone();
+      correct = next(correct).round().to(torch::kInt64);
+    }
+    for (std::size_t i = 0; i < master.buffers.size(); ++i) {
+      for (auto& replica : replicas) replica.buffers[i].copy_(averages[i]);
     }
   }
   clipGradientNorm(replicas.front().parameters, spec.clipNorm);

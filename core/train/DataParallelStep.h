@@ -5,6 +5,9 @@
 // shard); the gradients are averaged, weighted by shard size; the base optimizer updates the first
 // replica, whose weights are then copied to the others; batch-norm running statistics are averaged
 // the same way, so every replica stays identical. With one replica nothing is split or copied.
+// Across processes (a DistributedGroup), the batch is split into world size x replicas shards, this
+// rank computing its own; the shard-weighted sums are then added up over the ranks by one all-reduce,
+// so the step equals that of one process holding every replica.
 // LibTorch header: not for the GUI.
 
 #include <cstdint>
@@ -34,13 +37,17 @@ std::vector<Replica> makeReplicas(const ModelSpec& spec, const std::vector<std::
 // Copies the first replica's weights and statistics to the others.
 void synchronizeReplicas(std::vector<Replica>& replicas);
 
+class DistributedGroup;
+
 struct StepOutcome {
   double lossSum = 0.0;      // sum over the batch of the loss at the step's weights
   std::int64_t correct = 0;  // correct predictions at the step's weights
 };
 
-// `batch` is on the first replica's device when there is one replica, on the CPU otherwise.
+// `batch` is the whole (global) mini-batch, on the first replica's device when there is one replica
+// in one process, on the CPU otherwise. With `group`, every rank passes the same batch and the same
+// number of replicas; the outcome is the whole batch's.
 StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, const OptimizerSpec& spec,
-                         const Batch& batch);
+                         const Batch& batch, DistributedGroup* group = nullptr);
 
 }  // namespace samscape

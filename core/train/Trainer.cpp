@@ -3,6 +3,7 @@
 #include <torch/nn/functional/loss.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "core/optim/Optimizer.h"
 #include "core/train/Checkpoint.h"
 #include "core/train/DataParallelStep.h"
+#include "core/train/DistributedGroup.h"
 #include "core/train/Evaluation.h"
 
 namespace samscape {
@@ -34,6 +36,46 @@ std::uint64_t derivedSeed(std::uint64_t seed, std::uint64_t stream) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
+}
+
+// The examples [begin, end) of a set, for the rank that evaluates them.
+ImageSet sliceOf(const ImageSet& set, std::size_t begin, std::size_t end) {
+  ImageSet slice = set;
+  slice.labels.assign(set.labels.begin() + static_cast<std::ptrdiff_t>(begin),
+                      set.labels.begin() + static_cast<std::ptrdiff_t>(end));
+  slice.pixels.assign(set.pixels.begin() + static_cast<std::ptrdiff_t>(begin * set.imageBytes()),
+                      set.pixels.begin() + static_cast<std::ptrdiff_t>(end * set.imageBytes()));
+  return slice;
+}
+
+// This rank's contiguous part of a set split as evenly as possible over the ranks.
+ImageSet rankShare(const ImageSet& set, int rank, int ranks) {
+  const std::size_t total = set.size();
+  const auto count = static_cast<std::size_t>(ranks);
+  const auto index = static_cast<std::size_t>(rank);
+  const std::size_t begin = index * (total / count) + std::min(index, total % count);
+  const std::size_t size = total / count + (index < total % count ? 1 : 0);
+  return sliceOf(set, begin, begin + size);
+}
+
+// Every parameter and buffer of a replica, in one flat tensor, and back: collectives move a model in
+// one message.
+torch::Tensor flattenModel(const Replica& replica) {
+  std::vector<torch::Tensor> pieces;
+  for (const auto& tensor : replica.parameters) pieces.push_back(tensor.detach().reshape(-1));
+  for (const auto& tensor : replica.buffers) pieces.push_back(tensor.detach().reshape(-1).to(replica.parameters.front().dtype()));
+  return torch::cat(pieces);
+}
+
+void unflattenModel(const torch::Tensor& flat, Replica& replica) {
+  torch::NoGradGuard noGrad;
+  std::int64_t offset = 0;
+  auto copyInto = [&](torch::Tensor& tensor) {
+    tensor.copy_(flat.slice(0, offset, offset + tensor.numel()).view(tensor.sizes()));
+    offset += tensor.numel();
+  };
+  for (auto& tensor : replica.parameters) copyInto(tensor);
+  for (auto& tensor : replica.buffers) copyInto(tensor);
 }
 
 }  // namespace
@@ -56,15 +98,53 @@ struct Trainer::Impl {
   std::unique_ptr<BatchLoader> trainLoader;
   std::unique_ptr<LearningRateSchedule> schedule;
   CheckpointState resumed;
+  std::unique_ptr<DistributedGroup> group;  // set in a multi-process job
+  ImageSet testShare;        // with a group: the part of the test set this rank evaluates
+  ImageSet validationShare;  // and of the validation set
 
   Network& model() { return *replicas.front().network; }
   const torch::Device& device() const { return replicas.front().device; }
+  bool writesFiles() const { return group == nullptr || group->rank() == 0; }
 
+  // Every rank starts from rank 0's weights (they agree by construction; this makes sure).
+  void startFromFirstRanksWeights() {
+    if (group == nullptr) return;
+    torch::Tensor flat = flattenModel(replicas.front());
+    group->broadcastFromFirstRank(flat, "sharing rank 0's initial weights");
+    unflattenModel(flat, replicas.front());
+    synchronizeReplicas(replicas);
+  }
+
+  // With a group each rank evaluates its share and the sums are added up over the ranks.
+  Evaluation evaluate(const ImageSet& whole, const ImageSet& share, const std::string& name) {
+    if (group == nullptr) {
+      return evaluateClassifier(model(), whole, config.normalize, data.trainStatistics, config.evalBatchSize, device());
+    }
+    const Evaluation part =
+        evaluateClassifier(model(), share, config.normalize, data.trainStatistics, config.evalBatchSize, device());
+    const auto examples = static_cast<double>(part.examples);
+    torch::Tensor sums = torch::tensor({part.meanLoss * examples, part.accuracy * examples, examples},
+                                       torch::dtype(torch::kFloat64))
+                             .to(device());
+    group->allReduceSum(sums, "the " + name + " evaluation");
+    const auto values = sums.cpu();
+    Evaluation total;
+    total.examples = static_cast<std::int64_t>(std::llround(values[2].item<double>()));
+    if (total.examples > 0) {
+      total.meanLoss = values[0].item<double>() / static_cast<double>(total.examples);
+      total.accuracy = std::round(values[1].item<double>()) / static_cast<double>(total.examples);
+    }
+    return total;
+  }
 };
 
-Trainer::Trainer(TrainConfig config) : impl_(std::make_unique<Impl>()) {
+Trainer::Trainer(TrainConfig config) : Trainer(std::move(config), DistributedOptions{}) {}
+
+Trainer::Trainer(TrainConfig config, const DistributedOptions& distributed) : impl_(std::make_unique<Impl>()) {
   auto& s = *impl_;
   validateConfig(config);
+  validateDistributedOptions(distributed);
+  validateRunLayout(config, distributed);
   s.config = std::move(config);
   s.config.data.seed = s.config.seed;  // one seed for everything
   const int threads = configureThreads(s.config.threads);
@@ -78,8 +158,14 @@ Trainer::Trainer(TrainConfig config) : impl_(std::make_unique<Impl>()) {
   s.config.model.numClasses = train.numClasses;
   // Built-in models draw their initial weights from LibTorch's global generator.
   torch::manual_seed(s.config.seed);
-  s.replicas = makeReplicas(s.config.model, replicaDevices(s.config));
+  s.replicas = makeReplicas(s.config.model, rankReplicaDevices(replicaDevices(s.config), distributed));
   s.optimizer = makeOptimizer(s.replicas.front().parameters, s.config.optimizer);
+  if (distributed.distributed()) {
+    s.group = std::make_unique<DistributedGroup>(distributed, s.device());
+    s.startFromFirstRanksWeights();
+    s.testShare = rankShare(s.data.test, distributed.rank, distributed.worldSize);
+    s.validationShare = rankShare(s.data.validation, distributed.rank, distributed.worldSize);
+  }
 
   BatchOptions batchOptions;
   batchOptions.batchSize = s.config.batchSize;
@@ -88,7 +174,8 @@ Trainer::Trainer(TrainConfig config) : impl_(std::make_unique<Impl>()) {
   batchOptions.normalize = s.config.normalize;
   batchOptions.statistics = s.data.trainStatistics;
   batchOptions.seed = derivedSeed(s.config.seed, 1);
-  // With several replicas the batch is split on the host and each shard sent to its device.
+  // With several replicas the batch is split on the host and each shard sent to its device. Every
+  // rank of a job draws the same (global) batches and takes its shards of them.
   batchOptions.device = s.replicas.size() == 1 ? s.device() : torch::Device(torch::kCPU);
   s.trainLoader = std::make_unique<BatchLoader>(train, batchOptions);
 
@@ -116,7 +203,10 @@ Trainer::Trainer(TrainConfig config) : impl_(std::make_unique<Impl>()) {
   }
   if (o.clipNorm > 0) d.optimizerDescription += ", gradient norm clipped to " + std::to_string(o.clipNorm);
   d.device = s.config.devices.empty() ? s.config.device : s.config.devices;
-  d.replicaDevices = replicaDevices(s.config);
+  d.replicaDevices = rankReplicaDevices(replicaDevices(s.config), distributed);
+  if (s.group != nullptr) {
+    d.device += " on each of " + std::to_string(distributed.worldSize) + " processes";
+  }
   d.threads = threads;
   d.parameterCount = parameterCount(s.model());
   d.trainExamples = static_cast<std::int64_t>(train.size());
@@ -132,6 +222,7 @@ Trainer::~Trainer() = default;
 
 const TrainConfig& Trainer::config() const { return impl_->config; }
 const TrainingBegin& Trainer::description() const { return impl_->description; }
+int Trainer::rank() const { return impl_->group == nullptr ? 0 : impl_->group->rank(); }
 
 void Trainer::saveModel(const std::string& path) { impl_->model().save(path); }
 
@@ -144,6 +235,7 @@ void Trainer::resumeFrom(const std::string& checkpointDir) {
   }
   s.trainLoader->setRandomState(s.resumed.dataOrderState);
   synchronizeReplicas(s.replicas);
+  s.startFromFirstRanksWeights();
   s.description.resumedEpochs = s.resumed.epochs;
 }
 
@@ -160,8 +252,9 @@ TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
   const std::int64_t totalSteps = stepsPerEpoch * s.config.epochs;
   std::int64_t globalStep = s.resumed.globalStep;
   bool stopRequested = false;
-  const std::string checkpointsDir =
-      s.config.outDir.empty() ? "" : (std::filesystem::path(s.config.outDir) / "checkpoints").string();
+  const std::string checkpointsDir = s.config.outDir.empty() || !s.writesFiles()
+                                         ? ""
+                                         : (std::filesystem::path(s.config.outDir) / "checkpoints").string();
 
   auto finish = [&](RunStatus status, std::string message) {
     result.status = status;
@@ -181,14 +274,16 @@ TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
     double learningRate = 0.0;
 
     for (std::int64_t step = 0; step < stepsPerEpoch; ++step) {
-      if (cancel != nullptr && cancel->load()) {
+      // In a job the ranks agree on stopping after each step (below); stopping here on one rank alone
+      // would leave the others waiting in the next all-reduce.
+      if (s.group == nullptr && cancel != nullptr && cancel->load()) {
         return finish(RunStatus::Cancelled, "cancelled during epoch " + std::to_string(epoch));
       }
       learningRate = s.schedule->rateAt(globalStep);
       s.optimizer->setLearningRate(learningRate);
       const Batch batch = s.trainLoader->batch(step);
       const auto batchSize = batch.labels.size(0);
-      const auto [stepLossSum, stepCorrect] = trainingStep(s.replicas, *s.optimizer, s.config.optimizer, batch);
+      const auto [stepLossSum, stepCorrect] = trainingStep(s.replicas, *s.optimizer, s.config.optimizer, batch, s.group.get());
       const double loss = stepLossSum / static_cast<double>(batchSize);
       ++globalStep;
 
@@ -211,6 +306,10 @@ TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
       progress.loss = loss;
       progress.learningRate = learningRate;
       for (auto* observer : observers) stopRequested = observer->onStep(progress) || stopRequested;
+      if (s.group != nullptr) {
+        stopRequested = s.group->anyRank(stopRequested || (cancel != nullptr && cancel->load()),
+                                         "agreeing whether to stop after a step");
+      }
       if (stopRequested) break;
     }
     if (stopRequested) {
@@ -222,14 +321,11 @@ TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
     metrics.epoch = epoch;
     metrics.trainLoss = seen > 0 ? lossSum / static_cast<double>(seen) : 0.0;
     metrics.trainAccuracy = seen > 0 ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
-    const Evaluation test = evaluateClassifier(s.model(), s.data.test, s.config.normalize,
-                                               s.data.trainStatistics, s.config.evalBatchSize, s.device());
+    const Evaluation test = s.evaluate(s.data.test, s.testShare, "test");
     metrics.testLoss = test.meanLoss;
     metrics.testAccuracy = test.accuracy;
     if (!s.data.validation.labels.empty()) {
-      const Evaluation validation =
-          evaluateClassifier(s.model(), s.data.validation, s.config.normalize, s.data.trainStatistics,
-                             s.config.evalBatchSize, s.device());
+      const Evaluation validation = s.evaluate(s.data.validation, s.validationShare, "validation");
       metrics.validationLoss = validation.meanLoss;
       metrics.validationAccuracy = validation.accuracy;
     }
@@ -247,6 +343,16 @@ TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
       writeCheckpoint(checkpointsDir, s.model(), *s.optimizer, state);
     }
     for (auto* observer : observers) stopRequested = observer->onEpochEnd(metrics) || stopRequested;
+    if (s.group != nullptr) {
+      // The ranks apply the same all-reduced gradient to the same weights, so they must hold the
+      // same model; checked once per epoch, cheaply, on the sum of every weight.
+      double weightSum = 0.0;
+      for (const auto& parameter : s.replicas.front().parameters) {
+        weightSum += parameter.detach().to(torch::kFloat64).sum().item<double>();
+      }
+      s.group->requireSameOnEveryRank(weightSum, "the sum of the weights after epoch " + std::to_string(epoch));
+      stopRequested = s.group->anyRank(stopRequested, "agreeing whether to stop after an epoch");
+    }
     if (stopRequested && epoch < s.config.epochs) {
       return finish(RunStatus::Cancelled, "stopped by request after epoch " + std::to_string(epoch));
     }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/train/DistributedOptions.h"
 #include "core/train/TrainConfig.h"
 #include "core/train/TrainingObserver.h"
 
@@ -17,6 +18,13 @@ class Trainer {
   // Validates the config, loads the data and builds the model and optimizer; throws ConfigError,
   // DataError or ModelError with a message that names the problem.
   explicit Trainer(TrainConfig config);
+  // One rank of a multi-process job (when `distributed.worldSize` > 1): joins the job's process group
+  // (DistributedError when the other ranks do not appear within its timeout). Every rank loads the
+  // same data and draws the same batches; the global batch is split over the replicas of every rank,
+  // so the run's numbers do not depend on the layout. Only rank 0 writes checkpoints; evaluation is
+  // split over the ranks. Stop requests (cancel, observers) are agreed, so every rank stops at the
+  // same step.
+  Trainer(TrainConfig config, const DistributedOptions& distributed);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -36,6 +44,8 @@ class Trainer {
   void saveModel(const std::string& path);
 
   const TrainConfig& config() const;
+  // 0 in a single-process run.
+  int rank() const;
   const TrainingBegin& description() const;
 
  private:
