@@ -20,6 +20,24 @@
 namespace samscape::cli {
 namespace {
 
+// A rank other than 0 of a multi-process job: the same training, no files, no progress display (rank
+// 0 shows it), only errors on stderr. Its exit code matches rank 0's for the same outcome.
+int runWithoutFiles(const TrainConfig& config, const DistributedOptions& distributed, bool resuming) {
+  Trainer trainer(config, distributed);
+  if (resuming) trainer.resumeFrom(latestCheckpoint(config.outDir + "/checkpoints"));
+  TrainingResult result;
+  {
+    InterruptScope interrupt;
+    result = trainer.run({}, interrupt.flag());
+  }
+  switch (result.status) {
+    case RunStatus::Finished: return kExitOk;
+    case RunStatus::Diverged: return kExitDiverged;
+    case RunStatus::Cancelled: return kExitCancelled;
+  }
+  return kExitInternalError;
+}
+
 std::string defaultRunDirectory(const TrainConfig& config) {
   const std::time_t now = std::time(nullptr);
   std::tm local{};
@@ -94,6 +112,16 @@ TrainCommand::TrainCommand(CLI::App& parent) {
   app->add_option("--threads", c.threads, "CPU threads (0: every core)")->capture_default_str();
   app->add_option("--eval-batch-size", c.evalBatchSize, "Batch size of evaluation")->capture_default_str();
   app->add_option("--out", c.outDir, "Run directory (default: runs/<time>-<model>)");
+  // Several processes (see `samscape-cli launch`); each flag overrides torchrun's environment variable.
+  auto& d = distributedFlags_;
+  app->add_option("--rank", d.rank, "This process's rank in a multi-process job (default: $RANK, else 0)");
+  app->add_option("--world-size", d.worldSize, "Processes in the job (default: $WORLD_SIZE, else 1)");
+  app->add_option("--local-rank", d.localRank, "Rank on this machine; --device cuda means cuda:LOCAL_RANK (default: $LOCAL_RANK)");
+  app->add_option("--master-addr", d.masterAddress, "Address of rank 0's rendezvous (default: $MASTER_ADDR, else 127.0.0.1)");
+  app->add_option("--master-port", d.masterPort, "Port of rank 0's rendezvous (default: $MASTER_PORT)");
+  app->add_option("--dist-timeout", d.timeoutSeconds,
+                  "Seconds a rank waits for the others (rendezvous, each collective) before it stops with an error")
+      ->capture_default_str();
   // Analysis during training
   app->add_option("--analyze-every", analyzeEvery_,
                   "Run the analyses below on every K-th epoch's checkpoint (and the last) into DIR/analysis/epoch-NNN/ "
@@ -116,6 +144,18 @@ std::string flagValue(int argc, const char* const* argv, const std::string& name
 }
 
 }  // namespace
+
+DistributedOptions TrainCommand::distributedOptions() const {
+  DistributedOptions options = distributedOptionsFromEnvironment();
+  const auto& flags = distributedFlags_;
+  if (command_->count("--rank") > 0) options.rank = flags.rank;
+  if (command_->count("--world-size") > 0) options.worldSize = flags.worldSize;
+  if (command_->count("--local-rank") > 0) options.localRank = flags.localRank;
+  if (command_->count("--master-addr") > 0) options.masterAddress = flags.masterAddress;
+  if (command_->count("--master-port") > 0) options.masterPort = flags.masterPort;
+  options.timeoutSeconds = flags.timeoutSeconds;
+  return options;
+}
 
 void TrainCommand::applyConfigFileFrom(int argc, const char* const* argv) {
   const std::string resumeDir = flagValue(argc, argv, "--resume");
@@ -155,9 +195,19 @@ int TrainCommand::run() {
     throw ConfigError("--analyze-every", "0", "analysis flags (--hessian-top, --slice, ...) need --analyze-every K");
   }
 
+  const DistributedOptions distributed = distributedOptions();
+  validateDistributedOptions(distributed);
+  validateRunLayout(config_, distributed);
+  if (distributed.distributed() && analyzeEvery_ > 0) {
+    throw ConfigError("--analyze-every", std::to_string(analyzeEvery_),
+                      "not yet in a multi-process job; analyze its checkpoints afterwards with samscape-cli analyze");
+  }
+  // Rank 0 alone writes the run directory; the other ranks train the same model and write nothing.
+  if (distributed.rank != 0) return runWithoutFiles(config_, distributed, resuming);
+
   // Refuse an occupied --out before spending time on loading the data.
   RunDirectoryWriter runDirectory(config_.outDir, config_, resuming);
-  Trainer trainer(config_);
+  Trainer trainer(config_, distributed);
   if (resuming) trainer.resumeFrom(latestCheckpoint(config_.outDir + "/checkpoints"));
   TerminalProgress progress(stderr, isatty(STDERR_FILENO) == 1);
 

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/AnalysisFlags.h"
+#include "core/train/DistributedOptions.h"
 #include "core/train/TrainConfig.h"
 
 namespace samscape::cli {
@@ -17,6 +18,7 @@ enum ExitCode : int {
   kExitInternalError = 1,
   kExitUsage = 2,  // a bad flag, value or file: one line on stderr naming it
   kExitDiverged = 3,
+  kExitDistributed = 4,  // another rank of a multi-process job died, hung past --dist-timeout or disagreed
   kExitCancelled = 130,
 };
 
@@ -39,6 +41,10 @@ class TrainCommand {
   std::string datasetName_;
   std::string scheduleName_;
   int analyzeEvery_ = 0;
+  // This process's place in a multi-process job: the environment (torchrun's variables) overridden
+  // by these flags where given.
+  DistributedOptions distributedFlags_;
+  DistributedOptions distributedOptions() const;
   AnalysisFlagValues analysisFlags_;
 };
 

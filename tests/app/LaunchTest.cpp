@@ -1,0 +1,237 @@
+// Multi-process training as a user runs it: `samscape-cli launch --nproc 2 -- train ...` and ranks
+// started by hand with torchrun's environment, on the CPU (Gloo) and loopback only, checked against
+// one process holding as many replicas (`train --devices cpu,cpu`), whose equivalence to a single
+// replica with m-sharpness other tests pin.
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <torch/cuda.h>
+
+#include "tests/support/FileHelpers.h"
+#include "tests/support/TrainingFixtures.h"
+
+namespace samscape {
+namespace {
+
+using test::readText;
+using Clock = std::chrono::steady_clock;
+
+struct CliResult {
+  int exitCode = -1;
+  std::string err;
+};
+
+int freeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// metrics.csv as numbers per row, without the timing column.
+std::vector<std::vector<double>> metricValues(const std::string& csv) {
+  std::vector<std::vector<double>> rows;
+  std::istringstream lines(csv);
+  std::string line;
+  std::getline(lines, line);  // header
+  while (std::getline(lines, line)) {
+    std::vector<double> row;
+    std::istringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');) row.push_back(std::stod(cell));
+    row.pop_back();  // seconds
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+void expectSameMetrics(const std::string& actualCsv, const std::string& expectedCsv, double tolerance) {
+  const auto actual = metricValues(actualCsv);
+  const auto expected = metricValues(expectedCsv);
+  ASSERT_EQ(actual.size(), expected.size()) << actualCsv << "\nvs\n" << expectedCsv;
+  ASSERT_FALSE(actual.empty());
+  for (std::size_t row = 0; row < actual.size(); ++row) {
+    ASSERT_EQ(actual[row].size(), expected[row].size());
+    for (std::size_t column = 0; column < actual[row].size(); ++column) {
+      EXPECT_NEAR(actual[row][column], expected[row][column], tolerance)
+          << "row " << row + 1 << ", column " << column + 1 << "\n" << actualCsv << "\nvs\n" << expectedCsv;
+    }
+  }
+}
+
+class LaunchTest : public ::testing::Test {
+ protected:
+  test::TempDir dir;
+  test::TinyMnist data{dir.file("mnist")};
+
+  std::string tinyRunFlags() const {
+    return "train --dataset mnist --data-dir " + dir.file("mnist") + " --batch-size 15 --threads 1 --seed 3";
+  }
+
+  // Runs are recorded into a workspace of the test's own, never the user's.
+  std::string workspaceVariable() const { return "SAMSCAPE_WORKSPACE=" + dir.file("workspace"); }
+
+  // Runs samscape-cli with `environment` (e.g. "MASTER_PORT=1 ") in front; torchrun's variables of
+  // the test's own environment are removed first.
+  CliResult run(const std::string& arguments, const std::string& environment = "") const {
+    const std::string err = dir.file("stderr.txt");
+    const std::string command = "env -u MASTER_ADDR -u MASTER_PORT -u RANK -u WORLD_SIZE -u LOCAL_RANK " +
+                                workspaceVariable() + " " + environment + " " + SAMSCAPE_CLI_PATH + " " + arguments + " >/dev/null 2>" + err +
+                                " </dev/null";
+    const int status = std::system(command.c_str());
+    CliResult result;
+    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.err = readText(err);
+    return result;
+  }
+
+  void expectUsageError(const std::string& arguments, const std::string& environment, const std::string& flag) {
+    const CliResult result = run(arguments, environment);
+    EXPECT_EQ(result.exitCode, 2) << arguments << "\n" << result.err;
+    EXPECT_NE(result.err.find(flag), std::string::npos) << "stderr does not name " << flag << ": " << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  }
+
+  // Two ranks through `launch` against one process with two CPU replicas: the same global batches
+  // cut into the same shards, so the same run up to the order of floating-point sums.
+  void expectTwoRanksEqualTwoReplicas(const std::string& flags) {
+    const std::string ranks = dir.file("ranks");
+    const std::string replicas = dir.file("replicas");
+    const CliResult launched = run("launch --nproc 2 -- " + tinyRunFlags() + " " + flags + " --out " + ranks);
+    ASSERT_EQ(launched.exitCode, 0) << launched.err;
+    const CliResult single = run(tinyRunFlags() + " " + flags + " --devices cpu,cpu --out " + replicas);
+    ASSERT_EQ(single.exitCode, 0) << single.err;
+    expectSameMetrics(readText(ranks + "/metrics.csv"), readText(replicas + "/metrics.csv"), 1e-5);
+    EXPECT_NE(readText(ranks + "/run.json").find("\"finished\""), std::string::npos);
+    EXPECT_TRUE(std::filesystem::exists(ranks + "/model.pt"));
+    EXPECT_TRUE(std::filesystem::exists(ranks + "/checkpoints/latest"));
+  }
+};
+
+TEST_F(LaunchTest, TwoRanksEqualOneProcessWithTwoReplicasForSgd) {
+  expectTwoRanksEqualTwoReplicas("--model mlp --optimizer sgd --momentum 0.9 --epochs 3 --val-fraction 0.25");
+}
+
+TEST_F(LaunchTest, TwoRanksEqualOneProcessWithTwoReplicasForSam) {
+  expectTwoRanksEqualTwoReplicas("--model mlp --optimizer sam --rho 0.1 --epochs 3");
+}
+
+// Batch norm: each rank's statistics enter the average weighted by its shard, as replicas' do.
+TEST_F(LaunchTest, TwoRanksEqualOneProcessWithTwoReplicasForSamWithBatchNorm) {
+  expectTwoRanksEqualTwoReplicas("--model resnet20 --optimizer sam --m 4 --epochs 1 --train-subset 60 --no-augment");
+}
+
+// NCCL: one GPU per rank (--device cuda means cuda:LOCAL_RANK) against two GPUs in one process.
+TEST_F(LaunchTest, TwoCudaRanksOverNcclEqualOneProcessWithTwoCudaReplicas) {
+  if (!torch::cuda::is_available() || torch::cuda::device_count() < 2) {
+    GTEST_SKIP() << "needs two CUDA devices and a LibTorch with NCCL";
+  }
+  const std::string flags = "--model cnn --optimizer sam --epochs 2";
+  const std::string ranks = dir.file("cuda-ranks");
+  const std::string replicas = dir.file("cuda-replicas");
+  const CliResult launched = run("launch --nproc 2 -- " + tinyRunFlags() + " " + flags + " --device cuda --out " + ranks);
+  ASSERT_EQ(launched.exitCode, 0) << launched.err;
+  const CliResult single = run(tinyRunFlags() + " " + flags + " --devices cuda:0,cuda:1 --out " + replicas);
+  ASSERT_EQ(single.exitCode, 0) << single.err;
+  expectSameMetrics(readText(ranks + "/metrics.csv"), readText(replicas + "/metrics.csv"), 1e-4);
+}
+
+TEST_F(LaunchTest, BadRankLayoutsNameTheFlagWithExitCode2) {
+  expectUsageError(tinyRunFlags() + " --world-size 0", "", "--world-size");
+  expectUsageError(tinyRunFlags() + " --world-size 2 --rank 2 --master-port 29999", "", "--rank");
+  expectUsageError(tinyRunFlags() + " --world-size 2 --rank 0", "", "--master-port");
+  expectUsageError(tinyRunFlags(), "RANK=1 WORLD_SIZE=2", "--master-port");
+  expectUsageError(tinyRunFlags(), "WORLD_SIZE=two", "WORLD_SIZE");
+  expectUsageError(tinyRunFlags() + " --world-size 2 --master-port 29999 --batch-size 3 --devices cpu,cpu", "",
+                   "--batch-size");
+  expectUsageError("launch --nproc 0 -- " + tinyRunFlags(), "", "--nproc");
+  expectUsageError("launch --nproc 2 -- analyze --checkpoint x", "", "launch");
+}
+
+// A rank that fails makes `launch` stop the others and return its exit code.
+TEST_F(LaunchTest, LaunchReturnsTheFailingRanksExitCode) {
+  const CliResult result = run("launch --nproc 2 -- " + tinyRunFlags() + " --lr -1");
+  EXPECT_EQ(result.exitCode, 2) << result.err;
+  EXPECT_NE(result.err.find("--lr"), std::string::npos) << result.err;
+}
+
+pid_t startRank(const std::string& arguments, int rank, int port, const std::string& errFile,
+                const std::string& workspace) {
+  const pid_t child = fork();
+  if (child == 0) {
+    const std::string command = "exec env SAMSCAPE_WORKSPACE=" + workspace + " RANK=" + std::to_string(rank) + " LOCAL_RANK=" + std::to_string(rank) +
+                                " WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " " +
+                                SAMSCAPE_CLI_PATH + " " + arguments + " >/dev/null 2>" + errFile + " </dev/null";
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return child;
+}
+
+// Waits for `child` up to `limit`; -1 when it is still running then (and then kills it).
+int waitWithin(pid_t child, std::chrono::seconds limit) {
+  const auto deadline = Clock::now() + limit;
+  int status = 0;
+  while (Clock::now() < deadline) {
+    if (waitpid(child, &status, WNOHANG) == child) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(child, SIGKILL);
+  waitpid(child, &status, 0);
+  return -1;
+}
+
+// kill -9 of one rank mid-run: the other stops with a clear error well within --dist-timeout (its
+// peer's connection closes), the run directory keeps its last checkpoint, and the job resumed from
+// it ends as a job that was never interrupted.
+TEST_F(LaunchTest, AKilledRankStopsTheOtherWithAnErrorAndTheRunResumes) {
+  const std::string flags = tinyRunFlags() + " --model mlp --optimizer sam --epochs 40 --dist-timeout 20";
+  const std::string killed = dir.file("killed");
+  const int port = freeLoopbackPort();
+  const pid_t rank0 = startRank(flags + " --out " + killed, 0, port, dir.file("rank0.txt"), dir.file("workspace"));
+  const pid_t rank1 = startRank(flags + " --out " + killed, 1, port, dir.file("rank1.txt"), dir.file("workspace"));
+  const std::string latest = killed + "/checkpoints/latest";
+  const auto giveUp = Clock::now() + std::chrono::seconds(60);
+  while (!std::filesystem::exists(latest) && Clock::now() < giveUp) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(std::filesystem::exists(latest)) << readText(dir.file("rank0.txt")) << readText(dir.file("rank1.txt"));
+  kill(rank1, SIGKILL);
+  const auto killedAt = Clock::now();
+  int status = 0;
+  waitpid(rank1, &status, 0);
+  const int rank0Exit = waitWithin(rank0, std::chrono::seconds(40));
+  const double seconds = std::chrono::duration<double>(Clock::now() - killedAt).count();
+  const std::string rank0Err = readText(dir.file("rank0.txt"));
+  ASSERT_NE(rank0Exit, -1) << "rank 0 still ran 40 s after its peer died\n" << rank0Err;
+  ASSERT_NE(rank0Exit, 0) << "rank 0 finished although its peer was killed early: make the run longer\n" << rank0Err;
+  EXPECT_EQ(rank0Exit, 4) << rank0Err;
+  EXPECT_LT(seconds, 25.0) << "the error must come within --dist-timeout";
+  EXPECT_NE(rank0Err.find("rank 0 of 2"), std::string::npos) << rank0Err;
+  EXPECT_NE(rank0Err.find("another rank died"), std::string::npos) << rank0Err;
+  EXPECT_NE(rank0Err.find("samscape-cli: error: rank 0 of 2"), std::string::npos) << rank0Err;
+
+  const CliResult resumed = run("launch --nproc 2 -- train --resume " + killed);
+  ASSERT_EQ(resumed.exitCode, 0) << resumed.err;
+  const std::string straight = dir.file("straight");
+  const CliResult uninterrupted = run(flags + " --devices cpu,cpu --out " + straight);
+  ASSERT_EQ(uninterrupted.exitCode, 0) << uninterrupted.err;
+  expectSameMetrics(readText(killed + "/metrics.csv"), readText(straight + "/metrics.csv"), 1e-5);
+}
+
+}  // namespace
+}  // namespace samscape
