@@ -16,6 +16,7 @@ packages=(
   libgtest-dev          # tests
   libcli11-dev nlohmann-json3-dev zlib1g-dev
   libsqlite3-dev        # the run store (workspace database)
+  python3-venv          # check-cuda-build.sh: a virtual environment for PyPI's CUDA torch
   dataset-fashion-mnist # the embedded default dataset
 )
 missing=()
