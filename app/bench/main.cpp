@@ -3,13 +3,16 @@
 // input shape, it times full training steps (forward, backward, update, through the trainer's own
 // step) for SGD, SAM, SAM with m = 32 and ASAM, interleaved in rounds; then prints SGD's images/s and
 // step times (the fastest round: noise on a shared machine only ever adds time) and the cost ratios
-// (the median over rounds of the ratio within each round).
+// (the median over rounds of the ratio within each round). With --pytorch-reference SCRIPT it then
+// runs the same steps in PyTorch from Python (app/bench/pytorch_reference.py) on the same device, so
+// a GPU run compares samscape with PyTorch on the same GPU in the same run.
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <limits>
 #include <random>
@@ -101,6 +104,22 @@ void benchmarkModel(const std::string& name, int channels, int side, std::int64_
   std::fflush(stdout);
 }
 
+// The GPU's name, as the CUDA runtime reports it (through LibTorch, so no CUDA headers here).
+std::string cudaDeviceName(const std::string& device) {
+  const torch::Device target(device);
+  const int index = target.has_index() ? target.index() : 0;
+  // torch.cuda.get_device_name is Python-only; nvidia-smi knows it without linking CUDA here.
+  const std::string command = "nvidia-smi --query-gpu=name --format=csv,noheader -i " + std::to_string(index) + " 2>/dev/null";
+  std::string name;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char line[256];
+    if (std::fgets(line, sizeof line, pipe) != nullptr) name = line;
+    pclose(pipe);
+  }
+  while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
+  return name.empty() ? device + " (name unknown: no nvidia-smi)" : device + ", " + name;
+}
+
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const std::size_t n = values.size();
@@ -186,6 +205,15 @@ int main(int argc, char** argv) {
   int rounds = 9;
   int steps = 2;
   std::string device = "cpu";
+  std::vector<std::string> models{"cnn", "resnet20"};
+  std::string pytorchReference;
+  std::string python = "python3";
+  bool skipAnalysis = false;
+  app.add_option("--models", models, "Models to time (cnn on 1x28x28, the others on 3x32x32)")->delimiter(',');
+  app.add_option("--pytorch-reference", pytorchReference,
+                 "Then run this Python script (app/bench/pytorch_reference.py) with the same settings");
+  app.add_option("--python", python, "Python interpreter for --pytorch-reference (one with torch)")->capture_default_str();
+  app.add_flag("--skip-analysis", skipAnalysis, "Time the training steps only");
   app.add_option("--threads", threads, "CPU threads (0: every core)")->capture_default_str();
   app.add_option("--batch-size", batchSize, "Batch size")->capture_default_str();
   app.add_option("--rounds", rounds, "Interleaved rounds (ratios: median over rounds)")->capture_default_str();
@@ -211,9 +239,28 @@ int main(int argc, char** argv) {
                 steps);
     std::printf("%-10s %-8s %10s %9s %9s %12s %16s %11s\n", "model", "input", "sgd img/s", "sgd ms", "sam ms",
                 "sam/sgd", "sam m=32/m=all", "asam/sam");
-    benchmarkModel("cnn", 1, 28, batchSize, rounds, steps, device);
-    benchmarkModel("resnet20", 3, 32, batchSize, rounds, steps, device);
-    benchmarkAnalysis(rounds, device);
+    if (device != "cpu") std::printf("GPU: %s\n", cudaDeviceName(device).c_str());
+    for (const auto& model : models) {
+      if (model == "cnn" || model == "mlp") {
+        benchmarkModel(model, 1, 28, batchSize, rounds, steps, device);
+      } else {
+        benchmarkModel(model, 3, 32, batchSize, rounds, steps, device);
+      }
+    }
+    if (!skipAnalysis) benchmarkAnalysis(rounds, device);
+    if (!pytorchReference.empty()) {
+      std::string modelList;
+      for (const auto& model : models) modelList += (modelList.empty() ? "" : ",") + model;
+      const std::string command = python + " '" + pytorchReference + "' --device " + device + " --batch-size " +
+                                  std::to_string(batchSize) + " --models " + modelList + " --rounds " +
+                                  std::to_string(rounds) + " --steps " + std::to_string(steps);
+      std::printf("\n");
+      std::fflush(stdout);
+      if (std::system(command.c_str()) != 0) {
+        std::cerr << "samscape-bench: error: --pytorch-reference: `" << command << "` failed\n";
+        return 1;
+      }
+    }
   } catch (const samscape::Error& error) {
     std::cerr << "samscape-bench: error: " << error.what() << "\n";
     return 2;
