@@ -1,13 +1,22 @@
 #include "cli/AnalyzeCommand.h"
 
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "analysis/AnalysisJob.h"
 #include "cli/AnalysisLog.h"
+#include "cli/AnalysisRecords.h"
+#include "cli/StoreCommands.h"
 #include "cli/Interrupt.h"
 #include "cli/TrainCommand.h"
 #include "core/Error.h"
 #include "core/Runtime.h"
+#include "core/store/Workspace.h"
 #include "core/train/SavedRun.h"
 
 namespace samscape::cli {
@@ -26,6 +35,42 @@ AnalyzeCommand::AnalyzeCommand(CLI::App& parent) {
   app->add_option("--threads", threads_, "CPU threads (0: every core)")->capture_default_str();
   addAnalysisFlags(*app, flags_, AnalysisFlagSet::Analyze);
   app->add_option("--out", outDir_, "Directory for analysis.json")->required();
+  addWorkspaceOption(*app, workspaceDir_);
+}
+
+// The results go into the workspace's store under the run the weights come from (registered there
+// first when the run predates the workspace); a bare --model-file has no run to file them under.
+void AnalyzeCommand::recordInWorkspace(const AnalysisModel& model, const AnalysisOutcome& outcome) const {
+  if (model.runDirectory.empty()) {
+    std::cerr << "not recorded in the workspace: a --model-file analysis belongs to no run\n";
+    return;
+  }
+  RunStore store(Workspace::resolve(workspaceDir_));
+  std::int64_t runId = 0;
+  if (const auto existing = store.findRunByOutDir(model.runDirectory)) {
+    runId = existing->id;
+  } else {
+    RunRecord record;
+    record.name = std::filesystem::path(model.runDirectory).filename().string();
+    record.outDir = model.runDirectory;
+    record.configJson = configToJson(model.run);
+    record.device = model.run.device;
+    record.status = "running";
+    runId = store.createRun(record);
+    std::string status = "finished";
+    try {
+      std::ifstream in(model.runDirectory + "/run.json");
+      status = nlohmann::json::parse(in).value("status", status);
+    } catch (const nlohmann::json::exception&) {
+    }
+    store.finishRun(runId, isFinalRunStatus(status) ? status : "interrupted", "", 0.0);
+  }
+  // Weights from runs/x/checkpoints/epoch-NNN/ belong to epoch NNN; a final model.pt to none.
+  std::optional<int> epoch;
+  const std::string folder = std::filesystem::path(model.weightsPath).parent_path().filename().string();
+  if (folder.rfind("epoch-", 0) == 0) epoch = std::atoi(folder.c_str() + 6);
+  store.recordAnalyses(analysisRecords(runId, epoch, outDir_, outcome.jsonText));
+  std::cout << "recorded under run " << runId << " in the workspace " << store.workspace().directory().string() << "\n";
 }
 
 int AnalyzeCommand::run() {
@@ -60,6 +105,7 @@ int AnalyzeCommand::run() {
     outcome = session.analyze("", "", outDir_, &log, interrupt.flag());
   }
   std::cout << "results in " << outDir_ << "/analysis.json\n";
+  recordInWorkspace(model, outcome);
   if (outcome.cancelled) {
     std::cerr << "analysis cancelled; what had finished is in " << outDir_ << "/analysis.json (status \"cancelled\")\n";
     return kExitCancelled;

@@ -27,6 +27,9 @@ class AnalyzeCommand {
   bool noNormalize_ = false;
   int threads_ = 0;
   std::string outDir_;
+  std::string workspaceDir_;
+
+  void recordInWorkspace(const AnalysisModel& model, const AnalysisOutcome& outcome) const;
 };
 
 }  // namespace samscape::cli

@@ -42,6 +42,9 @@ class CliTest : public ::testing::Test {
   test::TempDir dir;
   test::TinyMnist data{dir.file("mnist")};
 
+  // Each test's runs record into its own workspace.
+  CliTest() { setenv("SAMSCAPE_WORKSPACE", dir.file("workspace").c_str(), 1); }
+
   // Flags that make a valid, fast run on the tiny dataset.
   std::string tinyRunFlags() const {
     return "train --dataset mnist --data-dir " + dir.file("mnist") +
@@ -361,6 +364,12 @@ TEST_F(CliTest, TrainAnalyzeEveryAnalysesCheckpointsWithoutChangingTheRun) {
   EXPECT_NEAR(path[2][2], 0.0, 1e-9);
   EXPECT_GT(std::abs(path[0][1]) + std::abs(path[0][2]), 1e-6);
 
+  // The analyses are in the workspace's store too, under the run.
+  const CliResult shown = run("runs show analysed");
+  ASSERT_EQ(shown.exitCode, 0) << shown.err;
+  EXPECT_NE(shown.out.find("m_sharpness"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("trajectory"), std::string::npos) << shown.out;
+
   // One set of slice directions for the whole run.
   const std::string directions = readText(analysed + "/analysis/directions.bin");
   EXPECT_FALSE(directions.empty());
@@ -405,6 +414,35 @@ TEST_F(CliTest, CtrlCStopsAnAnalysisAndKeepsWhatFinished) {
   EXPECT_LT(rows.size(), 201u * 201u);
   EXPECT_EQ(static_cast<std::int64_t>(rows.size()), analysis["slice"]["points_done"].get<std::int64_t>());
   EXPECT_FALSE(std::filesystem::exists(out + "/slice.vts")) << "ParaView needs a complete grid";
+}
+
+TEST_F(CliTest, TrainAndAnalyzeRecordIntoTheWorkspace) {
+  // No --out: the run directory goes into the workspace (SAMSCAPE_WORKSPACE, set by the fixture).
+  const CliResult trained = run(tinyRunFlags() + " --name tiny-sgd --tag smoke --tag cli");
+  ASSERT_EQ(trained.exitCode, 0) << trained.err;
+  EXPECT_NE(trained.out.find("recorded as run 1"), std::string::npos) << trained.out;
+  std::vector<std::string> runDirectories;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.file("workspace") + "/runs")) {
+    runDirectories.push_back(entry.path().string());
+  }
+  ASSERT_EQ(runDirectories.size(), 1u);
+  EXPECT_TRUE(std::filesystem::exists(runDirectories[0] + "/run.json"));
+
+  const CliResult analysed = run("analyze --checkpoint " + runDirectories[0] + " --subset 0 --hessian-top 1 --threads 1 --out " +
+                                 dir.file("analysis"));
+  ASSERT_EQ(analysed.exitCode, 0) << analysed.err;
+  EXPECT_NE(analysed.out.find("recorded under run 1"), std::string::npos) << analysed.out;
+
+  const CliResult shown = run("runs show tiny-sgd");
+  ASSERT_EQ(shown.exitCode, 0) << shown.err;
+  for (const std::string expected : {"finished", "smoke", "cli", "hessian", "loss"}) {
+    EXPECT_NE(shown.out.find(expected), std::string::npos) << expected << " missing from:\n" << shown.out;
+  }
+  // Both epochs' metrics are in the store: the tidy export has train_loss for epochs 1 and 2.
+  ASSERT_EQ(run("export 1 --out " + dir.file("export")).exitCode, 0);
+  const std::string tidy = readText(dir.file("export") + "/metrics.csv");
+  EXPECT_NE(tidy.find("1,1,train_loss,"), std::string::npos) << tidy;
+  EXPECT_NE(tidy.find("1,2,train_loss,"), std::string::npos) << tidy;
 }
 
 }  // namespace
