@@ -16,6 +16,9 @@ packages=(
   libgtest-dev          # tests
   libcli11-dev nlohmann-json3-dev zlib1g-dev
   libsqlite3-dev        # the run store (workspace database)
+  qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev  # viz/ and the desktop app (Qt 6)
+  libvtk9-dev           # viz/: loss landscapes (VTK 9.1)
+  xvfb xauth libgl1-mesa-dri  # GUI tests, benchmark and screenshots: an X display with Mesa's OpenGL
   python3-venv          # check-cuda-build.sh: a virtual environment for PyPI's CUDA torch
   dataset-fashion-mnist # the embedded default dataset
 )

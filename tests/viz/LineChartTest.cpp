@@ -1,0 +1,127 @@
+#include "viz/LineChart.h"
+
+#include <QChart>
+#include <QLegendMarker>
+#include <QLineSeries>
+#include <QLogValueAxis>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+namespace samscape::viz {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::vector<QLineSeries*> lineSeries(const LineChart& chart) {
+  std::vector<QLineSeries*> out;
+  for (QAbstractSeries* series : chart.chart()->series()) out.push_back(qobject_cast<QLineSeries*>(series));
+  return out;
+}
+
+TEST(LineChart, CsvIsTidyRawAndExact) {
+  LineChart chart;
+  chart.setSeries({{"sgd, run 1", Qt::red, {1, 2, 3}, {0.1, kNaN, 2.5}}, {"sam", Qt::blue, {1}, {1e-300}}});
+  chart.setSmoothing(0.9);  // the CSV keeps the raw values
+  chart.setLogScale(true);
+  EXPECT_EQ(chart.csv().toStdString(),
+            "series,x,y\n"
+            "\"sgd, run 1\",1,0.10000000000000001\n"
+            "\"sgd, run 1\",3,2.5\n"
+            "sam,1,1e-300\n");
+}
+
+TEST(LineChart, CsvValuesReadBackAsTheSameDoubles) {
+  LineChart chart;
+  const double y = 1.0 / 3.0;
+  chart.setSeries({{"a", Qt::red, {0.1}, {y}}});
+  const QStringList row = chart.csv().split('\n')[1].split(',');
+  ASSERT_EQ(row.size(), 3);
+  EXPECT_EQ(row[1].toDouble(), 0.1);
+  EXPECT_EQ(row[2].toDouble(), y);
+}
+
+TEST(LineChart, ExponentialMovingAverageMatchesAHandComputation) {
+  // w = 0.5: s0 = 4; s1 = 0.5*4 + 0.5*2 = 3; NaN stays a gap; s3 = 0.5*3 + 0.5*7 = 5.
+  const std::vector<double> s = exponentialMovingAverage({4, 2, kNaN, 7}, 0.5);
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_DOUBLE_EQ(s[0], 4.0);
+  EXPECT_DOUBLE_EQ(s[1], 3.0);
+  EXPECT_TRUE(std::isnan(s[2]));
+  EXPECT_DOUBLE_EQ(s[3], 5.0);
+  // w = 0.9 over 1, 0, 0: 1, 0.9, 0.81.
+  const std::vector<double> t = exponentialMovingAverage({1, 0, 0}, 0.9);
+  EXPECT_DOUBLE_EQ(t[1], 0.9);
+  EXPECT_DOUBLE_EQ(t[2], 0.81);
+  EXPECT_EQ(exponentialMovingAverage({1, kNaN, 3}, 0.0).size(), 3u);
+}
+
+TEST(LineChart, SmoothingDrawsTheSmoothedCurveOverAFaintRawOne) {
+  LineChart chart;
+  chart.setSeries({{"loss", QColor(10, 20, 30), {0, 1, 2}, {4, 2, 7}}});
+  ASSERT_EQ(lineSeries(chart).size(), 1u);
+  chart.setSmoothing(0.5);
+  const auto series = lineSeries(chart);
+  ASSERT_EQ(series.size(), 2u);
+  const QLineSeries* raw = series[0];
+  const QLineSeries* smooth = series[1];
+  EXPECT_EQ(raw->pen().color().alpha(), 60);
+  EXPECT_EQ(smooth->pen().color(), QColor(10, 20, 30));
+  EXPECT_DOUBLE_EQ(raw->at(2).y(), 7.0);
+  EXPECT_DOUBLE_EQ(smooth->at(1).y(), 3.0);
+  EXPECT_DOUBLE_EQ(smooth->at(2).y(), 5.0);
+  // One legend entry per series (markers report visibility once the chart is shown).
+  chart.show();
+  int visibleMarkers = 0;
+  for (QLegendMarker* marker : chart.chart()->legend()->markers())
+    visibleMarkers += marker->isVisible() ? 1 : 0;
+  EXPECT_EQ(visibleMarkers, 1);
+}
+
+TEST(LineChart, NaNSplitsACurveIntoSegments) {
+  LineChart chart;
+  chart.setSeries({{"acc", Qt::red, {0, 1, 2, 3, 4}, {1, 2, kNaN, 3, 4}}});
+  const auto series = lineSeries(chart);
+  ASSERT_EQ(series.size(), 2u);
+  EXPECT_EQ(series[0]->count(), 2);
+  EXPECT_EQ(series[1]->count(), 2);
+  EXPECT_DOUBLE_EQ(series[1]->at(0).x(), 3.0);
+}
+
+TEST(LineChart, LogScaleLeavesOutNonPositiveValues) {
+  LineChart chart;
+  chart.setSeries({{"lambda_max", Qt::red, {0, 1, 2, 3}, {10, 0, -1, 100}}});
+  chart.setLogScale(true);
+  ASSERT_EQ(chart.chart()->axes(Qt::Vertical).size(), 1);
+  EXPECT_NE(qobject_cast<QLogValueAxis*>(chart.chart()->axes(Qt::Vertical)[0]), nullptr);
+  const auto series = lineSeries(chart);
+  ASSERT_EQ(series.size(), 2u);  // 10 | (0, -1 left out) | 100
+  EXPECT_DOUBLE_EQ(series[0]->at(0).y(), 10.0);
+  EXPECT_DOUBLE_EQ(series[1]->at(0).y(), 100.0);
+  chart.setLogScale(false);
+  EXPECT_EQ(lineSeries(chart).size(), 1u);
+}
+
+TEST(LineChart, HoverTextShowsTheNearestPoint) {
+  LineChart chart;
+  chart.setSeries({{"test loss", Qt::red, {1, 2, 3}, {0.5, 0.25, kNaN}}});
+  EXPECT_EQ(chart.valueTextAt(0, 1.8).toStdString(), "test loss\nx = 2\ny = 0.25");
+  EXPECT_EQ(chart.valueTextAt(0, 2.9).toStdString(), "test loss\nx = 2\ny = 0.25");  // NaN point skipped
+  chart.setSmoothing(0.5);
+  EXPECT_EQ(chart.valueTextAt(0, 2).toStdString(), "test loss\nx = 2\ny = 0.25 (smoothed 0.375)");
+  EXPECT_TRUE(chart.valueTextAt(5, 0).isEmpty());
+}
+
+TEST(LineChart, AxisTitlesSurviveRebuilds) {
+  LineChart chart;
+  chart.setAxisTitles("epoch", "loss");
+  chart.setSeries({{"a", Qt::red, {0, 1}, {1, 2}}});
+  chart.setLogScale(true);
+  EXPECT_EQ(chart.chart()->axes(Qt::Horizontal)[0]->titleText(), "epoch");
+  EXPECT_EQ(chart.chart()->axes(Qt::Vertical)[0]->titleText(), "loss");
+}
+
+}  // namespace
+}  // namespace samscape::viz

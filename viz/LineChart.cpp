@@ -1,0 +1,283 @@
+#include "viz/LineChart.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QCursor>
+#include <QGraphicsLayout>
+#include <QLegendMarker>
+#include <QLineSeries>
+#include <QLogValueAxis>
+#include <QToolTip>
+#include <QVBoxLayout>
+#include <QValueAxis>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "viz/FigureExport.h"
+
+namespace samscape::viz {
+
+namespace {
+
+constexpr int kRawAlpha = 60;
+
+QString number(double value) { return QString::number(value, 'g', 17); }
+
+// RFC 4180: quote a field holding a comma, a quote or a line break; double the quotes inside.
+QString csvField(const QString& text) {
+  if (!text.contains(QLatin1Char(',')) && !text.contains(QLatin1Char('"')) &&
+      !text.contains(QLatin1Char('\n')) && !text.contains(QLatin1Char('\r'))) {
+    return text;
+  }
+  QString quoted = text;
+  quoted.replace(QLatin1String("\""), QLatin1String("\"\""));
+  return QLatin1Char('"') + quoted + QLatin1Char('"');
+}
+
+// A round tick step (1, 2 or 5 times a power of ten) giving about `ticks` intervals over `span`.
+double niceStep(double span, int ticks) {
+  if (!(span > 0.0) || !std::isfinite(span)) return 1.0;
+  const double raw = span / ticks;
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  const double fraction = raw / magnitude;
+  const double nice = fraction < 1.5 ? 1.0 : fraction < 3.5 ? 2.0 : fraction < 7.5 ? 5.0 : 10.0;
+  return nice * magnitude;
+}
+
+// Ticks at round values (multiples of a nice step) over exactly the data's range.
+void setRoundTicks(QValueAxis* axis, double min, double max, int ticks) {
+  axis->setRange(min, max);
+  axis->setTickType(QValueAxis::TicksDynamic);
+  axis->setTickAnchor(0.0);
+  axis->setTickInterval(niceStep(max - min, ticks));
+}
+
+struct Range {
+  double min = std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
+  void add(double v) {
+    min = std::min(min, v);
+    max = std::max(max, v);
+  }
+  bool valid() const { return min <= max; }
+};
+
+}  // namespace
+
+std::vector<double> exponentialMovingAverage(const std::vector<double>& ys, double weight) {
+  if (weight <= 0.0) return ys;
+  std::vector<double> out(ys.size(), std::numeric_limits<double>::quiet_NaN());
+  bool started = false;
+  double average = 0.0;
+  for (std::size_t i = 0; i < ys.size(); ++i) {
+    if (!std::isfinite(ys[i])) continue;
+    average = started ? weight * average + (1.0 - weight) * ys[i] : ys[i];
+    started = true;
+    out[i] = average;
+  }
+  return out;
+}
+
+LineChart::LineChart(QWidget* parent) : QWidget(parent), chart_(new QChart) {
+  chart_->legend()->setAlignment(Qt::AlignBottom);
+  chart_->setMargins(QMargins(6, 6, 6, 6));
+  chart_->layout()->setContentsMargins(0, 0, 0, 0);
+  chart_->setBackgroundRoundness(0);
+  chart_->setAnimationOptions(QChart::NoAnimation);  // live updates and exports must show the data now
+  view_ = new QChartView(chart_, this);              // takes ownership of the chart
+  view_->setRenderHint(QPainter::Antialiasing);
+  view_->setBackgroundBrush(Qt::white);  // no grey frame around the chart in figures
+  view_->setFrameShape(QFrame::NoFrame);
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(view_);
+  setMinimumSize(240, 160);
+  rebuild();
+}
+
+LineChart::~LineChart() = default;
+
+void LineChart::setTitle(const QString& title) {
+  chart_->setTitle(title);
+  setWindowTitle(title);
+}
+
+void LineChart::setAxisTitles(const QString& x, const QString& y) {
+  chart_->setProperty("samscapeXTitle", x);
+  chart_->setProperty("samscapeYTitle", y);
+  for (QAbstractAxis* axis : chart_->axes(Qt::Horizontal)) axis->setTitleText(x);
+  for (QAbstractAxis* axis : chart_->axes(Qt::Vertical)) axis->setTitleText(y);
+}
+
+void LineChart::setSeries(const std::vector<ChartSeries>& series) {
+  series_ = series;
+  rebuild();
+}
+
+void LineChart::setLogScale(bool on) {
+  if (on == logScale_) return;
+  logScale_ = on;
+  rebuild();
+}
+
+void LineChart::setSmoothing(double weight) {
+  if (!std::isfinite(weight)) weight = 0.0;
+  weight = std::clamp(weight, 0.0, 0.999);
+  if (weight == smoothing_) return;
+  smoothing_ = weight;
+  rebuild();
+}
+
+void LineChart::rebuild() {
+  chart_->removeAllSeries();
+  for (QAbstractAxis* axis : chart_->axes()) {
+    chart_->removeAxis(axis);
+    delete axis;
+  }
+
+  auto* xAxis = new QValueAxis;
+  QAbstractAxis* yAxis = nullptr;
+  if (logScale_) {
+    auto* axis = new QLogValueAxis;
+    axis->setBase(10.0);
+    axis->setLabelFormat(QStringLiteral("%.3g"));
+    axis->setMinorTickCount(-1);
+    yAxis = axis;
+  } else {
+    auto* axis = new QValueAxis;
+    axis->setLabelFormat(QStringLiteral("%.4g"));
+    yAxis = axis;
+  }
+  xAxis->setLabelFormat(QStringLiteral("%.6g"));
+  xAxis->setTitleText(chart_->property("samscapeXTitle").toString());
+  yAxis->setTitleText(chart_->property("samscapeYTitle").toString());
+  chart_->addAxis(xAxis, Qt::AlignBottom);
+  chart_->addAxis(yAxis, Qt::AlignLeft);
+
+  Range xRange;
+  Range yRange;
+  const bool smoothing = smoothing_ > 0.0;
+  for (std::size_t index = 0; index < series_.size(); ++index) {
+    const ChartSeries& data = series_[index];
+    const std::size_t count = std::min(data.xs.size(), data.ys.size());
+    std::vector<double> ys(data.ys.begin(), data.ys.begin() + static_cast<std::ptrdiff_t>(count));
+    const std::vector<double> smoothed = exponentialMovingAverage(ys, smoothing_);
+
+    // One curve as contiguous segments of drawable points: Qt Charts has no gaps, and a NaN inside a
+    // QLineSeries breaks its drawing.
+    bool legendShown = false;
+    const auto addCurve = [&](const std::vector<double>& values, bool faint) {
+      QLineSeries* segment = nullptr;
+      const auto finish = [&] {
+        if (!segment) return;
+        if (segment->count() == 1) segment->setPointsVisible(true);  // an isolated point stays visible
+        segment = nullptr;
+      };
+      for (std::size_t i = 0; i < count; ++i) {
+        const double x = data.xs[i];
+        const double y = values[i];
+        const bool drawable = std::isfinite(x) && std::isfinite(y) && (!logScale_ || y > 0.0);
+        if (!drawable) {
+          finish();
+          continue;
+        }
+        if (!segment) {
+          segment = new QLineSeries;
+          segment->setName(data.name);
+          QColor color = data.color.isValid() ? data.color : QColor(Qt::black);
+          if (faint) color.setAlpha(kRawAlpha);
+          QPen pen(color);
+          pen.setWidthF(faint ? 1.0 : 2.0);
+          segment->setPen(pen);
+          chart_->addSeries(segment);
+          segment->attachAxis(xAxis);
+          segment->attachAxis(yAxis);
+          // One legend entry per series: the first segment of its main (smoothed or only) curve.
+          const bool showInLegend = !faint && !legendShown;
+          legendShown = legendShown || showInLegend;
+          for (QLegendMarker* marker : chart_->legend()->markers(segment)) marker->setVisible(showInLegend);
+          QObject::connect(
+              segment, &QLineSeries::hovered, this,
+              [this, index](const QPointF& point, bool state) { showHover(index, point, state); });
+        }
+        segment->append(x, y);
+        xRange.add(x);
+        yRange.add(y);
+      }
+      finish();
+    };
+    if (smoothing) addCurve(ys, /*faint=*/true);
+    addCurve(smoothing ? smoothed : ys, /*faint=*/false);
+  }
+
+  if (!xRange.valid()) {
+    xRange = Range{0.0, 1.0};
+    yRange = logScale_ ? Range{1.0, 10.0} : Range{0.0, 1.0};
+  }
+  if (xRange.min == xRange.max) {
+    xRange.min -= 0.5;
+    xRange.max += 0.5;
+  }
+  setRoundTicks(xAxis, xRange.min, xRange.max, 6);
+  if (logScale_) {
+    yAxis->setRange(yRange.min / 1.25, yRange.max * 1.25);
+  } else {
+    const double span = yRange.max - yRange.min;
+    const double pad = span > 0.0 ? 0.05 * span : std::max(0.5, 0.1 * std::abs(yRange.max));
+    setRoundTicks(static_cast<QValueAxis*>(yAxis), yRange.min - pad, yRange.max + pad, 5);
+  }
+  chart_->legend()->setVisible(!series_.empty());
+}
+
+QString LineChart::csv() const {
+  QString out = QStringLiteral("series,x,y\n");
+  for (const ChartSeries& data : series_) {
+    const std::size_t count = std::min(data.xs.size(), data.ys.size());
+    const QString name = csvField(data.name);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!std::isfinite(data.xs[i]) || !std::isfinite(data.ys[i])) continue;
+      out += name + QLatin1Char(',') + number(data.xs[i]) + QLatin1Char(',') + number(data.ys[i]) +
+             QLatin1Char('\n');
+    }
+  }
+  return out;
+}
+
+bool LineChart::exportFigure(const QString& path, QString* error) { return exportWidget(this, path, error); }
+
+bool LineChart::exportCsv(const QString& path, QString* error) const {
+  return writeTextFile(path, csv(), error);
+}
+
+QString LineChart::valueTextAt(std::size_t index, double x) const {
+  if (index >= series_.size()) return {};
+  const ChartSeries& data = series_[index];
+  const std::size_t count = std::min(data.xs.size(), data.ys.size());
+  std::size_t best = count;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!std::isfinite(data.xs[i]) || !std::isfinite(data.ys[i])) continue;
+    if (best == count || std::abs(data.xs[i] - x) < std::abs(data.xs[best] - x)) best = i;
+  }
+  if (best == count) return {};
+  QString text =
+      QStringLiteral("%1\nx = %2\ny = %3")
+          .arg(data.name, QString::number(data.xs[best], 'g', 6), QString::number(data.ys[best], 'g', 6));
+  if (smoothing_ > 0.0) {
+    std::vector<double> ys(data.ys.begin(), data.ys.begin() + static_cast<std::ptrdiff_t>(count));
+    text += QStringLiteral(" (smoothed %1)")
+                .arg(QString::number(exponentialMovingAverage(ys, smoothing_)[best], 'g', 6));
+  }
+  return text;
+}
+
+void LineChart::showHover(std::size_t index, const QPointF& point, bool state) {
+  if (!state) {
+    QToolTip::hideText();
+    return;
+  }
+  QToolTip::showText(QCursor::pos(), valueTextAt(index, point.x()), this);
+}
+
+}  // namespace samscape::viz

@@ -1,0 +1,79 @@
+#pragma once
+// A 2D line plot of several series (Qt Charts): training curves, the Hessian spectrum over epochs,
+// the spectral density, the 1D interpolation between two solutions. No training logic: the caller
+// hands over plain numbers.
+
+#include <QColor>
+#include <QString>
+#include <QWidget>
+
+#include <cstddef>
+#include <vector>
+
+QT_BEGIN_NAMESPACE
+class QChart;
+class QChartView;
+class QLineSeries;
+QT_END_NAMESPACE
+
+namespace samscape::viz {
+
+struct ChartSeries {
+  QString name;
+  QColor color;
+  std::vector<double> xs;
+  std::vector<double> ys;  // NaN: no value (drawn as a gap)
+};
+
+// The exponential moving average shown when smoothing is on: s_0 = y_0, s_i = w s_(i-1) + (1 - w) y_i
+// over the finite values in order; a NaN (or infinite) y gives a NaN output and leaves the average
+// where it was, so a gap does not pull the curve. weight 0 returns ys unchanged.
+std::vector<double> exponentialMovingAverage(const std::vector<double>& ys, double weight);
+
+class LineChart : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit LineChart(QWidget* parent = nullptr);
+  ~LineChart() override;
+
+  void setTitle(const QString& title);
+  void setAxisTitles(const QString& x, const QString& y);
+  // Replaces all series. A series with xs and ys of different lengths is drawn up to the shorter one.
+  void setSeries(const std::vector<ChartSeries>& series);
+  const std::vector<ChartSeries>& series() const { return series_; }
+  // Logarithmic y axis (base 10). Values that are not positive cannot be drawn on it and are left out
+  // (as gaps), both raw and smoothed; csv() still has them.
+  void setLogScale(bool on);
+  bool logScale() const { return logScale_; }
+  // EMA weight in [0, 1) (values outside are clamped; 0 turns smoothing off). With smoothing the
+  // smoothed curve is drawn in the series' colour and the raw curve stays drawn faintly (alpha 60).
+  void setSmoothing(double weight);
+  double smoothing() const { return smoothing_; }
+
+  // Tidy CSV of the raw values: header "series,x,y", one row per finite point, series in order, C
+  // locale, 17 significant digits (reads back as the same doubles). Names are quoted when needed (RFC 4180).
+  QString csv() const;
+  // .png, .svg or .pdf by extension (see exportWidget in viz/FigureExport.h).
+  bool exportFigure(const QString& path, QString* error = nullptr);
+  // Writes csv() atomically.
+  bool exportCsv(const QString& path, QString* error = nullptr) const;
+
+  // What hovering shows for series `index` near `x`: the name and the data point with the nearest x
+  // (raw y, and the smoothed y when smoothing is on). Empty for a series without finite points.
+  QString valueTextAt(std::size_t index, double x) const;
+
+  QChart* chart() const { return chart_; }
+
+ private:
+  void rebuild();
+  void showHover(std::size_t index, const QPointF& point, bool state);
+
+  QChart* chart_ = nullptr;
+  QChartView* view_ = nullptr;
+  std::vector<ChartSeries> series_;
+  bool logScale_ = false;
+  double smoothing_ = 0.0;
+};
+
+}  // namespace samscape::viz
