@@ -492,12 +492,15 @@ void LandscapeView::initializeGL() {
     doneCurrent();
   });
   d.window->SetReadyForRendering(false);
-  // Multisampling is nearly free on a GPU but quadruples the frame time of Mesa's software rasterizer
-  // (llvmpipe: 22 ms against 89 ms per frame for a 101 x 101 surface, samscape-viz-bench): there,
-  // interactive frames go without it; renderImage always uses it.
+  // Multisampling is nearly free on a GPU but costs Mesa's software rasterizer several times the frame
+  // time (compare samscape-viz-bench with SAMSCAPE_VTK_SAMPLES=4): there, interactive frames go
+  // without it; renderImage always uses it.
   const auto* renderer = reinterpret_cast<const char*>(context()->functions()->glGetString(GL_RENDERER));
   const QByteArray rendererName = renderer ? QByteArray(renderer) : QByteArray();
   d.interactiveSamples = rendererName.contains("llvmpipe") || rendererName.contains("softpipe") ? 0 : 4;
+  if (qEnvironmentVariableIsSet("SAMSCAPE_VTK_SAMPLES")) {  // for measuring, and for odd drivers
+    d.interactiveSamples = std::clamp(qEnvironmentVariableIntValue("SAMSCAPE_VTK_SAMPLES"), 0, 16);
+  }
   d.window->SetMultiSamples(d.interactiveSamples);
   d.window->OpenGLInitContext();
   d.glInitialized = true;

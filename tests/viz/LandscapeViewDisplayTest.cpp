@@ -175,6 +175,17 @@ TEST_F(LandscapeViewDisplayTest, RenderImageAtAChosenResolution) {
   EXPECT_GT(stats(view.grabFramebuffer()).saturatedFraction, 0.10) << "the view is intact after the export";
 }
 
+TEST_F(LandscapeViewDisplayTest, RenderImageOfAViewNeverShown) {
+  // A script exporting figures builds the view and renders it without ever opening a window.
+  LandscapeView view;
+  view.resize(320, 240);
+  view.setSurface(bowl(21));
+  view.setMode(LandscapeView::Mode::Contour);
+  const QImage image = view.renderImage(640, 480);
+  ASSERT_EQ(image.size(), QSize(640, 480));
+  EXPECT_GT(stats(image).saturatedFraction, 0.25);
+}
+
 TEST_F(LandscapeViewDisplayTest, LinkedCamerasMoveTogether) {
   QWidget window;
   auto* layout = new QHBoxLayout(&window);

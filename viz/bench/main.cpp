@@ -206,8 +206,10 @@ int main(int argc, char** argv) {
   view.makeCurrent();
   const auto* renderer = reinterpret_cast<const char*>(view.context()->functions()->glGetString(GL_RENDERER));
   const auto* version = reinterpret_cast<const char*>(view.context()->functions()->glGetString(GL_VERSION));
-  std::printf("samscape-viz-bench: OpenGL %s, %s; %d x %d surface, %dx%d window, %d azimuth steps\n",
-              version ? version : "?", renderer ? renderer : "?", gridSize, gridSize, width, height, steps);
+  const QByteArray samples = qgetenv("SAMSCAPE_VTK_SAMPLES");
+  std::printf("samscape-viz-bench: OpenGL %s, %s; %d x %d surface, %dx%d window, %d azimuth steps, MSAA %s\n",
+              version ? version : "?", renderer ? renderer : "?", gridSize, gridSize, width, height, steps,
+              samples.isEmpty() ? "default (0 on llvmpipe, else 4)" : samples.constData());
   view.doneCurrent();
 
   // Two measures per azimuth step. "render": VTK drawing the scene into the widget's framebuffer
