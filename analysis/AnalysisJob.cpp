@@ -1,10 +1,15 @@
 #include "analysis/AnalysisJob.h"
 
 #include <ATen/core/Generator.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <iomanip>
 #include <optional>
@@ -57,6 +62,30 @@ class CancellableOperator : public SymmetricOperator {
  private:
   SymmetricOperator& inner_;
   const std::atomic<bool>* cancel_;
+};
+
+// An exclusive advisory lock (flock) on a file beside the one it guards, released when destroyed or
+// when the process dies.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) {
+    const fs::path parent = fs::path(path).parent_path();
+    if (!parent.empty()) fs::create_directories(parent);
+    descriptor_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (descriptor_ < 0) throw Error(path + ": cannot create the lock file: " + std::strerror(errno));
+    while (::flock(descriptor_, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        ::close(descriptor_);
+        throw Error(path + ": cannot lock: " + std::strerror(errno));
+      }
+    }
+  }
+  ~FileLock() { ::close(descriptor_); }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int descriptor_ = -1;
 };
 
 bool cancelled(const std::atomic<bool>* cancel) { return cancel != nullptr && cancel->load(); }
@@ -401,6 +430,10 @@ void AnalysisSession::Impl::runSlice(Job& job) {
   const auto& r = request;
   job.begin("slice");
   if (!directions) {
+    // Two runs of a pair may reach their first slice at the same moment with one --directions file:
+    // an exclusive lock makes one draw and save them and the other read them.
+    std::optional<FileLock> lock;
+    if (!r.directionsFile.empty()) lock.emplace(r.directionsFile + ".lock");
     if (!r.directionsFile.empty() && fs::exists(r.directionsFile)) {
       directions = loadDirections(r.directionsFile, parameterCount(*network));
     } else {

@@ -7,8 +7,11 @@
 
 #include "analysis/PeriodicAnalysis.h"
 #include "cli/AnalysisLog.h"
+#include "cli/AnalysisRecords.h"
+#include "cli/StoreCommands.h"
 #include "cli/Interrupt.h"
 #include "cli/TerminalProgress.h"
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -16,6 +19,8 @@
 #include "core/train/Checkpoint.h"
 #include "core/train/RunDirectory.h"
 #include "core/train/Trainer.h"
+#include "core/store/StoreRecorder.h"
+#include "core/store/Workspace.h"
 
 namespace samscape::cli {
 namespace {
@@ -38,14 +43,15 @@ int runWithoutFiles(const TrainConfig& config, const DistributedOptions& distrib
   return kExitInternalError;
 }
 
-std::string defaultRunDirectory(const TrainConfig& config) {
+// <time>-<model>: the default run directory's name, inside the workspace's runs/.
+std::string defaultRunName(const TrainConfig& config) {
   const std::time_t now = std::time(nullptr);
   std::tm local{};
   localtime_r(&now, &local);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
   const std::string model = config.model.modelFile.empty() ? config.model.name : "model-file";
-  return std::string("runs/") + stamp + "-" + model;
+  return std::string(stamp) + "-" + model;
 }
 
 }  // namespace
@@ -111,7 +117,11 @@ TrainCommand::TrainCommand(CLI::App& parent) {
   app->add_option("--devices", c.devices, "Data parallel: one replica per listed device, e.g. cuda:0,cuda:1");
   app->add_option("--threads", c.threads, "CPU threads (0: every core)")->capture_default_str();
   app->add_option("--eval-batch-size", c.evalBatchSize, "Batch size of evaluation")->capture_default_str();
-  app->add_option("--out", c.outDir, "Run directory (default: runs/<time>-<model>)");
+  app->add_option("--out", c.outDir, "Run directory (default: WORKSPACE/runs/<time>-<model>)");
+  addWorkspaceOption(*app, workspaceDir_);
+  app->add_option("--name", runName_, "The run's name in the workspace (default: its directory's name)");
+  app->add_option("--tag", tags_, "A tag for the run in the workspace (repeatable)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   // Several processes (see `samscape-cli launch`); each flag overrides torchrun's environment variable.
   auto& d = distributedFlags_;
   app->add_option("--rank", d.rank, "This process's rank in a multi-process job (default: $RANK, else 0)");
@@ -180,7 +190,9 @@ void TrainCommand::applyConfigFileFrom(int argc, const char* const* argv) {
 int TrainCommand::run() {
   config_.data.kind = parseDatasetName(datasetName_);
   config_.schedule = parseScheduleName(scheduleName_);
-  if (config_.outDir.empty()) config_.outDir = defaultRunDirectory(config_);
+  // Every run is recorded in a workspace; its directory goes there unless --out says otherwise.
+  const Workspace workspace = Workspace::resolve(workspaceDir_);
+  if (config_.outDir.empty()) config_.outDir = (workspace.runsDirectory() / defaultRunName(config_)).string();
   validateConfig(config_);
 
   const bool resuming = !resumeDir_.empty();
@@ -211,21 +223,40 @@ int TrainCommand::run() {
   if (resuming) trainer.resumeFrom(latestCheckpoint(config_.outDir + "/checkpoints"));
   TerminalProgress progress(stderr, isatty(STDERR_FILENO) == 1);
 
+  RunStore store(workspace);
+  RunRecord record;
+  record.name = runName_.empty() ? std::filesystem::path(config_.outDir).filename().string() : runName_;
+  record.tags = tags_;
+  record.configJson = configToJson(config_);
+  record.versionsJson = versionsJson();
+  record.device = config_.devices.empty() ? config_.device : config_.devices;
+  record.outDir = config_.outDir;
+  StoreRecorder recorder(store, record, resuming);
+
   TrainingResult result;
   {
     InterruptScope interrupt;
-    std::vector<TrainingObserver*> observers{&progress, &runDirectory};
+    std::vector<TrainingObserver*> observers{&progress, &runDirectory, &recorder};
     AnalysisLog analysisLog;
     std::unique_ptr<PeriodicAnalysis> periodicAnalysis;
     if (analyzeEvery_ > 0) {
       periodicAnalysis = std::make_unique<PeriodicAnalysis>(config_, analyzeEvery_, analysis, interrupt.flag(), &analysisLog);
+      periodicAnalysis->setOnAnalysis([&](const EpochAnalysis& done) {
+        store.recordAnalyses(analysisRecords(recorder.runId(), done.epoch, done.directory, done.outcome.jsonText));
+      });
       observers.push_back(periodicAnalysis.get());
     }
-    result = trainer.run(observers, interrupt.flag());
+    try {
+      result = trainer.run(observers, interrupt.flag());
+    } catch (const std::exception& error) {
+      recorder.markFailed(error.what());
+      throw;
+    }
   }
 
   trainer.saveModel(runDirectory.modelPath());
   std::cout << "results in " << config_.outDir << "/ (run.json, metrics.csv, model.pt, checkpoints/)\n";
+  std::cout << "recorded as run " << recorder.runId() << " in the workspace " << workspace.directory().string() << "\n";
   switch (result.status) {
     case RunStatus::Finished: return kExitOk;
     case RunStatus::Diverged: return kExitDiverged;

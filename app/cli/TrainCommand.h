@@ -3,6 +3,7 @@
 // run itself with a progress display and a run directory.
 
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -41,6 +42,9 @@ class TrainCommand {
   std::string datasetName_;
   std::string scheduleName_;
   int analyzeEvery_ = 0;
+  std::string workspaceDir_;
+  std::string runName_;
+  std::vector<std::string> tags_;
   // This process's place in a multi-process job: the environment (torchrun's variables) overridden
   // by these flags where given.
   DistributedOptions distributedFlags_;
