@@ -137,7 +137,12 @@ TrainCommand::TrainCommand(CLI::App& parent) {
                   "Run the analyses below on every K-th epoch's checkpoint (and the last) into DIR/analysis/epoch-NNN/ "
                   "(0: off)")
       ->capture_default_str();
+  const std::size_t optionsBefore = app->get_options().size();
   addAnalysisFlags(*app, analysisFlags_, AnalysisFlagSet::Train);
+  // The analysis flags may come from a --config file too (they are not part of TrainConfig).
+  analysisFlagNames_.push_back("analyze-every");
+  const auto options = app->get_options();
+  for (std::size_t i = optionsBefore; i < options.size(); ++i) analysisFlagNames_.push_back(options[i]->get_name().substr(2));
 }
 
 namespace {
@@ -182,22 +187,56 @@ void TrainCommand::applyConfigFileFrom(int argc, const char* const* argv) {
     config_.outDir = resumeDir;
   }
   const std::string configFile = flagValue(argc, argv, "--config");
-  if (!configFile.empty()) applyJsonConfigFile(config_, configFile);
+  if (!configFile.empty()) {
+    // Analysis keys are set aside for resolve(); the rest is TrainConfig's.
+    std::ifstream in(configFile);
+    if (!in) throw ConfigError("--config", configFile, "cannot open the file");
+    nlohmann::json object;
+    try {
+      object = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& error) {
+      throw ConfigError("--config", configFile, std::string("not valid JSON: ") + error.what());
+    }
+    if (object.is_object()) {
+      for (const std::string& name : analysisFlagNames_) {
+        if (object.contains(name)) {
+          analysisConfig_[name] = object[name];
+          object.erase(name);
+        }
+      }
+    }
+    applyJsonConfig(config_, object.dump(), configFile);
+  }
   datasetName_ = datasetName(config_.data.kind);
   scheduleName_ = scheduleName(config_.schedule);
 }
 
-int TrainCommand::run() {
+TrainSetup TrainCommand::resolve(bool assignRunDirectory) {
   config_.data.kind = parseDatasetName(datasetName_);
   config_.schedule = parseScheduleName(scheduleName_);
   // Every run is recorded in a workspace; its directory goes there unless --out says otherwise.
   const Workspace workspace = Workspace::resolve(workspaceDir_);
-  if (config_.outDir.empty()) config_.outDir = (workspace.runsDirectory() / defaultRunName(config_)).string();
+  if (config_.outDir.empty() && assignRunDirectory) {
+    config_.outDir = (workspace.runsDirectory() / defaultRunName(config_)).string();
+  }
   validateConfig(config_);
-
-  const bool resuming = !resumeDir_.empty();
-  if (resuming && config_.outDir != resumeDir_) {
-    throw ConfigError("--out", config_.outDir, "a resumed run continues in its own directory (--resume)");
+  // Analysis keys of a --config file, where the command line did not give the flag.
+  for (const auto& [key, value] : analysisConfig_.items()) {
+    CLI::Option* option = command_->get_option_no_throw("--" + key);
+    if (option == nullptr || option->count() > 0) continue;
+    if (value.is_boolean()) {
+      if (!value.get<bool>()) continue;
+      option->add_result("true");
+    } else if (value.is_number() || value.is_string()) {
+      option->add_result(value.is_string() ? value.get<std::string>() : value.dump());
+    } else {
+      throw ConfigError("--config", key, "expected a number, a string or true/false, got " + value.dump());
+    }
+    try {
+      option->run_callback();
+    } catch (const CLI::ParseError& error) {
+      throw ConfigError("--" + key, value.dump(), std::string("from --config: ") + error.what());
+    }
   }
   finishAnalysisFlags(*command_, analysisFlags_);
   const AnalysisRequest& analysis = analysisFlags_.request;
@@ -206,6 +245,18 @@ int TrainCommand::run() {
                              analysis.slice || !analysis.interpolate.empty() || analysis.trajectory)) {
     throw ConfigError("--analyze-every", "0", "analysis flags (--hessian-top, --slice, ...) need --analyze-every K");
   }
+  return TrainSetup{config_, analyzeEvery_, analysis, workspace.directory().string()};
+}
+
+int TrainCommand::run() {
+  resolve(true);
+  const Workspace workspace = Workspace::resolve(workspaceDir_);
+
+  const bool resuming = !resumeDir_.empty();
+  if (resuming && config_.outDir != resumeDir_) {
+    throw ConfigError("--out", config_.outDir, "a resumed run continues in its own directory (--resume)");
+  }
+  const AnalysisRequest& analysis = analysisFlags_.request;
 
   const DistributedOptions distributed = distributedOptions();
   validateDistributedOptions(distributed);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cli/AnalysisFlags.h"
 #include "core/train/DistributedOptions.h"
@@ -23,6 +24,15 @@ enum ExitCode : int {
   kExitCancelled = 130,
 };
 
+// What `train`'s flags resolve to, validated, before anything runs: what the GUI's launch form asks of
+// the same parser, so the form and the command line can never disagree on a flag.
+struct TrainSetup {
+  TrainConfig config;
+  int analyzeEvery = 0;
+  AnalysisRequest analysis;
+  std::string workspaceDirectory;
+};
+
 class TrainCommand {
  public:
   explicit TrainCommand(CLI::App& parent);
@@ -31,8 +41,12 @@ class TrainCommand {
   // parses the flags, so that flags override it.
   void applyConfigFileFrom(int argc, const char* const* argv);
   bool selected() const { return command_->parsed(); }
-  // Applies the string-valued flags, runs the training and returns the exit code.
+  // Applies the string-valued flags and validates everything (ConfigError naming the flag). With
+  // assignRunDirectory, a missing --out becomes WORKSPACE/runs/<time>-<model>.
+  TrainSetup resolve(bool assignRunDirectory);
+  // Resolves, runs the training and returns the exit code.
   int run();
+  CLI::App& command() { return *command_; }
 
  private:
   CLI::App* command_;
@@ -43,6 +57,8 @@ class TrainCommand {
   std::string scheduleName_;
   int analyzeEvery_ = 0;
   std::string workspaceDir_;
+  std::vector<std::string> analysisFlagNames_;  // without the leading --
+  nlohmann::json analysisConfig_;               // analysis keys of a --config file
   std::string runName_;
   std::vector<std::string> tags_;
   // This process's place in a multi-process job: the environment (torchrun's variables) overridden

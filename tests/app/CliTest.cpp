@@ -445,5 +445,25 @@ TEST_F(CliTest, TrainAndAnalyzeRecordIntoTheWorkspace) {
   EXPECT_NE(tidy.find("1,2,train_loss,"), std::string::npos) << tidy;
 }
 
+TEST_F(CliTest, AConfigFileMayCarryTheAnalysisFlagsAndFlagsOverrideThem) {
+  const std::string config = dir.file("config.json");
+  {
+    std::ofstream out(config);
+    out << R"({"epochs": 1, "analyze-every": 1, "hessian-top": 1, "slice": true, "grid": 3, "subset": 0})";
+  }
+  const std::string out = dir.file("run");
+  const CliResult result = run(tinyRunFlags() + " --config " + config + " --grid 5 --out " + out);
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  const auto analysis = nlohmann::json::parse(readText(out + "/analysis/epoch-001/analysis.json"));
+  EXPECT_EQ(analysis["hessian"]["eigenvalues"].size(), 1u);
+  EXPECT_EQ(csvRows(out + "/analysis/epoch-001/slice.csv").size(), 25u) << "--grid 5 overrides the file's 3";
+
+  {
+    std::ofstream bad(config);
+    bad << R"({"epochs": 1, "hessian-tops": 1})";
+  }
+  expectUsageError(tinyRunFlags() + " --config " + config + " --out " + dir.file("bad"), "--config", "hessian-tops");
+}
+
 }  // namespace
 }  // namespace samscape
