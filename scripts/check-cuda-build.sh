@@ -35,7 +35,7 @@ if ! "$python" -c 'import torch' 2>/dev/null; then
 fi
 
 site=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-prefix=$("$python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
+prefix=$("$python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null)
 # The wheel's libtorch_cuda.so needs the wheel's own NCCL, cuDNN, ... (the toolkit's NCCL is older):
 # let the linker find them where the wheel put them.
 linker_flags=""
@@ -47,7 +47,9 @@ cmake -S . -B build/cuda-check -G Ninja \
   -DCMAKE_BUILD_TYPE=Release \
   -DSAMSCAPE_BUILD_TESTS=ON -DSAMSCAPE_BUILD_BENCHMARKS=ON -DSAMSCAPE_WARNINGS_AS_ERRORS=ON \
   -DCMAKE_PREFIX_PATH="$prefix" \
-  -DCMAKE_EXE_LINKER_FLAGS="${linker_flags# }" >/dev/null
+  -DCMAKE_EXE_LINKER_FLAGS="${linker_flags# }" >/tmp/samscape-cuda-configure.$$.log 2>&1 ||
+  { cat /tmp/samscape-cuda-configure.$$.log >&2; exit 1; }
+rm -f /tmp/samscape-cuda-configure.$$.log  # TorchConfig's warnings (kineto, CUDA architectures) are noise here
 
 # Headless targets only (no Qt/VTK), of those this tree has.
 wanted=(samscape-cli samscape-bench samscape_core_tests samscape_cli_tests samscape_launch_tests

@@ -173,7 +173,10 @@ int LaunchCommand::run() {
 
   std::optional<int> failure;  // the exit code of the first rank that failed
   bool interrupted = false;   // Ctrl-C was forwarded: the ranks are stopping together
-  std::optional<Clock::time_point> killAt;
+  // When the ranks still running after a failure get SIGKILL (a plain pair rather than an optional:
+  // GCC's -O3 warns about an optional time_point as maybe uninitialized).
+  bool killPending = false;
+  Clock::time_point killAt{};
   auto stopOthers = [&](int signal) {
     for (const auto& rank : ranks) {
       if (!rank.exitCode) kill(rank.pid, signal);
@@ -228,14 +231,15 @@ int LaunchCommand::run() {
             std::cerr << "samscape-cli launch: rank " << rank.index << " " << describeExit(status)
                       << "; stopping the other ranks\n";
             stopOthers(SIGTERM);
+            killPending = true;
             killAt = Clock::now() + std::chrono::milliseconds(static_cast<long>(graceSeconds_ * 1000.0));
           }
         }
       }
     }
-    if (killAt && Clock::now() >= *killAt) {
+    if (killPending && Clock::now() >= killAt) {
       stopOthers(SIGKILL);
-      killAt.reset();
+      killPending = false;
     }
   }
   for (auto& rank : ranks) {
