@@ -1,0 +1,81 @@
+#pragma once
+// What the window knows about one run: plain values the worker threads send over queued signals, kept
+// by RunController on the GUI thread and drawn by the pages. No LibTorch, no Qt widgets.
+
+#include <QMetaType>
+#include <QString>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "analysis/AnalysisJob.h"
+#include "analysis/LossSurface.h"
+#include "core/train/TrainConfig.h"
+#include "core/train/TrainingObserver.h"
+
+namespace samscape::gui {
+
+// One epoch's analysis as the views use it (a summary of DIR/analysis/epoch-NNN/).
+struct RunAnalysis {
+  int epoch = 0;
+  QString directory;
+  bool complete = false;  // false while the job runs (e.g. the slice's coarse levels)
+  double loss = 0.0;
+  std::vector<double> eigenvalues;  // descending
+  std::optional<double> trace;
+  std::optional<double> traceStandardError;
+  std::optional<double> mSharpness;
+  SliceGrid slice;  // empty xs when no slice
+  std::vector<double> trajectoryX;  // the checkpoints so far, in the slice's coordinates
+  std::vector<double> trajectoryY;
+  std::vector<double> densityGrid;  // spectral density (esd.csv), when computed
+  std::vector<double> density;
+};
+
+// What a run is asked to do: the train flags as resolved by the CLI's parser, so the GUI and the CLI
+// can never disagree on a flag's meaning.
+struct RunRequest {
+  TrainConfig config;
+  int analyzeEvery = 0;
+  AnalysisRequest analysis;
+  QString name;
+  QString resumeDirectory;  // non-empty: continue that run from its latest checkpoint
+};
+
+struct StepSample {
+  std::int64_t globalStep = 0;
+  double loss = 0.0;
+};
+
+struct GuiRun {
+  int id = 0;
+  std::int64_t storeId = 0;  // the run's id in the workspace's store (0: not recorded)
+  int pairId = -1;           // runs launched together as an SGD/SAM pair share it
+  RunRequest request;
+  QString status = "queued";  // queued, running, finished, diverged, failed, cancelled, interrupted
+  QString message;
+  std::int64_t globalStep = 0;
+  std::int64_t totalSteps = 0;
+  double elapsedSeconds = 0.0;
+  std::vector<EpochMetrics> epochs;
+  std::vector<std::int64_t> epochEndSteps;
+  std::vector<double> epochEndSeconds;  // wall time since the run started
+  std::map<int, RunAnalysis> analyses;
+  QString tags;
+  QString notes;
+
+  QString optimizerLabel() const;
+  bool inFlight() const { return status == "queued" || status == "running"; }
+  // Seconds left at the current pace; negative when unknown.
+  double etaSeconds() const;
+};
+
+}  // namespace samscape::gui
+
+Q_DECLARE_METATYPE(samscape::EpochMetrics)
+Q_DECLARE_METATYPE(samscape::TrainingBegin)
+Q_DECLARE_METATYPE(samscape::StepProgress)
+Q_DECLARE_METATYPE(samscape::SliceGrid)
+Q_DECLARE_METATYPE(samscape::gui::RunAnalysis)

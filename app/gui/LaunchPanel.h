@@ -1,0 +1,74 @@
+#pragma once
+// The launch form: one field per flag of `samscape-cli train` (analysis flags included), built from the
+// CLI's own option table, so a flag added to the CLI appears here with its help text and default. The
+// form resolves through the CLI's parser, presets fill it, and configs load and save in the CLI's
+// --config JSON.
+
+#include <QStringList>
+#include <QWidget>
+
+#include <map>
+#include <vector>
+
+#include "cli/TrainCommand.h"
+
+class QCheckBox;
+class QComboBox;
+class QLineEdit;
+class QLabel;
+
+namespace samscape::gui {
+
+struct LaunchPreset {
+  QString name;
+  QStringList arguments;  // train flags over the defaults
+  QString requirement;    // a dataset directory that must exist, or empty
+};
+
+// "SAM vs SGD, Fashion-MNIST, quick (CPU)", "label noise 40%", "CIFAR-10 ResNet-20".
+std::vector<LaunchPreset> launchPresets();
+
+class LaunchPanel : public QWidget {
+  Q_OBJECT
+ public:
+  explicit LaunchPanel(QWidget* parent = nullptr);
+
+  // The form as train flags: only fields that differ from the CLI's defaults.
+  QStringList arguments() const;
+  // Resets every field to its default, then applies `arguments` (flags the form does not show are an error).
+  bool setArguments(const QStringList& arguments, QString* error = nullptr);
+  // Resolves the form through the CLI's parser. Throws samscape::Error naming the flag at fault.
+  cli::TrainSetup resolve() const;
+
+  // The CLI's --config format: flag names as keys. Loading leaves the form unchanged on error.
+  bool saveConfig(const QString& path, QString* error = nullptr) const;
+  bool loadConfig(const QString& path, QString* error = nullptr);
+  bool applyPreset(const QString& name, QString* error = nullptr);
+
+  void setWorkspaceDirectory(const QString& directory) { workspaceDirectory_ = directory; }
+  void showProblem(const QString& message);
+
+ Q_SIGNALS:
+  void launchRequested();
+  void launchPairRequested();
+
+ private:
+  struct Field {
+    QString flag;  // without the leading --
+    QString defaultValue;
+    bool isFlag = false;
+    QLineEdit* edit = nullptr;
+    QComboBox* choice = nullptr;
+    QCheckBox* check = nullptr;
+  };
+  void setFieldValue(Field& field, const QString& value);
+  QString fieldValue(const Field& field) const;
+  Field* field(const QString& flag);
+
+  std::vector<Field> fields_;
+  QComboBox* presets_ = nullptr;
+  QLabel* problem_ = nullptr;
+  QString workspaceDirectory_;
+};
+
+}  // namespace samscape::gui

@@ -1,0 +1,485 @@
+#include "gui/MainWindow.h"
+
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDateTime>
+#include <QDir>
+#include <QFileInfo>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSettings>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTableView>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include "core/Error.h"
+#include "core/store/RunStore.h"
+#include "core/store/Workspace.h"
+#include "gui/LaunchPanel.h"
+#include "gui/Pages.h"
+#include "gui/RunTableModel.h"
+#include "viz/FigureExport.h"
+#include "viz/LandscapeView.h"
+
+namespace samscape::gui {
+namespace {
+
+// Typed settings keys in one place.
+namespace keys {
+const char* const geometry = "window/geometry";
+const char* const state = "window/state";
+const char* const lastArguments = "launch/lastArguments";
+}  // namespace keys
+
+RunRequest requestFrom(const cli::TrainSetup& setup) {
+  RunRequest request;
+  request.config = setup.config;
+  request.analyzeEvery = setup.analyzeEvery;
+  request.analysis = setup.analysis;
+  return request;
+}
+
+}  // namespace
+
+MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(parent), workspace_(workspace) {
+  setWindowTitle("samscape: Sharpness-Aware Minimization lab");
+  const Workspace place{std::filesystem::path(workspace.toStdString())};
+  std::filesystem::create_directories(place.runsDirectory());
+  store_ = std::make_unique<RunStore>(place);
+  controller_ = std::make_unique<RunController>(QString::fromStdString(place.runsDirectory().string()));
+  controller_->setWorkspaceDirectory(workspace);
+
+  // Launch form, docked on the left.
+  launch_ = new LaunchPanel(this);
+  launch_->setWorkspaceDirectory(workspace);
+  auto* dock = new QDockWidget("Launch", this);
+  dock->setObjectName("launch-dock");
+  dock->setWidget(launch_);
+  addDockWidget(Qt::LeftDockWidgetArea, dock);
+  connect(launch_, &LaunchPanel::launchPairRequested, this, [this] { launchPair(); });
+  connect(launch_, &LaunchPanel::launchRequested, this, [this] { launchSingle(); });
+
+  // Runs panel over the pages.
+  auto* splitter = new QSplitter(Qt::Vertical, this);
+  auto* runsPanel = new QWidget(splitter);
+  auto* runsLayout = new QVBoxLayout(runsPanel);
+  auto* runsBar = new QHBoxLayout;
+  filterEdit_ = new QLineEdit(runsPanel);
+  filterEdit_->setPlaceholderText("Filter runs by name, optimizer, status, tags or notes");
+  auto* cancel = new QPushButton("Cancel", runsPanel);
+  auto* resume = new QPushButton("Resume", runsPanel);
+  auto* remove = new QPushButton("Delete...", runsPanel);
+  runsBar->addWidget(filterEdit_, 1);
+  runsBar->addWidget(cancel);
+  runsBar->addWidget(resume);
+  runsBar->addWidget(remove);
+  runsLayout->addLayout(runsBar);
+  model_ = new RunTableModel(*controller_, this);
+  filter_ = new QSortFilterProxyModel(this);
+  filter_->setSourceModel(model_);
+  filter_->setFilterKeyColumn(-1);
+  filter_->setFilterCaseSensitivity(Qt::CaseInsensitive);
+  table_ = new QTableView(runsPanel);
+  table_->setModel(filter_);
+  table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  table_->setItemDelegateForColumn(RunTableModel::Progress, new ProgressDelegate(table_));
+  table_->horizontalHeader()->setStretchLastSection(true);
+  table_->verticalHeader()->hide();
+  runsLayout->addWidget(table_);
+  connect(filterEdit_, &QLineEdit::textChanged, filter_, &QSortFilterProxyModel::setFilterFixedString);
+  connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] { refreshPages(); });
+
+  tabs_ = new QTabWidget(splitter);
+  curves_ = new CurvesPage(*controller_, tabs_);
+  landscape_ = new LandscapePage(*controller_, tabs_);
+  spectrum_ = new SpectrumPage(*controller_, tabs_);
+  tabs_->addTab(curves_, "Curves");
+  tabs_->addTab(landscape_, "Landscape");
+  tabs_->addTab(spectrum_, "Spectrum");
+  splitter->addWidget(runsPanel);
+  splitter->addWidget(tabs_);
+  splitter->setStretchFactor(0, 1);
+  splitter->setStretchFactor(1, 3);
+  splitter->setSizes({190, 700});
+  setCentralWidget(splitter);
+  status_ = new QLabel(this);
+  statusBar()->addWidget(status_, 1);
+
+  connect(cancel, &QPushButton::clicked, this, [this] {
+    for (int id : selectedRuns()) controller_->cancel(id);
+  });
+  connect(resume, &QPushButton::clicked, this, [this] {
+    for (int id : selectedRuns()) {
+      QString error;
+      if (!controller_->resume(id, &error) && !error.isEmpty()) statusBar()->showMessage(error, 8000);
+    }
+  });
+  connect(remove, &QPushButton::clicked, this, [this] {
+    const auto ids = selectedRuns();
+    if (ids.empty()) return;
+    for (int id : ids) {
+      const GuiRun* run = controller_->run(id);
+      if (run != nullptr && run->inFlight()) {
+        statusBar()->showMessage(run->request.name + " is in flight: cancel it first", 8000);
+        return;
+      }
+    }
+    if (QMessageBox::question(this, "Delete runs",
+                              QString("Delete %1 run(s) and their files from the workspace?").arg(ids.size())) !=
+        QMessageBox::Yes) {
+      return;
+    }
+    for (int id : ids) {
+      const GuiRun* run = controller_->run(id);
+      const std::string outDir = run->request.config.outDir;
+      try {
+        if (const auto record = store_->findRunByOutDir(outDir)) store_->deleteRun(record->id);
+      } catch (const std::exception& error) {
+        statusBar()->showMessage(QString::fromUtf8(error.what()), 8000);
+        return;
+      }
+      controller_->remove(id);
+    }
+  });
+  connect(model_, &RunTableModel::annotationsEdited, this, [this](int id) {
+    const GuiRun* run = controller_->run(id);
+    try {
+      if (const auto record = store_->findRunByOutDir(run->request.config.outDir)) {
+        store_->removeTags(record->id, record->tags);
+        std::vector<std::string> tags;
+        for (const QString& tag : run->tags.split(',', Qt::SkipEmptyParts)) tags.push_back(tag.trimmed().toStdString());
+        store_->addTags(record->id, tags);
+        store_->setNotes(record->id, run->notes.toStdString());
+      }
+    } catch (const std::exception& error) {
+      statusBar()->showMessage(QString::fromUtf8(error.what()), 8000);
+    }
+  });
+
+  auto pageRefresh = [this](int id) {
+    for (RunPage* page : {static_cast<RunPage*>(curves_), static_cast<RunPage*>(landscape_), spectrum_}) {
+      const auto& runs = page->runs();
+      if (std::find(runs.begin(), runs.end(), id) != runs.end()) page->refresh();
+    }
+    checkScreenshot();
+  };
+  connect(controller_.get(), &RunController::epochAdded, this, [pageRefresh](int id, int) { pageRefresh(id); });
+  connect(controller_.get(), &RunController::analysisChanged, this, [pageRefresh](int id, int) { pageRefresh(id); });
+  connect(controller_.get(), &RunController::runChanged, this, [this] { updateStatus(); });
+  connect(controller_.get(), &RunController::runEnded, this, [this](int id) {
+    const GuiRun* run = controller_->run(id);
+    if (run != nullptr && run->status == "failed") statusBar()->showMessage(run->request.name + ": " + run->message, 15000);
+    checkScreenshot();
+  });
+  connect(controller_.get(), &RunController::pairInterpolationReady, this, [this] { landscape_->refresh(); });
+
+  buildMenus();
+  QSettings settings;
+  restoreGeometry(settings.value(keys::geometry).toByteArray());
+  restoreState(settings.value(keys::state).toByteArray());
+  const QStringList last = settings.value(keys::lastArguments).toStringList();
+  if (last.isEmpty() || !launch_->setArguments(last)) launch_->applyPreset(launchPresets().front().name);
+  if (settings.value(keys::geometry).isNull()) resize(1500, 950);
+  loadWorkspaceRuns();
+  updateStatus();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildMenus() {
+  QMenu* file = menuBar()->addMenu("&File");
+  file->addAction("Load config...", this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, "Load config", QString(), "JSON (*.json)");
+    QString error;
+    if (!path.isEmpty() && !launch_->loadConfig(path, &error)) launch_->showProblem(error);
+  });
+  file->addAction("Save config...", this, [this] {
+    const QString path = QFileDialog::getSaveFileName(this, "Save config", "config.json", "JSON (*.json)");
+    QString error;
+    if (!path.isEmpty() && !launch_->saveConfig(path, &error)) launch_->showProblem(error);
+  });
+  file->addSeparator();
+  file->addAction("Export view (PNG, SVG, PDF)...", this, [this] { exportCurrentView(); });
+  file->addAction("Export plot data (CSV)...", this, [this] { exportCurrentData(); });
+  file->addAction("Export 3D view as PNG...", this, [this] { exportLandscapePng(); });
+  file->addAction("Export surface as .vts...", this, [this] { exportLandscapeVts(); });
+  file->addAction("Export report...", this, [this] {
+    const QString directory = QFileDialog::getExistingDirectory(this, "Export report into");
+    if (directory.isEmpty()) return;
+    QStringList written;
+    QString error;
+    if (exportReport(directory, &written, &error)) {
+      statusBar()->showMessage(QString("report: %1 files in %2").arg(written.size()).arg(directory), 8000);
+    } else {
+      QMessageBox::warning(this, "Export report", error);
+    }
+  });
+  file->addSeparator();
+  file->addAction("Quit", this, &QWidget::close);
+}
+
+void MainWindow::loadWorkspaceRuns() {
+  // The workspace's most recent runs whose directories still exist (runs from the CLI included).
+  std::vector<RunRecord> records;
+  try {
+    records = store_->listRuns();
+  } catch (const std::exception& error) {
+    statusBar()->showMessage(QString::fromUtf8(error.what()), 15000);
+    return;
+  }
+  const std::size_t keep = 20;
+  if (records.size() > keep) records.erase(records.begin(), records.end() - static_cast<std::ptrdiff_t>(keep));
+  for (const RunRecord& record : records) {
+    if (record.outDir.empty() || !QFileInfo::exists(QString::fromStdString(record.outDir) + "/run.json")) continue;
+    const int id = controller_->addExisting(QString::fromStdString(record.outDir));
+    if (GuiRun* run = controller_->mutableRun(id)) {
+      run->storeId = record.id;
+      run->request.name = QString::fromStdString(record.name);
+      run->status = QString::fromStdString(record.status);
+      QStringList tags;
+      for (const auto& tag : record.tags) tags << QString::fromStdString(tag);
+      run->tags = tags.join(", ");
+      run->notes = QString::fromStdString(record.notes);
+      Q_EMIT controller_->runChanged(id);
+    }
+  }
+}
+
+bool MainWindow::launchPair() {
+  try {
+    const cli::TrainSetup setup = launch_->resolve();
+    launch_->showProblem({});
+    QSettings().setValue(keys::lastArguments, launch_->arguments());
+    const auto [sgd, sam] = controller_->launchPair(requestFrom(setup));
+    selectRuns({sgd, sam});
+    return true;
+  } catch (const std::exception& error) {
+    launch_->showProblem(QString::fromUtf8(error.what()));
+    return false;
+  }
+}
+
+bool MainWindow::launchSingle() {
+  try {
+    const cli::TrainSetup setup = launch_->resolve();
+    launch_->showProblem({});
+    QSettings().setValue(keys::lastArguments, launch_->arguments());
+    RunRequest request = requestFrom(setup);
+    request.name = QString::fromStdString(setup.config.optimizer.name).toUpper() + " " +
+                   QString::fromStdString(setup.config.model.name);
+    selectRuns({controller_->enqueue(request)});
+    return true;
+  } catch (const std::exception& error) {
+    launch_->showProblem(QString::fromUtf8(error.what()));
+    return false;
+  }
+}
+
+std::vector<int> MainWindow::selectedRuns() const {
+  std::vector<int> ids;
+  std::set<int> rows;
+  for (const QModelIndex& index : table_->selectionModel()->selectedRows()) {
+    rows.insert(filter_->mapToSource(index).row());
+  }
+  for (int row : rows) ids.push_back(model_->runIdAt(row));
+  return ids;
+}
+
+void MainWindow::selectRuns(const std::vector<int>& ids) {
+  table_->selectionModel()->clearSelection();
+  for (int id : ids) {
+    const QModelIndex index = filter_->mapFromSource(model_->index(model_->rowOf(id), 0));
+    table_->selectionModel()->select(index, QItemSelectionModel::Select | QItemSelectionModel::Rows);
+  }
+  refreshPages();
+}
+
+void MainWindow::refreshPages() {
+  std::vector<int> ids = selectedRuns();
+  // A single selected run of a pair shows with its partner, so the landscape compares them.
+  if (ids.size() == 1 && controller_->partnerOf(ids.front()) >= 0) {
+    const int partner = controller_->partnerOf(ids.front());
+    const GuiRun* run = controller_->run(ids.front());
+    if (run != nullptr && run->request.config.optimizer.name == "sgd") {
+      ids.push_back(partner);
+    } else {
+      ids.insert(ids.begin(), partner);
+    }
+  }
+  curves_->setRuns(ids);
+  landscape_->setRuns(ids);
+  spectrum_->setRuns(ids);
+}
+
+RunPage* MainWindow::currentPage() const { return qobject_cast<RunPage*>(tabs_->currentWidget()); }
+
+void MainWindow::updateStatus() {
+  int running = 0;
+  int queued = 0;
+  for (int id : controller_->runIds()) {
+    const GuiRun* run = controller_->run(id);
+    running += run->status == "running";
+    queued += run->status == "queued";
+  }
+  status_->setText(QString("workspace %1   |   %2 running, %3 queued").arg(workspace_).arg(running).arg(queued));
+}
+
+void MainWindow::exportCurrentView() {
+  const QString path = QFileDialog::getSaveFileName(this, "Export view", "view.png", "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)");
+  if (path.isEmpty()) return;
+  QString error;
+  if (!viz::exportWidget(tabs_->currentWidget(), path, &error)) QMessageBox::warning(this, "Export view", error);
+}
+
+void MainWindow::exportCurrentData() {
+  const QString directory = QFileDialog::getExistingDirectory(this, "Export the current page's data and figures into");
+  if (directory.isEmpty()) return;
+  QStringList written;
+  QString error;
+  if (!currentPage()->exportAll(directory, "samscape", &written, &error)) QMessageBox::warning(this, "Export", error);
+}
+
+void MainWindow::exportLandscapePng() {
+  const QString path = QFileDialog::getSaveFileName(this, "Export 3D view", "landscape.png", "PNG (*.png)");
+  if (path.isEmpty()) return;
+  bool ok = false;
+  const int width = QInputDialog::getInt(this, "Resolution", "Width in pixels", 1920, 200, 8000, 10, &ok);
+  if (!ok) return;
+  QString error;
+  if (!landscape_->exportViewPng(0, path, width, width * 3 / 4, &error)) QMessageBox::warning(this, "Export", error);
+}
+
+void MainWindow::exportLandscapeVts() {
+  const QString path = QFileDialog::getSaveFileName(this, "Export surface", "slice.vts", "VTK structured grid (*.vts)");
+  if (path.isEmpty()) return;
+  QString error;
+  if (!landscape_->view(0)->exportVts(path, &error)) QMessageBox::warning(this, "Export", error);
+}
+
+bool MainWindow::exportReport(const QString& directory, QStringList* written, QString* error) {
+  if (!QDir().mkpath(directory)) {
+    *error = directory + ": cannot create the directory";
+    return false;
+  }
+  // Every page draws the selection; the landscape's 3D views must have been shown once to render.
+  const int current = tabs_->currentIndex();
+  for (int index = 0; index < tabs_->count(); ++index) {
+    tabs_->setCurrentIndex(index);
+    QApplication::processEvents();
+    auto* page = qobject_cast<RunPage*>(tabs_->widget(index));
+    if (!page->exportAll(directory, "report", written, error)) {
+      tabs_->setCurrentIndex(current);
+      return false;
+    }
+  }
+  tabs_->setCurrentIndex(current);
+  // The runs' own metrics, as the table shows them.
+  QString csv = "run,epoch,train_loss,train_acc,test_loss,test_acc,lr\n";
+  for (int id : curves_->runs()) {
+    const GuiRun* run = controller_->run(id);
+    for (const EpochMetrics& m : run->epochs) {
+      csv += QString("\"%1\",%2,%3,%4,%5,%6,%7\n")
+                 .arg(QString(run->request.name).replace('"', "\"\""))
+                 .arg(m.epoch)
+                 .arg(m.trainLoss, 0, 'g', 17)
+                 .arg(m.trainAccuracy, 0, 'g', 17)
+                 .arg(m.testLoss, 0, 'g', 17)
+                 .arg(m.testAccuracy, 0, 'g', 17)
+                 .arg(m.learningRate, 0, 'g', 17);
+    }
+  }
+  const QString metrics = QDir(directory).filePath("report-metrics.csv");
+  if (!viz::writeTextFile(metrics, csv, error)) return false;
+  written->append(metrics);
+  return true;
+}
+
+void MainWindow::screenshotAfterEpochs(const QString& path, int epochs) {
+  screenshotPath_ = path;
+  screenshotEpochs_ = epochs;
+  tabs_->setCurrentWidget(landscape_);
+  checkScreenshot();
+}
+
+void MainWindow::checkScreenshot() {
+  if (screenshotPath_.isEmpty() || screenshotTaken_) return;
+  bool anyRun = false;
+  for (int id : landscape_->runs()) {
+    const GuiRun* run = controller_->run(id);
+    if (run == nullptr) continue;
+    anyRun = true;
+    if (run->status == "failed" || run->status == "diverged" || run->status == "cancelled") {
+      std::cerr << "samscape: screenshot not taken: " << run->request.name.toStdString() << " "
+                << run->status.toStdString() << ": " << run->message.toStdString() << "\n";
+      screenshotTaken_ = true;
+      QTimer::singleShot(0, qApp, [] { QApplication::exit(1); });
+      return;
+    }
+    if (static_cast<int>(run->epochs.size()) < screenshotEpochs_ && run->status != "finished") return;
+    // The analyses due by then: the last multiple of --analyze-every within the epochs (or the last epoch).
+    const int every = run->request.analyzeEvery;
+    if (every > 0) {
+      int due = (screenshotEpochs_ / every) * every;
+      if (screenshotEpochs_ >= run->request.config.epochs) due = run->request.config.epochs;
+      if (due > 0) {
+        const auto found = run->analyses.find(due);
+        if (found == run->analyses.end() || !found->second.complete) return;
+      }
+    }
+  }
+  if (!anyRun) return;
+  screenshotTaken_ = true;
+  // Let the views draw the last values before the grab.
+  QTimer::singleShot(500, this, [this] {
+    landscape_->refresh();
+    QApplication::processEvents();
+    const QImage image = grab().toImage();
+    const bool saved = image.save(screenshotPath_, "PNG");
+    const QWidget* view = landscape_->view(0);
+    const QPoint origin = view->mapTo(this, QPoint(0, 0));
+    std::cout << "screenshot " << screenshotPath_.toStdString() << (saved ? "" : " FAILED") << "\n"
+              << "landscape view at " << origin.x() << "," << origin.y() << " size " << view->width() << "x"
+              << view->height() << " (scale " << devicePixelRatioF() << ")\n"
+              << std::flush;
+    QApplication::exit(saved ? 0 : 1);
+  });
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (controller_->anyInFlight() && screenshotPath_.isEmpty()) {
+    const auto answer = QMessageBox::question(
+        this, "Runs in flight",
+        "Runs are still training. Stop them and quit? They stop after the current step and can be resumed from "
+        "their last checkpoint.");
+    if (answer != QMessageBox::Yes) {
+      event->ignore();
+      return;
+    }
+  }
+  controller_->cancelAll();
+  controller_->waitForWorkers();
+  QSettings settings;
+  settings.setValue(keys::geometry, saveGeometry());
+  settings.setValue(keys::state, saveState());
+  event->accept();
+}
+
+}  // namespace samscape::gui

@@ -1,0 +1,88 @@
+#pragma once
+// The samscape window: the launch form (left), the runs panel (top) and the curves, landscape and
+// spectrum pages (bottom) for the selected runs. Training and analysis run on worker threads owned by
+// RunController; this class only reacts to their queued reports.
+
+#include <QMainWindow>
+
+#include <memory>
+
+#include "gui/RunController.h"
+
+class QLineEdit;
+class QSortFilterProxyModel;
+class QTableView;
+class QTabWidget;
+class QLabel;
+
+namespace samscape {
+class RunStore;
+}
+
+namespace samscape::gui {
+
+class CurvesPage;
+class LandscapePage;
+class LaunchPanel;
+class RunPage;
+class RunTableModel;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+ public:
+  // `workspace`: the workspace directory (created when missing); runs go to its runs/ folder.
+  explicit MainWindow(const QString& workspace, QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  RunController& controller() { return *controller_; }
+  LaunchPanel& launchPanel() { return *launch_; }
+  LandscapePage& landscapePage() { return *landscape_; }
+
+  // Launches the form's config as an SGD/SAM pair and selects it. Returns false (and shows why) when
+  // the form does not resolve.
+  bool launchPair();
+  bool launchSingle();
+
+  // Saves a grab of the window to `path` once every run in flight has done `epochs` epochs and the
+  // analyses due by then, prints the landscape view's place in the grab, then quits the application.
+  void screenshotAfterEpochs(const QString& path, int epochs);
+
+  // Writes every page's figures and data for the selected runs into `directory`.
+  bool exportReport(const QString& directory, QStringList* written, QString* error);
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  void buildMenus();
+  void loadWorkspaceRuns();
+  std::vector<int> selectedRuns() const;
+  void selectRuns(const std::vector<int>& ids);
+  void refreshPages();
+  void checkScreenshot();
+  RunPage* currentPage() const;
+  void exportCurrentView();
+  void exportCurrentData();
+  void exportLandscapePng();
+  void exportLandscapeVts();
+  void updateStatus();
+
+  QString workspace_;
+  std::unique_ptr<RunStore> store_;
+  std::unique_ptr<RunController> controller_;
+  LaunchPanel* launch_ = nullptr;
+  RunTableModel* model_ = nullptr;
+  QSortFilterProxyModel* filter_ = nullptr;
+  QTableView* table_ = nullptr;
+  QLineEdit* filterEdit_ = nullptr;
+  QTabWidget* tabs_ = nullptr;
+  CurvesPage* curves_ = nullptr;
+  LandscapePage* landscape_ = nullptr;
+  RunPage* spectrum_ = nullptr;
+  QLabel* status_ = nullptr;
+  QString screenshotPath_;
+  int screenshotEpochs_ = 0;
+  bool screenshotTaken_ = false;
+};
+
+}  // namespace samscape::gui

@@ -1,0 +1,408 @@
+#include "gui/Pages.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QRegularExpression>
+#include <QSlider>
+#include <QSplitter>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "viz/FigureExport.h"
+#include "viz/LandscapeView.h"
+#include "viz/LineChart.h"
+#include "viz/RunColors.h"
+
+namespace samscape::gui {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Exports a chart as PNG, SVG and PDF plus its CSV; appends the files to `written`.
+bool exportChart(viz::LineChart& chart, const QString& base, QStringList* written, QString* error) {
+  for (const QString extension : {"png", "svg", "pdf"}) {
+    if (!chart.exportFigure(base + "." + extension, error)) return false;
+    written->append(base + "." + extension);
+  }
+  if (!chart.exportCsv(base + ".csv", error)) return false;
+  written->append(base + ".csv");
+  return true;
+}
+
+// The metrics the curve charts offer, and how to read each from a run at one epoch.
+struct CurveMetric {
+  const char* label;
+  bool fromAnalysis;
+};
+const std::vector<CurveMetric>& curveMetrics() {
+  static const std::vector<CurveMetric> metrics{
+      {"test loss", false},   {"train loss", false},    {"test accuracy", false}, {"train accuracy", false},
+      {"learning rate", false}, {"lambda_max", true},   {"Hessian trace", true},  {"m-sharpness", true},
+      {"analysis loss", true}};
+  return metrics;
+}
+
+double epochValue(const EpochMetrics& m, const QString& metric) {
+  if (metric == "test loss") return m.testLoss;
+  if (metric == "train loss") return m.trainLoss;
+  if (metric == "test accuracy") return m.testAccuracy;
+  if (metric == "train accuracy") return m.trainAccuracy;
+  if (metric == "learning rate") return m.learningRate;
+  return kNaN;
+}
+
+double analysisValue(const RunAnalysis& a, const QString& metric) {
+  if (metric == "lambda_max") return a.eigenvalues.empty() ? kNaN : a.eigenvalues.front();
+  if (metric == "Hessian trace") return a.trace.value_or(kNaN);
+  if (metric == "m-sharpness") return a.mSharpness.value_or(kNaN);
+  if (metric == "analysis loss") return a.complete ? a.loss : kNaN;
+  return kNaN;
+}
+
+QString fileSafe(const QString& text) {
+  QString safe = text.toLower();
+  safe.replace(QRegularExpression("[^a-z0-9]+"), "-");
+  return safe;
+}
+
+}  // namespace
+
+void RunPage::setRuns(const std::vector<int>& ids) {
+  runs_ = ids;
+  refresh();
+}
+
+// ----- curves --------------------------------------------------------------------------------------------
+
+CurvesPage::CurvesPage(RunController& controller, QWidget* parent) : RunPage(controller, parent) {
+  auto* layout = new QVBoxLayout(this);
+  auto* controls = new QHBoxLayout;
+  xAxis_ = new QComboBox(this);
+  xAxis_->addItems({"epochs", "steps", "wall time (s)"});
+  logScale_ = new QCheckBox("log scale", this);
+  smoothing_ = new QSlider(Qt::Horizontal, this);
+  smoothing_->setRange(0, 95);
+  smoothing_->setValue(0);
+  smoothing_->setToolTip("EMA smoothing weight (the raw curve stays, faint)");
+  controls->addWidget(new QLabel("x axis", this));
+  controls->addWidget(xAxis_);
+  controls->addWidget(logScale_);
+  controls->addWidget(new QLabel("smoothing", this));
+  controls->addWidget(smoothing_, 1);
+  layout->addLayout(controls);
+
+  auto* grid = new QGridLayout;
+  const char* defaults[] = {"test loss", "test accuracy", "lambda_max", "m-sharpness"};
+  for (int i = 0; i < 4; ++i) {
+    auto* cell = new QVBoxLayout;
+    auto* metric = new QComboBox(this);
+    for (const auto& m : curveMetrics()) metric->addItem(m.label);
+    metric->setCurrentText(defaults[i]);
+    auto* chart = new viz::LineChart(this);
+    chart->setMinimumSize(280, 200);
+    cell->addWidget(metric);
+    cell->addWidget(chart, 1);
+    grid->addLayout(cell, i / 2, i % 2);
+    metrics_.push_back(metric);
+    charts_.push_back(chart);
+    connect(metric, &QComboBox::currentTextChanged, this, [this] { refresh(); });
+  }
+  layout->addLayout(grid, 1);
+  connect(xAxis_, &QComboBox::currentTextChanged, this, [this] { refresh(); });
+  connect(logScale_, &QCheckBox::toggled, this, [this] { refresh(); });
+  connect(smoothing_, &QSlider::valueChanged, this, [this] { refresh(); });
+}
+
+void CurvesPage::refresh() {
+  const QString axis = xAxis_->currentText();
+  for (std::size_t c = 0; c < charts_.size(); ++c) {
+    const QString metric = metrics_[c]->currentText();
+    const bool fromAnalysis = std::any_of(curveMetrics().begin(), curveMetrics().end(), [&](const CurveMetric& m) {
+      return metric == m.label && m.fromAnalysis;
+    });
+    std::vector<viz::ChartSeries> series;
+    for (int id : runs_) {
+      const GuiRun* run = controller_.run(id);
+      if (run == nullptr) continue;
+      viz::ChartSeries s;
+      s.name = run->request.name;
+      s.color = viz::runColor(id);
+      auto xOf = [&](int epoch) -> double {
+        const auto index = static_cast<std::size_t>(epoch - 1);
+        if (axis == "steps") return index < run->epochEndSteps.size() && run->epochEndSteps[index] > 0
+                                        ? static_cast<double>(run->epochEndSteps[index]) : kNaN;
+        if (axis == "wall time (s)") return index < run->epochEndSeconds.size() ? run->epochEndSeconds[index] : kNaN;
+        return epoch;
+      };
+      if (fromAnalysis) {
+        for (const auto& [epoch, analysis] : run->analyses) {
+          const double x = xOf(epoch);
+          if (std::isnan(x)) continue;
+          s.xs.push_back(x);
+          s.ys.push_back(analysisValue(analysis, metric));
+        }
+      } else {
+        for (const EpochMetrics& m : run->epochs) {
+          const double x = xOf(m.epoch);
+          if (std::isnan(x)) continue;
+          s.xs.push_back(x);
+          s.ys.push_back(epochValue(m, metric));
+        }
+      }
+      series.push_back(std::move(s));
+    }
+    charts_[c]->setTitle(metric);
+    charts_[c]->setAxisTitles(axis, metric);
+    charts_[c]->setLogScale(logScale_->isChecked());
+    charts_[c]->setSmoothing(smoothing_->value() / 100.0);
+    charts_[c]->setSeries(series);
+  }
+}
+
+bool CurvesPage::exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) {
+  for (std::size_t c = 0; c < charts_.size(); ++c) {
+    const QString base = QDir(directory).filePath(prefix + "-curve-" + fileSafe(metrics_[c]->currentText()));
+    if (!exportChart(*charts_[c], base, written, error)) return false;
+  }
+  return true;
+}
+
+// ----- landscape -----------------------------------------------------------------------------------------
+
+LandscapePage::LandscapePage(RunController& controller, QWidget* parent) : RunPage(controller, parent) {
+  auto* layout = new QVBoxLayout(this);
+  auto* controls = new QHBoxLayout;
+  mode_ = new QComboBox(this);
+  mode_->addItems({"surface", "contour map"});
+  epochSlider_ = new QSlider(Qt::Horizontal, this);
+  epochSlider_->setRange(0, 0);
+  epochSlider_->setToolTip("Replay the analysed epochs");
+  epochLabel_ = new QLabel("latest epoch", this);
+  controls->addWidget(new QLabel("view", this));
+  controls->addWidget(mode_);
+  controls->addWidget(new QLabel("epoch", this));
+  controls->addWidget(epochSlider_, 1);
+  controls->addWidget(epochLabel_);
+  layout->addLayout(controls);
+
+  auto* splitter = new QSplitter(Qt::Vertical, this);
+  auto* views = new QWidget(splitter);
+  auto* viewsLayout = new QHBoxLayout(views);
+  viewsLayout->setContentsMargins(0, 0, 0, 0);
+  left_ = new viz::LandscapeView(views);
+  right_ = new viz::LandscapeView(views);
+  left_->setObjectName("landscape-left");
+  right_->setObjectName("landscape-right");
+  left_->setMinimumSize(320, 260);
+  right_->setMinimumSize(320, 260);
+  viewsLayout->addWidget(left_);
+  viewsLayout->addWidget(right_);
+  left_->linkCamera(right_);
+  interpolation_ = new viz::LineChart(splitter);
+  interpolation_->setTitle("1D interpolation between the pair's solutions");
+  interpolation_->setAxisTitles("t (0: SGD, 1: SAM)", "loss");
+  interpolation_->setMinimumHeight(150);
+  splitter->addWidget(views);
+  splitter->addWidget(interpolation_);
+  splitter->setStretchFactor(0, 3);
+  splitter->setStretchFactor(1, 1);
+  layout->addWidget(splitter, 1);
+
+  connect(mode_, &QComboBox::currentIndexChanged, this, [this](int index) {
+    const auto mode = index == 0 ? viz::LandscapeView::Mode::Surface : viz::LandscapeView::Mode::Contour;
+    left_->setMode(mode);
+    right_->setMode(mode);
+  });
+  connect(epochSlider_, &QSlider::valueChanged, this, [this](int value) {
+    const auto epochs = analysedEpochs();
+    epoch_ = value >= 0 && value < static_cast<int>(epochs.size()) && value + 1 < static_cast<int>(epochs.size())
+                 ? epochs[static_cast<std::size_t>(value)]
+                 : 0;  // the slider's right end follows the latest epoch
+    refresh();
+  });
+}
+
+std::vector<int> LandscapePage::analysedEpochs() const {
+  std::set<int> epochs;
+  for (int id : runs_) {
+    if (const GuiRun* run = controller_.run(id)) {
+      for (const auto& [epoch, analysis] : run->analyses) {
+        if (!analysis.slice.xs.empty()) epochs.insert(epoch);
+      }
+    }
+  }
+  return {epochs.begin(), epochs.end()};
+}
+
+void LandscapePage::setEpoch(int epoch) {
+  epoch_ = epoch;
+  refresh();
+}
+
+void LandscapePage::refresh() {
+  const auto epochs = analysedEpochs();
+  {
+    const QSignalBlocker block(epochSlider_);
+    epochSlider_->setRange(0, std::max(0, static_cast<int>(epochs.size()) - 1));
+    if (epoch_ == 0) epochSlider_->setValue(epochSlider_->maximum());
+  }
+  // The two runs shown: the first two selected (a pair's SGD and SAM, when a pair is selected).
+  std::vector<const GuiRun*> shown;
+  for (int id : runs_) {
+    if (const GuiRun* run = controller_.run(id)) shown.push_back(run);
+    if (shown.size() == 2) break;
+  }
+  // One colour (and height) scale for both views: the range of every finite loss shown.
+  double low = std::numeric_limits<double>::infinity();
+  double high = -low;
+  std::vector<const RunAnalysis*> analyses;
+  for (const GuiRun* run : shown) {
+    const RunAnalysis* chosen = nullptr;
+    for (const auto& [epoch, analysis] : run->analyses) {
+      if (analysis.slice.xs.empty()) continue;
+      if (epoch_ == 0 || epoch <= epoch_) chosen = &analysis;
+    }
+    analyses.push_back(chosen);
+    if (chosen == nullptr) continue;
+    for (double value : chosen->slice.loss) {
+      if (std::isfinite(value)) {
+        low = std::min(low, value);
+        high = std::max(high, value);
+      }
+    }
+  }
+  viz::LandscapeView* views[2] = {left_, right_};
+  for (int side = 0; side < 2; ++side) {
+    const RunAnalysis* analysis = side < static_cast<int>(analyses.size()) ? analyses[static_cast<std::size_t>(side)] : nullptr;
+    if (analysis == nullptr) {
+      views[side]->clearSurface();
+      views[side]->setTitle(side < static_cast<int>(shown.size()) ? shown[static_cast<std::size_t>(side)]->request.name + ": no slice yet"
+                                                                  : QString("select a run (or a pair)"));
+      continue;
+    }
+    if (low < high) views[side]->setColorRange(low, high);
+    views[side]->setSurface(analysis->slice);
+    views[side]->setTrajectory(analysis->trajectoryX, analysis->trajectoryY);
+    const auto& grid = analysis->slice;
+    views[side]->setTitle(QString("%1, epoch %2%3")
+                              .arg(shown[static_cast<std::size_t>(side)]->request.name)
+                              .arg(analysis->epoch)
+                              .arg(grid.complete() ? QString()
+                                                   : QString(" (%1/%2 points)").arg(grid.pointsDone).arg(grid.pointsTotal)));
+  }
+  epochLabel_->setText(epoch_ == 0 ? QString("latest") : QString("epoch %1").arg(epoch_));
+
+  // The interpolation between the pair's two solutions, once both have finished.
+  std::vector<viz::ChartSeries> series;
+  if (!shown.empty()) {
+    if (const PairInterpolation* curve = controller_.pairInterpolation(shown.front()->pairId)) {
+      viz::ChartSeries loss;
+      loss.name = "loss";
+      loss.color = QColor(31, 119, 180);
+      loss.xs = curve->ts;
+      loss.ys = curve->loss;
+      series.push_back(loss);
+    }
+  }
+  interpolation_->setSeries(series);
+}
+
+bool LandscapePage::exportViewPng(int side, const QString& path, int width, int height, QString* error) {
+  viz::LandscapeView* view = side == 0 ? left_ : right_;
+  const QImage image = view->renderImage(width, height);
+  if (image.isNull() || !image.save(path, "PNG")) {
+    if (error != nullptr) *error = path + ": cannot write the PNG";
+    return false;
+  }
+  return true;
+}
+
+bool LandscapePage::exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) {
+  viz::LandscapeView* views[2] = {left_, right_};
+  for (int side = 0; side < 2; ++side) {
+    if (!views[side]->hasSurface()) continue;
+    const QString base = QDir(directory).filePath(prefix + (side == 0 ? "-landscape-left" : "-landscape-right"));
+    if (!exportViewPng(side, base + ".png", 1600, 1200, error)) return false;
+    written->append(base + ".png");
+    if (views[side]->grid().complete()) {
+      if (!views[side]->exportVts(base + ".vts", error)) return false;
+      written->append(base + ".vts");
+    }
+  }
+  for (const QString extension : {"svg", "pdf"}) {
+    const QString path = QDir(directory).filePath(prefix + "-landscape." + extension);
+    if (!viz::exportWidget(this, path, error)) return false;
+    written->append(path);
+  }
+  if (!interpolation_->series().empty()) {
+    if (!exportChart(*interpolation_, QDir(directory).filePath(prefix + "-interpolation"), written, error)) return false;
+  }
+  return true;
+}
+
+// ----- spectrum ------------------------------------------------------------------------------------------
+
+SpectrumPage::SpectrumPage(RunController& controller, QWidget* parent) : RunPage(controller, parent) {
+  auto* layout = new QHBoxLayout(this);
+  eigenvalues_ = new viz::LineChart(this);
+  eigenvalues_->setTitle("Top Hessian eigenvalues");
+  eigenvalues_->setAxisTitles("epoch", "eigenvalue");
+  density_ = new viz::LineChart(this);
+  density_->setTitle("Spectral density (latest epoch with --esd)");
+  density_->setAxisTitles("eigenvalue", "density");
+  layout->addWidget(eigenvalues_, 1);
+  layout->addWidget(density_, 1);
+}
+
+void SpectrumPage::refresh() {
+  std::vector<viz::ChartSeries> eigenvalues;
+  std::vector<viz::ChartSeries> densities;
+  for (int id : runs_) {
+    const GuiRun* run = controller_.run(id);
+    if (run == nullptr) continue;
+    std::size_t k = 0;
+    for (const auto& [epoch, analysis] : run->analyses) k = std::max(k, analysis.eigenvalues.size());
+    for (std::size_t i = 0; i < k; ++i) {
+      viz::ChartSeries s;
+      s.name = QString("%1 λ%2").arg(run->request.name).arg(i + 1);
+      // λ1 in the run's colour, the rest lighter and lighter.
+      s.color = viz::runColor(id).lighter(100 + static_cast<int>(i) * 25);
+      for (const auto& [epoch, analysis] : run->analyses) {
+        if (analysis.eigenvalues.empty()) continue;
+        s.xs.push_back(epoch);
+        s.ys.push_back(i < analysis.eigenvalues.size() ? analysis.eigenvalues[i] : kNaN);
+      }
+      eigenvalues.push_back(std::move(s));
+    }
+    for (auto it = run->analyses.rbegin(); it != run->analyses.rend(); ++it) {
+      if (it->second.density.empty()) continue;
+      viz::ChartSeries s;
+      s.name = QString("%1, epoch %2").arg(run->request.name).arg(it->first);
+      s.color = viz::runColor(id);
+      s.xs = it->second.densityGrid;
+      s.ys = it->second.density;
+      densities.push_back(std::move(s));
+      break;
+    }
+  }
+  eigenvalues_->setSeries(eigenvalues);
+  density_->setSeries(densities);
+}
+
+bool SpectrumPage::exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) {
+  if (!exportChart(*eigenvalues_, QDir(directory).filePath(prefix + "-eigenvalues"), written, error)) return false;
+  if (!density_->series().empty()) {
+    if (!exportChart(*density_, QDir(directory).filePath(prefix + "-spectral-density"), written, error)) return false;
+  }
+  return true;
+}
+
+}  // namespace samscape::gui

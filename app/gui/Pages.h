@@ -1,0 +1,91 @@
+#pragma once
+// The three views of the selected runs: curves over training, the loss landscape (SAM and SGD side by
+// side), and the Hessian spectrum. Each page redraws from RunController's values on the GUI thread.
+
+#include <QWidget>
+
+#include <map>
+#include <vector>
+
+#include "gui/RunController.h"
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QSlider;
+
+namespace samscape::viz {
+class LandscapeView;
+class LineChart;
+}  // namespace samscape::viz
+
+namespace samscape::gui {
+
+// A page that draws a set of runs and can export what it shows.
+class RunPage : public QWidget {
+  Q_OBJECT
+ public:
+  RunPage(RunController& controller, QWidget* parent) : QWidget(parent), controller_(controller) {}
+  void setRuns(const std::vector<int>& ids);
+  const std::vector<int>& runs() const { return runs_; }
+  virtual void refresh() = 0;
+  // Writes every figure (PNG, SVG, PDF) and the data behind it (CSV) into `directory` as
+  // <prefix>-<figure>.<ext>; returns the files written, or false with `error` set.
+  virtual bool exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) = 0;
+
+ protected:
+  RunController& controller_;
+  std::vector<int> runs_;
+};
+
+class CurvesPage : public RunPage {
+  Q_OBJECT
+ public:
+  explicit CurvesPage(RunController& controller, QWidget* parent = nullptr);
+  void refresh() override;
+  bool exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) override;
+  std::vector<viz::LineChart*> charts() const { return charts_; }
+
+ private:
+  std::vector<viz::LineChart*> charts_;
+  std::vector<QComboBox*> metrics_;
+  QComboBox* xAxis_ = nullptr;
+  QCheckBox* logScale_ = nullptr;
+  QSlider* smoothing_ = nullptr;
+};
+
+class LandscapePage : public RunPage {
+  Q_OBJECT
+ public:
+  explicit LandscapePage(RunController& controller, QWidget* parent = nullptr);
+  void refresh() override;
+  bool exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) override;
+  viz::LandscapeView* view(int side) const { return side == 0 ? left_ : right_; }
+  // The epoch shown (0: the latest analysed).
+  void setEpoch(int epoch);
+  bool exportViewPng(int side, const QString& path, int width, int height, QString* error);
+
+ private:
+  std::vector<int> analysedEpochs() const;
+  viz::LandscapeView* left_ = nullptr;
+  viz::LandscapeView* right_ = nullptr;
+  viz::LineChart* interpolation_ = nullptr;
+  QComboBox* mode_ = nullptr;
+  QSlider* epochSlider_ = nullptr;
+  QLabel* epochLabel_ = nullptr;
+  int epoch_ = 0;
+};
+
+class SpectrumPage : public RunPage {
+  Q_OBJECT
+ public:
+  explicit SpectrumPage(RunController& controller, QWidget* parent = nullptr);
+  void refresh() override;
+  bool exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) override;
+
+ private:
+  viz::LineChart* eigenvalues_ = nullptr;
+  viz::LineChart* density_ = nullptr;
+};
+
+}  // namespace samscape::gui

@@ -1,0 +1,402 @@
+#include "gui/RunController.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QCoreApplication>
+#include <QFileInfo>
+#include <QRegularExpression>
+#include <QThread>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "gui/TrainingWorker.h"
+
+namespace samscape::gui {
+
+QString GuiRun::optimizerLabel() const {
+  const auto& o = request.config.optimizer;
+  QString label = QString::fromStdString(o.name).toUpper();
+  if (o.name == "sam" || o.name == "asam") {
+    const double rho = o.rho >= 0.0 ? o.rho : (o.name == "sam" ? 0.05 : 0.5);
+    label += QString(" rho=%1").arg(rho);
+    if (o.m > 0) label += QString(" m=%1").arg(o.m);
+  }
+  return label;
+}
+
+double GuiRun::etaSeconds() const {
+  if (globalStep <= 0 || totalSteps <= 0 || elapsedSeconds <= 0.0) return -1.0;
+  return elapsedSeconds / static_cast<double>(globalStep) * static_cast<double>(totalSteps - globalStep);
+}
+
+RunController::RunController(QString runsDirectory, QObject* parent)
+    : QObject(parent), runsDirectory_(std::move(runsDirectory)) {
+  qRegisterMetaType<samscape::EpochMetrics>();
+  qRegisterMetaType<samscape::TrainingBegin>();
+  qRegisterMetaType<samscape::StepProgress>();
+  qRegisterMetaType<samscape::SliceGrid>();
+  qRegisterMetaType<samscape::gui::RunAnalysis>();
+}
+
+RunController::~RunController() {
+  cancelAll();
+  waitForWorkers();
+}
+
+int RunController::enqueue(RunRequest request, int pairId) {
+  GuiRun run;
+  run.id = nextId_++;
+  run.pairId = pairId;
+  if (request.name.isEmpty()) request.name = QString("run %1").arg(run.id);
+  if (request.config.outDir.empty() && request.resumeDirectory.isEmpty()) {
+    QString slug = request.name.toLower();
+    slug.replace(QRegularExpression("[^a-z0-9]+"), "-");
+    const QString stamp = QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss");
+    request.config.outDir = QDir(runsDirectory_).filePath(stamp + "-" + QString::number(run.id) + "-" + slug).toStdString();
+  }
+  run.request = std::move(request);
+  run.totalSteps = 0;
+  const int id = run.id;
+  runs_.emplace(id, std::move(run));
+  Q_EMIT runAdded(id);
+  startQueued();
+  return id;
+}
+
+std::pair<int, int> RunController::launchPair(const RunRequest& base) {
+  const int pairId = nextPairId_++;
+  const QString stamp = QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss");
+  const QString prefix = QDir(runsDirectory_).filePath(stamp + QString("-pair%1").arg(pairId));
+  RunRequest sgd = base;
+  RunRequest sam = base;
+  sgd.config.optimizer.name = "sgd";
+  sam.config.optimizer.name = "sam";
+  sgd.config.outDir = (prefix + "-sgd").toStdString();
+  sam.config.outDir = (prefix + "-sam").toStdString();
+  sgd.name = QString("pair %1 SGD").arg(pairId);
+  sam.name = QString("pair %1 SAM").arg(pairId);
+  if (base.analysis.directionsFile.empty()) {
+    const std::string directions = (prefix + "-directions.bin").toStdString();
+    sgd.analysis.directionsFile = directions;
+    sam.analysis.directionsFile = directions;
+  }
+  const int first = enqueue(sgd, pairId);
+  const int second = enqueue(sam, pairId);
+  return {first, second};
+}
+
+void RunController::setMaxConcurrent(int runs) {
+  maxConcurrent_ = std::max(1, runs);
+  startQueued();
+}
+
+void RunController::startQueued() {
+  for (auto& [id, run] : runs_) {
+    if (static_cast<int>(workers_.size()) >= maxConcurrent_) return;
+    if (run.status == "queued" && workers_.count(id) == 0) startRun(run);
+  }
+}
+
+void RunController::startRun(GuiRun& run) {
+  const int id = run.id;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Side-by-side runs share the cores rather than oversubscribe them.
+  const int threads = run.request.config.threads > 0 ? run.request.config.threads : std::max(1, cores / maxConcurrent_);
+  Worker worker;
+  worker.cancel = std::make_shared<std::atomic<bool>>(false);
+  worker.thread = new QThread(this);
+  worker.thread->setObjectName(QString("samscape-run-%1").arg(id));
+  auto* trainer = new TrainingWorker(run.request, threads, worker.cancel, workspaceDirectory_);
+  trainer->moveToThread(worker.thread);
+  connect(worker.thread, &QThread::started, trainer, &TrainingWorker::run);
+  connect(worker.thread, &QThread::finished, trainer, &QObject::deleteLater);
+
+  // Every connection below is queued: the worker's signals arrive on this (GUI) thread.
+  const auto started = std::make_shared<QDateTime>(QDateTime::currentDateTime());
+  connect(trainer, &TrainingWorker::begun, this, [this, id](const TrainingBegin& begin) {
+    if (GuiRun* r = mutableRun(id)) {
+      r->totalSteps = static_cast<std::int64_t>(begin.epochs) * begin.stepsPerEpoch;
+      for (const auto& metrics : begin.resumedEpochs) {
+        if (std::none_of(r->epochs.begin(), r->epochs.end(), [&](const EpochMetrics& m) { return m.epoch == metrics.epoch; })) {
+          r->epochs.push_back(metrics);
+          r->epochEndSteps.push_back(static_cast<std::int64_t>(metrics.epoch) * begin.stepsPerEpoch);
+          r->epochEndSeconds.push_back(0.0);
+        }
+      }
+      Q_EMIT runChanged(id);
+    }
+  }, Qt::QueuedConnection);
+  connect(trainer, &TrainingWorker::stepped, this, [this, id, started](const StepProgress& step) {
+    if (GuiRun* r = mutableRun(id)) {
+      r->globalStep = step.globalStep;
+      r->totalSteps = step.totalSteps;
+      r->elapsedSeconds = static_cast<double>(started->msecsTo(QDateTime::currentDateTime())) / 1000.0;
+      Q_EMIT runChanged(id);
+    }
+  }, Qt::QueuedConnection);
+  connect(trainer, &TrainingWorker::epochEnded, this, [this, id, started](const EpochMetrics& metrics) {
+    if (GuiRun* r = mutableRun(id)) {
+      r->epochs.push_back(metrics);
+      r->epochEndSteps.push_back(r->globalStep);
+      r->epochEndSeconds.push_back(static_cast<double>(started->msecsTo(QDateTime::currentDateTime())) / 1000.0);
+      Q_EMIT epochAdded(id, metrics.epoch);
+      Q_EMIT runChanged(id);
+    }
+  }, Qt::QueuedConnection);
+  connect(trainer, &TrainingWorker::sliceRefined, this, [this, id](int epoch, const SliceGrid& grid) {
+    if (GuiRun* r = mutableRun(id)) {
+      RunAnalysis& analysis = r->analyses[epoch];
+      analysis.epoch = epoch;
+      analysis.slice = grid;
+      Q_EMIT analysisChanged(id, epoch);
+    }
+  }, Qt::QueuedConnection);
+  connect(trainer, &TrainingWorker::analysisReady, this, [this, id](const RunAnalysis& analysis) {
+    if (GuiRun* r = mutableRun(id)) {
+      r->analyses[analysis.epoch] = analysis;
+      Q_EMIT analysisChanged(id, analysis.epoch);
+    }
+  }, Qt::QueuedConnection);
+  connect(trainer, &TrainingWorker::ended, this, [this, id](const QString& status, const QString& message) {
+    if (GuiRun* r = mutableRun(id)) {
+      r->status = status;
+      r->message = message;
+    }
+    auto found = workers_.find(id);
+    if (found != workers_.end()) {
+      found->second.thread->quit();
+      found->second.thread->wait();
+      found->second.thread->deleteLater();
+      workers_.erase(found);
+    }
+    Q_EMIT runChanged(id);
+    Q_EMIT runEnded(id);
+    const GuiRun* ended = this->run(id);
+    const int partner = partnerOf(id);
+    if (ended != nullptr && partner >= 0 && ended->status == "finished" && this->run(partner)->status == "finished") {
+      startPairInterpolation(ended->pairId);
+    }
+    startQueued();
+  }, Qt::QueuedConnection);
+
+  run.status = "running";
+  run.message.clear();
+  workers_.emplace(id, worker);
+  worker.thread->start();
+  Q_EMIT runChanged(id);
+}
+
+const PairInterpolation* RunController::pairInterpolation(int pairId) const {
+  const auto found = interpolations_.find(pairId);
+  return found == interpolations_.end() ? nullptr : &found->second;
+}
+
+void RunController::startPairInterpolation(int pairId) {
+  const GuiRun* sgd = nullptr;
+  const GuiRun* sam = nullptr;
+  for (const auto& [id, candidate] : runs_) {
+    if (candidate.pairId != pairId) continue;
+    (candidate.request.config.optimizer.name == "sgd" ? sgd : sam) = &candidate;
+  }
+  if (sgd == nullptr || sam == nullptr) return;
+  const QString out = QString::fromStdString(sgd->request.config.outDir) + "/analysis/pair-interpolation";
+  auto* thread = new QThread(this);
+  thread->setObjectName(QString("samscape-pair-%1").arg(pairId));
+  auto* worker = new InterpolationWorker(QString::fromStdString(sgd->request.config.outDir),
+                                         QString::fromStdString(sam->request.config.outDir), out,
+                                         sgd->request.analysis.subset);
+  worker->moveToThread(thread);
+  connect(thread, &QThread::started, worker, &InterpolationWorker::run);
+  connect(thread, &QThread::finished, worker, &QObject::deleteLater);
+  connect(worker, &InterpolationWorker::finished, this, [this, pairId, thread](const QString& directory) {
+    PairInterpolation curve;
+    std::ifstream in((directory + "/interpolation.csv").toStdString());
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      double t = 0.0, loss = 0.0, accuracy = 0.0;
+      if (std::sscanf(line.c_str(), "%lf,%lf,%lf", &t, &loss, &accuracy) == 3) {
+        curve.ts.push_back(t);
+        curve.loss.push_back(loss);
+        curve.accuracy.push_back(accuracy);
+      }
+    }
+    if (!curve.ts.empty()) interpolations_[pairId] = curve;
+    thread->quit();
+    Q_EMIT pairInterpolationReady(pairId);
+  }, Qt::QueuedConnection);
+  helperThreads_.push_back(thread);
+  thread->start();
+}
+
+void RunController::cancel(int id) {
+  auto found = workers_.find(id);
+  if (found != workers_.end()) {
+    found->second.cancel->store(true);
+    return;
+  }
+  GuiRun* r = mutableRun(id);
+  if (r != nullptr && r->status == "queued") {
+    r->status = "cancelled";
+    Q_EMIT runChanged(id);
+    Q_EMIT runEnded(id);
+  }
+}
+
+void RunController::cancelAll() {
+  for (auto& [id, run] : runs_) {
+    if (run.status == "queued") run.status = "cancelled";
+  }
+  for (auto& [id, worker] : workers_) worker.cancel->store(true);
+}
+
+bool RunController::resume(int id, QString* error) {
+  GuiRun* r = mutableRun(id);
+  if (r == nullptr || r->inFlight()) return false;
+  const QString directory = QString::fromStdString(r->request.config.outDir);
+  if (!QFileInfo::exists(directory + "/checkpoints/latest")) {
+    if (error != nullptr) *error = directory + ": no checkpoint to resume from";
+    return false;
+  }
+  if (r->status == "finished") {
+    if (error != nullptr) *error = r->request.name + " has finished: nothing to resume";
+    return false;
+  }
+  r->request.resumeDirectory = directory;
+  r->status = "queued";
+  r->message.clear();
+  // The resumed run reports its finished epochs again in TrainingBegin.
+  r->epochs.clear();
+  r->epochEndSteps.clear();
+  r->epochEndSeconds.clear();
+  Q_EMIT runChanged(id);
+  startQueued();
+  return true;
+}
+
+bool RunController::remove(int id) {
+  GuiRun* r = mutableRun(id);
+  if (r == nullptr || r->inFlight() || workers_.count(id) > 0) return false;
+  runs_.erase(id);
+  Q_EMIT runRemoved(id);
+  return true;
+}
+
+bool RunController::anyInFlight() const {
+  return !workers_.empty() ||
+         std::any_of(runs_.begin(), runs_.end(), [](const auto& entry) { return entry.second.status == "queued"; });
+}
+
+void RunController::waitForWorkers() {
+  for (auto& [id, worker] : workers_) {
+    worker.thread->quit();
+    worker.thread->wait();
+  }
+  for (QThread* thread : helperThreads_) {
+    thread->quit();
+    thread->wait();
+  }
+  // Deliver the workers' last queued signals (their "ended" reports) before returning.
+  QCoreApplication::sendPostedEvents(this);
+}
+
+const GuiRun* RunController::run(int id) const {
+  const auto found = runs_.find(id);
+  return found == runs_.end() ? nullptr : &found->second;
+}
+
+GuiRun* RunController::mutableRun(int id) {
+  auto found = runs_.find(id);
+  return found == runs_.end() ? nullptr : &found->second;
+}
+
+std::vector<int> RunController::runIds() const {
+  std::vector<int> ids;
+  for (const auto& [id, run] : runs_) ids.push_back(id);
+  return ids;
+}
+
+int RunController::partnerOf(int id) const {
+  const GuiRun* r = run(id);
+  if (r == nullptr || r->pairId < 0) return -1;
+  for (const auto& [other, candidate] : runs_) {
+    if (other != id && candidate.pairId == r->pairId) return other;
+  }
+  return -1;
+}
+
+int RunController::addExisting(const QString& runDirectory, QString* error) {
+  const std::string base = runDirectory.toStdString();
+  std::ifstream in(base + "/run.json");
+  nlohmann::json run;
+  try {
+    run = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& parseError) {
+    if (error != nullptr) *error = runDirectory + "/run.json: " + QString::fromUtf8(parseError.what());
+    return -1;
+  }
+  GuiRun entry;
+  entry.id = nextId_++;
+  try {
+    applyJsonConfig(entry.request.config, run.at("config").dump(), base + "/run.json");
+  } catch (const std::exception& configError) {
+    if (error != nullptr) *error = QString::fromUtf8(configError.what());
+    return -1;
+  }
+  entry.request.config.outDir = base;
+  entry.request.name = QDir(runDirectory).dirName();
+  entry.status = QString::fromStdString(run.value("status", std::string("finished")));
+  if (entry.status == "running") entry.status = "interrupted";
+  // metrics.csv: epoch,train_loss,train_acc,test_loss,test_acc[,val_loss,val_acc],lr,seconds
+  std::ifstream metrics(base + "/metrics.csv");
+  std::string line;
+  std::getline(metrics, line);
+  const bool withValidation = line.find("val_loss") != std::string::npos;
+  double seconds = 0.0;
+  while (std::getline(metrics, line)) {
+    std::vector<double> values;
+    std::istringstream fields(line);
+    try {
+      for (std::string field; std::getline(fields, field, ',');) values.push_back(std::stod(field));
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (values.size() < (withValidation ? 9u : 7u)) continue;
+    EpochMetrics m;
+    m.epoch = static_cast<int>(values[0]);
+    m.trainLoss = values[1];
+    m.trainAccuracy = values[2];
+    m.testLoss = values[3];
+    m.testAccuracy = values[4];
+    std::size_t next = 5;
+    if (withValidation) {
+      m.validationLoss = values[5];
+      m.validationAccuracy = values[6];
+      next = 7;
+    }
+    m.learningRate = values[next];
+    m.seconds = values[next + 1];
+    seconds += m.seconds;
+    entry.epochs.push_back(m);
+    entry.epochEndSeconds.push_back(seconds);
+    entry.epochEndSteps.push_back(0);
+  }
+  QDir analysisDir(runDirectory + "/analysis");
+  for (const QString& name : analysisDir.entryList({"epoch-*"}, QDir::Dirs, QDir::Name)) {
+    const int epoch = name.mid(6).toInt();
+    entry.analyses[epoch] = readRunAnalysis(epoch, analysisDir.filePath(name));
+  }
+  const int id = entry.id;
+  runs_.emplace(id, std::move(entry));
+  Q_EMIT runAdded(id);
+  return id;
+}
+
+}  // namespace samscape::gui

@@ -1,0 +1,96 @@
+#pragma once
+// The runs of a window: a queue of training runs, each on its own worker thread, as many side by side
+// as `maxConcurrent` allows. Lives on the GUI thread; workers report through queued signals only.
+
+#include <QObject>
+#include <QString>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "gui/GuiRun.h"
+
+class QThread;
+
+namespace samscape::gui {
+
+// The loss along the line from a pair's SGD solution (t = 0) to its SAM solution (t = 1).
+struct PairInterpolation {
+  std::vector<double> ts;
+  std::vector<double> loss;
+  std::vector<double> accuracy;
+};
+
+class RunController : public QObject {
+  Q_OBJECT
+ public:
+  // Runs whose --out is not given go to `runsDirectory`/<time>-<name>.
+  explicit RunController(QString runsDirectory, QObject* parent = nullptr);
+  // Cancels whatever is in flight and waits for the workers (each stops within a step or a product).
+  ~RunController() override;
+
+  int enqueue(RunRequest request, int pairId = -1);
+  // An SGD run and a SAM run of the same config: same seed, so the same initial weights, data order
+  // and augmentation; one --directions file, so their loss slices share axes. Returns {sgd, sam}.
+  std::pair<int, int> launchPair(const RunRequest& base);
+  void cancel(int id);
+  void cancelAll();
+  // Queues the run again, continuing from its latest checkpoint in its own directory.
+  bool resume(int id, QString* error = nullptr);
+  // Forgets a run that is not in flight (its files stay unless the caller removes them).
+  bool remove(int id);
+  bool anyInFlight() const;
+  // Blocks until every worker thread has ended (after cancelAll, for a clean shutdown).
+  void waitForWorkers();
+
+  const GuiRun* run(int id) const;
+  GuiRun* mutableRun(int id);
+  std::vector<int> runIds() const;
+  // The other run of a pair, or -1.
+  int partnerOf(int id) const;
+
+  void setMaxConcurrent(int runs);
+  int maxConcurrent() const { return maxConcurrent_; }
+  QString runsDirectory() const { return runsDirectory_; }
+
+  // Set once both runs of the pair have finished and the interpolation between them has run.
+  const PairInterpolation* pairInterpolation(int pairId) const;
+  // Where new runs are recorded (empty: not recorded).
+  void setWorkspaceDirectory(const QString& directory) { workspaceDirectory_ = directory; }
+
+  // Adds a finished run found on disk (a run directory with run.json and metrics.csv), e.g. from the
+  // workspace. Returns its id, or -1 with `error` set.
+  int addExisting(const QString& runDirectory, QString* error = nullptr);
+
+ Q_SIGNALS:
+  void runAdded(int id);
+  void runRemoved(int id);
+  void runChanged(int id);             // status, progress
+  void epochAdded(int id, int epoch);  // a new metrics row
+  void analysisChanged(int id, int epoch);
+  void runEnded(int id);
+  void pairInterpolationReady(int pairId);
+
+ private:
+  struct Worker {
+    QThread* thread = nullptr;
+    std::shared_ptr<std::atomic<bool>> cancel;
+  };
+  void startQueued();
+  void startRun(GuiRun& run);
+  void startPairInterpolation(int pairId);
+
+  QString runsDirectory_;
+  int maxConcurrent_ = 2;
+  int nextId_ = 1;
+  int nextPairId_ = 1;
+  std::map<int, GuiRun> runs_;
+  std::map<int, Worker> workers_;
+  std::map<int, PairInterpolation> interpolations_;
+  std::vector<QThread*> helperThreads_;
+  QString workspaceDirectory_;
+};
+
+}  // namespace samscape::gui

@@ -1,0 +1,135 @@
+#include "gui/RunTableModel.h"
+
+#include <QApplication>
+#include <QColor>
+#include <QPainter>
+#include <QStyleOptionProgressBar>
+
+#include <algorithm>
+#include <cmath>
+
+#include "viz/RunColors.h"
+
+namespace samscape::gui {
+
+QString formatDuration(double seconds) {
+  if (!(seconds >= 0.0)) return "";
+  const auto total = static_cast<long long>(std::llround(seconds));
+  if (total < 60) return QString("%1 s").arg(total);
+  if (total < 3600) return QString("%1 min %2 s").arg(total / 60).arg(total % 60, 2, 10, QChar('0'));
+  return QString("%1 h %2 min").arg(total / 3600).arg((total % 3600) / 60, 2, 10, QChar('0'));
+}
+
+RunTableModel::RunTableModel(RunController& controller, QObject* parent)
+    : QAbstractTableModel(parent), controller_(controller) {
+  ids_ = controller.runIds();
+  connect(&controller, &RunController::runAdded, this, [this](int id) {
+    const int row = static_cast<int>(ids_.size());
+    beginInsertRows({}, row, row);
+    ids_.push_back(id);
+    endInsertRows();
+  });
+  connect(&controller, &RunController::runRemoved, this, [this](int id) {
+    const int row = rowOf(id);
+    if (row < 0) return;
+    beginRemoveRows({}, row, row);
+    ids_.erase(ids_.begin() + row);
+    endRemoveRows();
+  });
+  auto refresh = [this](int id) {
+    const int row = rowOf(id);
+    if (row >= 0) Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
+  };
+  connect(&controller, &RunController::runChanged, this, refresh);
+  connect(&controller, &RunController::analysisChanged, this, [refresh](int id, int) { refresh(id); });
+}
+
+int RunTableModel::rowCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : static_cast<int>(ids_.size());
+}
+
+int RunTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+int RunTableModel::runIdAt(int row) const {
+  return row >= 0 && row < static_cast<int>(ids_.size()) ? ids_[static_cast<std::size_t>(row)] : -1;
+}
+
+int RunTableModel::rowOf(int runId) const {
+  const auto found = std::find(ids_.begin(), ids_.end(), runId);
+  return found == ids_.end() ? -1 : static_cast<int>(found - ids_.begin());
+}
+
+QVariant RunTableModel::data(const QModelIndex& index, int role) const {
+  const GuiRun* run = controller_.run(runIdAt(index.row()));
+  if (run == nullptr) return {};
+  if (role == RunIdRole) return run->id;
+  const double progress = run->totalSteps > 0 ? static_cast<double>(run->globalStep) / static_cast<double>(run->totalSteps)
+                                              : (run->status == "finished" ? 1.0 : 0.0);
+  if (role == ProgressRole) return progress;
+  if (role == Qt::DecorationRole && index.column() == Name) return viz::runColor(run->id);
+  if (role == Qt::ToolTipRole) {
+    if (index.column() == Status && !run->message.isEmpty()) return run->message;
+    return QString::fromStdString(run->request.config.outDir);
+  }
+  if (role != Qt::DisplayRole && role != Qt::EditRole) return {};
+  switch (index.column()) {
+    case Name: return run->request.name;
+    case Optimizer: return run->optimizerLabel();
+    case Status: return run->status;
+    case Progress: return QString("%1%").arg(std::lround(progress * 100.0));
+    case Eta: return run->status == "running" ? formatDuration(run->etaSeconds()) : QString();
+    case TestAccuracy:
+      return run->epochs.empty() ? QString() : QString::number(run->epochs.back().testAccuracy, 'f', 4);
+    case LambdaMax: {
+      for (auto it = run->analyses.rbegin(); it != run->analyses.rend(); ++it) {
+        if (!it->second.eigenvalues.empty()) return QString::number(it->second.eigenvalues.front(), 'g', 4);
+      }
+      return QString();
+    }
+    case Tags: return run->tags;
+    case Notes: return run->notes;
+    default: return {};
+  }
+}
+
+QVariant RunTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
+  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
+  static const char* names[] = {"Name", "Optimizer", "Status", "Progress", "ETA", "Test acc", "λmax", "Tags", "Notes"};
+  return section >= 0 && section < ColumnCount ? QString::fromUtf8(names[section]) : QVariant();
+}
+
+Qt::ItemFlags RunTableModel::flags(const QModelIndex& index) const {
+  Qt::ItemFlags flags = QAbstractTableModel::flags(index);
+  if (index.column() == Tags || index.column() == Notes) flags |= Qt::ItemIsEditable;
+  return flags;
+}
+
+bool RunTableModel::setData(const QModelIndex& index, const QVariant& value, int role) {
+  if (role != Qt::EditRole) return false;
+  GuiRun* run = controller_.mutableRun(runIdAt(index.row()));
+  if (run == nullptr) return false;
+  if (index.column() == Tags) {
+    run->tags = value.toString().trimmed();
+  } else if (index.column() == Notes) {
+    run->notes = value.toString();
+  } else {
+    return false;
+  }
+  Q_EMIT dataChanged(index, index);
+  Q_EMIT annotationsEdited(run->id);
+  return true;
+}
+
+void ProgressDelegate::paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const {
+  QStyleOptionProgressBar bar;
+  bar.rect = option.rect.adjusted(2, 3, -2, -3);
+  bar.minimum = 0;
+  bar.maximum = 1000;
+  bar.progress = static_cast<int>(std::lround(index.data(RunTableModel::ProgressRole).toDouble() * 1000.0));
+  bar.text = index.data(Qt::DisplayRole).toString();
+  bar.textVisible = true;
+  bar.state = option.state | QStyle::State_Horizontal;
+  QApplication::style()->drawControl(QStyle::CE_ProgressBar, &bar, painter);
+}
+
+}  // namespace samscape::gui

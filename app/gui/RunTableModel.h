@@ -1,0 +1,50 @@
+#pragma once
+// The runs panel's table: one row per run of the controller, updated as the runs report. Tags and notes
+// are editable; their edits go to the controller (and from there to the store).
+
+#include <QAbstractTableModel>
+#include <QStyledItemDelegate>
+
+#include <vector>
+
+#include "gui/RunController.h"
+
+namespace samscape::gui {
+
+class RunTableModel : public QAbstractTableModel {
+  Q_OBJECT
+ public:
+  enum Column { Name, Optimizer, Status, Progress, Eta, TestAccuracy, LambdaMax, Tags, Notes, ColumnCount };
+  static constexpr int RunIdRole = Qt::UserRole + 1;
+  static constexpr int ProgressRole = Qt::UserRole + 2;  // 0..1
+
+  explicit RunTableModel(RunController& controller, QObject* parent = nullptr);
+
+  int rowCount(const QModelIndex& parent = {}) const override;
+  int columnCount(const QModelIndex& parent = {}) const override;
+  QVariant data(const QModelIndex& index, int role) const override;
+  QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+  Qt::ItemFlags flags(const QModelIndex& index) const override;
+  bool setData(const QModelIndex& index, const QVariant& value, int role) override;
+
+  int runIdAt(int row) const;
+  int rowOf(int runId) const;
+
+ Q_SIGNALS:
+  void annotationsEdited(int runId);
+
+ private:
+  RunController& controller_;
+  std::vector<int> ids_;
+};
+
+// Draws the Progress column as a bar.
+class ProgressDelegate : public QStyledItemDelegate {
+ public:
+  using QStyledItemDelegate::QStyledItemDelegate;
+  void paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const override;
+};
+
+QString formatDuration(double seconds);
+
+}  // namespace samscape::gui

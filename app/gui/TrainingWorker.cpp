@@ -1,0 +1,215 @@
+#include "gui/TrainingWorker.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "analysis/PeriodicAnalysis.h"
+#include "cli/AnalysisRecords.h"
+#include "core/store/StoreRecorder.h"
+#include "core/store/Workspace.h"
+#include "core/train/SavedRun.h"
+#include "core/Runtime.h"
+#include "core/train/Checkpoint.h"
+#include "core/train/RunDirectory.h"
+#include "core/train/Trainer.h"
+
+namespace samscape::gui {
+namespace {
+
+// Numeric CSV rows (header skipped); rows that do not parse are skipped.
+std::vector<std::vector<double>> readCsvRows(const std::string& path) {
+  std::vector<std::vector<double>> rows;
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line)) return rows;
+  while (std::getline(in, line)) {
+    std::vector<double> row;
+    std::istringstream fields(line);
+    try {
+      for (std::string field; std::getline(fields, field, ',');) row.push_back(std::stod(field));
+    } catch (const std::exception&) {
+      continue;
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// The trainer's and the analyses' reports, forwarded as signals of the worker (queued to the GUI).
+class SignalBridge : public TrainingObserver, public AnalysisObserver {
+ public:
+  explicit SignalBridge(TrainingWorker& worker) : worker_(worker) {}
+
+  void onBegin(const TrainingBegin& begin) override { Q_EMIT worker_.begun(begin); }
+  bool onStep(const StepProgress& step) override {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - lastStep_ >= std::chrono::milliseconds(100) || step.globalStep == step.totalSteps) {
+      lastStep_ = now;
+      Q_EMIT worker_.stepped(step);
+    }
+    return false;
+  }
+  bool onEpochEnd(const EpochMetrics& metrics) override {
+    epoch_ = metrics.epoch;
+    Q_EMIT worker_.epochEnded(metrics);
+    return false;
+  }
+  void onSliceLevel(const SliceGrid& grid) override { Q_EMIT worker_.sliceRefined(epoch_, grid); }
+
+ private:
+  TrainingWorker& worker_;
+  int epoch_ = 0;
+  std::chrono::steady_clock::time_point lastStep_{};
+};
+
+}  // namespace
+
+RunAnalysis readRunAnalysis(int epoch, const QString& directory) {
+  RunAnalysis analysis;
+  analysis.epoch = epoch;
+  analysis.directory = directory;
+  const std::string base = directory.toStdString();
+  std::ifstream in(base + "/analysis.json");
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception&) {
+    return analysis;
+  }
+  analysis.complete = json.value("status", "") == "complete";
+  if (json.contains("loss") && json["loss"].is_number()) analysis.loss = json["loss"].get<double>();
+  if (json.contains("hessian")) {
+    for (const auto& value : json["hessian"].value("eigenvalues", nlohmann::json::array())) {
+      if (value.is_number()) analysis.eigenvalues.push_back(value.get<double>());
+    }
+  }
+  if (json.contains("trace") && json["trace"]["mean"].is_number()) {
+    analysis.trace = json["trace"]["mean"].get<double>();
+    if (json["trace"]["stderr"].is_number()) analysis.traceStandardError = json["trace"]["stderr"].get<double>();
+  }
+  if (json.contains("m_sharpness") && json["m_sharpness"].is_number()) {
+    analysis.mSharpness = json["m_sharpness"].get<double>();
+  }
+  if (json.contains("slice")) {
+    const auto& slice = json["slice"];
+    const int grid = slice.value("grid", 0);
+    const auto range = slice.value("range", std::vector<double>{});
+    if (grid >= 2 && range.size() == 2) {
+      SliceGrid& g = analysis.slice;
+      for (int i = 0; i < grid; ++i) {
+        const double value = range[0] + (range[1] - range[0]) * i / (grid - 1);
+        g.xs.push_back(value);
+        g.ys.push_back(value);
+      }
+      const auto points = static_cast<std::size_t>(grid) * static_cast<std::size_t>(grid);
+      g.loss.assign(points, std::nan(""));
+      g.accuracy.assign(points, std::nan(""));
+      g.pointsTotal = static_cast<std::int64_t>(points);
+      // slice.csv rows are x,y,loss,accuracy on the grid's exact coordinates.
+      for (const auto& row : readCsvRows(base + "/slice.csv")) {
+        if (row.size() < 4) continue;
+        const auto ix = static_cast<std::size_t>(std::lround((row[0] - range[0]) / (range[1] - range[0]) * (grid - 1)));
+        const auto iy = static_cast<std::size_t>(std::lround((row[1] - range[0]) / (range[1] - range[0]) * (grid - 1)));
+        if (ix >= g.xs.size() || iy >= g.ys.size()) continue;
+        g.loss[g.index(ix, iy)] = row[2];
+        g.accuracy[g.index(ix, iy)] = row[3];
+        ++g.pointsDone;
+      }
+      g.level = g.complete() ? 1 : 0;
+    }
+  }
+  for (const auto& row : readCsvRows(base + "/trajectory_on_slice.csv")) {
+    if (row.size() < 3) continue;
+    analysis.trajectoryX.push_back(row[1]);
+    analysis.trajectoryY.push_back(row[2]);
+  }
+  for (const auto& row : readCsvRows(base + "/esd.csv")) {
+    if (row.size() < 2) continue;
+    analysis.densityGrid.push_back(row[0]);
+    analysis.density.push_back(row[1]);
+  }
+  return analysis;
+}
+
+TrainingWorker::TrainingWorker(RunRequest request, int threads, std::shared_ptr<std::atomic<bool>> cancel,
+                               QString workspace)
+    : request_(std::move(request)), threads_(threads), cancel_(std::move(cancel)), workspace_(std::move(workspace)) {}
+
+InterpolationWorker::InterpolationWorker(QString fromRun, QString toRun, QString outDir, std::int64_t subset)
+    : fromRun_(std::move(fromRun)), toRun_(std::move(toRun)), outDir_(std::move(outDir)), subset_(subset) {}
+
+void InterpolationWorker::run() {
+  try {
+    const SavedModel from = locateSavedModel(fromRun_.toStdString());
+    AnalysisModel model;
+    model.run = from.config;
+    model.weightsPath = from.weightsPath;
+    model.description = from.description;
+    AnalysisRequest request;
+    request.subset = subset_;
+    request.interpolate = toRun_.toStdString();
+    request.batchSize = from.config.evalBatchSize;
+    AnalysisSession session(model, request);
+    session.analyze("", "", outDir_.toStdString());
+  } catch (const std::exception&) {
+    // No curve then; the landscape page keeps its interpolation chart empty.
+  }
+  Q_EMIT finished(outDir_);
+}
+
+void TrainingWorker::run() {
+  try {
+    TrainConfig config = request_.config;
+    config.threads = threads_;
+    configureThreads(threads_);
+    const bool resuming = !request_.resumeDirectory.isEmpty();
+    if (resuming) config.outDir = request_.resumeDirectory.toStdString();
+    RunDirectoryWriter runDirectory(config.outDir, config, resuming);
+    Trainer trainer(config);
+    if (resuming) trainer.resumeFrom(latestCheckpoint(config.outDir + "/checkpoints"));
+
+    SignalBridge bridge(*this);
+    std::vector<TrainingObserver*> observers{&bridge, &runDirectory};
+    // The run's record in the workspace, through this thread's own connection to the store.
+    std::unique_ptr<RunStore> store;
+    std::unique_ptr<StoreRecorder> recorder;
+    if (!workspace_.isEmpty()) {
+      store = std::make_unique<RunStore>(Workspace(workspace_.toStdString()));
+      RunRecord record;
+      record.name = request_.name.toStdString();
+      record.configJson = configToJson(config);
+      record.versionsJson = cli::versionsJson();
+      record.device = config.devices.empty() ? config.device : config.devices;
+      record.outDir = config.outDir;
+      recorder = std::make_unique<StoreRecorder>(*store, record, resuming);
+      observers.push_back(recorder.get());
+    }
+    std::unique_ptr<PeriodicAnalysis> analyses;
+    if (request_.analyzeEvery > 0) {
+      analyses = std::make_unique<PeriodicAnalysis>(config, request_.analyzeEvery, request_.analysis, cancel_.get(),
+                                                    &bridge);
+      analyses->setOnAnalysis([this, &store, &recorder](const EpochAnalysis& done) {
+        if (store) store->recordAnalyses(cli::analysisRecords(recorder->runId(), done.epoch, done.directory, done.outcome.jsonText));
+        Q_EMIT analysisReady(readRunAnalysis(done.epoch, QString::fromStdString(done.directory)));
+      });
+      observers.push_back(analyses.get());
+    }
+    TrainingResult result;
+    try {
+      result = trainer.run(observers, cancel_.get());
+    } catch (const std::exception& error) {
+      if (recorder) recorder->markFailed(error.what());
+      throw;
+    }
+    trainer.saveModel(runDirectory.modelPath());
+    Q_EMIT ended(QString::fromStdString(runStatusName(result.status)), QString::fromStdString(result.message));
+  } catch (const std::exception& error) {
+    Q_EMIT ended("failed", QString::fromUtf8(error.what()));
+  }
+}
+
+}  // namespace samscape::gui

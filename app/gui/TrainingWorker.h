@@ -1,0 +1,62 @@
+#pragma once
+// Runs one training run (and its periodic analyses) on a worker thread. Everything it reports crosses
+// to the GUI thread as small values through queued signals; the GUI never touches the trainer. Cancel
+// by setting the shared flag: the trainer checks it every step, the analyses every point or product.
+
+#include <QObject>
+
+#include <atomic>
+#include <memory>
+
+#include "gui/GuiRun.h"
+
+namespace samscape::gui {
+
+class TrainingWorker : public QObject {
+  Q_OBJECT
+ public:
+  // `workspace`: where the run is recorded (its store); empty: not recorded.
+  TrainingWorker(RunRequest request, int threads, std::shared_ptr<std::atomic<bool>> cancel, QString workspace);
+
+ public Q_SLOTS:
+  void run();
+
+ Q_SIGNALS:
+  void begun(const samscape::TrainingBegin& begin);
+  void stepped(const samscape::StepProgress& step);  // at most ~10 per second
+  void epochEnded(const samscape::EpochMetrics& metrics);
+  void sliceRefined(int epoch, const samscape::SliceGrid& grid);
+  void analysisReady(const samscape::gui::RunAnalysis& analysis);
+  // status: finished, diverged, cancelled or failed; message says why when not finished.
+  void ended(const QString& status, const QString& message);
+
+ private:
+  RunRequest request_;
+  int threads_;
+  std::shared_ptr<std::atomic<bool>> cancel_;
+  QString workspace_;
+};
+
+// The 1D interpolation from one run's final weights to another's (a pair's SGD and SAM solutions),
+// on the first `subset` test examples, written to `outDir`.
+class InterpolationWorker : public QObject {
+  Q_OBJECT
+ public:
+  InterpolationWorker(QString fromRun, QString toRun, QString outDir, std::int64_t subset);
+ public Q_SLOTS:
+  void run();
+ Q_SIGNALS:
+  void finished(const QString& outDir);  // interpolation.csv is there unless it failed
+
+ private:
+  QString fromRun_;
+  QString toRun_;
+  QString outDir_;
+  std::int64_t subset_;
+};
+
+// Reads an analysis directory's analysis.json and companion CSVs into the summary the views draw.
+// Missing parts stay empty; a malformed file gives what could be read.
+RunAnalysis readRunAnalysis(int epoch, const QString& directory);
+
+}  // namespace samscape::gui
