@@ -45,7 +45,7 @@ done
 
 cmake -S . -B build/cuda-check -G Ninja \
   -DCMAKE_BUILD_TYPE=Release \
-  -DSAMSCAPE_BUILD_TESTS=ON -DSAMSCAPE_BUILD_BENCHMARKS=ON -DSAMSCAPE_WARNINGS_AS_ERRORS=ON \
+  -DSAMSCAPE_BUILD_TESTS=ON -DSAMSCAPE_BUILD_BENCHMARKS=ON -DSAMSCAPE_WARNINGS_AS_ERRORS=ON -DSAMSCAPE_BUILD_GUI=OFF \
   -DCMAKE_PREFIX_PATH="$prefix" \
   -DCMAKE_EXE_LINKER_FLAGS="${linker_flags# }" >/tmp/samscape-cuda-configure.$$.log 2>&1 ||
   { cat /tmp/samscape-cuda-configure.$$.log >&2; exit 1; }
