@@ -455,6 +455,16 @@ void MainWindow::checkScreenshot() {
     const bool saved = image.save(screenshotPath_, "PNG");
     const QWidget* view = landscape_->view(0);
     const QPoint origin = view->mapTo(this, QPoint(0, 0));
+    // The other pages too, beside it: FILE's name with -curves and -spectrum.
+    const QFileInfo info(screenshotPath_);
+    const QString stem = info.dir().filePath(info.completeBaseName());
+    for (const auto& [page, suffix] : {std::pair<QWidget*, const char*>{curves_, "-curves.png"},
+                                       std::pair<QWidget*, const char*>{spectrum_, "-spectrum.png"}}) {
+      tabs_->setCurrentWidget(page);
+      QApplication::processEvents();
+      grab().toImage().save(stem + suffix, "PNG");
+    }
+    tabs_->setCurrentWidget(landscape_);
     std::cout << "screenshot " << screenshotPath_.toStdString() << (saved ? "" : " FAILED") << "\n"
               << "landscape view at " << origin.x() << "," << origin.y() << " size " << view->width() << "x"
               << view->height() << " (scale " << devicePixelRatioF() << ")\n"

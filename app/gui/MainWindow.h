@@ -45,6 +45,7 @@ class MainWindow : public QMainWindow {
 
   // Saves a grab of the window to `path` once every run in flight has done `epochs` epochs and the
   // analyses due by then, prints the landscape view's place in the grab, then quits the application.
+  // The curves and spectrum pages are saved beside it (FILE's name + -curves.png, -spectrum.png).
   void screenshotAfterEpochs(const QString& path, int epochs);
 
   // Writes every page's figures and data for the selected runs into `directory`.
