@@ -9,6 +9,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSaveFile>
@@ -60,6 +61,18 @@ QStringList choicesOf(const QString& flag) {
   if (flag == "schedule") return {"constant", "cosine", "step"};
   if (flag == "split") return {"test", "train"};
   return {};
+}
+
+// Every key of a config file as the defaults resolve it, to tell a saved config's default values (which
+// saveConfig writes for completeness) from choices, so a loaded config's form shows only the choices.
+const nlohmann::json& defaultConfigJson() {
+  static const nlohmann::json defaults = [] {
+    CLI::App app;
+    cli::TrainCommand train(app);
+    app.parse(std::vector<std::string>{"train"});
+    return nlohmann::json::parse(configToJson(train.resolve(false).config));
+  }();
+  return defaults;
 }
 
 }  // namespace
@@ -262,9 +275,14 @@ bool LaunchPanel::saveConfig(const QString& path, QString* error) const {
     if (f.isFlag) {
       object[f.flag.toStdString()] = value == "true";
     } else {
+      // Integers stay integers: "grid": 3.0 would not convert back to an integer flag.
+      bool isInteger = false;
+      const qlonglong integer = value.toLongLong(&isInteger);
       bool isNumber = false;
       const double number = value.toDouble(&isNumber);
-      if (isNumber && !value.contains(':')) {
+      if (isInteger) {
+        object[f.flag.toStdString()] = integer;
+      } else if (isNumber && !value.contains(':')) {
         object[f.flag.toStdString()] = number;
       } else {
         object[f.flag.toStdString()] = value.toStdString();
@@ -309,6 +327,7 @@ bool LaunchPanel::loadConfig(const QString& path, QString* error) {
       if (error != nullptr) *error = QString("%1: unknown key \"%2\"").arg(path, flag);
       return false;
     }
+    if (defaultConfigJson().contains(key) && defaultConfigJson().at(key) == value) continue;
     if (value.is_boolean()) {
       if (value.get<bool>()) arguments << "--" + flag;
     } else if (value.is_array()) {
@@ -316,7 +335,11 @@ bool LaunchPanel::loadConfig(const QString& path, QString* error) {
       for (const auto& item : value) items << QString::fromStdString(item.dump());
       if (!items.isEmpty()) arguments << "--" + flag << items.join(',');
     } else {
-      arguments << "--" + flag << QString::fromStdString(value.is_string() ? value.get<std::string>() : value.dump());
+      // Floats in their shortest form ("-1", not "-1.0"), so a value equal to the default shows as one.
+      const QString text = value.is_string()       ? QString::fromStdString(value.get<std::string>())
+                           : value.is_number_float() ? QString::number(value.get<double>(), 'g', QLocale::FloatingPointShortest)
+                                                     : QString::fromStdString(value.dump());
+      arguments << "--" + flag << text;
     }
   }
   return setArguments(arguments, error);
