@@ -1,0 +1,63 @@
+#include "tests/gui/GuiTestSupport.h"
+
+#include <QProcess>
+#include <QProcessEnvironment>
+
+#include <sstream>
+#include <stdexcept>
+
+#include "gui/LaunchPanel.h"
+#include "tests/support/FileHelpers.h"
+
+namespace samscape::test {
+
+ProcessResult runProcess(const QString& program, const QStringList& arguments, const QString& workspace,
+                         int timeoutMs) {
+  QProcess process;
+  QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+  if (!workspace.isEmpty()) environment.insert("SAMSCAPE_WORKSPACE", workspace);
+  process.setProcessEnvironment(environment);
+  process.start(program, arguments);
+  ProcessResult result;
+  if (!process.waitForStarted(30000)) {
+    result.err = program + ": did not start: " + process.errorString();
+    return result;
+  }
+  if (!process.waitForFinished(timeoutMs)) {
+    process.kill();
+    process.waitForFinished(5000);
+    result.err = program + ": timed out\n";
+  }
+  result.out = QString::fromUtf8(process.readAllStandardOutput());
+  result.err += QString::fromUtf8(process.readAllStandardError());
+  if (process.exitStatus() == QProcess::NormalExit && result.err.indexOf("timed out") < 0) {
+    result.exitCode = process.exitCode();
+  }
+  return result;
+}
+
+QStringList tinyTrainFlags(const QString& dataDir) {
+  return {"--dataset", "mnist",    "--data-dir", dataDir,  "--model", "mlp",  "--batch-size",
+          "16",        "--epochs", "2",          "--seed", "5",       "--lr", "0.05"};
+}
+
+std::string metricsWithoutSeconds(const QString& metricsCsv) {
+  std::string kept;
+  std::istringstream lines(readText(metricsCsv.toStdString()));
+  for (std::string line; std::getline(lines, line);) kept += line.substr(0, line.rfind(',')) + "\n";
+  return kept;
+}
+
+gui::RunRequest requestFromFlags(const QStringList& flags) {
+  gui::LaunchPanel form;
+  QString error;
+  if (!form.setArguments(flags, &error)) throw std::runtime_error(error.toStdString());
+  const cli::TrainSetup setup = form.resolve();
+  gui::RunRequest request;
+  request.config = setup.config;
+  request.analyzeEvery = setup.analyzeEvery;
+  request.analysis = setup.analysis;
+  return request;
+}
+
+}  // namespace samscape::test

@@ -1,0 +1,210 @@
+// The launch form is built from `samscape-cli train`'s own option table and resolves through its parser:
+// every visible flag has a field, the form's arguments are only what differs from the defaults, bad values
+// name the flag, configs round-trip through the CLI's --config format, and presets fill the form.
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFile>
+#include <QLineEdit>
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "cli/TrainCommand.h"
+#include "core/Error.h"
+#include "gui/LaunchPanel.h"
+#include "tests/gui/GuiTestSupport.h"
+#include "tests/support/FileHelpers.h"
+#include "tests/support/TempDir.h"
+#include "tests/support/TrainingFixtures.h"
+
+namespace samscape {
+namespace {
+
+// Where a run goes and how processes join are the window's business, not the form's.
+const std::set<std::string> kHiddenFlags{
+    "help", "config",     "resume",     "out",         "workspace",   "name",        "tag",
+    "rank", "world-size", "local-rank", "master-addr", "master-port", "dist-timeout"};
+
+std::map<QString, QString> flagValues(const QStringList& arguments) {
+  std::map<QString, QString> values;
+  for (int i = 0; i < arguments.size(); ++i) {
+    const QString flag = arguments[i];
+    const bool hasValue = i + 1 < arguments.size() && !arguments[i + 1].startsWith("--");
+    values[flag] = hasValue ? arguments[++i] : QString("true");
+  }
+  return values;
+}
+
+TEST(LaunchPanel, HasAnEditorForEveryVisibleTrainFlag) {
+  gui::LaunchPanel form;
+  CLI::App app;
+  cli::TrainCommand train(app);
+  int visible = 0;
+  for (const CLI::Option* option : train.command().get_options()) {
+    const std::string name = option->get_name();
+    ASSERT_EQ(name.rfind("--", 0), 0u) << name;
+    if (kHiddenFlags.count(name.substr(2)) > 0) continue;
+    ++visible;
+    const QString objectName = QString::fromStdString("flag-" + name.substr(2));
+    QWidget* editor = form.findChild<QWidget*>(objectName);
+    ASSERT_NE(editor, nullptr) << "no editor for " << name;
+    const bool isFlag = option->get_expected_max() == 0;
+    EXPECT_EQ(qobject_cast<QCheckBox*>(editor) != nullptr, isFlag) << name;
+    EXPECT_FALSE(editor->toolTip().isEmpty()) << name << " has no help text";
+  }
+  EXPECT_GT(visible, 40);  // the train flags plus the analysis flags
+  for (const std::string& hidden : kHiddenFlags) {
+    EXPECT_EQ(form.findChild<QWidget*>(QString::fromStdString("flag-" + hidden)), nullptr) << hidden;
+  }
+}
+
+TEST(LaunchPanel, ArgumentsAreOnlyWhatDiffersFromTheDefaults) {
+  gui::LaunchPanel form;
+  EXPECT_EQ(form.arguments(), QStringList());
+  ASSERT_TRUE(form.setArguments({"--lr", "0.1", "--slice"}));
+  EXPECT_EQ(form.arguments(), QStringList({"--lr", "0.1", "--slice"}));
+  // An analysis flag needs --analyze-every: the CLI's own rule, with the CLI's message.
+  test::expectContains(test::messageOf<ConfigError>([&] { form.resolve(); }), {"--analyze-every"});
+  ASSERT_TRUE(form.setArguments({"--lr", "0.1", "--slice", "--analyze-every", "2"}));
+  EXPECT_EQ(form.arguments(),
+            QStringList({"--lr", "0.1", "--analyze-every", "2", "--slice"}));  // the form's order
+  const cli::TrainSetup setup = form.resolve();
+  EXPECT_DOUBLE_EQ(setup.config.optimizer.learningRate, 0.1);
+  EXPECT_TRUE(setup.analysis.slice);
+  EXPECT_EQ(setup.analyzeEvery, 2);
+  // setArguments starts from the defaults again.
+  ASSERT_TRUE(form.setArguments({"--epochs", "3"}));
+  EXPECT_EQ(form.arguments(), QStringList({"--epochs", "3"}));
+  EXPECT_FALSE(form.resolve().analysis.slice);
+  EXPECT_EQ(form.resolve().config.epochs, 3);
+}
+
+TEST(LaunchPanel, ABadValueThrowsAConfigErrorNamingTheFlag) {
+  gui::LaunchPanel form;
+  ASSERT_TRUE(form.setArguments({"--lr", "-1"}));
+  const std::string message = test::messageOf<ConfigError>([&] { form.resolve(); });
+  test::expectContains(message, {"--lr", "-1"});
+}
+
+TEST(LaunchPanel, FlagsTheFormDoesNotShowAreRefusedAndChangeNothing) {
+  gui::LaunchPanel form;
+  ASSERT_TRUE(form.setArguments({"--epochs", "4"}));
+  QString error;
+  EXPECT_FALSE(form.setArguments({"--lr", "0.2", "--out", "/tmp/x"}, &error));
+  EXPECT_TRUE(error.contains("--out")) << error.toStdString();
+  EXPECT_FALSE(form.setArguments({"--lr"}, &error));
+  EXPECT_TRUE(error.contains("--lr")) << error.toStdString();
+  EXPECT_EQ(form.arguments(), QStringList({"--epochs", "4"}));
+}
+
+TEST(LaunchPanel, SavedConfigLoadsBackAndTheCliAcceptsIt) {
+  test::TempDir dir;
+  test::TinyMnist data{dir.file("mnist")};
+  const QString dataDir = QString::fromStdString(dir.file("mnist"));
+  QStringList flags = test::tinyTrainFlags(dataDir);
+  flags << "--epochs"
+        << "1"
+        << "--threads"
+        << "1"
+        << "--analyze-every"
+        << "1"
+        << "--slice"
+        << "--grid"
+        << "3"
+        << "--subset"
+        << "0";
+  gui::LaunchPanel form;
+  ASSERT_TRUE(form.setArguments(flags));
+  const QString path = QString::fromStdString(dir.file("config.json"));
+  QString error;
+  ASSERT_TRUE(form.saveConfig(path, &error)) << error.toStdString();
+
+  gui::LaunchPanel loaded;
+  ASSERT_TRUE(loaded.loadConfig(path, &error)) << error.toStdString();
+  EXPECT_EQ(flagValues(loaded.arguments()), flagValues(form.arguments()));
+  const cli::TrainSetup original = form.resolve();
+  const cli::TrainSetup again = loaded.resolve();
+  EXPECT_EQ(configToJson(again.config), configToJson(original.config));
+  EXPECT_EQ(again.analyzeEvery, 1);
+  EXPECT_TRUE(again.analysis.slice);
+  EXPECT_EQ(again.analysis.grid, 3);
+
+  // The same file is a valid `samscape-cli train --config`, and trains what the form says.
+  const QString out = QString::fromStdString(dir.file("run"));
+  const test::ProcessResult result =
+      test::runProcess(SAMSCAPE_CLI_PATH, {"train", "--config", path, "--out", out},
+                       QString::fromStdString(dir.file("workspace")));
+  ASSERT_EQ(result.exitCode, 0) << result.err.toStdString();
+  const std::string metrics = test::readText((out + "/metrics.csv").toStdString());
+  EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 2) << metrics;  // header + 1 epoch
+  EXPECT_TRUE(QFile::exists(out + "/analysis/epoch-001/slice.csv"));
+}
+
+TEST(LaunchPanel, AConfigWithAnUnknownKeyLeavesTheFormUnchanged) {
+  test::TempDir dir;
+  gui::LaunchPanel form;
+  ASSERT_TRUE(form.setArguments({"--epochs", "4", "--slice"}));
+  const QStringList before = form.arguments();
+  const QString path = QString::fromStdString(dir.file("bad.json"));
+  QFile file(path);
+  ASSERT_TRUE(file.open(QIODevice::WriteOnly));
+  file.write(R"({"lr": 0.2, "learning-rate-typo": 0.3})");
+  file.close();
+  QString error;
+  EXPECT_FALSE(form.loadConfig(path, &error));
+  EXPECT_TRUE(error.contains("learning-rate-typo")) << error.toStdString();
+  EXPECT_TRUE(error.contains(path)) << error.toStdString();
+  EXPECT_EQ(form.arguments(), before);
+
+  ASSERT_TRUE(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+  file.write("{not json");
+  file.close();
+  EXPECT_FALSE(form.loadConfig(path, &error));
+  EXPECT_TRUE(error.contains(path)) << error.toStdString();
+  EXPECT_EQ(form.arguments(), before);
+}
+
+TEST(LaunchPanel, PresetsFillTheForm) {
+  const std::vector<gui::LaunchPreset> presets = gui::launchPresets();
+  ASSERT_EQ(presets.size(), 3u);
+  std::vector<cli::TrainSetup> setups;
+  for (const gui::LaunchPreset& preset : presets) {
+    gui::LaunchPanel form;
+    ASSERT_TRUE(form.setArguments({"--epochs", "77", "--momentum", "0.5"}));
+    QString error;
+    ASSERT_TRUE(form.applyPreset(preset.name, &error))
+        << preset.name.toStdString() << ": " << error.toStdString();
+    // The preset replaces the form: nothing of before stays (values equal to a default drop out).
+    const auto shown = flagValues(form.arguments());
+    EXPECT_EQ(shown.count("--momentum"), 0u) << preset.name.toStdString();
+    for (const auto& [flag, value] : shown) {
+      EXPECT_EQ(flagValues(preset.arguments).count(flag), 1u)
+          << preset.name.toStdString() << ": " << flag.toStdString();
+    }
+    setups.push_back(form.resolve());
+  }
+  EXPECT_EQ(setups[0].config.model.name, "cnn");
+  EXPECT_EQ(setups[0].config.epochs, 10);
+  EXPECT_EQ(setups[0].config.data.trainSubset, 10000);
+  EXPECT_DOUBLE_EQ(setups[0].config.optimizer.learningRate, 0.05);
+  EXPECT_EQ(setups[0].analyzeEvery, 2);
+  EXPECT_TRUE(setups[0].analysis.slice);
+  EXPECT_EQ(setups[0].analysis.grid, 21);
+  EXPECT_DOUBLE_EQ(setups[0].config.data.labelNoise, 0.0);
+  EXPECT_DOUBLE_EQ(setups[1].config.data.labelNoise, 0.4);
+  EXPECT_EQ(setups[2].config.data.kind, DatasetKind::Cifar10);
+  EXPECT_EQ(setups[2].config.model.name, "resnet20");
+  EXPECT_EQ(setups[2].config.epochs, 200);
+
+  gui::LaunchPanel form;
+  ASSERT_TRUE(form.setArguments({"--epochs", "4"}));
+  QString error;
+  EXPECT_FALSE(form.applyPreset("no such preset", &error));
+  EXPECT_TRUE(error.contains("no such preset"));
+  EXPECT_EQ(form.arguments(), QStringList({"--epochs", "4"}));
+}
+
+}  // namespace
+}  // namespace samscape

@@ -1,0 +1,164 @@
+// The curves and spectrum pages export what they show for a real run: PNG, SVG and PDF figures and the
+// CSV behind each, whose values are the run's own (read back from its files independently of the app).
+#include <QDir>
+#include <QFile>
+#include <QXmlStreamReader>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "gui/Pages.h"
+#include "tests/gui/GuiTestSupport.h"
+#include "tests/support/FileHelpers.h"
+#include "tests/support/TempDir.h"
+#include "tests/support/TrainingFixtures.h"
+
+namespace samscape {
+namespace {
+
+QByteArray readAll(const QString& path) {
+  QFile file(path);
+  return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+// series,x,y rows of an exported CSV: (series, x) -> y.
+std::map<std::pair<QString, double>, double> csvPoints(const QString& path, QString* header) {
+  std::map<std::pair<QString, double>, double> points;
+  const QStringList lines = QString::fromUtf8(readAll(path)).split('\n', Qt::SkipEmptyParts);
+  if (lines.isEmpty()) return points;
+  *header = lines.front();
+  for (int i = 1; i < lines.size(); ++i) {
+    const QStringList fields = lines[i].split(',');
+    if (fields.size() != 3) continue;
+    points[{fields[0], fields[1].toDouble()}] = fields[2].toDouble();
+  }
+  return points;
+}
+
+void expectFigures(const QString& base, const QString& runName) {
+  const QByteArray png = readAll(base + ".png");
+  EXPECT_EQ(png.left(8), QByteArray("\x89PNG\r\n\x1a\n", 8)) << base.toStdString();
+  const QByteArray svg = readAll(base + ".svg");
+  QXmlStreamReader xml(svg);
+  while (!xml.atEnd()) xml.readNext();
+  EXPECT_FALSE(xml.hasError()) << base.toStdString() << ".svg: " << xml.errorString().toStdString();
+  EXPECT_TRUE(svg.contains("<svg")) << base.toStdString();
+  EXPECT_TRUE(svg.contains(runName.toUtf8())) << base.toStdString() << ".svg does not name the run";
+  const QByteArray pdf = readAll(base + ".pdf");
+  EXPECT_TRUE(pdf.startsWith("%PDF-")) << base.toStdString();
+  EXPECT_GT(pdf.size(), 1000);
+}
+
+class PageExportTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir = new test::TempDir;
+    test::TinyMnist data{dir->file("mnist")};
+    QStringList flags = test::tinyTrainFlags(QString::fromStdString(dir->file("mnist")));
+    flags << "--threads"
+          << "1"
+          << "--analyze-every"
+          << "1"
+          << "--hessian-top"
+          << "2"
+          << "--subset"
+          << "0";
+    const test::ProcessResult result =
+        test::runProcess(SAMSCAPE_CLI_PATH, QStringList{"train"} + flags + QStringList{"--out", runDir()},
+                         QString::fromStdString(dir->file("workspace")));
+    ASSERT_EQ(result.exitCode, 0) << result.err.toStdString();
+  }
+  static void TearDownTestSuite() { delete dir; }
+  static QString runDir() { return QString::fromStdString(dir->file("sgd-tiny")); }
+
+  static test::TempDir* dir;
+  test::TempDir out;
+  QString outDir = QString::fromStdString(out.path().string());
+  gui::RunController controller{QString::fromStdString(dir->file("runs"))};
+};
+test::TempDir* PageExportTest::dir = nullptr;
+
+TEST_F(PageExportTest, CurvesPageWritesFiguresAndTheRunsValues) {
+  const int id = controller.addExisting(runDir());
+  ASSERT_GE(id, 0);
+  gui::CurvesPage page(controller);
+  page.resize(1000, 700);
+  page.setRuns({id});
+  QStringList written;
+  QString error;
+  ASSERT_TRUE(page.exportAll(outDir, "report", &written, &error)) << error.toStdString();
+  EXPECT_EQ(written.size(), 4 * 4);  // four charts, PNG + SVG + PDF + CSV each
+  for (const QString& file : written) EXPECT_TRUE(QFile::exists(file)) << file.toStdString();
+
+  const QString base = QDir(outDir).filePath("report-curve-test-loss");
+  expectFigures(base, "sgd-tiny");
+  QString header;
+  const auto points = csvPoints(base + ".csv", &header);
+  EXPECT_EQ(header, "series,x,y");
+  ASSERT_EQ(points.size(), 2u);  // two epochs
+  // metrics.csv: epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds
+  std::istringstream metrics(test::readText((runDir() + "/metrics.csv").toStdString()));
+  std::string line;
+  std::getline(metrics, line);
+  int rows = 0;
+  while (std::getline(metrics, line)) {
+    double epoch = 0, trainLoss = 0, trainAcc = 0, testLoss = 0;
+    ASSERT_EQ(std::sscanf(line.c_str(), "%lf,%lf,%lf,%lf", &epoch, &trainLoss, &trainAcc, &testLoss), 4)
+        << line;
+    const auto found = points.find({"sgd-tiny", epoch});
+    ASSERT_NE(found, points.end()) << "epoch " << epoch;
+    EXPECT_NEAR(found->second, testLoss, 1e-6 * std::abs(testLoss));
+    ++rows;
+  }
+  EXPECT_EQ(rows, 2);
+}
+
+TEST_F(PageExportTest, SpectrumPageWritesTheEigenvaluesOfEveryAnalysis) {
+  const int id = controller.addExisting(runDir());
+  ASSERT_GE(id, 0);
+  gui::SpectrumPage page(controller);
+  page.resize(900, 600);
+  page.setRuns({id});
+  QStringList written;
+  QString error;
+  ASSERT_TRUE(page.exportAll(outDir, "report", &written, &error)) << error.toStdString();
+  const QString base = QDir(outDir).filePath("report-eigenvalues");
+  EXPECT_TRUE(written.contains(base + ".csv"));
+  expectFigures(base, "sgd-tiny");
+  QString header;
+  const auto points = csvPoints(base + ".csv", &header);
+  EXPECT_EQ(header, "series,x,y");
+  for (int epoch : {1, 2}) {
+    const std::string json = test::readText(
+        (runDir() + QString("/analysis/epoch-%1/analysis.json").arg(epoch, 3, 10, QChar('0'))).toStdString());
+    const auto eigenvalues = nlohmann::json::parse(json).at("hessian").at("eigenvalues");
+    ASSERT_EQ(eigenvalues.size(), 2u);
+    for (int k = 0; k < 2; ++k) {
+      const auto found = points.find({QString("sgd-tiny λ%1").arg(k + 1), static_cast<double>(epoch)});
+      ASSERT_NE(found, points.end()) << "epoch " << epoch << " lambda " << k + 1;
+      const double expected = eigenvalues[static_cast<std::size_t>(k)].get<double>();
+      EXPECT_NEAR(found->second, expected, 1e-6 * std::abs(expected));
+    }
+  }
+  // No --esd: no density figure.
+  EXPECT_FALSE(QFile::exists(QDir(outDir).filePath("report-spectral-density.csv")));
+}
+
+TEST_F(PageExportTest, ExportIntoAMissingDirectoryFailsWithThePath) {
+  const int id = controller.addExisting(runDir());
+  gui::CurvesPage page(controller);
+  page.resize(800, 600);
+  page.setRuns({id});
+  QStringList written;
+  QString error;
+  const QString missing = QDir(outDir).filePath("no/such/dir");
+  EXPECT_FALSE(page.exportAll(missing, "report", &written, &error));
+  EXPECT_TRUE(error.contains(missing)) << error.toStdString();
+}
+
+}  // namespace
+}  // namespace samscape

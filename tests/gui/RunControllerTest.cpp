@@ -1,0 +1,199 @@
+// RunController end to end on the tiny dataset: a pair trains on worker threads with analyses every
+// epoch, exactly as `samscape-cli train` would (same metrics), with shared slice directions, the pair's
+// interpolation and the store's records; a cancelled run stops within a step and resumes to the end.
+#include <QElapsedTimer>
+#include <QFile>
+#include <QSignalSpy>
+#include <QTest>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "core/store/RunStore.h"
+#include "core/store/Workspace.h"
+#include "gui/RunController.h"
+#include "tests/gui/GuiTestSupport.h"
+#include "tests/support/FileHelpers.h"
+#include "tests/support/TempDir.h"
+#include "tests/support/TrainingFixtures.h"
+
+namespace samscape {
+namespace {
+
+constexpr int kTimeoutMs = 120000;
+
+class RunControllerTest : public ::testing::Test {
+ protected:
+  test::TempDir dir;
+  test::TinyMnist data{dir.file("mnist")};
+  QString dataDir = QString::fromStdString(dir.file("mnist"));
+  QString workspace = QString::fromStdString(dir.file("workspace"));
+  QString runs = QString::fromStdString(dir.file("workspace/runs"));
+  gui::RunController controller{runs};
+
+  RunControllerTest() {
+    std::filesystem::create_directories(dir.file("workspace/runs"));
+    controller.setWorkspaceDirectory(workspace);
+  }
+  ~RunControllerTest() override {
+    controller.cancelAll();
+    controller.waitForWorkers();
+  }
+
+  bool waitUntilEnded(int id) {
+    return QTest::qWaitFor([&] { return !controller.run(id)->inFlight(); }, kTimeoutMs);
+  }
+  QString outDir(int id) const { return QString::fromStdString(controller.run(id)->request.config.outDir); }
+};
+
+TEST_F(RunControllerTest, PairTrainsAndAnalysesLikeTheCli) {
+  QStringList flags = test::tinyTrainFlags(dataDir);
+  flags << "--analyze-every"
+        << "1"
+        << "--slice"
+        << "--grid"
+        << "5"
+        << "--subset"
+        << "0"
+        << "--hessian-top"
+        << "1";
+  QSignalSpy ended(&controller, &gui::RunController::runEnded);
+  QSignalSpy interpolated(&controller, &gui::RunController::pairInterpolationReady);
+  const auto [sgd, sam] = controller.launchPair(test::requestFromFlags(flags));
+  ASSERT_TRUE(waitUntilEnded(sgd));
+  ASSERT_TRUE(waitUntilEnded(sam));
+  EXPECT_EQ(ended.count(), 2);
+
+  const int pairId = controller.run(sgd)->pairId;
+  EXPECT_EQ(controller.run(sam)->pairId, pairId);
+  EXPECT_EQ(controller.partnerOf(sgd), sam);
+  EXPECT_EQ(controller.run(sgd)->request.config.optimizer.name, "sgd");
+  EXPECT_EQ(controller.run(sam)->request.config.optimizer.name, "sam");
+  for (int id : {sgd, sam}) {
+    const gui::GuiRun& run = *controller.run(id);
+    EXPECT_EQ(run.status, "finished") << run.message.toStdString();
+    ASSERT_EQ(run.epochs.size(), 2u);
+    EXPECT_EQ(run.epochs[1].epoch, 2);
+    EXPECT_EQ(run.globalStep, run.totalSteps);
+    EXPECT_EQ(run.totalSteps, 12);  // 96 examples, batches of 16, 2 epochs
+    for (int epoch : {1, 2}) {
+      ASSERT_EQ(run.analyses.count(epoch), 1u) << "run " << id << " epoch " << epoch;
+      const gui::RunAnalysis& analysis = run.analyses.at(epoch);
+      EXPECT_TRUE(analysis.complete);
+      EXPECT_EQ(analysis.slice.xs.size(), 5u);
+      EXPECT_TRUE(analysis.slice.complete());
+      for (double loss : analysis.slice.loss) EXPECT_TRUE(std::isfinite(loss));
+      ASSERT_EQ(analysis.eigenvalues.size(), 1u);
+      EXPECT_TRUE(std::isfinite(analysis.eigenvalues[0]));
+    }
+  }
+  // The two runs differ (SAM is not SGD), yet their slices share one pair of directions.
+  EXPECT_NE(controller.run(sgd)->epochs.back().trainLoss, controller.run(sam)->epochs.back().trainLoss);
+  for (const char* epoch : {"epoch-001", "epoch-002"}) {
+    const auto sgdDirections =
+        test::readBytes((outDir(sgd) + "/analysis/" + epoch + "/directions.bin").toStdString());
+    const auto samDirections =
+        test::readBytes((outDir(sam) + "/analysis/" + epoch + "/directions.bin").toStdString());
+    ASSERT_FALSE(sgdDirections.empty()) << epoch;
+    EXPECT_EQ(sgdDirections, samDirections) << epoch;
+  }
+
+  // SGD's metrics are exactly those of the CLI running the same flags (one thread each).
+  const QString reference = QString::fromStdString(dir.file("cli-sgd"));
+  const test::ProcessResult cli = test::runProcess(
+      SAMSCAPE_CLI_PATH,
+      QStringList{"train"} + flags + QStringList{"--optimizer", "sgd", "--threads", "1", "--out", reference},
+      QString::fromStdString(dir.file("cli-workspace")));
+  ASSERT_EQ(cli.exitCode, 0) << cli.err.toStdString();
+  EXPECT_EQ(test::metricsWithoutSeconds(outDir(sgd) + "/metrics.csv"),
+            test::metricsWithoutSeconds(reference + "/metrics.csv"));
+
+  // Both finished: the loss along the line from the SGD solution to the SAM solution.
+  ASSERT_TRUE(interpolated.count() > 0 || interpolated.wait(kTimeoutMs));
+  EXPECT_EQ(interpolated.first().at(0).toInt(), pairId);
+  const gui::PairInterpolation* curve = controller.pairInterpolation(pairId);
+  ASSERT_NE(curve, nullptr);
+  ASSERT_GE(curve->ts.size(), 3u);
+  EXPECT_EQ(curve->loss.size(), curve->ts.size());
+  for (double loss : curve->loss) EXPECT_TRUE(std::isfinite(loss));
+
+  // Both are recorded in the workspace's store as finished, with their epochs.
+  RunStore store(Workspace{std::filesystem::path(workspace.toStdString())});
+  const std::vector<RunRecord> records = store.listRuns();
+  ASSERT_EQ(records.size(), 2u);
+  for (int id : {sgd, sam}) {
+    const auto record = store.findRunByOutDir(outDir(id).toStdString());
+    ASSERT_TRUE(record.has_value()) << outDir(id).toStdString();
+    EXPECT_EQ(record->status, "finished");
+    EXPECT_EQ(record->name, controller.run(id)->request.name.toStdString());
+  }
+}
+
+TEST_F(RunControllerTest, CancelStopsWithinAStepAndResumeFinishesTheRun) {
+  QStringList flags = test::tinyTrainFlags(dataDir);
+  flags << "--epochs"
+        << "40"
+        << "--batch-size"
+        << "4";
+  const int id = controller.enqueue(test::requestFromFlags(flags));
+  QElapsedTimer sinceCancel;
+  QObject::connect(&controller, &gui::RunController::epochAdded, &controller, [&](int run, int epoch) {
+    if (run == id && epoch == 2 && !sinceCancel.isValid()) {
+      sinceCancel.start();
+      controller.cancel(id);
+    }
+  });
+  qint64 cancelMs = -1;
+  QObject::connect(&controller, &gui::RunController::runEnded, &controller, [&](int run) {
+    if (run == id && cancelMs < 0 && sinceCancel.isValid()) cancelMs = sinceCancel.elapsed();
+  });
+  ASSERT_TRUE(waitUntilEnded(id));
+  ASSERT_TRUE(sinceCancel.isValid()) << "the run ended before its second epoch: "
+                                     << controller.run(id)->status.toStdString();
+  std::printf("cancel to runEnded: %lld ms\n", static_cast<long long>(cancelMs));
+  EXPECT_EQ(controller.run(id)->status, "cancelled");
+  EXPECT_GE(cancelMs, 0);
+  EXPECT_LT(cancelMs, 3000);  // within a step; the target is 1 s, with room for a loaded machine
+  EXPECT_LT(controller.run(id)->epochs.size(), 40u);
+
+  QString error;
+  ASSERT_TRUE(controller.resume(id, &error)) << error.toStdString();
+  EXPECT_TRUE(controller.run(id)->inFlight()) << controller.run(id)->status.toStdString();
+  ASSERT_TRUE(waitUntilEnded(id));
+  EXPECT_EQ(controller.run(id)->status, "finished") << controller.run(id)->message.toStdString();
+  EXPECT_EQ(controller.run(id)->epochs.size(), 40u);
+  EXPECT_FALSE(controller.resume(id, &error));  // nothing left to resume
+
+  // Cancelled and resumed, the run is exactly the uninterrupted one.
+  const QString reference = QString::fromStdString(dir.file("cli-straight"));
+  const test::ProcessResult cli = test::runProcess(
+      SAMSCAPE_CLI_PATH, QStringList{"train"} + flags + QStringList{"--threads", "1", "--out", reference},
+      QString::fromStdString(dir.file("cli-workspace")));
+  ASSERT_EQ(cli.exitCode, 0) << cli.err.toStdString();
+  EXPECT_EQ(test::metricsWithoutSeconds(outDir(id) + "/metrics.csv"),
+            test::metricsWithoutSeconds(reference + "/metrics.csv"));
+}
+
+TEST_F(RunControllerTest, QueuedRunsWaitForAFreeSlotAndCancelAtOnce) {
+  controller.setMaxConcurrent(1);
+  QStringList flags = test::tinyTrainFlags(dataDir);
+  flags << "--epochs"
+        << "1";
+  const int first = controller.enqueue(test::requestFromFlags(flags));
+  const int second = controller.enqueue(test::requestFromFlags(flags));
+  const int third = controller.enqueue(test::requestFromFlags(flags));
+  EXPECT_EQ(controller.run(first)->status, "running");
+  EXPECT_EQ(controller.run(second)->status, "queued");
+  controller.cancel(third);
+  EXPECT_EQ(controller.run(third)->status, "cancelled");
+  ASSERT_TRUE(waitUntilEnded(second));
+  EXPECT_EQ(controller.run(first)->status, "finished");
+  EXPECT_EQ(controller.run(second)->status, "finished");
+  EXPECT_EQ(controller.run(third)->status, "cancelled");
+}
+
+}  // namespace
+}  // namespace samscape

@@ -1,0 +1,155 @@
+// The runs table over a RunController: one row per run, the columns read from the run (status, test
+// accuracy from its metrics, lambda_max from its analyses), tags and notes editable and reported.
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "gui/RunTableModel.h"
+#include "tests/gui/GuiTestSupport.h"
+#include "tests/support/FileHelpers.h"
+#include "tests/support/TempDir.h"
+#include "tests/support/TrainingFixtures.h"
+
+namespace samscape {
+namespace {
+
+using Model = gui::RunTableModel;
+
+// The last row's value in column `column` of a metrics.csv, read independently of the app.
+double lastValue(const std::string& csv, std::size_t column) {
+  std::istringstream lines(csv);
+  std::string line, last;
+  while (std::getline(lines, line))
+    if (!line.empty()) last = line;
+  std::istringstream fields(last);
+  std::string field;
+  for (std::size_t i = 0; i <= column; ++i) std::getline(fields, field, ',');
+  return std::stod(field);
+}
+
+class RunTableModelTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir = new test::TempDir;
+    test::TinyMnist data{dir->file("mnist")};
+    QStringList flags = test::tinyTrainFlags(QString::fromStdString(dir->file("mnist")));
+    flags << "--threads"
+          << "1"
+          << "--analyze-every"
+          << "2"
+          << "--hessian-top"
+          << "1"
+          << "--subset"
+          << "0";
+    const test::ProcessResult result =
+        test::runProcess(SAMSCAPE_CLI_PATH, QStringList{"train"} + flags + QStringList{"--out", runDir()},
+                         QString::fromStdString(dir->file("workspace")));
+    ASSERT_EQ(result.exitCode, 0) << result.err.toStdString();
+  }
+  static void TearDownTestSuite() { delete dir; }
+  static QString runDir() { return QString::fromStdString(dir->file("tiny-run")); }
+
+  static test::TempDir* dir;
+  gui::RunController controller{QString::fromStdString(dir->file("runs"))};
+};
+test::TempDir* RunTableModelTest::dir = nullptr;
+
+TEST_F(RunTableModelTest, OneRowPerRunWithItsStatusAndMetrics) {
+  Model model(controller);
+  EXPECT_EQ(model.rowCount(), 0);
+  EXPECT_EQ(model.columnCount(), Model::ColumnCount);
+  QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+  QString error;
+  const int id = controller.addExisting(runDir(), &error);
+  ASSERT_GE(id, 0) << error.toStdString();
+  EXPECT_EQ(inserted.count(), 1);
+  ASSERT_EQ(model.rowCount(), 1);
+  EXPECT_EQ(model.runIdAt(0), id);
+  EXPECT_EQ(model.rowOf(id), 0);
+
+  const auto text = [&](int column) {
+    return model.data(model.index(0, column), Qt::DisplayRole).toString();
+  };
+  EXPECT_EQ(text(Model::Name), "tiny-run");
+  EXPECT_EQ(text(Model::Optimizer), "SGD");
+  EXPECT_EQ(text(Model::Status), "finished");
+  EXPECT_EQ(text(Model::Progress), "100%");
+  const std::string metrics = test::readText((runDir() + "/metrics.csv").toStdString());
+  // epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds
+  EXPECT_EQ(text(Model::TestAccuracy), QString::number(lastValue(metrics, 4), 'f', 4));
+  bool isNumber = false;
+  const double lambdaMax = text(Model::LambdaMax).toDouble(&isNumber);
+  EXPECT_TRUE(isNumber) << text(Model::LambdaMax).toStdString();
+  EXPECT_GT(lambdaMax, 0.0);
+  EXPECT_EQ(model.data(model.index(0, 0), Model::RunIdRole).toInt(), id);
+  EXPECT_DOUBLE_EQ(model.data(model.index(0, Model::Progress), Model::ProgressRole).toDouble(), 1.0);
+
+  // A model made after the runs were added shows them too.
+  Model later(controller);
+  EXPECT_EQ(later.rowCount(), 1);
+
+  QSignalSpy removed(&model, &QAbstractItemModel::rowsRemoved);
+  EXPECT_TRUE(controller.remove(id));
+  EXPECT_EQ(removed.count(), 1);
+  EXPECT_EQ(model.rowCount(), 0);
+}
+
+TEST_F(RunTableModelTest, TagsAndNotesAreEditableAndReported) {
+  Model model(controller);
+  const int id = controller.addExisting(runDir());
+  ASSERT_GE(id, 0);
+  QSignalSpy edited(&model, &Model::annotationsEdited);
+  QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+  EXPECT_TRUE(model.flags(model.index(0, Model::Tags)) & Qt::ItemIsEditable);
+  EXPECT_TRUE(model.flags(model.index(0, Model::Notes)) & Qt::ItemIsEditable);
+  EXPECT_FALSE(model.flags(model.index(0, Model::Status)) & Qt::ItemIsEditable);
+
+  EXPECT_TRUE(model.setData(model.index(0, Model::Tags), "  flat, baseline ", Qt::EditRole));
+  ASSERT_EQ(edited.count(), 1);
+  EXPECT_EQ(edited.first().at(0).toInt(), id);
+  EXPECT_EQ(controller.run(id)->tags, "flat, baseline");
+  EXPECT_EQ(model.data(model.index(0, Model::Tags), Qt::DisplayRole).toString(), "flat, baseline");
+  EXPECT_GE(changed.count(), 1);
+
+  EXPECT_TRUE(model.setData(model.index(0, Model::Notes), "lr too high?", Qt::EditRole));
+  EXPECT_EQ(edited.count(), 2);
+  EXPECT_EQ(controller.run(id)->notes, "lr too high?");
+
+  // Other columns are not edited, and report nothing.
+  EXPECT_FALSE(model.setData(model.index(0, Model::Status), "finished", Qt::EditRole));
+  EXPECT_FALSE(model.setData(model.index(0, Model::Tags), "x", Qt::DisplayRole));
+  EXPECT_EQ(edited.count(), 2);
+  EXPECT_EQ(controller.run(id)->status, "finished");
+
+  // The runs panel's filter (every column, case-insensitive) finds the run by its tag.
+  QSortFilterProxyModel filter;
+  filter.setSourceModel(&model);
+  filter.setFilterKeyColumn(-1);
+  filter.setFilterCaseSensitivity(Qt::CaseInsensitive);
+  filter.setFilterFixedString("BASELINE");
+  EXPECT_EQ(filter.rowCount(), 1);
+  filter.setFilterFixedString("sharp");
+  EXPECT_EQ(filter.rowCount(), 0);
+}
+
+TEST_F(RunTableModelTest, ADirectoryWithoutARunIsRefusedWithItsPath) {
+  Model model(controller);
+  const QString empty = QString::fromStdString(dir->file("not-a-run"));
+  QString error;
+  EXPECT_EQ(controller.addExisting(empty, &error), -1);
+  EXPECT_TRUE(error.contains(empty + "/run.json")) << error.toStdString();
+  EXPECT_EQ(model.rowCount(), 0);
+}
+
+TEST(FormatDuration, ReadsAsATime) {
+  EXPECT_EQ(gui::formatDuration(-1.0), "");
+  EXPECT_EQ(gui::formatDuration(42.4), "42 s");
+  EXPECT_EQ(gui::formatDuration(125.0), "2 min 05 s");
+  EXPECT_EQ(gui::formatDuration(3 * 3600 + 7 * 60), "3 h 07 min");
+}
+
+}  // namespace
+}  // namespace samscape
