@@ -12,9 +12,9 @@ namespace samscape {
 namespace {
 
 void requireCudaDevices(std::size_t count) {
-  if (!torch::cuda::is_available() || torch::cuda::device_count() < count) {
+  if (!torch::cuda::is_available() || static_cast<std::size_t>(torch::cuda::device_count()) < count) {
     GTEST_SKIP() << "needs " << count << " CUDA device(s); this build or machine has "
-                 << (torch::cuda::is_available() ? torch::cuda::device_count() : 0);
+                 << (torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0);
   }
 }
 
