@@ -189,7 +189,10 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
     if (run != nullptr && run->status == "failed") statusBar()->showMessage(run->request.name + ": " + run->message, 15000);
     checkScreenshot();
   });
-  connect(controller_.get(), &RunController::pairInterpolationReady, this, [this] { landscape_->refresh(); });
+  connect(controller_.get(), &RunController::pairInterpolationReady, this, [this] {
+    landscape_->refresh();
+    checkScreenshot();
+  });
 
   buildMenus();
   QSettings settings;
@@ -434,6 +437,8 @@ void MainWindow::checkScreenshot() {
       return;
     }
     if (static_cast<int>(run->epochs.size()) < screenshotEpochs_ && run->status != "finished") return;
+    // A run asked to go to its end is shown finished (and then a pair with its interpolation).
+    if (screenshotEpochs_ >= run->request.config.epochs && run->status != "finished") return;
     // The analyses due by then: the last multiple of --analyze-every within the epochs (or the last epoch).
     const int every = run->request.analyzeEvery;
     if (every > 0) {
@@ -446,6 +451,16 @@ void MainWindow::checkScreenshot() {
     }
   }
   if (!anyRun) return;
+  // A finished pair: wait for the interpolation between its solutions too.
+  const auto& shown = landscape_->runs();
+  if (!shown.empty()) {
+    const GuiRun* first = controller_->run(shown.front());
+    const int partner = controller_->partnerOf(shown.front());
+    if (first != nullptr && partner >= 0 && first->status == "finished" &&
+        controller_->run(partner)->status == "finished" && !controller_->pairInterpolationDone(first->pairId)) {
+      return;
+    }
+  }
   screenshotTaken_ = true;
   // Let the views draw the last values before the grab.
   QTimer::singleShot(500, this, [this] {

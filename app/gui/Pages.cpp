@@ -209,7 +209,7 @@ LandscapePage::LandscapePage(RunController& controller, QWidget* parent) : RunPa
   interpolation_ = new viz::LineChart(splitter);
   interpolation_->setTitle("1D interpolation between the pair's solutions");
   interpolation_->setAxisTitles("t (0: SGD, 1: SAM)", "loss");
-  interpolation_->setMinimumHeight(150);
+  interpolation_->setMinimumHeight(230);
   splitter->addWidget(views);
   splitter->addWidget(interpolation_);
   splitter->setStretchFactor(0, 3);
@@ -372,9 +372,13 @@ void SpectrumPage::refresh() {
     for (const auto& [epoch, analysis] : run->analyses) k = std::max(k, analysis.eigenvalues.size());
     for (std::size_t i = 0; i < k; ++i) {
       viz::ChartSeries s;
-      s.name = QString("%1 λ%2").arg(run->request.name).arg(i + 1);
-      // λ1 in the run's colour, the rest lighter and lighter.
-      s.color = viz::runColor(id).lighter(100 + static_cast<int>(i) * 25);
+      // A pair's runs are told apart by their optimizer: short legend entries fit ten series.
+      QString name = run->request.name;
+      const QRegularExpressionMatch pair = QRegularExpression("^pair \\d+ (.+)$").match(name);
+      if (pair.hasMatch()) name = pair.captured(1);
+      s.name = QString("%1 λ%2").arg(name).arg(i + 1);
+      // λ1 in the run's colour, the rest lighter and lighter (but still visible on white).
+      s.color = viz::runColor(id).lighter(100 + static_cast<int>(i) * 15);
       for (const auto& [epoch, analysis] : run->analyses) {
         if (analysis.eigenvalues.empty()) continue;
         s.xs.push_back(epoch);
@@ -394,6 +398,8 @@ void SpectrumPage::refresh() {
     }
   }
   eigenvalues_->setSeries(eigenvalues);
+  density_->setTitle(densities.empty() ? QString("Spectral density: none computed (launch with --esd)")
+                                       : QString("Spectral density (latest epoch with --esd)"));
   density_->setSeries(densities);
 }
 

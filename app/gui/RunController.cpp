@@ -229,6 +229,7 @@ void RunController::startPairInterpolation(int pairId) {
       }
     }
     if (!curve.ts.empty()) interpolations_[pairId] = curve;
+    interpolationsDone_.insert(pairId);
     thread->quit();
     Q_EMIT pairInterpolationReady(pairId);
   }, Qt::QueuedConnection);

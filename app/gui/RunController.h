@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <memory>
 #include <vector>
 
@@ -57,6 +58,8 @@ class RunController : public QObject {
 
   // Set once both runs of the pair have finished and the interpolation between them has run.
   const PairInterpolation* pairInterpolation(int pairId) const;
+  // Whether the pair's interpolation job has ended (with a curve or without one, when it failed).
+  bool pairInterpolationDone(int pairId) const { return interpolationsDone_.count(pairId) > 0; }
   // Where new runs are recorded (empty: not recorded).
   void setWorkspaceDirectory(const QString& directory) { workspaceDirectory_ = directory; }
 
@@ -89,6 +92,7 @@ class RunController : public QObject {
   std::map<int, GuiRun> runs_;
   std::map<int, Worker> workers_;
   std::map<int, PairInterpolation> interpolations_;
+  std::set<int> interpolationsDone_;
   std::vector<QThread*> helperThreads_;
   QString workspaceDirectory_;
 };
