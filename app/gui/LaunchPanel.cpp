@@ -4,6 +4,8 @@
 #include <QComboBox>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
+#include <QStandardItemModel>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -77,23 +79,44 @@ const nlohmann::json& defaultConfigJson() {
 
 }  // namespace
 
+// The first of the usual places that holds CIFAR-10's binary files (data_batch_1.bin), or empty.
+QString findCifar10() {
+  QStringList candidates;
+  const QString fromEnvironment = qEnvironmentVariable("SAMSCAPE_CIFAR10_DIR");
+  if (!fromEnvironment.isEmpty()) candidates << fromEnvironment;
+  const QString home = QDir::homePath();
+  candidates << home + "/.local/share/samscape/data/cifar-10-batches-bin" << home + "/data/cifar-10-batches-bin";
+  for (const QString& candidate : candidates) {
+    if (QFileInfo::exists(candidate + "/data_batch_1.bin")) return candidate;
+  }
+  return {};
+}
+
 std::vector<LaunchPreset> launchPresets() {
   const QStringList quickAnalysis{"--analyze-every", "2", "--hessian-top", "5", "--m-sharpness", "--slice",
                                   "--grid", "21", "--trajectory", "--subset", "500"};
+  LaunchPreset cifar{"CIFAR-10 ResNet-20",
+                     QStringList{"--dataset", "cifar10", "--model", "resnet20", "--epochs", "200", "--batch-size",
+                                 "128", "--lr", "0.1", "--analyze-every", "10", "--hessian-top", "5", "--slice",
+                                 "--grid", "31", "--trajectory"},
+                     "CIFAR-10's binary files (data_batch_1.bin, ...) in $SAMSCAPE_CIFAR10_DIR, "
+                     "~/.local/share/samscape/data/cifar-10-batches-bin or ~/data/cifar-10-batches-bin",
+                     false};
+  const QString cifarDirectory = findCifar10();
+  if (!cifarDirectory.isEmpty()) {
+    cifar.arguments << "--data-dir" << cifarDirectory;
+    cifar.available = true;
+  }
   return {
       {"SAM vs SGD, Fashion-MNIST, quick (CPU)",
        QStringList{"--dataset", "fashion-mnist", "--model", "cnn", "--train-subset", "10000", "--epochs", "10",
                    "--batch-size", "128", "--lr", "0.05"} + quickAnalysis,
-       ""},
+       "", true},
       {"label noise 40%",
        QStringList{"--dataset", "fashion-mnist", "--model", "cnn", "--train-subset", "10000", "--epochs", "10",
                    "--batch-size", "128", "--lr", "0.05", "--label-noise", "0.4"} + quickAnalysis,
-       ""},
-      {"CIFAR-10 ResNet-20",
-       QStringList{"--dataset", "cifar10", "--model", "resnet20", "--epochs", "200", "--batch-size", "128",
-                   "--lr", "0.1", "--analyze-every", "10", "--hessian-top", "5", "--slice", "--grid", "31",
-                   "--trajectory"},
-       "cifar10"},
+       "", true},
+      cifar,
   };
 }
 
@@ -101,8 +124,18 @@ LaunchPanel::LaunchPanel(QWidget* parent) : QWidget(parent) {
   auto* outer = new QVBoxLayout(this);
   auto* presetRow = new QHBoxLayout;
   presets_ = new QComboBox(this);
+  presets_->setObjectName("presets");
   presets_->addItem("Preset...");
-  for (const LaunchPreset& preset : launchPresets()) presets_->addItem(preset.name);
+  for (const LaunchPreset& preset : launchPresets()) {
+    presets_->addItem(preset.name);
+    if (!preset.available) {
+      // Shown, but disabled, with where the data was looked for.
+      auto* model = qobject_cast<QStandardItemModel*>(presets_->model());
+      QStandardItem* item = model->item(presets_->count() - 1);
+      item->setEnabled(false);
+      item->setToolTip("needs " + preset.dataDescription);
+    }
+  }
   presetRow->addWidget(new QLabel("Preset", this));
   presetRow->addWidget(presets_, 1);
   outer->addLayout(presetRow);
@@ -347,7 +380,12 @@ bool LaunchPanel::loadConfig(const QString& path, QString* error) {
 
 bool LaunchPanel::applyPreset(const QString& name, QString* error) {
   for (const LaunchPreset& preset : launchPresets()) {
-    if (preset.name == name) return setArguments(preset.arguments, error);
+    if (preset.name != name) continue;
+    if (!preset.available) {
+      if (error != nullptr) *error = QString("preset \"%1\" needs %2").arg(name, preset.dataDescription);
+      return false;
+    }
+    return setArguments(preset.arguments, error);
   }
   if (error != nullptr) *error = QString("no preset named \"%1\"").arg(name);
   return false;

@@ -22,10 +22,15 @@ namespace samscape::gui {
 struct LaunchPreset {
   QString name;
   QStringList arguments;  // train flags over the defaults
-  QString requirement;    // a dataset directory that must exist, or empty
+  // For presets that need data Debian does not ship: where it was looked for, and whether it was
+  // found (the preset then carries --data-dir; otherwise the form shows it disabled).
+  QString dataDescription;
+  bool available = true;
 };
 
-// "SAM vs SGD, Fashion-MNIST, quick (CPU)", "label noise 40%", "CIFAR-10 ResNet-20".
+// "SAM vs SGD, Fashion-MNIST, quick (CPU)", "label noise 40%", "CIFAR-10 ResNet-20" (available when
+// the CIFAR-10 binary files are in $SAMSCAPE_CIFAR10_DIR, ~/.local/share/samscape/data/cifar-10-batches-bin
+// or ~/data/cifar-10-batches-bin).
 std::vector<LaunchPreset> launchPresets();
 
 class LaunchPanel : public QWidget {

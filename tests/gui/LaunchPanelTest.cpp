@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -167,6 +169,11 @@ TEST(LaunchPanel, AConfigWithAnUnknownKeyLeavesTheFormUnchanged) {
 }
 
 TEST(LaunchPanel, PresetsFillTheForm) {
+  // CIFAR-10 is found through SAMSCAPE_CIFAR10_DIR (a directory with data_batch_1.bin).
+  test::TempDir cifar;
+  std::filesystem::create_directories(cifar.file("cifar-10-batches-bin"));
+  { std::ofstream(cifar.file("cifar-10-batches-bin/data_batch_1.bin")) << "x"; }
+  qputenv("SAMSCAPE_CIFAR10_DIR", QByteArray::fromStdString(cifar.file("cifar-10-batches-bin")));
   const std::vector<gui::LaunchPreset> presets = gui::launchPresets();
   ASSERT_EQ(presets.size(), 3u);
   std::vector<cli::TrainSetup> setups;
@@ -185,6 +192,7 @@ TEST(LaunchPanel, PresetsFillTheForm) {
     }
     setups.push_back(form.resolve());
   }
+  qunsetenv("SAMSCAPE_CIFAR10_DIR");
   EXPECT_EQ(setups[0].config.model.name, "cnn");
   EXPECT_EQ(setups[0].config.epochs, 10);
   EXPECT_EQ(setups[0].config.data.trainSubset, 10000);
@@ -195,6 +203,7 @@ TEST(LaunchPanel, PresetsFillTheForm) {
   EXPECT_DOUBLE_EQ(setups[0].config.data.labelNoise, 0.0);
   EXPECT_DOUBLE_EQ(setups[1].config.data.labelNoise, 0.4);
   EXPECT_EQ(setups[2].config.data.kind, DatasetKind::Cifar10);
+  EXPECT_EQ(setups[2].config.data.dataDir, cifar.file("cifar-10-batches-bin"));
   EXPECT_EQ(setups[2].config.model.name, "resnet20");
   EXPECT_EQ(setups[2].config.epochs, 200);
 
@@ -204,6 +213,30 @@ TEST(LaunchPanel, PresetsFillTheForm) {
   EXPECT_FALSE(form.applyPreset("no such preset", &error));
   EXPECT_TRUE(error.contains("no such preset"));
   EXPECT_EQ(form.arguments(), QStringList({"--epochs", "4"}));
+}
+
+TEST(LaunchPanel, ACifarPresetWithoutTheDataIsDisabledAndSaysWhatItNeeds) {
+  test::TempDir empty;
+  qputenv("SAMSCAPE_CIFAR10_DIR", QByteArray::fromStdString(empty.file("nothing-here")));
+  const QByteArray home = qgetenv("HOME");
+  qputenv("HOME", QByteArray::fromStdString(empty.path().string()));
+  const std::vector<gui::LaunchPreset> presets = gui::launchPresets();
+  gui::LaunchPanel form;
+  qunsetenv("SAMSCAPE_CIFAR10_DIR");
+  qputenv("HOME", home);
+  ASSERT_EQ(presets.size(), 3u);
+  EXPECT_FALSE(presets[2].available);
+  ASSERT_TRUE(form.setArguments({"--epochs", "4"}));
+  QString error;
+  EXPECT_FALSE(form.applyPreset(presets[2].name, &error));
+  EXPECT_TRUE(error.contains("data_batch_1.bin")) << error.toStdString();
+  EXPECT_EQ(form.arguments(), QStringList({"--epochs", "4"}));
+  // The preset menu shows it disabled.
+  auto* menu = form.findChild<QComboBox*>("presets");
+  ASSERT_NE(menu, nullptr);
+  const int index = menu->findText(presets[2].name);
+  ASSERT_GE(index, 0);
+  EXPECT_FALSE(menu->model()->flags(menu->model()->index(index, 0)).testFlag(Qt::ItemIsEnabled));
 }
 
 }  // namespace
