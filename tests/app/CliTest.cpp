@@ -465,5 +465,23 @@ TEST_F(CliTest, AConfigFileMayCarryTheAnalysisFlagsAndFlagsOverrideThem) {
   expectUsageError(tinyRunFlags() + " --config " + config + " --out " + dir.file("bad"), "--config", "hessian-tops");
 }
 
+// The shipped --config files (run.sh's default pair among them) are accepted by train as they are; the
+// flags after them only shrink the run to the tiny dataset.
+TEST_F(CliTest, ShippedConfigFilesAreAcceptedByTrain) {
+  int configs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(SAMSCAPE_SOURCE_DIR) + "/resources/configs")) {
+    if (entry.path().extension() != ".json") continue;
+    ++configs;
+    const std::string out = dir.file("run-" + entry.path().stem().string());
+    const bool analyses = readText(entry.path().string()).find("\"analyze-every\"") != std::string::npos;
+    const CliResult result = run("train --config " + entry.path().string() + " --dataset mnist --data-dir " +
+                                 dir.file("mnist") + " --model mlp --train-subset 0 --epochs 1 --threads 1 --out " + out +
+                                 (analyses ? " --subset 0 --grid 3 --hessian-top 1" : ""));
+    EXPECT_EQ(result.exitCode, 0) << entry.path() << "\n" << result.err;
+    EXPECT_EQ(std::filesystem::exists(out + "/analysis/epoch-001/analysis.json"), analyses) << entry.path();
+  }
+  EXPECT_GE(configs, 2);
+}
+
 }  // namespace
 }  // namespace samscape

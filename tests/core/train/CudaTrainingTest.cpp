@@ -11,12 +11,12 @@
 namespace samscape {
 namespace {
 
-void requireCudaDevices(std::size_t count) {
-  if (!torch::cuda::is_available() || static_cast<std::size_t>(torch::cuda::device_count()) < count) {
-    GTEST_SKIP() << "needs " << count << " CUDA device(s); this build or machine has "
-                 << (torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0);
-  }
-}
+int cudaDevices() { return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0; }
+
+// GTEST_SKIP only leaves the function it is in: this must expand in the test body.
+#define SAMSCAPE_REQUIRE_CUDA_DEVICES(count)                                                        \
+  if (cudaDevices() < (count))                                                                     \
+  GTEST_SKIP() << "needs " << (count) << " CUDA device(s); this build or machine has " << cudaDevices()
 
 ModelSpec smallResNet() {
   ModelSpec spec;
@@ -69,18 +69,18 @@ void expectClose(const std::vector<torch::Tensor>& actual, const std::vector<tor
 // cuDNN's convolutions sum in another order than the CPU's, so agreement is to float32 rounding
 // compounded over a few steps, not bitwise.
 TEST(CudaTraining, SamStepsOnCudaMatchTheCpu) {
-  requireCudaDevices(1);
+  SAMSCAPE_REQUIRE_CUDA_DEVICES(1);
   expectClose(weightsAfterSamSteps({"cuda:0"}, 8), weightsAfterSamSteps({"cpu"}, 8), 1e-3);
 }
 
 TEST(CudaTraining, TwoCudaReplicasMatchTwoCpuReplicas) {
-  requireCudaDevices(2);
+  SAMSCAPE_REQUIRE_CUDA_DEVICES(2);
   expectClose(weightsAfterSamSteps({"cuda:0", "cuda:1"}, 0), weightsAfterSamSteps({"cpu", "cpu"}, 0), 1e-3);
 }
 
 // A whole run through the trainer (data, schedule, evaluation) on CUDA against the CPU.
 TEST(CudaTraining, ARunOnCudaMatchesTheCpuRun) {
-  requireCudaDevices(1);
+  SAMSCAPE_REQUIRE_CUDA_DEVICES(1);
   test::TempDir dir;
   test::TinyMnist data(dir.file("mnist"));
   TrainConfig config = test::tinyTrainConfig(dir.file("mnist"));
