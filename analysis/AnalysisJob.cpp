@@ -172,6 +172,7 @@ struct AnalysisSession::Impl {
   std::unique_ptr<Network> network;
   bool keepDirections = false;
   std::optional<SliceDirections> directions;
+  DistributedGroup* group = nullptr;
 
   // Everything one analyze() call writes, so that each finished stage can be saved at once.
   struct Job {
@@ -203,6 +204,7 @@ struct AnalysisSession::Impl {
     options.statistics = data.trainStatistics;
     options.batchSize = request.batchSize;
     options.device = device;
+    options.group = group;
     return options;
   }
 
@@ -261,6 +263,8 @@ AnalysisSession::AnalysisSession(const AnalysisModel& model, const AnalysisReque
 AnalysisSession::~AnalysisSession() = default;
 
 void AnalysisSession::keepDirections(bool keep) { impl_->keepDirections = keep; }
+
+void AnalysisSession::setDistributedGroup(DistributedGroup* group) { impl_->group = group; }
 
 std::int64_t AnalysisSession::exampleCount() const { return static_cast<std::int64_t>(impl_->images.size()); }
 
@@ -338,6 +342,7 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
   hessianOptions.batchSize = r.batchSize;
   hessianOptions.device = device;
   hessianOptions.doublePrecision = !r.singlePrecision;
+  hessianOptions.group = group;
   // The spectrum, the trace and the density share one operator (and its float64 copy of the network);
   // destroying it gives the network back in its own precision.
   const std::unique_ptr<ModelHessian> hessian = makeModelHessian(*network, images, hessianOptions);
@@ -413,6 +418,7 @@ void AnalysisSession::Impl::runMSharpness(Job& job) {
   options.statistics = data.trainStatistics;
   options.batchSize = r.batchSize;
   options.device = device;
+  options.group = group;
   const MSharpnessResult sharpness = computeMSharpness(*network, images, options, {}, job.cancel);
   if (sharpness.cancelled) return;
   job.result["m_sharpness"] = number(sharpness.value);

@@ -29,6 +29,8 @@
 
 namespace samscape {
 
+class DistributedGroup;
+
 // What to compute, with the defaults of `samscape-cli analyze`. Each field's flag is named beside it;
 // validateAnalysisRequest's messages name these flags.
 struct AnalysisRequest {
@@ -116,6 +118,11 @@ class AnalysisSession {
   // Draw the slice directions at the first analysis and reuse them for every later one (as
   // `train --analyze-every` does, so a run's surfaces share their axes).
   void keepDirections(bool keep);
+
+  // One rank of a multi-process job (samscape-cli launch -- analyze): Hessian-vector products, traces,
+  // densities and m-sharpness sum their passes over the ranks' shares of the set; a slice's points are
+  // split across the ranks. Every rank computes the same results; the caller lets one write them.
+  void setDistributedGroup(DistributedGroup* group);
 
   // Analyzes the weights in `weightsPath` (empty: the model's own weights) into `outDir` (created).
   // `cancel` (may be null) is checked between points, products and chunks: when it becomes true the job

@@ -18,6 +18,7 @@
 
 #include "analysis/LossSurfaceTorch.h"
 #include "core/Error.h"
+#include "core/train/DistributedGroup.h"
 #include "core/Runtime.h"
 #include "core/data/BatchLoader.h"
 #include "core/models/ParameterVector.h"
@@ -386,21 +387,54 @@ SliceResult computeLossSlice(Network& network, const ImageSet& images, const Sli
 
   int stride = levels.size() > 1 ? 1 << (levels.size() - 1) : 1;
   if (options.coarseStride > 0) stride = options.coarseStride;
+  DistributedGroup* group = options.evaluation.group;
+  const std::size_t rank = group == nullptr ? 0 : static_cast<std::size_t>(group->rank());
+  const std::size_t ranks = group == nullptr ? 1 : static_cast<std::size_t>(group->worldSize());
   for (std::size_t level = 0; level < levels.size(); ++level) {
-    for (const auto& [ix, iy] : levels[level]) {
-      if (cancelled(cancel)) {
+    const auto& points = levels[level];
+    // In a multi-process job every rank must reach the same collectives: the ranks agree on
+    // cancelling once per level, and each evaluates every ranks-th point of the level.
+    if (group != nullptr ? group->anyRank(cancelled(cancel), "cancelling the slice") : false) {
+      result.status = LandscapeStatus::Cancelled;
+      return result;
+    }
+    std::vector<double> levelValues(2 * points.size(), 0.0);
+    for (std::size_t position = rank; position < points.size(); position += ranks) {
+      if (group == nullptr && cancelled(cancel)) {
         result.status = LandscapeStatus::Cancelled;
         return result;
       }
+      const auto [ix, iy] = points[position];
       const double x = grid.xs[static_cast<std::size_t>(ix)];
       const double y = grid.ys[static_cast<std::size_t>(iy)];
       const auto [loss, accuracy] =
           (x == 0.0 && y == 0.0) ? std::make_pair(result.centreLoss, result.centreAccuracy)
                                  : evaluator.evaluateAt(evaluator.weights() + x * first + y * second);
-      const std::size_t index = grid.index(static_cast<std::size_t>(ix), static_cast<std::size_t>(iy));
-      grid.loss[index] = loss;
-      grid.accuracy[index] = accuracy;
-      ++grid.pointsDone;
+      levelValues[2 * position] = loss;
+      levelValues[2 * position + 1] = accuracy;
+      if (group == nullptr) {
+        const std::size_t index = grid.index(static_cast<std::size_t>(ix), static_cast<std::size_t>(iy));
+        grid.loss[index] = loss;
+        grid.accuracy[index] = accuracy;
+        ++grid.pointsDone;
+      }
+    }
+    if (group != nullptr) {
+      // Each point was evaluated by exactly one rank and is zero elsewhere: the sum is the grid.
+      torch::Tensor gathered = torch::from_blob(levelValues.data(), {static_cast<std::int64_t>(levelValues.size())},
+                                                torch::kFloat64)
+                                   .clone()
+                                   .to(device);
+      group->allReduceSum(gathered, "slice level " + std::to_string(level));
+      gathered = gathered.to(torch::kCPU).contiguous();
+      const double* values = gathered.data_ptr<double>();
+      for (std::size_t position = 0; position < points.size(); ++position) {
+        const auto [ix, iy] = points[position];
+        const std::size_t index = grid.index(static_cast<std::size_t>(ix), static_cast<std::size_t>(iy));
+        grid.loss[index] = values[2 * position];
+        grid.accuracy[index] = values[2 * position + 1];
+        ++grid.pointsDone;
+      }
     }
     grid.level = static_cast<int>(level);
     grid.stride = stride;

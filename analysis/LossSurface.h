@@ -17,6 +17,8 @@
 
 namespace samscape {
 
+class DistributedGroup;
+
 // ----- directions -----------------------------------------------------------------------------------
 
 struct DirectionOptions {
@@ -56,6 +58,9 @@ struct LandscapeEvaluationOptions {
   ChannelStatistics statistics;
   std::int64_t batchSize = 256;  // examples per forward pass
   std::string device = "cpu";    // "cpu", "cuda", "cuda:N"
+  // In a multi-process job: a slice's points are split across the ranks (each level's results are
+  // all-reduced, so every rank ends with the whole grid); other evaluations run on every rank.
+  DistributedGroup* group = nullptr;
 };
 
 enum class LandscapeStatus { Finished, Cancelled };

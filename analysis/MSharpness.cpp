@@ -62,6 +62,7 @@ MSharpnessResult computeMSharpness(Network& network, const ImageSet& images, con
   objectiveOptions.statistics = options.statistics;
   objectiveOptions.batchSize = options.batchSize;
   objectiveOptions.device = torch::Device(options.device);
+  objectiveOptions.group = options.group;
   // The one saved copy of the weights, written back bit for bit however this function ends.
   ScopedAnalysisPlacement placement(network, objectiveOptions.device, options.doublePrecision, /*saveWeights=*/true);
   const torch::Tensor& weights = placement.savedWeights();

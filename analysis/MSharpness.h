@@ -20,6 +20,8 @@
 
 namespace samscape {
 
+class DistributedGroup;
+
 struct MSharpnessOptions {
   // Examples per chunk; the chunks are taken in file order. When m does not divide the set's size the
   // last, shorter chunk counts too, weighted by its size (so the result is the mean over examples of
@@ -38,6 +40,8 @@ struct MSharpnessOptions {
   bool doublePrecision = false;
   // Keep each chunk's value in MSharpnessResult::chunkValues.
   bool keepChunkValues = false;
+  // In a multi-process job: each chunk's passes split across the ranks, their sums all-reduced.
+  DistributedGroup* group = nullptr;
 };
 
 struct MSharpnessResult {

@@ -57,6 +57,7 @@ std::unique_ptr<ModelHessian> makeModelHessian(Network& network, const ImageSet&
   objectiveOptions.statistics = options.statistics;
   objectiveOptions.batchSize = options.batchSize;
   objectiveOptions.device = torch::Device(options.device);
+  objectiveOptions.group = options.group;
   // If the objective throws, destroying `impl` gives the network back.
   auto impl = std::make_unique<ModelHessian::Impl>(network, objectiveOptions.device, options.doublePrecision);
   impl->objective.emplace(network, images, objectiveOptions);

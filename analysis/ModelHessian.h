@@ -15,6 +15,8 @@
 
 namespace samscape {
 
+class DistributedGroup;
+
 struct ModelHessianOptions {
   // Per-channel standardization with `statistics`, as the run trained (its training split's
   // statistics); off: pixels only scaled to [0, 1].
@@ -26,6 +28,8 @@ struct ModelHessianOptions {
   // Evaluate in float64 (the network is converted for the operator's lifetime and back afterwards):
   // Lanczos needs products more accurate than float32's to resolve small or close eigenvalues.
   bool doublePrecision = true;
+  // In a multi-process job: each rank's share of the set, the products' sums all-reduced.
+  DistributedGroup* group = nullptr;
 };
 
 // H = d^2 L / dw^2 with L the mean cross-entropy over the image set in evaluation mode, at the

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <memory>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -17,9 +18,34 @@
 #include "core/Error.h"
 #include "core/Runtime.h"
 #include "core/store/Workspace.h"
+#include "core/train/DistributedGroup.h"
+#include "core/train/DistributedOptions.h"
 #include "core/train/SavedRun.h"
 
 namespace samscape::cli {
+namespace {
+
+// A private directory for a rank's discarded copy of the results, removed with everything in it.
+class TemporaryDirectory {
+ public:
+  TemporaryDirectory() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "samscape-rank-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw Error(pattern + ": cannot create a temporary directory");
+    path_ = pattern;
+  }
+  ~TemporaryDirectory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TemporaryDirectory(const TemporaryDirectory&) = delete;
+  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
 
 AnalyzeCommand::AnalyzeCommand(CLI::App& parent) {
   command_ = parent.add_subcommand("analyze", "Flatness analyses of a saved run or a TorchScript model");
@@ -98,12 +124,32 @@ int AnalyzeCommand::run() {
   if (noNormalize_) model.run.normalize = false;
 
   AnalysisSession session(model, flags_.request);
+
+  // One rank of `samscape-cli launch --nproc N -- analyze ...` (torchrun's environment): the ranks
+  // share the work and compute the same results; rank 0 alone writes them and records them.
+  const DistributedOptions distributed = distributedOptionsFromEnvironment();
+  validateDistributedOptions(distributed);
+  std::unique_ptr<DistributedGroup> group;
+  std::string outDir = outDir_;
+  std::optional<TemporaryDirectory> scratch;
+  if (distributed.distributed()) {
+    std::string device = flags_.request.device.empty() ? model.run.device : flags_.request.device;
+    if (device.empty()) device = "cpu";
+    if (device == "cuda") device = "cuda:" + std::to_string(distributed.localRank);
+    group = std::make_unique<DistributedGroup>(distributed, torch::Device(device));
+    session.setDistributedGroup(group.get());
+    if (distributed.rank != 0) {
+      scratch.emplace();
+      outDir = scratch->path();
+    }
+  }
   AnalysisLog log;
   AnalysisOutcome outcome;
   {
     InterruptScope interrupt;
-    outcome = session.analyze("", "", outDir_, &log, interrupt.flag());
+    outcome = session.analyze("", "", outDir, distributed.rank == 0 ? &log : nullptr, interrupt.flag());
   }
+  if (distributed.rank != 0) return outcome.cancelled ? kExitCancelled : kExitOk;
   std::cout << "results in " << outDir_ << "/analysis.json\n";
   recordInWorkspace(model, outcome);
   if (outcome.cancelled) {

@@ -113,8 +113,9 @@ int LaunchCommand::run() {
     throw ConfigError("--master-port", std::to_string(masterPort_), "must be a TCP port, 1 to 65535 (or 0: a free one)");
   }
   if (!(graceSeconds_ >= 0.0)) throw ConfigError("--grace", std::to_string(graceSeconds_), "must be 0 or more seconds");
-  if (rankCommand_.front() != "train") {
-    throw ConfigError("launch", rankCommand_.front(), "only `train` runs as a multi-process job (launch --nproc N -- train ...)");
+  if (rankCommand_.front() != "train" && rankCommand_.front() != "analyze") {
+    throw ConfigError("launch", rankCommand_.front(),
+                      "only `train` and `analyze` run as multi-process jobs (launch --nproc N -- train ...)");
   }
   const int port = masterPort_ != 0 ? masterPort_ : freeLoopbackPort();
 

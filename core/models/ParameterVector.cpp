@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/Error.h"
+#include "core/train/DistributedGroup.h"
 #include "core/data/BatchLoader.h"
 
 namespace samscape {
@@ -98,17 +99,20 @@ double DatasetObjective::loss() {
   torch::NoGradGuard noGrad;
   network_.setTraining(false);
   double total = 0.0;
-  for (std::int64_t index = 0; index < chunkCount(); ++index) {
+  for (std::int64_t index = firstChunk(); index < chunkCount(); index += chunkStride()) {
     total += chunkLoss(chunk(index)).item<double>();
   }
-  return total;
+  if (options_.group == nullptr) return total;
+  torch::Tensor sum = torch::tensor({total}, torch::kFloat64).to(options_.device);
+  options_.group->allReduceSum(sum, "the analysis loss");
+  return sum.item<double>();
 }
 
 torch::Tensor DatasetObjective::gradient() {
   torch::AutoGradMode enableGrad(true);
   network_.setTraining(false);
   torch::Tensor total;
-  for (std::int64_t index = 0; index < chunkCount(); ++index) {
+  for (std::int64_t index = firstChunk(); index < chunkCount(); index += chunkStride()) {
     const torch::Tensor value = chunkLoss(chunk(index));
     // allow_unused: a parameter the loss does not reach has a zero gradient.
     const auto grads = torch::autograd::grad({value}, parameters_, {}, /*retain_graph=*/false,
@@ -120,7 +124,7 @@ torch::Tensor DatasetObjective::gradient() {
     const torch::Tensor flat = flattenTensors(pieces).detach();
     total = total.defined() ? total.add_(flat) : flat.clone();
   }
-  return total;
+  return sumOverRanks(total, "the analysis gradient");
 }
 
 torch::Tensor DatasetObjective::hessianVectorProduct(const torch::Tensor& v) {
@@ -134,7 +138,7 @@ torch::Tensor DatasetObjective::hessianVectorProduct(const torch::Tensor& v) {
       v.detach().to(parameters_.front().device(), parameters_.front().scalar_type());
   const std::vector<torch::Tensor> directionPieces = unflattenLike(direction, parameters_);
   torch::Tensor total;
-  for (std::int64_t index = 0; index < chunkCount(); ++index) {
+  for (std::int64_t index = firstChunk(); index < chunkCount(); index += chunkStride()) {
     const torch::Tensor value = chunkLoss(chunk(index));
     const auto grads = torch::autograd::grad({value}, parameters_, {}, /*retain_graph=*/true,
                                              /*create_graph=*/true, /*allow_unused=*/true);
@@ -160,7 +164,20 @@ torch::Tensor DatasetObjective::hessianVectorProduct(const torch::Tensor& v) {
     total = total.defined() ? total.add_(flat) : flat.clone();
   }
   ++hessianVectorProducts_;
-  return total;
+  return sumOverRanks(total, "Hessian-vector product " + std::to_string(hessianVectorProducts_));
+}
+
+std::int64_t DatasetObjective::firstChunk() const { return options_.group == nullptr ? 0 : options_.group->rank(); }
+
+std::int64_t DatasetObjective::chunkStride() const { return options_.group == nullptr ? 1 : options_.group->worldSize(); }
+
+torch::Tensor DatasetObjective::sumOverRanks(torch::Tensor local, const std::string& purpose) {
+  // A rank with no chunk of its own (fewer chunks than ranks) contributes zeros.
+  if (!local.defined()) {
+    local = torch::zeros({parameterCount_}, torch::TensorOptions().dtype(parameters_.front().scalar_type()).device(parameters_.front().device()));
+  }
+  if (options_.group != nullptr) options_.group->allReduceSum(local, purpose);
+  return local;
 }
 
 ScopedAnalysisPlacement::ScopedAnalysisPlacement(Network& network, torch::Device device, bool doublePrecision,

@@ -5,6 +5,7 @@
 // public headers and the GUI never do.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <torch/types.h>
@@ -14,6 +15,8 @@
 #include "core/models/Network.h"
 
 namespace samscape {
+
+class DistributedGroup;
 
 // The parameters' values, detached, concatenated in Network::parameters() order into one 1-D tensor
 // (of the parameters' device and dtype).
@@ -61,6 +64,9 @@ struct ObjectiveOptions {
   // rounding).
   std::int64_t batchSize = 256;
   torch::Device device = torch::kCPU;
+  // A multi-process job (samscape-cli launch -- analyze): each rank takes every world-size-th chunk of
+  // the set, and the sums over chunks are all-reduced, so every rank gets the whole set's value.
+  DistributedGroup* group = nullptr;
 };
 
 // L(w) = (1/N) sum_n CE(f(x_n; w), y_n) over every example of an image set, at the network's current
@@ -101,6 +107,12 @@ class DatasetObjective {
 
   Network& network_;
   const ImageSet& images_;
+  // This rank's chunks: firstChunk(), firstChunk() + chunkStride(), ... (all of them in one process).
+  std::int64_t firstChunk() const;
+  std::int64_t chunkStride() const;
+  // `local` summed over the ranks (as it is in one process); undefined counts as zeros.
+  torch::Tensor sumOverRanks(torch::Tensor local, const std::string& purpose);
+
   ObjectiveOptions options_;
   std::vector<torch::Tensor> parameters_;
   std::int64_t parameterCount_ = 0;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <torch/cuda.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/support/FileHelpers.h"
 #include "tests/support/TrainingFixtures.h"
@@ -231,6 +232,34 @@ TEST_F(LaunchTest, AKilledRankStopsTheOtherWithAnErrorAndTheRunResumes) {
   const CliResult uninterrupted = run(flags + " --devices cpu,cpu --out " + straight);
   ASSERT_EQ(uninterrupted.exitCode, 0) << uninterrupted.err;
   expectSameMetrics(readText(killed + "/metrics.csv"), readText(straight + "/metrics.csv"), 1e-5);
+}
+
+// Analysis distributes too: each rank takes its share of the Hessian's passes (their sums are
+// all-reduced) and of the slice's points, and the results equal one process's.
+TEST_F(LaunchTest, TwoRanksAnalyzeAsOneProcess) {
+  const std::string runDir = dir.file("run");
+  const CliResult trained = run(tinyRunFlags() + " --model mlp --epochs 1 --out " + runDir);
+  ASSERT_EQ(trained.exitCode, 0) << trained.err;
+  const std::string flags = " --split train --subset 0 --hessian-top 2 --trace --trace-probes 3 --slice --grid 5 "
+                            "--m-sharpness --m 20 --batch-size 16 --threads 1";
+  const CliResult single = run("analyze --checkpoint " + runDir + flags + " --out " + dir.file("single"));
+  ASSERT_EQ(single.exitCode, 0) << single.err;
+  const CliResult launched = run("launch --nproc 2 -- analyze --checkpoint " + runDir + flags + " --out " + dir.file("multi"));
+  ASSERT_EQ(launched.exitCode, 0) << launched.err;
+
+  const auto one = nlohmann::json::parse(readText(dir.file("single") + "/analysis.json"));
+  const auto two = nlohmann::json::parse(readText(dir.file("multi") + "/analysis.json"));
+  const auto expected = one["hessian"]["eigenvalues"].get<std::vector<double>>();
+  const auto actual = two["hessian"]["eigenvalues"].get<std::vector<double>>();
+  ASSERT_EQ(actual.size(), 2u);
+  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(actual[i], expected[i], 1e-9 * std::abs(expected[i]));
+  const double trace = one["trace"]["mean"].get<double>();
+  EXPECT_NEAR(two["trace"]["mean"].get<double>(), trace, 1e-9 * std::abs(trace) + 1e-12);
+  const double sharpness = one["m_sharpness"].get<double>();
+  EXPECT_NEAR(two["m_sharpness"].get<double>(), sharpness, 1e-6 * std::abs(sharpness) + 1e-9);
+  // The slice's points were split between the ranks, each evaluated by one: the same numbers.
+  EXPECT_EQ(readText(dir.file("multi") + "/slice.csv"), readText(dir.file("single") + "/slice.csv"));
+  EXPECT_TRUE(two["slice"]["complete"].get<bool>());
 }
 
 }  // namespace
