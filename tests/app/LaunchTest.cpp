@@ -162,7 +162,7 @@ TEST_F(LaunchTest, BadRankLayoutsNameTheFlagWithExitCode2) {
   expectUsageError(tinyRunFlags() + " --world-size 2 --master-port 29999 --batch-size 3 --devices cpu,cpu", "",
                    "--batch-size");
   expectUsageError("launch --nproc 0 -- " + tinyRunFlags(), "", "--nproc");
-  expectUsageError("launch --nproc 2 -- analyze --checkpoint x", "", "launch");
+  expectUsageError("launch --nproc 2 -- runs list", "", "launch");
 }
 
 // A rank that fails makes `launch` stop the others and return its exit code.
