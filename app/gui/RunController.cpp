@@ -217,16 +217,11 @@ void RunController::startPairInterpolation(int pairId) {
   connect(thread, &QThread::finished, worker, &QObject::deleteLater);
   connect(worker, &InterpolationWorker::finished, this, [this, pairId, thread](const QString& directory) {
     PairInterpolation curve;
-    std::ifstream in((directory + "/interpolation.csv").toStdString());
-    std::string line;
-    std::getline(in, line);
-    while (std::getline(in, line)) {
-      double t = 0.0, loss = 0.0, accuracy = 0.0;
-      if (std::sscanf(line.c_str(), "%lf,%lf,%lf", &t, &loss, &accuracy) == 3) {
-        curve.ts.push_back(t);
-        curve.loss.push_back(loss);
-        curve.accuracy.push_back(accuracy);
-      }
+    for (const auto& row : readNumericCsv((directory + "/interpolation.csv").toStdString())) {
+      if (row.size() < 3) continue;  // t,loss,accuracy
+      curve.ts.push_back(row[0]);
+      curve.loss.push_back(row[1]);
+      curve.accuracy.push_back(row[2]);
     }
     if (!curve.ts.empty()) interpolations_[pairId] = curve;
     interpolationsDone_.insert(pairId);
@@ -356,19 +351,11 @@ int RunController::addExisting(const QString& runDirectory, QString* error) {
   entry.status = QString::fromStdString(run.value("status", std::string("finished")));
   if (entry.status == "running") entry.status = "interrupted";
   // metrics.csv: epoch,train_loss,train_acc,test_loss,test_acc[,val_loss,val_acc],lr,seconds
-  std::ifstream metrics(base + "/metrics.csv");
-  std::string line;
-  std::getline(metrics, line);
-  const bool withValidation = line.find("val_loss") != std::string::npos;
+  std::string header;
+  const auto rows = readNumericCsv(base + "/metrics.csv", &header);
+  const bool withValidation = header.find("val_loss") != std::string::npos;
   double seconds = 0.0;
-  while (std::getline(metrics, line)) {
-    std::vector<double> values;
-    std::istringstream fields(line);
-    try {
-      for (std::string field; std::getline(fields, field, ',');) values.push_back(std::stod(field));
-    } catch (const std::exception&) {
-      continue;
-    }
+  for (const std::vector<double>& values : rows) {
     if (values.size() < (withValidation ? 9u : 7u)) continue;
     EpochMetrics m;
     m.epoch = static_cast<int>(values[0]);

@@ -18,14 +18,13 @@
 #include "core/train/Trainer.h"
 
 namespace samscape::gui {
-namespace {
 
-// Numeric CSV rows (header skipped); rows that do not parse are skipped.
-std::vector<std::vector<double>> readCsvRows(const std::string& path) {
+std::vector<std::vector<double>> readNumericCsv(const std::string& path, std::string* header) {
   std::vector<std::vector<double>> rows;
   std::ifstream in(path);
   std::string line;
   if (!std::getline(in, line)) return rows;
+  if (header != nullptr) *header = line;
   while (std::getline(in, line)) {
     std::vector<double> row;
     std::istringstream fields(line);
@@ -38,6 +37,8 @@ std::vector<std::vector<double>> readCsvRows(const std::string& path) {
   }
   return rows;
 }
+
+namespace {
 
 // The trainer's and the analyses' reports, forwarded as signals of the worker (queued to the GUI).
 class SignalBridge : public TrainingObserver, public AnalysisObserver {
@@ -110,7 +111,7 @@ RunAnalysis readRunAnalysis(int epoch, const QString& directory) {
       g.accuracy.assign(points, std::nan(""));
       g.pointsTotal = static_cast<std::int64_t>(points);
       // slice.csv rows are x,y,loss,accuracy on the grid's exact coordinates.
-      for (const auto& row : readCsvRows(base + "/slice.csv")) {
+      for (const auto& row : readNumericCsv(base + "/slice.csv")) {
         if (row.size() < 4) continue;
         const auto ix = static_cast<std::size_t>(std::lround((row[0] - range[0]) / (range[1] - range[0]) * (grid - 1)));
         const auto iy = static_cast<std::size_t>(std::lround((row[1] - range[0]) / (range[1] - range[0]) * (grid - 1)));
@@ -122,12 +123,12 @@ RunAnalysis readRunAnalysis(int epoch, const QString& directory) {
       g.level = g.complete() ? 1 : 0;
     }
   }
-  for (const auto& row : readCsvRows(base + "/trajectory_on_slice.csv")) {
+  for (const auto& row : readNumericCsv(base + "/trajectory_on_slice.csv")) {
     if (row.size() < 3) continue;
     analysis.trajectoryX.push_back(row[1]);
     analysis.trajectoryY.push_back(row[2]);
   }
-  for (const auto& row : readCsvRows(base + "/esd.csv")) {
+  for (const auto& row : readNumericCsv(base + "/esd.csv")) {
     if (row.size() < 2) continue;
     analysis.densityGrid.push_back(row[0]);
     analysis.density.push_back(row[1]);

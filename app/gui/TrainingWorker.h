@@ -55,6 +55,10 @@ class InterpolationWorker : public QObject {
   std::int64_t subset_;
 };
 
+// The numeric rows of a CSV file (its header, when asked, in `header`); rows that do not parse are
+// skipped, a missing file gives none.
+std::vector<std::vector<double>> readNumericCsv(const std::string& path, std::string* header = nullptr);
+
 // Reads an analysis directory's analysis.json and companion CSVs into the summary the views draw.
 // Missing parts stay empty; a malformed file gives what could be read.
 RunAnalysis readRunAnalysis(int epoch, const QString& directory);

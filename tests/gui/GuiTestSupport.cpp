@@ -41,6 +41,14 @@ QStringList tinyTrainFlags(const QString& dataDir) {
           "16",        "--epochs", "2",          "--seed", "5",       "--lr", "0.05"};
 }
 
+ProcessResult trainTinyAnalysedRun(const QString& dataDir, const QString& runDir, const QString& workspace,
+                                   int analyzeEvery, int hessianTop) {
+  QStringList arguments{"train"};
+  arguments << tinyTrainFlags(dataDir) << "--threads" << "1" << "--analyze-every" << QString::number(analyzeEvery)
+            << "--hessian-top" << QString::number(hessianTop) << "--subset" << "0" << "--out" << runDir;
+  return runProcess(SAMSCAPE_CLI_PATH, arguments, workspace);
+}
+
 std::string metricsWithoutSeconds(const QString& metricsCsv) {
   std::string kept;
   std::istringstream lines(readText(metricsCsv.toStdString()));

@@ -25,6 +25,12 @@ ProcessResult runProcess(const QString& program, const QStringList& arguments, c
 // Train flags that make a valid, fast run of mlp on a TinyMnist directory: 2 epochs of 6 steps, seed 5.
 QStringList tinyTrainFlags(const QString& dataDir);
 
+// Trains mlp with samscape-cli on the TinyMnist directory `dataDir` (tinyTrainFlags, one thread) into
+// `runDir`, analysed every `analyzeEvery` epochs (top `hessianTop` eigenvalues, the whole test split),
+// recorded in `workspace`.
+ProcessResult trainTinyAnalysedRun(const QString& dataDir, const QString& runDir, const QString& workspace,
+                                   int analyzeEvery, int hessianTop);
+
 // metrics.csv with the last (seconds) column of every line removed: what must match exactly.
 std::string metricsWithoutSeconds(const QString& metricsCsv);
 

@@ -35,18 +35,9 @@ class RunTableModelTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir = new test::TempDir;
     test::TinyMnist data{dir->file("mnist")};
-    QStringList flags = test::tinyTrainFlags(QString::fromStdString(dir->file("mnist")));
-    flags << "--threads"
-          << "1"
-          << "--analyze-every"
-          << "2"
-          << "--hessian-top"
-          << "1"
-          << "--subset"
-          << "0";
     const test::ProcessResult result =
-        test::runProcess(SAMSCAPE_CLI_PATH, QStringList{"train"} + flags + QStringList{"--out", runDir()},
-                         QString::fromStdString(dir->file("workspace")));
+        test::trainTinyAnalysedRun(QString::fromStdString(dir->file("mnist")), runDir(),
+                                   QString::fromStdString(dir->file("workspace")), 2, 1);
     ASSERT_EQ(result.exitCode, 0) << result.err.toStdString();
   }
   static void TearDownTestSuite() { delete dir; }

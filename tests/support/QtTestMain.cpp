@@ -1,4 +1,4 @@
-// The GUI tests need a QApplication (widgets, charts, OpenGL contexts), created after the default
+// The Qt test executables (viz, gui) need a QApplication (widgets, charts, fonts, OpenGL contexts), created after the default
 // surface format, as the desktop app does. Listing the tests (ctest's discovery) needs none, and so
 // runs without a display or QT_QPA_PLATFORM.
 #include <QApplication>
