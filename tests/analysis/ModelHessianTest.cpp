@@ -40,39 +40,12 @@ struct Fixture {
   std::string modelPath = test::TinyTanhNet::write(dir.file("tiny.pt"), 17);
 };
 
-// The inputs as the analysis sees them, computed here without core's preprocessing: bytes / 255 and
-// standardized in float32 (as in training), then widened to double.
 torch::Tensor referenceInputs(const Fixture& fixture) {
-  const auto count = static_cast<std::int64_t>(fixture.images.size());
-  torch::Tensor x = torch::empty({count, kInputs}, torch::kFloat64);
-  const auto mean = static_cast<float>(fixture.statistics.mean[0]);
-  const auto stddev = static_cast<float>(fixture.statistics.stddev[0]);
-  for (std::int64_t n = 0; n < count; ++n) {
-    for (std::int64_t d = 0; d < kInputs; ++d) {
-      const float scaled = static_cast<float>(fixture.images.pixels[static_cast<std::size_t>(n * kInputs + d)]) / 255.0f;
-      x[n][d] = static_cast<double>((scaled - mean) / stddev);
-    }
-  }
-  return x;
+  return test::TinyTanhNet::referenceInputs(fixture.images, fixture.statistics);
 }
 
-// The mean cross-entropy written functionally in the flat parameter vector (order w1, b1, w2, b2).
 torch::Tensor referenceLoss(const torch::Tensor& w, const torch::Tensor& x, const torch::Tensor& labels) {
-  std::int64_t offset = 0;
-  auto take = [&](std::vector<std::int64_t> shape) {
-    std::int64_t count = 1;
-    for (const auto size : shape) count *= size;
-    torch::Tensor piece = w.narrow(0, offset, count).view(shape);
-    offset += count;
-    return piece;
-  };
-  const torch::Tensor w1 = take({kHidden, kInputs});
-  const torch::Tensor b1 = take({kHidden});
-  const torch::Tensor w2 = take({kClasses, kHidden});
-  const torch::Tensor b2 = take({kClasses});
-  const torch::Tensor logits = torch::tanh(x.matmul(w1.t()) + b1).matmul(w2.t()) + b2;
-  const torch::Tensor logProbabilities = torch::log_softmax(logits, 1);
-  return -logProbabilities.gather(1, labels.view({-1, 1})).mean();
+  return test::TinyTanhNet::referenceLoss(w, x, labels);
 }
 
 Eigen::MatrixXd referenceHessian(const Fixture& fixture, const torch::Tensor& flatWeights) {

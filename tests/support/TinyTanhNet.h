@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/data/DatasetLoader.h"
+#include "core/data/ImageSet.h"
 #include "core/models/Network.h"
 
 namespace samscape::test {
@@ -48,6 +50,41 @@ def forward(self, x):
 )");
     module.save(path);
     return path;
+  }
+
+  // The independent reference the analysis tests compare against, written without core's code.
+  // The inputs as the analysis sees them: bytes / 255, standardized with `statistics` in float32 (as in
+  // training), widened to double; one row per image in file order.
+  static torch::Tensor referenceInputs(const ImageSet& images, const ChannelStatistics& statistics) {
+    const auto count = static_cast<std::int64_t>(images.size());
+    torch::Tensor x = torch::empty({count, kInputs}, torch::kFloat64);
+    const auto mean = static_cast<float>(statistics.mean[0]);
+    const auto stddev = static_cast<float>(statistics.stddev[0]);
+    for (std::int64_t n = 0; n < count; ++n) {
+      for (std::int64_t d = 0; d < kInputs; ++d) {
+        const float scaled = static_cast<float>(images.pixels[static_cast<std::size_t>(n * kInputs + d)]) / 255.0f;
+        x[n][d] = static_cast<double>((scaled - mean) / stddev);
+      }
+    }
+    return x;
+  }
+
+  // The mean cross-entropy written functionally in the flat parameter vector (order w1, b1, w2, b2).
+  static torch::Tensor referenceLoss(const torch::Tensor& w, const torch::Tensor& x, const torch::Tensor& labels) {
+    std::int64_t offset = 0;
+    auto take = [&](std::vector<std::int64_t> shape) {
+      std::int64_t count = 1;
+      for (const auto size : shape) count *= size;
+      torch::Tensor piece = w.narrow(0, offset, count).view(shape);
+      offset += count;
+      return piece;
+    };
+    const torch::Tensor w1 = take({kHidden, kInputs});
+    const torch::Tensor b1 = take({kHidden});
+    const torch::Tensor w2 = take({kClasses, kHidden});
+    const torch::Tensor b2 = take({kClasses});
+    const torch::Tensor logits = torch::tanh(x.matmul(w1.t()) + b1).matmul(w2.t()) + b2;
+    return -torch::log_softmax(logits, 1).gather(1, labels.view({-1, 1})).mean();
   }
 
   static std::unique_ptr<Network> load(const std::string& path, int classes = kClasses) {
