@@ -94,6 +94,7 @@ bool cancelled(const std::atomic<bool>* cancel) { return cancel != nullptr && ca
 // that runs beside a training run must not move that generator, or the run's results would depend on
 // whether it is analysed; the weights are overwritten by the loaded ones anyway.
 std::unique_ptr<Network> makeNetworkKeepingGlobalRng(const ModelSpec& spec) {
+  const auto generatorLock = lockGlobalGenerator();
   at::Generator generator = at::globalContext().defaultGenerator(at::kCPU);
   const at::Tensor state = generator.get_state();
   std::unique_ptr<Network> network;

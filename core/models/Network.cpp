@@ -375,6 +375,11 @@ std::unique_ptr<Network> makeNetwork(const ModelSpec& spec) {
   return network;
 }
 
+std::unique_lock<std::mutex> lockGlobalGenerator() {
+  static std::mutex generatorMutex;
+  return std::unique_lock<std::mutex>(generatorMutex);
+}
+
 std::int64_t parameterCount(Network& network) { return countElements(network.parameters()); }
 
 }  // namespace samscape

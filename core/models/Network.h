@@ -4,6 +4,7 @@
 // is trained and analysed exactly like a built-in one. LibTorch header: never included by the GUI.
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,12 @@ class Network {
 // spec.modelFile. Checks that a forward pass on spec's input shape gives [N, numClasses] logits.
 // Throws ConfigError for an unknown name (naming --model) and ModelError for a bad model file.
 std::unique_ptr<Network> makeNetwork(const ModelSpec& spec);
+
+// That generator is one per process. Whoever seeds it and builds (a run starting) or saves and
+// restores it around a build (an analysis beside a run) holds this lock throughout: runs started side
+// by side on threads (the app's pair) then each get exactly the weights of their own seed, the same
+// as `samscape-cli train` gives, whatever the other threads build meanwhile.
+[[nodiscard]] std::unique_lock<std::mutex> lockGlobalGenerator();
 
 std::int64_t parameterCount(Network& network);
 

@@ -68,6 +68,7 @@ std::string writeCheckpoint(const std::string& checkpointsDir, Network& network,
   network.save((staging / "model.pt").string());
   torch::serialize::OutputArchive archive;
   optimizer.saveState(archive);
+  const auto generatorLock = lockGlobalGenerator();
   archive.write("torch_cpu_generator_state", at::globalContext().defaultGenerator(at::kCPU).get_state());
   for (int device = 0; device < cudaDeviceCount(); ++device) {
     archive.write("torch_cuda_generator_state_" + std::to_string(device),
@@ -127,6 +128,7 @@ CheckpointState readCheckpoint(const std::string& checkpointDir, Network& networ
     optimizer.loadState(archive);
     torch::Tensor generatorState;
     archive.read("torch_cpu_generator_state", generatorState);
+    const auto generatorLock = lockGlobalGenerator();
     at::Generator generator = at::globalContext().defaultGenerator(at::kCPU);
     generator.set_state(generatorState);
     // CUDA generators (dropout and the like on a GPU); a checkpoint moved to a machine with fewer

@@ -156,9 +156,13 @@ Trainer::Trainer(TrainConfig config, const DistributedOptions& distributed) : im
   s.config.model.imageHeight = train.height;
   s.config.model.imageWidth = train.width;
   s.config.model.numClasses = train.numClasses;
-  // Built-in models draw their initial weights from LibTorch's global generator.
-  torch::manual_seed(s.config.seed);
-  s.replicas = makeReplicas(s.config.model, rankReplicaDevices(replicaDevices(s.config), distributed));
+  // Built-in models draw their initial weights from LibTorch's global generator, which other
+  // threads' runs and analyses use too.
+  {
+    const auto generatorLock = lockGlobalGenerator();
+    torch::manual_seed(s.config.seed);
+    s.replicas = makeReplicas(s.config.model, rankReplicaDevices(replicaDevices(s.config), distributed));
+  }
   s.optimizer = makeOptimizer(s.replicas.front().parameters, s.config.optimizer);
   if (distributed.distributed()) {
     s.group = std::make_unique<DistributedGroup>(distributed, s.device());

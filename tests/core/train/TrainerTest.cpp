@@ -2,12 +2,15 @@
 
 #include <torch/torch.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "core/Error.h"
+#include "core/models/Network.h"
 #include "core/train/RunDirectory.h"
 #include "core/train/Trainer.h"
 #include "tests/support/FileHelpers.h"
@@ -67,6 +70,38 @@ TEST_F(TrainerTest, SameSeedGivesBitIdenticalRunsWithShuffleAndAugmentation) {
   config.seed = 6;
   const TrainingResult other = Trainer(config).run({});
   EXPECT_NE(other.epochs.back().testLoss, first.epochs.back().testLoss);
+}
+
+// The app starts a pair's runs on two threads while the other's analyses build models; LibTorch's
+// generator is one per process. A thread that keeps building models the way those do (holding the
+// generator lock) must not change what a run's seed gives.
+TEST_F(TrainerTest, ModelsBuiltOnAnotherThreadDoNotChangeWhatTheSeedGives) {
+  config.model.name = "cnn";
+  Trainer reference(config);
+  const std::vector<EpochMetrics> expected = reference.run({}).epochs;
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> built{0};
+  std::thread builder([&] {
+    ModelSpec spec = config.model;
+    spec.name = "mlp";
+    spec.inputChannels = 1;
+    spec.imageHeight = test::TinyMnist::kSide;
+    spec.imageWidth = test::TinyMnist::kSide;
+    spec.numClasses = test::TinyMnist::kClasses;
+    while (!stop.load()) {
+      const auto generatorLock = lockGlobalGenerator();
+      makeNetwork(spec);
+      ++built;
+    }
+  });
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    Trainer trainer(config);
+    expectSameMetrics(trainer.run({}).epochs, expected);
+  }
+  stop = true;
+  builder.join();
+  EXPECT_GT(built.load(), 0);
 }
 
 TEST_F(TrainerTest, ObserversSeeEveryStepAndEpochInOrder) {
