@@ -177,7 +177,7 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   auto pageRefresh = [this](int id) {
     for (RunPage* page : {static_cast<RunPage*>(curves_), static_cast<RunPage*>(landscape_), spectrum_}) {
       const auto& runs = page->runs();
-      if (std::find(runs.begin(), runs.end(), id) != runs.end()) page->refresh();
+      if (std::find(runs.begin(), runs.end(), id) != runs.end()) page->requestRefresh();
     }
     checkScreenshot();
   };

@@ -7,8 +7,10 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QRegularExpression>
+#include <QShowEvent>
 #include <QSlider>
 #include <QSplitter>
+#include <QTimer>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -75,9 +77,48 @@ QString fileSafe(const QString& text) {
 
 }  // namespace
 
+RunPage::RunPage(RunController& controller, QWidget* parent) : QWidget(parent), controller_(controller) {
+  liveRefresh_ = new QTimer(this);
+  liveRefresh_->setSingleShot(true);
+  liveRefresh_->setInterval(kLiveRefreshMs);
+  connect(liveRefresh_, &QTimer::timeout, this, [this] {
+    if (isVisible()) {
+      refresh();
+    } else {
+      stale_ = true;
+    }
+  });
+}
+
 void RunPage::setRuns(const std::vector<int>& ids) {
   runs_ = ids;
+  liveRefresh_->stop();
+  stale_ = false;
   refresh();
+}
+
+void RunPage::requestRefresh() {
+  if (!isVisible()) {
+    stale_ = true;
+  } else if (!liveRefresh_->isActive()) {
+    liveRefresh_->start();
+  }
+}
+
+void RunPage::flushRefresh() {
+  if (liveRefresh_->isActive() || stale_) {
+    liveRefresh_->stop();
+    stale_ = false;
+    refresh();
+  }
+}
+
+void RunPage::showEvent(QShowEvent* event) {
+  QWidget::showEvent(event);
+  if (stale_) {
+    stale_ = false;
+    refresh();
+  }
 }
 
 // ----- curves --------------------------------------------------------------------------------------------
@@ -168,6 +209,7 @@ void CurvesPage::refresh() {
 }
 
 bool CurvesPage::exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) {
+  flushRefresh();
   for (std::size_t c = 0; c < charts_.size(); ++c) {
     const QString base = QDir(directory).filePath(prefix + "-curve-" + fileSafe(metrics_[c]->currentText()));
     if (!exportChart(*charts_[c], base, written, error)) return false;
@@ -326,6 +368,7 @@ bool LandscapePage::exportViewPng(int side, const QString& path, int width, int 
 }
 
 bool LandscapePage::exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) {
+  flushRefresh();
   viz::LandscapeView* views[2] = {left_, right_};
   for (int side = 0; side < 2; ++side) {
     if (!views[side]->hasSurface()) continue;
@@ -404,6 +447,7 @@ void SpectrumPage::refresh() {
 }
 
 bool SpectrumPage::exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) {
+  flushRefresh();
   if (!exportChart(*eigenvalues_, QDir(directory).filePath(prefix + "-eigenvalues"), written, error)) return false;
   if (!density_->series().empty()) {
     if (!exportChart(*density_, QDir(directory).filePath(prefix + "-spectral-density"), written, error)) return false;

@@ -12,7 +12,9 @@
 class QCheckBox;
 class QComboBox;
 class QLabel;
+class QShowEvent;
 class QSlider;
+class QTimer;
 
 namespace samscape::viz {
 class LandscapeView;
@@ -25,17 +27,31 @@ namespace samscape::gui {
 class RunPage : public QWidget {
   Q_OBJECT
  public:
-  RunPage(RunController& controller, QWidget* parent) : QWidget(parent), controller_(controller) {}
+  RunPage(RunController& controller, QWidget* parent);
   void setRuns(const std::vector<int>& ids);
   const std::vector<int>& runs() const { return runs_; }
+  // Redraws now.
   virtual void refresh() = 0;
+  // Redraws for live updates, which arrive per step, slice point and analysis stage: a visible page
+  // at most once every kLiveRefreshMs, a hidden one when it is next shown. Under software OpenGL a
+  // redraw of the window costs tens of milliseconds, which the GUI thread cannot spend per signal.
+  void requestRefresh();
+  static constexpr int kLiveRefreshMs = 150;
+  // Draws a requested refresh now (before an export or a grab).
+  void flushRefresh();
   // Writes every figure (PNG, SVG, PDF) and the data behind it (CSV) into `directory` as
   // <prefix>-<figure>.<ext>; returns the files written, or false with `error` set.
   virtual bool exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) = 0;
 
  protected:
+  void showEvent(QShowEvent* event) override;
+
   RunController& controller_;
   std::vector<int> runs_;
+
+ private:
+  QTimer* liveRefresh_ = nullptr;
+  bool stale_ = false;  // changed while hidden
 };
 
 class CurvesPage : public RunPage {

@@ -4,6 +4,7 @@
 #include <QDir>
 #include <QCoreApplication>
 #include <QFileInfo>
+#include <QElapsedTimer>
 #include <QRegularExpression>
 #include <QThread>
 
@@ -19,6 +20,11 @@
 #include "gui/TrainingWorker.h"
 
 namespace samscape::gui {
+namespace {
+
+constexpr qint64 kProgressRedrawMs = 250;
+
+}  // namespace
 
 QString GuiRun::optimizerLabel() const {
   const auto& o = request.config.optimizer;
@@ -133,12 +139,19 @@ void RunController::startRun(GuiRun& run) {
       Q_EMIT runChanged(id);
     }
   }, Qt::QueuedConnection);
-  connect(trainer, &TrainingWorker::stepped, this, [this, id, started](const StepProgress& step) {
+  // Steps come tens of times a second; the table's progress bar and ETA redraw a few times a second
+  // (each redraw of the window is costly under software OpenGL), and at the last step.
+  const auto sinceProgressShown = std::make_shared<QElapsedTimer>();
+  connect(trainer, &TrainingWorker::stepped, this, [this, id, started, sinceProgressShown](const StepProgress& step) {
     if (GuiRun* r = mutableRun(id)) {
       r->globalStep = step.globalStep;
       r->totalSteps = step.totalSteps;
       r->elapsedSeconds = static_cast<double>(started->msecsTo(QDateTime::currentDateTime())) / 1000.0;
-      Q_EMIT runChanged(id);
+      if (!sinceProgressShown->isValid() || sinceProgressShown->elapsed() >= kProgressRedrawMs ||
+          step.globalStep == step.totalSteps) {
+        sinceProgressShown->start();
+        Q_EMIT runChanged(id);
+      }
     }
   }, Qt::QueuedConnection);
   connect(trainer, &TrainingWorker::epochEnded, this, [this, id, started](const EpochMetrics& metrics) {

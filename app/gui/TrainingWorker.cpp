@@ -1,6 +1,14 @@
 #include "gui/TrainingWorker.h"
 
+#include <QThread>
+
 #include <nlohmann/json.hpp>
+
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include <chrono>
 #include <cmath>
@@ -18,6 +26,22 @@
 #include "core/train/Trainer.h"
 
 namespace samscape::gui {
+namespace {
+
+// Training and analyses share the CPU with the GUI thread and, under software OpenGL (llvmpipe, as
+// under Xvfb or on a machine without a GPU driver), with the threads that draw the window. At equal
+// priority every frame waits behind the compute threads: 100-200 ms stalls on two busy cores
+// (samscape-gui-bench). At nice 10 the compute threads still get all the CPU the window leaves them.
+// Linux keeps niceness per thread, and threads LibTorch starts from this one inherit it.
+void yieldTheCpuToTheWindow() {
+#ifdef __linux__
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+#else
+  QThread::currentThread()->setPriority(QThread::LowPriority);
+#endif
+}
+
+}  // namespace
 
 std::vector<std::vector<double>> readNumericCsv(const std::string& path, std::string* header) {
   std::vector<std::vector<double>> rows;
@@ -144,6 +168,7 @@ InterpolationWorker::InterpolationWorker(QString fromRun, QString toRun, QString
     : fromRun_(std::move(fromRun)), toRun_(std::move(toRun)), outDir_(std::move(outDir)), subset_(subset) {}
 
 void InterpolationWorker::run() {
+  yieldTheCpuToTheWindow();
   try {
     const SavedModel from = locateSavedModel(fromRun_.toStdString());
     AnalysisModel model;
@@ -163,6 +188,7 @@ void InterpolationWorker::run() {
 }
 
 void TrainingWorker::run() {
+  yieldTheCpuToTheWindow();
   try {
     TrainConfig config = request_.config;
     config.threads = threads_;

@@ -2,6 +2,7 @@
 // CSV behind each, whose values are the run's own (read back from its files independently of the app).
 #include <QDir>
 #include <QFile>
+#include <QTest>
 #include <QXmlStreamReader>
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include <sstream>
 
 #include "gui/Pages.h"
+#include "viz/LineChart.h"
 #include "tests/gui/GuiTestSupport.h"
 #include "tests/support/FileHelpers.h"
 #include "tests/support/TempDir.h"
@@ -137,6 +139,32 @@ TEST_F(PageExportTest, SpectrumPageWritesTheEigenvaluesOfEveryAnalysis) {
   }
   // No --esd: no density figure.
   EXPECT_FALSE(QFile::exists(QDir(outDir).filePath("report-spectral-density.csv")));
+}
+
+// Live updates (RunController's signals) redraw a visible page within RunPage::kLiveRefreshMs, not
+// per signal, and a hidden page only when it is shown.
+TEST_F(PageExportTest, LiveUpdatesRedrawAVisiblePageSoonAndAHiddenOneWhenShown) {
+  gui::CurvesPage page(controller);
+  page.resize(800, 600);
+  const int expectedId = 1;  // the controller numbers its runs from 1
+  page.setRuns({expectedId});
+  viz::LineChart& chart = *page.charts().front();
+  EXPECT_TRUE(chart.series().empty());
+  ASSERT_EQ(controller.addExisting(runDir()), expectedId);
+
+  page.requestRefresh();  // hidden: nothing drawn yet
+  QTest::qWait(2 * gui::RunPage::kLiveRefreshMs);
+  EXPECT_TRUE(chart.series().empty());
+  page.show();
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&page));
+  ASSERT_EQ(chart.series().size(), 1u);
+  EXPECT_EQ(chart.series().front().xs.size(), 2u);
+
+  ASSERT_TRUE(controller.remove(expectedId));
+  page.requestRefresh();
+  page.requestRefresh();
+  EXPECT_EQ(chart.series().size(), 1u);  // not redrawn per request
+  EXPECT_TRUE(QTest::qWaitFor([&] { return chart.series().empty(); }, 10 * gui::RunPage::kLiveRefreshMs));
 }
 
 TEST_F(PageExportTest, ExportIntoAMissingDirectoryFailsWithThePath) {

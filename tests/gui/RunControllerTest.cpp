@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
+#include <string>
 
 #include "core/store/RunStore.h"
 #include "core/store/Workspace.h"
@@ -175,6 +177,48 @@ TEST_F(RunControllerTest, CancelStopsWithinAStepAndResumeFinishesTheRun) {
   ASSERT_EQ(cli.exitCode, 0) << cli.err.toStdString();
   EXPECT_EQ(test::metricsWithoutSeconds(outDir(id) + "/metrics.csv"),
             test::metricsWithoutSeconds(reference + "/metrics.csv"));
+}
+
+// Steps arrive tens of times a second; the window is told of progress a few times a second (and at
+// the end), and the run's worker threads run at a lower priority than the window's.
+TEST_F(RunControllerTest, ProgressIsShownAFewTimesASecondByALowPriorityThread) {
+  QStringList flags = test::tinyTrainFlags(dataDir);
+  constexpr int kEpochs = 60;
+  flags << "--epochs" << QString::number(kEpochs) << "--batch-size"
+        << "4";  // 24 steps an epoch
+  int changes = 0;
+  QElapsedTimer elapsed;
+  elapsed.start();
+  const int id = controller.enqueue(test::requestFromFlags(flags));
+  QObject::connect(&controller, &gui::RunController::runChanged, &controller, [&](int run) {
+    if (run == id) ++changes;
+  });
+#ifdef __linux__
+  // The worker thread, found by its name while it trains: its nice value.
+  ASSERT_TRUE(QTest::qWaitFor([&] { return controller.run(id)->globalStep > 0 || !controller.run(id)->inFlight(); },
+                              kTimeoutMs));
+  int nice = -100;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    if (test::readText((task.path() / "comm").string()) != "samscape-run-" + std::to_string(id) + "\n") continue;
+    // stat: pid (comm) state ppid ... with nice the 19th field; comm has no spaces here.
+    std::istringstream stat(test::readText((task.path() / "stat").string()));
+    std::string field;
+    for (int i = 1; i <= 19 && stat >> field; ++i) {
+      if (i == 19) nice = std::stoi(field);
+    }
+  }
+  EXPECT_EQ(nice, 10) << "the run's thread was not found, or not at nice 10";
+#endif
+  ASSERT_TRUE(waitUntilEnded(id));
+  const gui::GuiRun& run = *controller.run(id);
+  EXPECT_EQ(run.status, "finished") << run.message.toStdString();
+  EXPECT_EQ(run.totalSteps, 24 * kEpochs);
+  EXPECT_EQ(run.globalStep, run.totalSteps);
+  // At most one progress change per 250 ms, plus one per epoch, the start, the last step and the end.
+  const qint64 bound = elapsed.elapsed() / 250 + kEpochs + 8;
+  std::printf("%d window updates for %lld steps in %lld ms\n", changes, static_cast<long long>(run.totalSteps),
+              static_cast<long long>(elapsed.elapsed()));
+  EXPECT_LE(changes, bound);
 }
 
 TEST_F(RunControllerTest, QueuedRunsWaitForAFreeSlotAndCancelAtOnce) {
