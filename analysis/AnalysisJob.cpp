@@ -171,6 +171,9 @@ struct AnalysisSession::Impl {
   DatasetSplits data;
   ImageSet images;
   std::unique_ptr<Network> network;
+  // --interpolate's other end, loaded when the session is made.
+  std::unique_ptr<Network> interpolationTarget;
+  std::string interpolationTargetDescription;
   bool keepDirections = false;
   std::optional<SliceDirections> directions;
   DistributedGroup* group = nullptr;
@@ -259,6 +262,21 @@ AnalysisSession::AnalysisSession(const AnalysisModel& model, const AnalysisReque
   s.model.run.model = spec;
   s.network = makeNetworkKeepingGlobalRng(spec);
   if (!model.weightsPath.empty()) s.network->load(model.weightsPath);
+
+  // The other end of --interpolate is found and loaded now, so that a wrong path or another
+  // architecture is reported before any analysis runs rather than after the others have. It may be a
+  // run, a checkpoint, or a bare weights file (e.g. another TorchScript model) of the same architecture.
+  if (!request.interpolate.empty()) {
+    std::string weights = request.interpolate;
+    s.interpolationTargetDescription = request.interpolate;
+    if (!fs::is_regular_file(request.interpolate)) {
+      const SavedModel other = locateSavedModel(request.interpolate, "--interpolate");
+      weights = other.weightsPath;
+      s.interpolationTargetDescription = other.description;
+    }
+    s.interpolationTarget = makeNetworkKeepingGlobalRng(spec);
+    s.interpolationTarget->load(weights);
+  }
 }
 
 AnalysisSession::~AnalysisSession() = default;
@@ -497,26 +515,16 @@ void AnalysisSession::Impl::runSlice(Job& job) {
 void AnalysisSession::Impl::runInterpolation(Job& job) {
   const auto& r = request;
   job.begin("interpolation");
-  // A run, a checkpoint, or a bare weights file (e.g. another TorchScript model) of the same architecture.
-  std::string otherWeights = r.interpolate;
-  std::string otherDescription = r.interpolate;
-  if (!fs::is_regular_file(r.interpolate)) {
-    const SavedModel other = locateSavedModel(r.interpolate, "--interpolate");
-    otherWeights = other.weightsPath;
-    otherDescription = other.description;
-  }
-  auto otherNetwork = makeNetworkKeepingGlobalRng(model.run.model);
-  otherNetwork->load(otherWeights);
   InterpolationOptions options;
   options.points = r.interpolatePoints;
   options.tMin = r.interpolateMin;
   options.tMax = r.interpolateMax;
   options.evaluation = evaluationOptions();
   const InterpolationResult curve = computeInterpolation(*network, images, flatWeights(*network),
-                                                         flatWeights(*otherNetwork), options, {}, job.cancel);
+                                                         flatWeights(*interpolationTarget), options, {}, job.cancel);
   writeInterpolationCsv((job.out / "interpolation.csv").string(), curve);
   job.addFile("interpolation.csv");
-  job.result["interpolation"] = {{"to", otherDescription},
+  job.result["interpolation"] = {{"to", interpolationTargetDescription},
                                  {"points", r.interpolatePoints},
                                  {"points_done", curve.pointsDone},
                                  {"range", {r.interpolateMin, r.interpolateMax}},

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <ctime>
 #include <iostream>
 
@@ -24,6 +25,23 @@
 
 namespace samscape::cli {
 namespace {
+
+// A flag's text as a JSON value that converts back to the same flag: integers stay integers ("grid": 3,
+// not 3.0, which an integer flag would refuse), ranges such as "-1:1" stay strings.
+nlohmann::json typedFlagValue(const std::string& text) {
+  std::size_t used = 0;
+  try {
+    const long long integer = std::stoll(text, &used);
+    if (used == text.size()) return integer;
+  } catch (const std::exception&) {
+  }
+  try {
+    const double number = std::stod(text, &used);
+    if (used == text.size() && std::isfinite(number)) return number;
+  } catch (const std::exception&) {
+  }
+  return text;
+}
 
 // A rank other than 0 of a multi-process job: the same training, no files, no progress display (rank
 // 0 shows it), only errors on stderr. Its exit code matches rank 0's for the same outcome.
@@ -181,6 +199,10 @@ void TrainCommand::applyConfigFileFrom(int argc, const char* const* argv) {
     try {
       const auto run = nlohmann::json::parse(in);
       applyJsonConfig(config_, run.at("config").dump(), runJson);
+      // The analyses it was launched with; a --config file's and the command line's override them.
+      if (run.contains("analysis") && run["analysis"].is_object()) {
+        for (const auto& [key, value] : run["analysis"].items()) analysisConfig_[key] = value;
+      }
     } catch (const nlohmann::json::exception& error) {
       throw ConfigError("--resume", resumeDir, std::string("run.json is malformed: ") + error.what());
     }
@@ -220,7 +242,10 @@ TrainSetup TrainCommand::resolve(bool assignRunDirectory) {
     config_.outDir = (workspace.runsDirectory() / defaultRunName(config_)).string();
   }
   validateConfig(config_);
-  // Analysis keys of a --config file, where the command line did not give the flag.
+  // Analysis keys of a --config file (or a resumed run.json), where the command line did not give
+  // the flag; none when it turned the analyses off with --analyze-every 0.
+  const bool analysesTurnedOff = command_->get_option("--analyze-every")->count() > 0 && analyzeEvery_ == 0;
+  if (analysesTurnedOff) analysisConfig_ = nlohmann::json::object();
   for (const auto& [key, value] : analysisConfig_.items()) {
     CLI::Option* option = command_->get_option_no_throw("--" + key);
     if (option == nullptr || option->count() > 0) continue;
@@ -240,16 +265,40 @@ TrainSetup TrainCommand::resolve(bool assignRunDirectory) {
   }
   finishAnalysisFlags(*command_, analysisFlags_);
   const AnalysisRequest& analysis = analysisFlags_.request;
+  nlohmann::json given = nlohmann::json::object();
+  for (const std::string& name : analysisFlagNames_) {
+    const CLI::Option* option = command_->get_option_no_throw("--" + name);
+    if (option == nullptr || option->count() == 0) continue;
+    given[name] = option->get_expected_max() == 0 ? nlohmann::json(true) : typedFlagValue(option->results().back());
+  }
   if (analyzeEvery_ < 0) throw ConfigError("--analyze-every", std::to_string(analyzeEvery_), "must be 0 (off) or positive");
   if (analyzeEvery_ == 0 && (analysis.hessianTop > 0 || analysis.trace || analysis.esd || analysis.mSharpness ||
                              analysis.slice || !analysis.interpolate.empty() || analysis.trajectory)) {
     throw ConfigError("--analyze-every", "0", "analysis flags (--hessian-top, --slice, ...) need --analyze-every K");
   }
-  return TrainSetup{config_, analyzeEvery_, analysis, workspace.directory().string()};
+  return TrainSetup{config_, analyzeEvery_, analysis, given, workspace.directory().string()};
+}
+
+TrainSetup resolveTrainArguments(const std::vector<std::string>& arguments) {
+  CLI::App app;
+  TrainCommand train(app);
+  std::vector<std::string> argv{"samscape-cli", "train"};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  std::vector<const char*> pointers;
+  for (const std::string& argument : argv) pointers.push_back(argument.c_str());
+  train.applyConfigFileFrom(static_cast<int>(pointers.size()), pointers.data());
+  // CLI11 takes a vector of arguments in reverse order, without the program's name.
+  std::vector<std::string> reversed(argv.rbegin(), argv.rend() - 1);
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& error) {
+    throw Error(error.what());
+  }
+  return train.resolve(false);
 }
 
 int TrainCommand::run() {
-  resolve(true);
+  const TrainSetup setup = resolve(true);
   const Workspace workspace = Workspace::resolve(workspaceDir_);
 
   const bool resuming = !resumeDir_.empty();
@@ -270,6 +319,7 @@ int TrainCommand::run() {
 
   // Refuse an occupied --out before spending time on loading the data.
   RunDirectoryWriter runDirectory(config_.outDir, config_, resuming);
+  runDirectory.setAnalysisFlags(setup.analysisFlags.dump());
   Trainer trainer(config_, distributed);
   if (resuming) trainer.resumeFrom(latestCheckpoint(config_.outDir + "/checkpoints"));
   TerminalProgress progress(stderr, isatty(STDERR_FILENO) == 1);

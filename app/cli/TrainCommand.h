@@ -30,15 +30,22 @@ struct TrainSetup {
   TrainConfig config;
   int analyzeEvery = 0;
   AnalysisRequest analysis;
+  // The analysis flags given (on the command line, in --config or in a resumed run's run.json), as
+  // --config keys with typed values: what run.json and the app's saved configs keep.
+  nlohmann::json analysisFlags = nlohmann::json::object();
   std::string workspaceDirectory;
 };
+
+// Resolves `train`'s arguments (without the word "train") as the command line would, without running.
+// Throws ConfigError (naming the flag) or Error (CLI11's message) for bad arguments.
+TrainSetup resolveTrainArguments(const std::vector<std::string>& arguments);
 
 class TrainCommand {
  public:
   explicit TrainCommand(CLI::App& parent);
 
-  // Applies a --config file (or, for --resume DIR, DIR/run.json's config) found in argv before CLI11
-  // parses the flags, so that flags override it.
+  // Applies a --config file (or, for --resume DIR, DIR/run.json's config and analysis flags) found in
+  // argv before CLI11 parses the flags, so that flags override it.
   void applyConfigFileFrom(int argc, const char* const* argv);
   bool selected() const { return command_->parsed(); }
   // Applies the string-valued flags and validates everything (ConfigError naming the flag). With
@@ -58,7 +65,7 @@ class TrainCommand {
   int analyzeEvery_ = 0;
   std::string workspaceDir_;
   std::vector<std::string> analysisFlagNames_;  // without the leading --
-  nlohmann::json analysisConfig_;               // analysis keys of a --config file
+  nlohmann::json analysisConfig_;               // analysis keys of a --config file or a resumed run.json
   std::string runName_;
   std::vector<std::string> tags_;
   // This process's place in a multi-process job: the environment (torchrun's variables) overridden

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "analysis/AnalysisJob.h"
@@ -40,6 +41,9 @@ struct RunRequest {
   TrainConfig config;
   int analyzeEvery = 0;
   AnalysisRequest analysis;
+  // The analysis flags as --config keys (a JSON object's text; cli::TrainSetup::analysisFlags), which
+  // run.json keeps so that the run resumes with its analyses.
+  std::string analysisFlags;
   QString name;
   QString resumeDirectory;  // non-empty: continue that run from its latest checkpoint
 };

@@ -271,56 +271,36 @@ bool LaunchPanel::setArguments(const QStringList& arguments, QString* error) {
   return true;
 }
 
+RunRequest runRequestFrom(const cli::TrainSetup& setup) {
+  RunRequest request;
+  request.config = setup.config;
+  request.analyzeEvery = setup.analyzeEvery;
+  request.analysis = setup.analysis;
+  request.analysisFlags = setup.analysisFlags.dump();
+  return request;
+}
+
 cli::TrainSetup LaunchPanel::resolve() const {
-  CLI::App app;
-  cli::TrainCommand train(app);
-  std::vector<std::string> arguments{"train"};
+  std::vector<std::string> arguments;
   for (const QString& argument : this->arguments()) arguments.push_back(argument.toStdString());
   if (!workspaceDirectory_.isEmpty()) {
     arguments.push_back("--workspace");
     arguments.push_back(workspaceDirectory_.toStdString());
   }
-  // CLI11 takes the arguments in reverse order.
-  std::reverse(arguments.begin(), arguments.end());
-  try {
-    app.parse(arguments);
-  } catch (const CLI::ParseError& error) {
-    throw Error(error.what());
-  }
-  return train.resolve(false);
+  return cli::resolveTrainArguments(arguments);
 }
 
 bool LaunchPanel::saveConfig(const QString& path, QString* error) const {
-  // The resolved config (every key) plus the analysis flags that differ from their defaults.
+  // The resolved config (every key) plus the analysis flags given.
   nlohmann::json object;
   try {
     const cli::TrainSetup setup = resolve();
     object = nlohmann::json::parse(configToJson(setup.config));
     object.erase("out");
+    object.update(setup.analysisFlags);
   } catch (const std::exception& resolveError) {
     if (error != nullptr) *error = QString::fromUtf8(resolveError.what());
     return false;
-  }
-  for (const Field& f : fields_) {
-    if (groupOf(f.flag) != "Analysis during training") continue;
-    const QString value = fieldValue(f);
-    if (value == f.defaultValue) continue;
-    if (f.isFlag) {
-      object[f.flag.toStdString()] = value == "true";
-    } else {
-      // Integers stay integers: "grid": 3.0 would not convert back to an integer flag.
-      bool isInteger = false;
-      const qlonglong integer = value.toLongLong(&isInteger);
-      bool isNumber = false;
-      const double number = value.toDouble(&isNumber);
-      if (isInteger) {
-        object[f.flag.toStdString()] = integer;
-      } else if (isNumber && !value.contains(':')) {
-        object[f.flag.toStdString()] = number;
-      } else {
-        object[f.flag.toStdString()] = value.toStdString();
-      }
-    }
   }
   QSaveFile file(path);
   if (!file.open(QIODevice::WriteOnly)) {

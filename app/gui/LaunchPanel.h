@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/TrainCommand.h"
+#include "gui/GuiRun.h"
 
 class QCheckBox;
 class QComboBox;
@@ -32,6 +33,9 @@ struct LaunchPreset {
 // the CIFAR-10 binary files are in $SAMSCAPE_CIFAR10_DIR, ~/.local/share/samscape/data/cifar-10-batches-bin
 // or ~/data/cifar-10-batches-bin).
 std::vector<LaunchPreset> launchPresets();
+
+// What a run of these resolved flags asks the controller for.
+RunRequest runRequestFrom(const cli::TrainSetup& setup);
 
 class LaunchPanel : public QWidget {
   Q_OBJECT

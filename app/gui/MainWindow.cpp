@@ -48,14 +48,6 @@ const char* const state = "window/state";
 const char* const lastArguments = "launch/lastArguments";
 }  // namespace keys
 
-RunRequest requestFrom(const cli::TrainSetup& setup) {
-  RunRequest request;
-  request.config = setup.config;
-  request.analyzeEvery = setup.analyzeEvery;
-  request.analysis = setup.analysis;
-  return request;
-}
-
 }  // namespace
 
 MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(parent), workspace_(workspace) {
@@ -271,7 +263,7 @@ bool MainWindow::launchPair() {
     const cli::TrainSetup setup = launch_->resolve();
     launch_->showProblem({});
     QSettings().setValue(keys::lastArguments, launch_->arguments());
-    const auto [sgd, sam] = controller_->launchPair(requestFrom(setup));
+    const auto [sgd, sam] = controller_->launchPair(runRequestFrom(setup));
     selectRuns({sgd, sam});
     return true;
   } catch (const std::exception& error) {
@@ -285,7 +277,7 @@ bool MainWindow::launchSingle() {
     const cli::TrainSetup setup = launch_->resolve();
     launch_->showProblem({});
     QSettings().setValue(keys::lastArguments, launch_->arguments());
-    RunRequest request = requestFrom(setup);
+    RunRequest request = runRequestFrom(setup);
     request.name = QString::fromStdString(setup.config.optimizer.name).toUpper() + " " +
                    QString::fromStdString(setup.config.model.name);
     selectRuns({controller_->enqueue(request)});

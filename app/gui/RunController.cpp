@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/TrainCommand.h"
 #include "gui/TrainingWorker.h"
 
 namespace samscape::gui {
@@ -361,6 +362,20 @@ int RunController::addExisting(const QString& runDirectory, QString* error) {
   }
   entry.request.config.outDir = base;
   entry.request.name = QDir(runDirectory).dirName();
+  // The analyses it was launched with (run.json's "analysis"), so that resuming it analyses as before.
+  if (run.contains("analysis")) {
+    std::vector<std::string> arguments{"--resume", base};
+    if (!workspaceDirectory_.isEmpty()) arguments.insert(arguments.end(), {"--workspace", workspaceDirectory_.toStdString()});
+    try {
+      const cli::TrainSetup setup = cli::resolveTrainArguments(arguments);
+      entry.request.analyzeEvery = setup.analyzeEvery;
+      entry.request.analysis = setup.analysis;
+      entry.request.analysisFlags = setup.analysisFlags.dump();
+    } catch (const std::exception& analysisError) {
+      if (error != nullptr) *error = runDirectory + "/run.json: " + QString::fromUtf8(analysisError.what());
+      return -1;
+    }
+  }
   entry.status = QString::fromStdString(run.value("status", std::string("finished")));
   if (entry.status == "running") entry.status = "interrupted";
   // metrics.csv: epoch,train_loss,train_acc,test_loss,test_acc[,val_loss,val_acc],lr,seconds

@@ -196,6 +196,7 @@ void TrainingWorker::run() {
     const bool resuming = !request_.resumeDirectory.isEmpty();
     if (resuming) config.outDir = request_.resumeDirectory.toStdString();
     RunDirectoryWriter runDirectory(config.outDir, config, resuming);
+    runDirectory.setAnalysisFlags(request_.analysisFlags);
     Trainer trainer(config);
     if (resuming) trainer.resumeFrom(latestCheckpoint(config.outDir + "/checkpoints"));
 

@@ -77,6 +77,13 @@ std::string RunDirectoryWriter::runJsonPath() const { return (fs::path(directory
 std::string RunDirectoryWriter::metricsCsvPath() const { return (fs::path(directory_) / "metrics.csv").string(); }
 std::string RunDirectoryWriter::modelPath() const { return (fs::path(directory_) / "model.pt").string(); }
 
+void RunDirectoryWriter::setAnalysisFlags(std::string jsonObject) {
+  if (!jsonObject.empty() && !nlohmann::json::parse(jsonObject).is_object()) {
+    throw Error("run.json: the analysis flags must be a JSON object, got " + jsonObject);
+  }
+  analysisFlags_ = std::move(jsonObject);
+}
+
 void RunDirectoryWriter::writeRunJson(const std::string& status, const std::string& message,
                                       double seconds) {
   using nlohmann::json;
@@ -88,6 +95,7 @@ void RunDirectoryWriter::writeRunJson(const std::string& status, const std::stri
   run["seconds"] = seconds;
   run["seed"] = config_.seed;
   run["config"] = json::parse(configToJson(config_));
+  if (!analysisFlags_.empty()) run["analysis"] = json::parse(analysisFlags_);
   run["versions"] = {{"samscape", runtime.samscapeVersion},
                      {"libtorch", runtime.torchVersion},
                      {"compiler", runtime.compiler}};

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <stdexcept>
 
 #include "analysis/AnalysisJob.h"
 #include "core/Error.h"
@@ -89,25 +90,61 @@ TEST(AnalysisJob, CancellingInsideTheHessianKeepsTheFinishedStagesOnly) {
   EXPECT_EQ(fixture.analysisJson(fixture.dir.file("again"))["status"], "complete");
 }
 
+// Fails the run when a stage begins, as a full disk or a lost device would.
+class FailAtStage : public AnalysisObserver {
+ public:
+  explicit FailAtStage(std::string stage) : stage_(std::move(stage)) {}
+  void onStageBegin(const std::string& stage) override {
+    if (stage == stage_) throw std::runtime_error("no space left on device");
+  }
+
+ private:
+  std::string stage_;
+};
+
 TEST(AnalysisJob, AFailingStageLeavesTheFinishedOnesMarkedFailed) {
   Fixture fixture;
   AnalysisRequest request;
   request.mSharpness = true;
   request.m = 10;
-  request.interpolate = fixture.dir.file("no-such-run");
+  request.slice = true;
+  request.grid = 3;
   AnalysisSession session(fixture.model, request);
   const std::string out = fixture.dir.file("out");
-  try {
-    session.analyze("", "", out);
-    FAIL() << "an --interpolate target that does not exist must be reported";
-  } catch (const ConfigError& error) {
-    EXPECT_EQ(error.flag(), "--interpolate");
-    EXPECT_NE(std::string(error.what()).find("no-such-run"), std::string::npos) << error.what();
-  }
+  FailAtStage observer("slice");
+  EXPECT_THROW(session.analyze("", "", out, &observer), std::runtime_error);
   const auto analysis = fixture.analysisJson(out);
   EXPECT_EQ(analysis["status"], "failed");
   EXPECT_TRUE(analysis.contains("loss"));
   EXPECT_TRUE(analysis.contains("m_sharpness"));
+  EXPECT_FALSE(analysis.contains("slice"));
+}
+
+// --interpolate's other model is found and loaded with the session: a wrong path or another
+// architecture is refused before any analysis runs (and before any file is written).
+TEST(AnalysisJob, AnInterpolationTargetIsCheckedBeforeAnyAnalysis) {
+  Fixture fixture;
+  AnalysisRequest request;
+  request.mSharpness = true;
+  request.interpolate = fixture.dir.file("no-such-run");
+  try {
+    AnalysisSession session(fixture.model, request);
+    FAIL() << "an --interpolate target that does not exist must be refused";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(error.flag(), "--interpolate");
+    EXPECT_NE(std::string(error.what()).find("no-such-run"), std::string::npos) << error.what();
+  }
+
+  request.interpolate = TinyTanhNet::write(fixture.dir.file("four-classes.pt"), 12, TinyTanhNet::kClasses);
+  ASSERT_NE(TinyTanhNet::kClasses, kMnistClasses);
+  EXPECT_THROW(AnalysisSession(fixture.model, request), ModelError);
+
+  request.interpolate = TinyTanhNet::write(fixture.dir.file("other.pt"), 12, kMnistClasses);
+  AnalysisSession session(fixture.model, request);
+  session.analyze("", "", fixture.dir.file("out"));
+  const auto analysis = fixture.analysisJson(fixture.dir.file("out"));
+  EXPECT_EQ(analysis["status"], "complete");
+  EXPECT_EQ(analysis["interpolation"]["to"], request.interpolate);
 }
 
 TEST(AnalysisJob, ASessionThatKeepsDirectionsReusesThemAcrossWeights) {

@@ -250,6 +250,11 @@ TEST_F(CliTest, AnalyzeErrorsNameTheFlag) {
                    "validation");
   expectUsageError("analyze --checkpoint " + runDir + " --hessian-top -1 --out " + dir.file("a"), "--hessian-top",
                    "-1");
+  // Refused before any analysis: nothing is written.
+  expectUsageError("analyze --checkpoint " + runDir + " --hessian-top 1 --interpolate " + dir.file("no-such-run") +
+                       " --out " + dir.file("a"),
+                   "--interpolate", "no-such-run");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("a")));
 }
 
 
@@ -379,6 +384,34 @@ TEST_F(CliTest, TrainAnalyzeEveryAnalysesCheckpointsWithoutChangingTheRun) {
   expectUsageError(tinyRunFlags() + " --hessian-top 2 --out " + dir.file("x"), "--analyze-every", "0");
   expectUsageError(tinyRunFlags() + " --analyze-every -1 --out " + dir.file("y"), "--analyze-every", "-1");
   expectUsageError(tinyRunFlags() + " --analyze-every 1 --slice --grid 1 --out " + dir.file("z"), "--grid", "1");
+}
+
+// run.json keeps the analysis flags a run was launched with, and --resume analyses with them (unless
+// told otherwise): an interrupted analysed run does not come back unanalysed.
+TEST_F(CliTest, AResumedRunAnalysesAsItWasLaunched) {
+  const std::string out = dir.file("analysed");
+  ASSERT_EQ(run(tinyRunFlags() + " --epochs 1 --analyze-every 1 --subset 0 --hessian-top 1 --slice --grid 3 "
+                                 "--range -0.5:0.5 --out " + out).exitCode, 0);
+  const auto launched = nlohmann::json::parse(readText(out + "/run.json"));
+  EXPECT_EQ(launched["analysis"],
+            nlohmann::json({{"analyze-every", 1}, {"subset", 0}, {"hessian-top", 1}, {"slice", true}, {"grid", 3},
+                            {"range", "-0.5:0.5"}}))
+      << launched.dump(2);
+
+  // Resumed for a second epoch without any analysis flag: analysed as the first.
+  const CliResult resumed = run("train --resume " + out + " --epochs 2");
+  ASSERT_EQ(resumed.exitCode, 0) << resumed.err;
+  const auto second = nlohmann::json::parse(readText(out + "/analysis/epoch-002/analysis.json"));
+  EXPECT_EQ(second["status"], "complete");
+  EXPECT_EQ(second["hessian"]["eigenvalues"].size(), 1u);
+  EXPECT_EQ(csvRows(out + "/analysis/epoch-002/slice.csv").size(), 9u);
+  EXPECT_EQ(readText(out + "/analysis/epoch-002/directions.bin"), readText(out + "/analysis/epoch-001/directions.bin"));
+  EXPECT_EQ(nlohmann::json::parse(readText(out + "/run.json"))["analysis"], launched["analysis"]);
+
+  // --analyze-every 0 turns them off for the rest of the run.
+  const CliResult unanalysed = run("train --resume " + out + " --epochs 3 --analyze-every 0");
+  ASSERT_EQ(unanalysed.exitCode, 0) << unanalysed.err;
+  EXPECT_FALSE(std::filesystem::exists(out + "/analysis/epoch-003"));
 }
 
 TEST_F(CliTest, CtrlCStopsAnAnalysisAndKeepsWhatFinished) {

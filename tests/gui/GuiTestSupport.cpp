@@ -60,12 +60,7 @@ gui::RunRequest requestFromFlags(const QStringList& flags) {
   gui::LaunchPanel form;
   QString error;
   if (!form.setArguments(flags, &error)) throw std::runtime_error(error.toStdString());
-  const cli::TrainSetup setup = form.resolve();
-  gui::RunRequest request;
-  request.config = setup.config;
-  request.analyzeEvery = setup.analyzeEvery;
-  request.analysis = setup.analysis;
-  return request;
+  return gui::runRequestFrom(form.resolve());
 }
 
 }  // namespace samscape::test

@@ -7,6 +7,7 @@
 #include <QTest>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -219,6 +220,21 @@ TEST_F(RunControllerTest, ProgressIsShownAFewTimesASecondByALowPriorityThread) {
   std::printf("%d window updates for %lld steps in %lld ms\n", changes, static_cast<long long>(run.totalSteps),
               static_cast<long long>(elapsed.elapsed()));
   EXPECT_LE(changes, bound);
+}
+
+// A run read from its directory keeps the analyses it was launched with (run.json's "analysis"), so
+// that resuming it from the app analyses as before.
+TEST_F(RunControllerTest, ARunReadFromItsDirectoryKeepsItsAnalyses) {
+  const QString runDir = QString::fromStdString(dir.file("analysed"));
+  const test::ProcessResult trained = test::trainTinyAnalysedRun(dataDir, runDir, workspace, 1, 2);
+  ASSERT_EQ(trained.exitCode, 0) << trained.err.toStdString();
+  QString error;
+  const int id = controller.addExisting(runDir, &error);
+  ASSERT_GE(id, 0) << error.toStdString();
+  const gui::RunRequest& request = controller.run(id)->request;
+  EXPECT_EQ(request.analyzeEvery, 1);
+  EXPECT_EQ(request.analysis.hessianTop, 2);
+  EXPECT_EQ(nlohmann::json::parse(request.analysisFlags)["hessian-top"], 2);
 }
 
 TEST_F(RunControllerTest, QueuedRunsWaitForAFreeSlotAndCancelAtOnce) {
