@@ -26,8 +26,8 @@
 namespace samscape::cli {
 namespace {
 
-// A flag's text as a JSON value that converts back to the same flag: integers stay integers ("grid": 3,
-// not 3.0, which an integer flag would refuse), ranges such as "-1:1" stay strings.
+// A numeric flag's text as a JSON number that converts back to the same flag: integers stay integers
+// ("grid": 3, not 3.0, which an integer flag would refuse).
 nlohmann::json typedFlagValue(const std::string& text) {
   std::size_t used = 0;
   try {
@@ -201,7 +201,10 @@ void TrainCommand::applyConfigFileFrom(int argc, const char* const* argv) {
       applyJsonConfig(config_, run.at("config").dump(), runJson);
       // The analyses it was launched with; a --config file's and the command line's override them.
       if (run.contains("analysis") && run["analysis"].is_object()) {
-        for (const auto& [key, value] : run["analysis"].items()) analysisConfig_[key] = value;
+        for (const auto& [key, value] : run["analysis"].items()) {
+          analysisConfig_[key] = value;
+          analysisSource_[key] = runJson;
+        }
       }
     } catch (const nlohmann::json::exception& error) {
       throw ConfigError("--resume", resumeDir, std::string("run.json is malformed: ") + error.what());
@@ -220,9 +223,16 @@ void TrainCommand::applyConfigFileFrom(int argc, const char* const* argv) {
       throw ConfigError("--config", configFile, std::string("not valid JSON: ") + error.what());
     }
     if (object.is_object()) {
+      // "analyze-every": 0 turns off the analyses a resumed run was launched with.
+      const auto every = object.find("analyze-every");
+      if (every != object.end() && every->is_number() && every->get<double>() == 0.0) {
+        analysisConfig_ = nlohmann::json::object();
+        analysisSource_.clear();
+      }
       for (const std::string& name : analysisFlagNames_) {
         if (object.contains(name)) {
           analysisConfig_[name] = object[name];
+          analysisSource_[name] = configFile;
           object.erase(name);
         }
       }
@@ -249,18 +259,19 @@ TrainSetup TrainCommand::resolve(bool assignRunDirectory) {
   for (const auto& [key, value] : analysisConfig_.items()) {
     CLI::Option* option = command_->get_option_no_throw("--" + key);
     if (option == nullptr || option->count() > 0) continue;
+    const std::string& source = analysisSource_[key];
     if (value.is_boolean()) {
       if (!value.get<bool>()) continue;
       option->add_result("true");
     } else if (value.is_number() || value.is_string()) {
       option->add_result(value.is_string() ? value.get<std::string>() : value.dump());
     } else {
-      throw ConfigError("--config", key, "expected a number, a string or true/false, got " + value.dump());
+      throw ConfigError("--" + key, value.dump(), "in " + source + ": expected a number, a string or true/false");
     }
     try {
       option->run_callback();
     } catch (const CLI::ParseError& error) {
-      throw ConfigError("--" + key, value.dump(), std::string("from --config: ") + error.what());
+      throw ConfigError("--" + key, value.dump(), "in " + source + ": " + error.what());
     }
   }
   finishAnalysisFlags(*command_, analysisFlags_);
@@ -269,7 +280,16 @@ TrainSetup TrainCommand::resolve(bool assignRunDirectory) {
   for (const std::string& name : analysisFlagNames_) {
     const CLI::Option* option = command_->get_option_no_throw("--" + name);
     if (option == nullptr || option->count() == 0) continue;
-    given[name] = option->get_expected_max() == 0 ? nlohmann::json(true) : typedFlagValue(option->results().back());
+    if (option->get_expected_max() == 0) {
+      if (option->as<bool>()) given[name] = true;
+    } else if (name == "interpolate" || name == "directions") {
+      // Files: absolute, so that a run resumed from another directory finds the same ones.
+      given[name] = std::filesystem::absolute(option->results().back()).lexically_normal().string();
+    } else if (option->get_type_name() == "TEXT") {
+      given[name] = option->results().back();
+    } else {
+      given[name] = typedFlagValue(option->results().back());
+    }
   }
   if (analyzeEvery_ < 0) throw ConfigError("--analyze-every", std::to_string(analyzeEvery_), "must be 0 (off) or positive");
   if (analyzeEvery_ == 0 && (analysis.hessianTop > 0 || analysis.trace || analysis.esd || analysis.mSharpness ||

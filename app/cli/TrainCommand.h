@@ -2,6 +2,7 @@
 // `samscape-cli train`: every flag of TrainConfig, a JSON --config file that flags override, and the
 // run itself with a progress display and a run directory.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,7 @@ class TrainCommand {
   std::string workspaceDir_;
   std::vector<std::string> analysisFlagNames_;  // without the leading --
   nlohmann::json analysisConfig_;               // analysis keys of a --config file or a resumed run.json
+  std::map<std::string, std::string> analysisSource_;  // key -> the file it came from, for messages
   std::string runName_;
   std::vector<std::string> tags_;
   // This process's place in a multi-process job: the environment (torchrun's variables) overridden

@@ -366,6 +366,7 @@ void MainWindow::exportLandscapeVts() {
   const QString path = QFileDialog::getSaveFileName(this, "Export surface", "slice.vts", "VTK structured grid (*.vts)");
   if (path.isEmpty()) return;
   QString error;
+  landscape_->flushRefresh();
   if (!landscape_->view(0)->exportVts(path, &error)) QMessageBox::warning(this, "Export", error);
 }
 

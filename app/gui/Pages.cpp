@@ -358,6 +358,7 @@ void LandscapePage::refresh() {
 }
 
 bool LandscapePage::exportViewPng(int side, const QString& path, int width, int height, QString* error) {
+  flushRefresh();
   viz::LandscapeView* view = side == 0 ? left_ : right_;
   const QImage image = view->renderImage(width, height);
   if (image.isNull() || !image.save(path, "PNG")) {

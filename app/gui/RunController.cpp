@@ -91,8 +91,14 @@ std::pair<int, int> RunController::launchPair(const RunRequest& base) {
   sam.name = QString("pair %1 SAM").arg(pairId);
   if (base.analysis.directionsFile.empty()) {
     const std::string directions = (prefix + "-directions.bin").toStdString();
-    sgd.analysis.directionsFile = directions;
-    sam.analysis.directionsFile = directions;
+    for (RunRequest* request : {&sgd, &sam}) {
+      request->analysis.directionsFile = directions;
+      // Recorded in run.json too, so that either run resumed later slices along the pair's axes.
+      nlohmann::json flags = request->analysisFlags.empty() ? nlohmann::json::object()
+                                                            : nlohmann::json::parse(request->analysisFlags);
+      if (request->analyzeEvery > 0) flags["directions"] = directions;
+      request->analysisFlags = flags.dump();
+    }
   }
   const int first = enqueue(sgd, pairId);
   const int second = enqueue(sam, pairId);
@@ -363,7 +369,10 @@ int RunController::addExisting(const QString& runDirectory, QString* error) {
   entry.request.config.outDir = base;
   entry.request.name = QDir(runDirectory).dirName();
   // The analyses it was launched with (run.json's "analysis"), so that resuming it analyses as before.
-  if (run.contains("analysis")) {
+  // Resolving them validates the whole config, which may fail here without failing the run's display
+  // (a CUDA run opened on a machine without CUDA): the run is shown, and resumes unanalysed.
+  const auto analysisFlags = run.find("analysis");
+  if (analysisFlags != run.end() && analysisFlags->is_object() && !analysisFlags->empty()) {
     std::vector<std::string> arguments{"--resume", base};
     if (!workspaceDirectory_.isEmpty()) arguments.insert(arguments.end(), {"--workspace", workspaceDirectory_.toStdString()});
     try {
@@ -372,8 +381,7 @@ int RunController::addExisting(const QString& runDirectory, QString* error) {
       entry.request.analysis = setup.analysis;
       entry.request.analysisFlags = setup.analysisFlags.dump();
     } catch (const std::exception& analysisError) {
-      if (error != nullptr) *error = runDirectory + "/run.json: " + QString::fromUtf8(analysisError.what());
-      return -1;
+      entry.message = QString("its analyses cannot be resumed here: ") + QString::fromUtf8(analysisError.what());
     }
   }
   entry.status = QString::fromStdString(run.value("status", std::string("finished")));

@@ -10,6 +10,8 @@
 #include <unistd.h>
 #endif
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -35,7 +37,10 @@ namespace {
 // Linux keeps niceness per thread, and threads LibTorch starts from this one inherit it.
 void yieldTheCpuToTheWindow() {
 #ifdef __linux__
-  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+  const auto thread = static_cast<id_t>(syscall(SYS_gettid));
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, thread);  // -1 is a valid value: errno tells
+  if (errno == 0) setpriority(PRIO_PROCESS, thread, std::min(nice + 10, 19));
 #else
   QThread::currentThread()->setPriority(QThread::LowPriority);
 #endif

@@ -68,11 +68,14 @@ std::string writeCheckpoint(const std::string& checkpointsDir, Network& network,
   network.save((staging / "model.pt").string());
   torch::serialize::OutputArchive archive;
   optimizer.saveState(archive);
-  const auto generatorLock = lockGlobalGenerator();
-  archive.write("torch_cpu_generator_state", at::globalContext().defaultGenerator(at::kCPU).get_state());
-  for (int device = 0; device < cudaDeviceCount(); ++device) {
-    archive.write("torch_cuda_generator_state_" + std::to_string(device),
-                  at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device))).get_state());
+  {
+    // Held for the states only, not for the disk writes: other runs' model builds wait on it.
+    const auto generatorLock = lockGlobalGenerator();
+    archive.write("torch_cpu_generator_state", at::globalContext().defaultGenerator(at::kCPU).get_state());
+    for (int device = 0; device < cudaDeviceCount(); ++device) {
+      archive.write("torch_cuda_generator_state_" + std::to_string(device),
+                    at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device))).get_state());
+    }
   }
   archive.save_to((staging / "optimizer.pt").string());
 

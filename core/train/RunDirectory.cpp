@@ -95,7 +95,10 @@ void RunDirectoryWriter::writeRunJson(const std::string& status, const std::stri
   run["seconds"] = seconds;
   run["seed"] = config_.seed;
   run["config"] = json::parse(configToJson(config_));
-  if (!analysisFlags_.empty()) run["analysis"] = json::parse(analysisFlags_);
+  if (!analysisFlags_.empty()) {
+    json analysis = json::parse(analysisFlags_);
+    if (!analysis.empty()) run["analysis"] = std::move(analysis);
+  }
   run["versions"] = {{"samscape", runtime.samscapeVersion},
                      {"libtorch", runtime.torchVersion},
                      {"compiler", runtime.compiler}};

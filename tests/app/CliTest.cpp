@@ -412,6 +412,15 @@ TEST_F(CliTest, AResumedRunAnalysesAsItWasLaunched) {
   const CliResult unanalysed = run("train --resume " + out + " --epochs 3 --analyze-every 0");
   ASSERT_EQ(unanalysed.exitCode, 0) << unanalysed.err;
   EXPECT_FALSE(std::filesystem::exists(out + "/analysis/epoch-003"));
+
+  // A bad value in run.json's analysis flags is blamed on run.json, not on a --config file.
+  auto edited = nlohmann::json::parse(readText(out + "/run.json"));
+  edited["analysis"] = {{"analyze-every", 1}, {"slice", true}, {"grid", "many"}};
+  std::ofstream(out + "/run.json") << edited.dump(2);
+  const CliResult refused = run("train --resume " + out + " --epochs 4");
+  EXPECT_EQ(refused.exitCode, 2) << refused.err;
+  EXPECT_NE(refused.err.find("--grid"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find(out + "/run.json"), std::string::npos) << refused.err;
 }
 
 TEST_F(CliTest, CtrlCStopsAnAnalysisAndKeepsWhatFinished) {

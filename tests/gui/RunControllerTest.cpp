@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 
@@ -103,6 +104,11 @@ TEST_F(RunControllerTest, PairTrainsAndAnalysesLikeTheCli) {
     ASSERT_FALSE(sgdDirections.empty()) << epoch;
     EXPECT_EQ(sgdDirections, samDirections) << epoch;
   }
+  // run.json names that shared file, so that either run, resumed later, keeps slicing along it.
+  const auto sgdFlags = nlohmann::json::parse(test::readText((outDir(sgd) + "/run.json").toStdString()))["analysis"];
+  const auto samFlags = nlohmann::json::parse(test::readText((outDir(sam) + "/run.json").toStdString()))["analysis"];
+  EXPECT_EQ(sgdFlags["directions"], controller.run(sgd)->request.analysis.directionsFile) << sgdFlags.dump();
+  EXPECT_EQ(samFlags, sgdFlags);
 
   // SGD's metrics are exactly those of the CLI running the same flags (one thread each).
   const QString reference = QString::fromStdString(dir.file("cli-sgd"));
@@ -235,6 +241,17 @@ TEST_F(RunControllerTest, ARunReadFromItsDirectoryKeepsItsAnalyses) {
   EXPECT_EQ(request.analyzeEvery, 1);
   EXPECT_EQ(request.analysis.hessianTop, 2);
   EXPECT_EQ(nlohmann::json::parse(request.analysisFlags)["hessian-top"], 2);
+
+  // Analysis flags that no longer resolve: the run is still shown, and says why it resumes unanalysed.
+  const std::string runJson = (runDir + "/run.json").toStdString();
+  auto edited = nlohmann::json::parse(test::readText(runJson));
+  edited["analysis"]["grid"] = 1;
+  edited["analysis"]["slice"] = true;
+  std::ofstream(runJson) << edited.dump(2);
+  const int again = controller.addExisting(runDir, &error);
+  ASSERT_GE(again, 0) << error.toStdString();
+  EXPECT_EQ(controller.run(again)->request.analyzeEvery, 0);
+  EXPECT_TRUE(controller.run(again)->message.contains("--grid")) << controller.run(again)->message.toStdString();
 }
 
 TEST_F(RunControllerTest, QueuedRunsWaitForAFreeSlotAndCancelAtOnce) {

@@ -90,9 +90,12 @@ TEST_F(TrainerTest, ModelsBuiltOnAnotherThreadDoNotChangeWhatTheSeedGives) {
     spec.imageWidth = test::TinyMnist::kSide;
     spec.numClasses = test::TinyMnist::kClasses;
     while (!stop.load()) {
-      const auto generatorLock = lockGlobalGenerator();
-      makeNetwork(spec);
-      ++built;
+      {
+        const auto generatorLock = lockGlobalGenerator();
+        makeNetwork(spec);
+        ++built;
+      }
+      std::this_thread::yield();  // std::mutex is not fair: let the trainer in
     }
   });
   for (int attempt = 0; attempt < 5; ++attempt) {
