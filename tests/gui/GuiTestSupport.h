@@ -1,6 +1,7 @@
 #pragma once
 // What the GUI tests share: running samscape-cli or samscape as a process, the tiny dataset's train
-// flags, metrics.csv without its timing column, and a RunRequest resolved through the launch form.
+// flags, a suite fixture with one tiny analysed run, metrics.csv without its timing column, and a
+// RunRequest resolved through the launch form.
 
 #include <QString>
 #include <QStringList>
@@ -8,7 +9,12 @@
 #include <ostream>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "gui/GuiRun.h"
+#include "gui/RunController.h"
+#include "tests/support/TempDir.h"
+#include "tests/support/TrainingFixtures.h"
 
 namespace samscape::test {
 
@@ -30,6 +36,31 @@ QStringList tinyTrainFlags(const QString& dataDir);
 // recorded in `workspace`.
 ProcessResult trainTinyAnalysedRun(const QString& dataDir, const QString& runDir, const QString& workspace,
                                    int analyzeEvery, int hessianTop);
+
+// A suite sharing one tiny analysed run, trained once per suite by samscape-cli (trainTinyAnalysedRun)
+// into runDir(), named kTinyRunName, analysed every `AnalyzeEvery` epochs with the top `HessianTop`
+// eigenvalues. Each test gets its own controller.
+inline constexpr const char* kTinyRunName = "tiny-run";
+template <int AnalyzeEvery, int HessianTop>
+class TinyAnalysedRunTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir = new TempDir;
+    TinyMnist data{dir->file("mnist")};
+    const ProcessResult result = trainTinyAnalysedRun(QString::fromStdString(dir->file("mnist")), runDir(),
+                                                      QString::fromStdString(dir->file("workspace")),
+                                                      AnalyzeEvery, HessianTop);
+    ASSERT_EQ(result.exitCode, 0) << result.err.toStdString();
+  }
+  static void TearDownTestSuite() {
+    delete dir;
+    dir = nullptr;
+  }
+  static QString runDir() { return QString::fromStdString(dir->file(kTinyRunName)); }
+
+  static inline TempDir* dir = nullptr;
+  gui::RunController controller{QString::fromStdString(dir->file("runs"))};
+};
 
 // metrics.csv with the last (seconds) column of every line removed: what must match exactly.
 std::string metricsWithoutSeconds(const QString& metricsCsv);

@@ -55,40 +55,32 @@ void expectFigures(const QString& base, const QString& runName) {
   EXPECT_GT(pdf.size(), 1000);
 }
 
-class PageExportTest : public ::testing::Test {
+class PageExportTest : public test::TinyAnalysedRunTest</*AnalyzeEvery=*/1, /*HessianTop=*/2> {
  protected:
-  static void SetUpTestSuite() {
-    dir = new test::TempDir;
-    test::TinyMnist data{dir->file("mnist")};
-    const test::ProcessResult result =
-        test::trainTinyAnalysedRun(QString::fromStdString(dir->file("mnist")), runDir(),
-                                   QString::fromStdString(dir->file("workspace")), 1, 2);
-    ASSERT_EQ(result.exitCode, 0) << result.err.toStdString();
+  // Shows the tiny run on `page` (at `size`) and exports it into outDir as report-*: the files written.
+  QStringList exportTinyRun(gui::RunPage& page, QSize size) {
+    const int id = controller.addExisting(runDir());
+    EXPECT_GE(id, 0);
+    page.resize(size);
+    page.setRuns({id});
+    QStringList written;
+    QString error;
+    EXPECT_TRUE(page.exportAll(outDir, "report", &written, &error)) << error.toStdString();
+    return written;
   }
-  static void TearDownTestSuite() { delete dir; }
-  static QString runDir() { return QString::fromStdString(dir->file("sgd-tiny")); }
 
-  static test::TempDir* dir;
   test::TempDir out;
   QString outDir = QString::fromStdString(out.path().string());
-  gui::RunController controller{QString::fromStdString(dir->file("runs"))};
 };
-test::TempDir* PageExportTest::dir = nullptr;
 
 TEST_F(PageExportTest, CurvesPageWritesFiguresAndTheRunsValues) {
-  const int id = controller.addExisting(runDir());
-  ASSERT_GE(id, 0);
   gui::CurvesPage page(controller);
-  page.resize(1000, 700);
-  page.setRuns({id});
-  QStringList written;
-  QString error;
-  ASSERT_TRUE(page.exportAll(outDir, "report", &written, &error)) << error.toStdString();
+  const QStringList written = exportTinyRun(page, {1000, 700});
   EXPECT_EQ(written.size(), 4 * 4);  // four charts, PNG + SVG + PDF + CSV each
   for (const QString& file : written) EXPECT_TRUE(QFile::exists(file)) << file.toStdString();
 
   const QString base = QDir(outDir).filePath("report-curve-test-loss");
-  expectFigures(base, "sgd-tiny");
+  expectFigures(base, test::kTinyRunName);
   QString header;
   const auto points = csvPoints(base + ".csv", &header);
   EXPECT_EQ(header, "series,x,y");
@@ -102,7 +94,7 @@ TEST_F(PageExportTest, CurvesPageWritesFiguresAndTheRunsValues) {
     double epoch = 0, trainLoss = 0, trainAcc = 0, testLoss = 0;
     ASSERT_EQ(std::sscanf(line.c_str(), "%lf,%lf,%lf,%lf", &epoch, &trainLoss, &trainAcc, &testLoss), 4)
         << line;
-    const auto found = points.find({"sgd-tiny", epoch});
+    const auto found = points.find({test::kTinyRunName, epoch});
     ASSERT_NE(found, points.end()) << "epoch " << epoch;
     EXPECT_NEAR(found->second, testLoss, 1e-6 * std::abs(testLoss));
     ++rows;
@@ -111,17 +103,11 @@ TEST_F(PageExportTest, CurvesPageWritesFiguresAndTheRunsValues) {
 }
 
 TEST_F(PageExportTest, SpectrumPageWritesTheEigenvaluesOfEveryAnalysis) {
-  const int id = controller.addExisting(runDir());
-  ASSERT_GE(id, 0);
   gui::SpectrumPage page(controller);
-  page.resize(900, 600);
-  page.setRuns({id});
-  QStringList written;
-  QString error;
-  ASSERT_TRUE(page.exportAll(outDir, "report", &written, &error)) << error.toStdString();
+  const QStringList written = exportTinyRun(page, {900, 600});
   const QString base = QDir(outDir).filePath("report-eigenvalues");
   EXPECT_TRUE(written.contains(base + ".csv"));
-  expectFigures(base, "sgd-tiny");
+  expectFigures(base, test::kTinyRunName);
   QString header;
   const auto points = csvPoints(base + ".csv", &header);
   EXPECT_EQ(header, "series,x,y");
@@ -131,7 +117,7 @@ TEST_F(PageExportTest, SpectrumPageWritesTheEigenvaluesOfEveryAnalysis) {
     const auto eigenvalues = nlohmann::json::parse(json).at("hessian").at("eigenvalues");
     ASSERT_EQ(eigenvalues.size(), 2u);
     for (int k = 0; k < 2; ++k) {
-      const auto found = points.find({QString("sgd-tiny λ%1").arg(k + 1), static_cast<double>(epoch)});
+      const auto found = points.find({QString("%1 λ%2").arg(test::kTinyRunName).arg(k + 1), static_cast<double>(epoch)});
       ASSERT_NE(found, points.end()) << "epoch " << epoch << " lambda " << k + 1;
       const double expected = eigenvalues[static_cast<std::size_t>(k)].get<double>();
       EXPECT_NEAR(found->second, expected, 1e-6 * std::abs(expected));

@@ -30,23 +30,7 @@ double lastValue(const std::string& csv, std::size_t column) {
   return std::stod(field);
 }
 
-class RunTableModelTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir = new test::TempDir;
-    test::TinyMnist data{dir->file("mnist")};
-    const test::ProcessResult result =
-        test::trainTinyAnalysedRun(QString::fromStdString(dir->file("mnist")), runDir(),
-                                   QString::fromStdString(dir->file("workspace")), 2, 1);
-    ASSERT_EQ(result.exitCode, 0) << result.err.toStdString();
-  }
-  static void TearDownTestSuite() { delete dir; }
-  static QString runDir() { return QString::fromStdString(dir->file("tiny-run")); }
-
-  static test::TempDir* dir;
-  gui::RunController controller{QString::fromStdString(dir->file("runs"))};
-};
-test::TempDir* RunTableModelTest::dir = nullptr;
+using RunTableModelTest = test::TinyAnalysedRunTest</*AnalyzeEvery=*/2, /*HessianTop=*/1>;
 
 TEST_F(RunTableModelTest, OneRowPerRunWithItsStatusAndMetrics) {
   Model model(controller);
@@ -64,7 +48,7 @@ TEST_F(RunTableModelTest, OneRowPerRunWithItsStatusAndMetrics) {
   const auto text = [&](int column) {
     return model.data(model.index(0, column), Qt::DisplayRole).toString();
   };
-  EXPECT_EQ(text(Model::Name), "tiny-run");
+  EXPECT_EQ(text(Model::Name), test::kTinyRunName);
   EXPECT_EQ(text(Model::Optimizer), "SGD");
   EXPECT_EQ(text(Model::Status), "finished");
   EXPECT_EQ(text(Model::Progress), "100%");
