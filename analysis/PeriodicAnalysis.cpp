@@ -2,6 +2,9 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "core/Error.h"
 
@@ -29,9 +32,22 @@ PeriodicAnalysis::PeriodicAnalysis(const TrainConfig& config, int every, Analysi
 
 PeriodicAnalysis::~PeriodicAnalysis() = default;
 
-void PeriodicAnalysis::onBegin(const TrainingBegin&) {
+void PeriodicAnalysis::onBegin(const TrainingBegin& begin) {
   fs::create_directories(fs::path(config_.outDir) / "analysis");
+  // A resumed run whose last analysis was stopped half-way (Ctrl-C, a kill) redoes it first: the run
+  // stopped at that epoch's checkpoint, so it is the only analysis that can be unfinished.
+  if (begin.resumedEpochs.empty()) return;
+  const int epoch = begin.resumedEpochs.back().epoch;
+  if (!due(epoch)) return;
+  const fs::path analysisJson = fs::path(epochDirectory(config_.outDir, epoch)) / "analysis.json";
+  if (!fs::exists(analysisJson)) return;  // resumed with analyses the run did not have before
+  std::ifstream in(analysisJson);
+  const auto previous = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (previous.is_object() && previous.value("status", std::string()) == "complete") return;
+  analyzeEpoch(epoch);
 }
+
+bool PeriodicAnalysis::due(int epoch) const { return epoch % every_ == 0 || epoch == lastEpoch_; }
 
 std::string PeriodicAnalysis::epochDirectory(const std::string& runDirectory, int epoch) {
   char name[32];
@@ -40,10 +56,14 @@ std::string PeriodicAnalysis::epochDirectory(const std::string& runDirectory, in
 }
 
 bool PeriodicAnalysis::onEpochEnd(const EpochMetrics& metrics) {
-  if (metrics.epoch % every_ != 0 && metrics.epoch != lastEpoch_) return false;
+  if (!due(metrics.epoch)) return false;
+  return analyzeEpoch(metrics.epoch);
+}
+
+bool PeriodicAnalysis::analyzeEpoch(int epoch) {
   EpochAnalysis analysis;
-  analysis.epoch = metrics.epoch;
-  analysis.directory = epochDirectory(config_.outDir, metrics.epoch);
+  analysis.epoch = epoch;
+  analysis.directory = epochDirectory(config_.outDir, epoch);
   // The trainer writes this epoch's checkpoint (of the same name) before it tells its observers.
   const std::string name = fs::path(analysis.directory).filename().string();
   const fs::path checkpoint = fs::path(config_.outDir) / "checkpoints" / name;

@@ -34,6 +34,7 @@ class PeriodicAnalysis : public TrainingObserver {
                    const std::atomic<bool>* cancel = nullptr, AnalysisObserver* observer = nullptr);
   ~PeriodicAnalysis() override;
 
+  // Redoes the analysis of the epoch a resumed run starts from when it was left unfinished.
   void onBegin(const TrainingBegin& begin) override;
   // Runs the analysis when the epoch is due; asks the trainer to stop when the analysis was cancelled.
   bool onEpochEnd(const EpochMetrics& metrics) override;
@@ -44,6 +45,10 @@ class PeriodicAnalysis : public TrainingObserver {
   static std::string epochDirectory(const std::string& runDirectory, int epoch);
 
  private:
+  bool due(int epoch) const;
+  // Analyzes the epoch's checkpoint; true when cancelled.
+  bool analyzeEpoch(int epoch);
+
   TrainConfig config_;
   int every_;
   int lastEpoch_;

@@ -398,9 +398,18 @@ TEST_F(CliTest, AResumedRunAnalysesAsItWasLaunched) {
                             {"range", "-0.5:0.5"}}))
       << launched.dump(2);
 
-  // Resumed for a second epoch without any analysis flag: analysed as the first.
+  // The first epoch's analysis as a Ctrl-C during it leaves it (analysis.json says so). Resumed for a
+  // second epoch without any analysis flag, the run redoes that analysis, then analyses as before.
+  const std::string firstJson = out + "/analysis/epoch-001/analysis.json";
+  auto interrupted = nlohmann::json::parse(readText(firstJson));
+  interrupted["status"] = "cancelled";
+  interrupted.erase("hessian");
+  std::ofstream(firstJson) << interrupted.dump(2);
   const CliResult resumed = run("train --resume " + out + " --epochs 2");
   ASSERT_EQ(resumed.exitCode, 0) << resumed.err;
+  const auto redone = nlohmann::json::parse(readText(firstJson));
+  EXPECT_EQ(redone["status"], "complete");
+  EXPECT_EQ(redone["hessian"]["eigenvalues"].size(), 1u);
   const auto second = nlohmann::json::parse(readText(out + "/analysis/epoch-002/analysis.json"));
   EXPECT_EQ(second["status"], "complete");
   EXPECT_EQ(second["hessian"]["eigenvalues"].size(), 1u);
