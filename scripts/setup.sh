@@ -11,6 +11,7 @@ shift
 packages=(
   g++ cmake ninja-build pkg-config
   libtorch-dev          # LibTorch 1.13 (CPU)
+  libgloo-dev           # c10d's ProcessGroupGloo.hpp includes gloo's headers (multi-process training)
   libeigen3-dev         # analysis
   libspectra-dev        # analysis: Lanczos eigensolver (Spectra 1.0, header-only)
   libgtest-dev          # tests
@@ -20,6 +21,7 @@ packages=(
   libvtk9-dev           # viz/: loss landscapes (VTK 9.1)
   xvfb xauth libgl1-mesa-dri  # GUI tests, benchmark and screenshots: an X display with Mesa's OpenGL
   python3-venv          # check-cuda-build.sh: a virtual environment for PyPI's CUDA torch
+  python3-torch         # samscape-bench --pytorch-reference: the same steps in PyTorch (its test too)
   dataset-fashion-mnist # the embedded default dataset
 )
 missing=()

@@ -5,7 +5,8 @@
 // step times (the fastest round: noise on a shared machine only ever adds time) and the cost ratios
 // (the median over rounds of the ratio within each round). With --pytorch-reference SCRIPT it then
 // runs the same steps in PyTorch from Python (app/bench/pytorch_reference.py) on the same device, so
-// a GPU run compares samscape with PyTorch on the same GPU in the same run.
+// a GPU run compares samscape with PyTorch on the same GPU in the same run, and a CPU run compares
+// them with the same number of threads.
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <random>
@@ -232,6 +234,10 @@ int main(int argc, char** argv) {
     if (steps <= 0) throw ConfigError("--steps", std::to_string(steps), "must be positive");
     if (rounds <= 0) throw ConfigError("--rounds", std::to_string(rounds), "must be positive");
     checkDeviceName(device);
+    // Checked before the minutes of timing, not after them.
+    if (!pytorchReference.empty() && !std::filesystem::is_regular_file(pytorchReference)) {
+      throw ConfigError("--pytorch-reference", pytorchReference, "no such file");
+    }
     const int usedThreads = configureThreads(threads);
     const RuntimeInfo info = runtimeInfo();
     std::printf("samscape-bench: LibTorch %s, device %s, %d threads, batch %lld, %d rounds of %d steps\n",
@@ -251,9 +257,11 @@ int main(int argc, char** argv) {
     if (!pytorchReference.empty()) {
       std::string modelList;
       for (const auto& model : models) modelList += (modelList.empty() ? "" : ",") + model;
-      const std::string command = python + " '" + pytorchReference + "' --device " + device + " --batch-size " +
-                                  std::to_string(batchSize) + " --models " + modelList + " --rounds " +
-                                  std::to_string(rounds) + " --steps " + std::to_string(steps);
+      // The same thread count as this side: a distribution's torch may start with one intra-op thread.
+      const std::string command = python + " '" + pytorchReference + "' --device " + device + " --threads " +
+                                  std::to_string(usedThreads) + " --batch-size " + std::to_string(batchSize) +
+                                  " --models " + modelList + " --rounds " + std::to_string(rounds) + " --steps " +
+                                  std::to_string(steps);
       std::printf("\n");
       std::fflush(stdout);
       if (std::system(command.c_str()) != 0) {

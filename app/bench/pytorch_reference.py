@@ -2,14 +2,20 @@
 """The steps samscape-bench times, in PyTorch from Python, for a side-by-side comparison in one run.
 
 samscape-bench --pytorch-reference app/bench/pytorch_reference.py runs this script after its own
-table, on the same device, batch, rounds and steps, and prints its lines under the table. The models
-are samscape's built-in resnet20 (He et al. 2016, CIFAR variant, projection shortcuts) and wrn28-10
-(Zagoruyko & Komodakis 2016, pre-activation blocks), the step SGD with momentum 0.9, or SAM (Foret et
-al. 2021: gradient, e = rho g / ||g|| over all parameters together, gradient at w + e, restore, step)
-over it; timing as in samscape-bench: each variant's fastest round, and the median over rounds of the
-SAM/SGD ratio within a round. Random data of the model's usual input shape; no data loading.
+table, on the same device, threads, batch, rounds and steps, and prints its lines under the table.
+The models are samscape's built-in ones: mlp and cnn (LeNet-5 style) on 1x28x28, the CIFAR resnets (He
+et al. 2016, projection shortcuts) and wide resnets (Zagoruyko & Komodakis 2016, pre-activation blocks)
+on 3x32x32; the step SGD with momentum 0.9, or SAM (Foret et al. 2021: gradient, e = rho g / ||g|| over
+all parameters together, gradient at w + e, restore, step) over it; timing as in samscape-bench: each
+variant's fastest round, and the median over rounds of the SAM/SGD ratio within a round. Random data of
+the model's usual input shape; no data loading.
+
+CPU threads: --threads N (0: every core, as samscape's default) sets torch's intra-op threads, which a
+distribution's torch may otherwise start at 1; the header line states the count torch then reports, so
+both sides of the comparison say what they ran with.
 """
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -17,6 +23,30 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+class Mlp(nn.Module):
+    def __init__(self, features=28 * 28, classes=10):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(features, 256), nn.Linear(256, 128), nn.Linear(128, classes)
+
+    def forward(self, x):
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x.flatten(1))))))
+
+
+class LeNet(nn.Module):
+    """samscape's cnn: conv 5x5 (pad 2) 6, max pool, conv 5x5 16, max pool, 120, 84, classes."""
+
+    def __init__(self, channels=1, side=28, classes=10):
+        super().__init__()
+        out = (side // 2 - 4) // 2
+        self.conv1, self.conv2 = nn.Conv2d(channels, 6, 5, padding=2), nn.Conv2d(6, 16, 5)
+        self.fc1, self.fc2, self.fc3 = nn.Linear(16 * out * out, 120), nn.Linear(120, 84), nn.Linear(84, classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x.flatten(1))))))
 
 
 def conv3x3(inp, out, stride):
@@ -89,6 +119,8 @@ class WideResNet(nn.Module):
 
 
 MODELS = {
+    "mlp": lambda: Mlp(),
+    "cnn": lambda: LeNet(),
     "resnet20": lambda: CifarResNet(20),
     "resnet32": lambda: CifarResNet(32),
     "resnet56": lambda: CifarResNet(56),
@@ -135,14 +167,18 @@ def main():
     parser.add_argument("--models", default="resnet20,wrn28-10")
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: every core)")
     args = parser.parse_args()
+    if args.threads < 0:
+        parser.error(f"--threads {args.threads}: must be 0 (every core) or positive")
+    torch.set_num_threads(args.threads if args.threads > 0 else (os.cpu_count() or 1))
     device = torch.device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-    print(f"pytorch (python): torch {torch.__version__}, device {args.device} ({name}), batch {args.batch_size}, "
-          f"{args.rounds} rounds of {args.steps} steps")
+    print(f"pytorch (python): torch {torch.__version__}, device {args.device} ({name}), {torch.get_num_threads()} threads, "
+          f"batch {args.batch_size}, {args.rounds} rounds of {args.steps} steps")
     print(f"{'model':<10} {'sgd img/s':>10} {'sgd ms':>9} {'sam ms':>9} {'sam/sgd':>12}")
     for model_name in args.models.split(","):
         if model_name not in MODELS:
@@ -151,7 +187,8 @@ def main():
         torch.manual_seed(0)
         model = MODELS[model_name]().to(device).train()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        images = torch.randn(args.batch_size, 3, 32, 32, device=device)
+        shape = (1, 28, 28) if model_name in ("mlp", "cnn") else (3, 32, 32)
+        images = torch.randn(args.batch_size, *shape, device=device)
         labels = torch.randint(0, 10, (args.batch_size,), device=device)
         variants = {"sgd": sgd_step, "sam": sam_step}
         rounds = {label: [] for label in variants}

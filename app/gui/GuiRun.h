@@ -72,6 +72,12 @@ struct GuiRun {
 
   QString optimizerLabel() const;
   bool inFlight() const { return status == "queued" || status == "running"; }
+  // The last epoch whose metrics arrived (0 before the first), and how many the run is asked for.
+  int epochsDone() const;
+  int epochsPlanned() const { return request.config.epochs; }
+  // From 0 to 1: the steps done (known while the run trains in this window) or the epochs done (all a
+  // run read from disk tells: cancelled, interrupted or failed after some epochs), whichever is more.
+  double progress() const;
   // Seconds left at the current pace; negative when unknown.
   double etaSeconds() const;
 };

@@ -57,6 +57,15 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   store_ = std::make_unique<RunStore>(place);
   controller_ = std::make_unique<RunController>(QString::fromStdString(place.runsDirectory().string()));
   controller_->setWorkspaceDirectory(workspace);
+  // New runs' names avoid every name in the workspace, not only those of the runs this window lists.
+  controller_->setNameInUse([this](const QString& name) {
+    try {
+      return store_->hasRunNamed(name.toStdString());
+    } catch (const std::exception& error) {
+      statusBar()->showMessage(QString::fromUtf8(error.what()), 15000);
+      return false;
+    }
+  });
 
   // Launch form, docked on the left.
   launch_ = new LaunchPanel(this);

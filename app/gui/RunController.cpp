@@ -38,6 +38,20 @@ QString GuiRun::optimizerLabel() const {
   return label;
 }
 
+int GuiRun::epochsDone() const {
+  int done = 0;
+  for (const EpochMetrics& metrics : epochs) done = std::max(done, metrics.epoch);
+  return done;
+}
+
+double GuiRun::progress() const {
+  if (status == "finished") return 1.0;
+  const double steps = totalSteps > 0 ? static_cast<double>(globalStep) / static_cast<double>(totalSteps) : 0.0;
+  const double epochs =
+      epochsPlanned() > 0 ? static_cast<double>(epochsDone()) / static_cast<double>(epochsPlanned()) : 0.0;
+  return std::clamp(std::max(steps, epochs), 0.0, 1.0);
+}
+
 double GuiRun::etaSeconds() const {
   if (globalStep <= 0 || totalSteps <= 0 || elapsedSeconds <= 0.0) return -1.0;
   return elapsedSeconds / static_cast<double>(globalStep) * static_cast<double>(totalSteps - globalStep);
@@ -57,11 +71,22 @@ RunController::~RunController() {
   waitForWorkers();
 }
 
+bool RunController::nameTaken(const QString& name) const {
+  if (std::any_of(runs_.begin(), runs_.end(), [&](const auto& entry) { return entry.second.request.name == name; })) {
+    return true;
+  }
+  return nameInUse_ && nameInUse_(name);
+}
+
 int RunController::enqueue(RunRequest request, int pairId) {
   GuiRun run;
   run.id = nextId_++;
   run.pairId = pairId;
-  if (request.name.isEmpty()) request.name = QString("run %1").arg(run.id);
+  if (request.name.isEmpty()) {
+    do {
+      request.name = QString("run %1").arg(nextRunNumber_++);
+    } while (nameTaken(request.name));
+  }
   if (request.config.outDir.empty() && request.resumeDirectory.isEmpty()) {
     QString slug = request.name.toLower();
     slug.replace(QRegularExpression("[^a-z0-9]+"), "-");
@@ -78,7 +103,11 @@ int RunController::enqueue(RunRequest request, int pairId) {
 }
 
 std::pair<int, int> RunController::launchPair(const RunRequest& base) {
-  const int pairId = nextPairId_++;
+  // Pair numbers go up within a window; one whose names the workspace already holds (runs of an
+  // earlier session, or of samscape-cli) is skipped, so that every run's name stays unique.
+  const auto pairName = [](int number, const char* optimizer) { return QString("pair %1 %2").arg(number).arg(optimizer); };
+  int pairId = nextPairId_++;
+  while (nameTaken(pairName(pairId, "SGD")) || nameTaken(pairName(pairId, "SAM"))) pairId = nextPairId_++;
   const QString stamp = QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss");
   const QString prefix = QDir(runsDirectory_).filePath(stamp + QString("-pair%1").arg(pairId));
   RunRequest sgd = base;
@@ -87,8 +116,8 @@ std::pair<int, int> RunController::launchPair(const RunRequest& base) {
   sam.config.optimizer.name = "sam";
   sgd.config.outDir = (prefix + "-sgd").toStdString();
   sam.config.outDir = (prefix + "-sam").toStdString();
-  sgd.name = QString("pair %1 SGD").arg(pairId);
-  sam.name = QString("pair %1 SAM").arg(pairId);
+  sgd.name = pairName(pairId, "SGD");
+  sam.name = pairName(pairId, "SAM");
   if (base.analysis.directionsFile.empty()) {
     const std::string directions = (prefix + "-directions.bin").toStdString();
     for (RunRequest* request : {&sgd, &sam}) {

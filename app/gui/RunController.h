@@ -6,6 +6,7 @@
 #include <QString>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <set>
 #include <memory>
@@ -32,9 +33,11 @@ class RunController : public QObject {
   // Cancels whatever is in flight and waits for the workers (each stops within a step or a product).
   ~RunController() override;
 
+  // A request without a name is named "run N", with the first N whose name is not taken.
   int enqueue(RunRequest request, int pairId = -1);
   // An SGD run and a SAM run of the same config: same seed, so the same initial weights, data order
-  // and augmentation; one --directions file, so their loss slices share axes. Returns {sgd, sam}.
+  // and augmentation; one --directions file, so their loss slices share axes. Named "pair N SGD" and
+  // "pair N SAM" with the first N (from the last one) whose names are not taken. Returns {sgd, sam}.
   std::pair<int, int> launchPair(const RunRequest& base);
   void cancel(int id);
   void cancelAll();
@@ -60,6 +63,9 @@ class RunController : public QObject {
   const PairInterpolation* pairInterpolation(int pairId) const;
   // Whether the pair's interpolation job has ended (with a curve or without one, when it failed).
   bool pairInterpolationDone(int pairId) const { return interpolationsDone_.count(pairId) > 0; }
+  // Names the workspace holds beyond this window's runs (e.g. asked of its store): the names this
+  // controller gives new runs avoid them as well as its own runs' names.
+  void setNameInUse(std::function<bool(const QString&)> nameInUse) { nameInUse_ = std::move(nameInUse); }
   // Where new runs are recorded (empty: not recorded).
   void setWorkspaceDirectory(const QString& directory) { workspaceDirectory_ = directory; }
 
@@ -84,11 +90,14 @@ class RunController : public QObject {
   void startQueued();
   void startRun(GuiRun& run);
   void startPairInterpolation(int pairId);
+  bool nameTaken(const QString& name) const;
 
   QString runsDirectory_;
   int maxConcurrent_ = 2;
   int nextId_ = 1;
   int nextPairId_ = 1;
+  int nextRunNumber_ = 1;
+  std::function<bool(const QString&)> nameInUse_;
   std::map<int, GuiRun> runs_;
   std::map<int, Worker> workers_;
   std::map<int, PairInterpolation> interpolations_;

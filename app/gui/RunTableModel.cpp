@@ -63,8 +63,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
   const GuiRun* run = controller_.run(runIdAt(index.row()));
   if (run == nullptr) return {};
   if (role == RunIdRole) return run->id;
-  const double progress = run->totalSteps > 0 ? static_cast<double>(run->globalStep) / static_cast<double>(run->totalSteps)
-                                              : (run->status == "finished" ? 1.0 : 0.0);
+  const double progress = run->progress();
   if (role == ProgressRole) return progress;
   if (role == Qt::DecorationRole && index.column() == Name) return viz::runColor(run->id);
   if (role == Qt::ToolTipRole) {
@@ -76,7 +75,12 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
     case Name: return run->request.name;
     case Optimizer: return run->optimizerLabel();
     case Status: return run->status;
-    case Progress: return QString("%1%").arg(std::lround(progress * 100.0));
+    case Progress: {
+      const QString percent = QString("%1%").arg(std::lround(progress * 100.0));
+      // A run that stopped part-way shows how far it got in epochs too: what a resume continues from.
+      if (run->status == "finished" || run->status == "queued" || run->epochsPlanned() <= 0) return percent;
+      return percent + QString(" (%1/%2 epochs)").arg(run->epochsDone()).arg(run->epochsPlanned());
+    }
     case Eta: return run->status == "running" ? formatDuration(run->etaSeconds()) : QString();
     case TestAccuracy:
       return run->epochs.empty() ? QString() : QString::number(run->epochs.back().testAccuracy, 'f', 4);

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "analysis/PeriodicAnalysis.h"
@@ -75,13 +76,23 @@ class SignalBridge : public TrainingObserver, public AnalysisObserver {
   explicit SignalBridge(TrainingWorker& worker) : worker_(worker) {}
 
   void onBegin(const TrainingBegin& begin) override { Q_EMIT worker_.begun(begin); }
+  // At most 10 steps a second reach the window, but always an epoch's last step and the run's last
+  // one (kept back and sent at the end): a run that stops, or is cancelled, shows where it stopped.
   bool onStep(const StepProgress& step) override {
     const auto now = std::chrono::steady_clock::now();
-    if (now - lastStep_ >= std::chrono::milliseconds(100) || step.globalStep == step.totalSteps) {
+    if (now - lastStep_ >= std::chrono::milliseconds(100) || step.stepInEpoch == step.stepsPerEpoch ||
+        step.globalStep == step.totalSteps) {
       lastStep_ = now;
+      unsent_.reset();
       Q_EMIT worker_.stepped(step);
+    } else {
+      unsent_ = step;
     }
     return false;
+  }
+  void onEnd(const TrainingResult&) override {
+    if (unsent_) Q_EMIT worker_.stepped(*unsent_);
+    unsent_.reset();
   }
   bool onEpochEnd(const EpochMetrics& metrics) override {
     epoch_ = metrics.epoch;
@@ -94,6 +105,7 @@ class SignalBridge : public TrainingObserver, public AnalysisObserver {
   TrainingWorker& worker_;
   int epoch_ = 0;
   std::chrono::steady_clock::time_point lastStep_{};
+  std::optional<StepProgress> unsent_;
 };
 
 }  // namespace

@@ -451,6 +451,16 @@ std::optional<RunRecord> RunStore::findRunByOutDir(const std::string& outDir) co
   return run(*id);
 }
 
+bool RunStore::hasRunNamed(const std::string& name) const {
+  bool found = false;
+  transaction(Access::Read, [&] {
+    Statement select(db_, databasePath(), "SELECT 1 FROM runs WHERE name = ? LIMIT 1");
+    select.bind(name);
+    found = select.step();
+  });
+  return found;
+}
+
 void RunStore::setStatus(std::int64_t id, const std::string& status, const std::string& message) {
   requireStatus(status);
   run(id);  // names the run when there is none

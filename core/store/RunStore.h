@@ -122,6 +122,8 @@ class RunStore {
   RunRecord findRun(const std::string& idOrName) const;
   // The latest run recorded into this run directory, if any.
   std::optional<RunRecord> findRunByOutDir(const std::string& outDir) const;
+  // Whether some run has exactly this name (the app names new runs so that none is repeated).
+  bool hasRunNamed(const std::string& name) const;
   // Ordered by id.
   std::vector<RunRecord> listRuns(const RunFilter& filter = {}) const;
 

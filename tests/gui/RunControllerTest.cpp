@@ -254,6 +254,60 @@ TEST_F(RunControllerTest, ARunReadFromItsDirectoryKeepsItsAnalyses) {
   EXPECT_TRUE(controller.run(again)->message.contains("--grid")) << controller.run(again)->message.toStdString();
 }
 
+// A second "Launch pair" in a workspace that already holds "pair 1" (from an earlier session, or runs
+// this window does not list) names its runs "pair 2"; unnamed runs likewise skip names in use.
+TEST_F(RunControllerTest, NewRunsGetNamesTheWorkspaceDoesNotHold) {
+  RunStore store{Workspace{std::filesystem::path(workspace.toStdString())}};
+  for (const char* name : {"pair 1 SGD", "pair 1 SAM", "pair 2 SAM", "run 1"}) {
+    RunRecord record;
+    record.name = name;
+    store.createRun(record);
+  }
+  controller.setNameInUse([&](const QString& name) { return store.hasRunNamed(name.toStdString()); });
+  controller.setMaxConcurrent(1);
+  QStringList flags = test::tinyTrainFlags(dataDir);
+  flags << "--epochs" << "1";
+  const gui::RunRequest request = test::requestFromFlags(flags);
+  const auto [sgd, sam] = controller.launchPair(request);
+  EXPECT_EQ(controller.run(sgd)->request.name, "pair 3 SGD");
+  EXPECT_EQ(controller.run(sam)->request.name, "pair 3 SAM");
+  // This window's own runs count too (they reach the store only once they start).
+  const auto [sgd2, sam2] = controller.launchPair(request);
+  EXPECT_EQ(controller.run(sgd2)->request.name, "pair 4 SGD");
+  EXPECT_EQ(controller.run(sam2)->request.name, "pair 4 SAM");
+  const int single = controller.enqueue(request);
+  EXPECT_EQ(controller.run(single)->request.name, "run 2");
+  controller.cancelAll();
+}
+
+// A run that stopped after some epochs shows how far it got, also when read back from its directory
+// (where the steps are unknown): not 0%.
+TEST_F(RunControllerTest, ARunCancelledAfterAnEpochShowsTheEpochsDone) {
+  QStringList flags = test::tinyTrainFlags(dataDir);
+  flags << "--epochs" << "4" << "--batch-size" << "4";
+  const int id = controller.enqueue(test::requestFromFlags(flags));
+  QObject::connect(&controller, &gui::RunController::epochAdded, &controller, [&](int run, int epoch) {
+    if (run == id && epoch == 1) controller.cancel(id);
+  });
+  ASSERT_TRUE(waitUntilEnded(id));
+  const gui::GuiRun& live = *controller.run(id);
+  ASSERT_EQ(live.status, "cancelled") << live.message.toStdString();
+  ASSERT_GE(live.epochsDone(), 1);
+  EXPECT_LT(live.epochsDone(), 4);
+  // The steps shown are the steps trained (24 an epoch), not the last of the throttled step reports.
+  EXPECT_GE(live.globalStep, 24 * live.epochsDone());
+  EXPECT_GE(live.progress(), live.epochsDone() / 4.0);
+
+  QString error;
+  const int reread = controller.addExisting(outDir(id), &error);
+  ASSERT_GE(reread, 0) << error.toStdString();
+  const gui::GuiRun& fromDisk = *controller.run(reread);
+  EXPECT_EQ(fromDisk.status, "cancelled");
+  EXPECT_EQ(fromDisk.totalSteps, 0);
+  EXPECT_EQ(fromDisk.epochsDone(), live.epochsDone());
+  EXPECT_DOUBLE_EQ(fromDisk.progress(), live.epochsDone() / 4.0);
+}
+
 TEST_F(RunControllerTest, QueuedRunsWaitForAFreeSlotAndCancelAtOnce) {
   controller.setMaxConcurrent(1);
   QStringList flags = test::tinyTrainFlags(dataDir);

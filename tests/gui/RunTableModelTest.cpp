@@ -72,6 +72,19 @@ TEST_F(RunTableModelTest, OneRowPerRunWithItsStatusAndMetrics) {
   EXPECT_EQ(model.rowCount(), 0);
 }
 
+// A run that stopped part-way shows its percentage and the epochs done, read from its files alone.
+TEST_F(RunTableModelTest, AStoppedRunShowsTheEpochsItFinished) {
+  Model model(controller);
+  const int id = controller.addExisting(runDir());
+  ASSERT_GE(id, 0);
+  gui::GuiRun& run = *controller.mutableRun(id);
+  // The tiny run trained 2 epochs; as if it had been asked for 8 and cancelled.
+  run.status = "cancelled";
+  run.request.config.epochs = 8;
+  EXPECT_EQ(model.data(model.index(0, Model::Progress), Qt::DisplayRole).toString(), "25% (2/8 epochs)");
+  EXPECT_DOUBLE_EQ(model.data(model.index(0, Model::Progress), Model::ProgressRole).toDouble(), 0.25);
+}
+
 TEST_F(RunTableModelTest, TagsAndNotesAreEditableAndReported) {
   Model model(controller);
   const int id = controller.addExisting(runDir());

@@ -95,6 +95,16 @@ TEST_F(RunStoreTest, FindsRunsByIdExactNameOrUniquePrefixAndNamesWhatItCannotFin
   expectContains(messageOf<ConfigError>([&] { store.findRun("42"); }), {"42", "no run"});
 }
 
+TEST_F(RunStoreTest, KnowsWhetherANameIsTakenExactly) {
+  RunStore store(workspace);
+  EXPECT_FALSE(store.hasRunNamed("pair 1 SGD"));
+  store.createRun(sampleRun("pair 1 SGD"));
+  EXPECT_TRUE(store.hasRunNamed("pair 1 SGD"));
+  EXPECT_FALSE(store.hasRunNamed("pair 1"));       // a prefix is not the name
+  EXPECT_FALSE(store.hasRunNamed("pair 1 SGD 2"));  // nor is a longer name
+  EXPECT_FALSE(store.hasRunNamed("pair 1 sgd"));    // names are case-sensitive, as findRun's
+}
+
 TEST_F(RunStoreTest, ListsRunsFilteredByNameTagAndStatus) {
   RunStore store(workspace);
   const auto a = store.createRun(sampleRun("sgd-a"));

@@ -1,0 +1,76 @@
+// samscape-bench as a user runs it: a separate process. What is pinned is that the PyTorch reference
+// is measured under the same conditions as samscape (threads, batch, rounds), and that both header lines
+// say so; the timings themselves are not tested (they are the benchmark's output, not a property).
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <regex>
+#include <string>
+
+#include "tests/support/FileHelpers.h"
+#include "tests/support/TempDir.h"
+
+namespace samscape {
+namespace {
+
+struct BenchResult {
+  int exitCode = -1;
+  std::string out;
+  std::string err;
+};
+
+BenchResult runBench(const test::TempDir& dir, const std::string& arguments) {
+  const std::string out = dir.file("stdout.txt");
+  const std::string err = dir.file("stderr.txt");
+  const std::string command = std::string(SAMSCAPE_BENCH_PATH) + " " + arguments + " >" + out + " 2>" + err + " </dev/null";
+  const int status = std::system(command.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::readText(out), test::readText(err)};
+}
+
+// The interpreter that runs the reference: the first of python3 on PATH and the system's python3 that
+// has torch (scripts/setup.sh installs Debian's python3-torch; a pyenv or venv python3 may come first).
+std::string pythonWithTorch() {
+  for (const char* candidate : {"python3", "/usr/bin/python3"}) {
+    const std::string probe = std::string(candidate) + " -c 'import torch' >/dev/null 2>&1";
+    if (std::system(probe.c_str()) == 0) return candidate;
+  }
+  return {};
+}
+
+int threadsStated(const std::string& text, const std::string& headerStart) {
+  const std::regex header(headerStart + R"([^\n]*?, (\d+) threads,)");
+  std::smatch match;
+  return std::regex_search(text, match, header) ? std::stoi(match[1]) : -1;
+}
+
+TEST(BenchTest, ThePyTorchReferenceRunsWithSamscapesThreadCountAndSaysSo) {
+  const std::string python = pythonWithTorch();
+  ASSERT_FALSE(python.empty()) << "no python3 with torch (scripts/setup.sh installs Debian's python3-torch)";
+  const test::TempDir dir;
+  // Two threads whatever the machine: a distribution's torch starting with one would show as 1.
+  for (const int threads : {1, 2}) {
+    const BenchResult result = runBench(
+        dir, "--models cnn --batch-size 8 --rounds 1 --steps 1 --skip-analysis --threads " + std::to_string(threads) +
+                 " --pytorch-reference " + SAMSCAPE_SOURCE_DIR "/app/bench/pytorch_reference.py --python " + python);
+    ASSERT_EQ(result.exitCode, 0) << result.out << result.err;
+    EXPECT_EQ(threadsStated(result.out, "samscape-bench: "), threads) << result.out;
+    EXPECT_EQ(threadsStated(result.out, R"(pytorch \(python\): )"), threads) << result.out;
+    // Both sides time the same model: the reference defines samscape's cnn rather than skipping it.
+    EXPECT_NE(result.out.find("\ncnn "), result.out.rfind("\ncnn ")) << "the reference timed no cnn:\n" << result.out;
+    EXPECT_EQ(result.out.find("no Python definition"), std::string::npos) << result.out;
+  }
+}
+
+TEST(BenchTest, AMissingReferenceScriptIsNamedBeforeAnyTiming) {
+  const test::TempDir dir;
+  const BenchResult result = runBench(dir, "--models cnn --pytorch-reference " + dir.file("missing.py"));
+  EXPECT_EQ(result.exitCode, 2);
+  EXPECT_NE(result.err.find("--pytorch-reference"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find(dir.file("missing.py")), std::string::npos) << result.err;
+  EXPECT_EQ(result.out.find("sgd img/s"), std::string::npos) << "timed before checking its arguments:\n" << result.out;
+}
+
+}  // namespace
+}  // namespace samscape
