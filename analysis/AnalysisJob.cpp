@@ -110,60 +110,6 @@ std::unique_ptr<Network> makeNetworkKeepingGlobalRng(const ModelSpec& spec) {
 
 }  // namespace
 
-std::pair<double, double> parseRangeFlag(const std::string& flag, const std::string& text) {
-  const auto colon = text.find(':');
-  try {
-    if (colon == std::string::npos) throw std::invalid_argument("no colon");
-    std::size_t used = 0;
-    const double low = std::stod(text.substr(0, colon), &used);
-    if (used != colon) throw std::invalid_argument("trailing text");
-    const std::string upperText = text.substr(colon + 1);
-    const double high = std::stod(upperText, &used);
-    if (used != upperText.size()) throw std::invalid_argument("trailing text");
-    if (!(std::isfinite(low) && std::isfinite(high) && low < high)) throw std::invalid_argument("order");
-    return {low, high};
-  } catch (const std::exception&) {
-    throw ConfigError(flag, text, "expected a:b with a < b, e.g. -1:1");
-  }
-}
-
-void validateAnalysisRequest(const AnalysisRequest& r) {
-  if (r.split != "train" && r.split != "test") throw ConfigError("--split", r.split, "expected train or test");
-  if (r.subset < 0) throw ConfigError("--subset", std::to_string(r.subset), "must be 0 (all) or positive");
-  if (r.batchSize <= 0) throw ConfigError("--batch-size", std::to_string(r.batchSize), "must be positive");
-  if (!(r.tolerance > 0.0 && r.tolerance < 1.0)) {
-    throw ConfigError("--tolerance", std::to_string(r.tolerance), "must be in (0, 1)");
-  }
-  if (r.hessianTop < 0) throw ConfigError("--hessian-top", std::to_string(r.hessianTop), "must be 0 (off) or positive");
-  if (r.trace && r.traceProbes < 2) {
-    throw ConfigError("--trace-probes", std::to_string(r.traceProbes), "needs at least 2 probes");
-  }
-  if (r.esd && r.esdProbes < 1) throw ConfigError("--esd-probes", std::to_string(r.esdProbes), "must be positive");
-  if (r.esd && r.esdSteps < 1) throw ConfigError("--esd-steps", std::to_string(r.esdSteps), "must be positive");
-  if (r.mSharpness && r.m < 1) throw ConfigError("--m", std::to_string(r.m), "must be positive");
-  if (r.mSharpness && !(r.rho >= 0.0 && std::isfinite(r.rho))) {
-    throw ConfigError("--rho", std::to_string(r.rho), "must be 0 or positive");
-  }
-  if (r.mSharpness && r.ascentSteps < 1) {
-    throw ConfigError("--ascent-steps", std::to_string(r.ascentSteps), "must be positive");
-  }
-  if (r.slice && r.grid < 2) throw ConfigError("--grid", std::to_string(r.grid), "needs at least 2 points");
-  if (r.slice && !(std::isfinite(r.rangeMin) && std::isfinite(r.rangeMax) && r.rangeMin < r.rangeMax)) {
-    throw ConfigError("--range", std::to_string(r.rangeMin) + ":" + std::to_string(r.rangeMax),
-                      "expected a:b with a < b");
-  }
-  if (!r.interpolate.empty()) {
-    if (r.interpolatePoints < 2) {
-      throw ConfigError("--interpolate-points", std::to_string(r.interpolatePoints), "needs at least 2 points");
-    }
-    if (!(std::isfinite(r.interpolateMin) && std::isfinite(r.interpolateMax) && r.interpolateMin < r.interpolateMax)) {
-      throw ConfigError("--interpolate-range", std::to_string(r.interpolateMin) + ":" + std::to_string(r.interpolateMax),
-                        "expected a:b with a < b");
-    }
-  }
-  if (!r.device.empty()) checkDeviceName(r.device);
-}
-
 struct AnalysisSession::Impl {
   AnalysisModel model;
   AnalysisRequest request;
@@ -219,9 +165,9 @@ struct AnalysisSession::Impl {
   void runTrajectory(Job& job);
 };
 
-AnalysisSession::AnalysisSession(const AnalysisModel& model, const AnalysisRequest& request)
+AnalysisSession::AnalysisSession(const AnalysisModel& model, const AnalysisRequest& request, AnalysisCommand command)
     : impl_(std::make_unique<Impl>()) {
-  validateAnalysisRequest(request);
+  validateAnalysisRequest(request, command);
   auto& s = *impl_;
   s.model = model;
   s.request = request;

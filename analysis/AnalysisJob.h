@@ -24,59 +24,13 @@
 #include <string>
 #include <vector>
 
+#include "analysis/AnalysisOptions.h"
 #include "analysis/LossSurface.h"
 #include "core/train/TrainConfig.h"
 
 namespace samscape {
 
 class DistributedGroup;
-
-// What to compute, with the defaults of `samscape-cli analyze`. Each field's flag is named beside it;
-// validateAnalysisRequest's messages name these flags.
-struct AnalysisRequest {
-  std::string split = "test";   // --split: train or test
-  std::int64_t subset = 1000;   // --subset: the first N examples in file order (0: all)
-  bool subsetExplicit = false;  // a subset larger than the split is an error only when the user asked for it
-  std::string device;           // --device; empty: the run's device
-  std::int64_t batchSize = 256; // --batch-size: examples per pass (memory; results do not depend on it)
-  std::uint64_t seed = 0;       // --seed: probes and directions
-
-  int hessianTop = 0;           // --hessian-top K (0: off)
-  double tolerance = 1e-4;      // --tolerance
-  bool eigenvectors = false;    // --eigenvectors (computed, kept in memory only)
-  bool singlePrecision = false; // --single-precision: Hessian products in float32 (default float64)
-  bool trace = false;           // --trace
-  int traceProbes = 100;        // --trace-probes
-  bool esd = false;             // --esd
-  int esdProbes = 10;           // --esd-probes
-  int esdSteps = 80;            // --esd-steps
-
-  bool mSharpness = false;      // --m-sharpness
-  std::int64_t m = 128;         // --m
-  double rho = 0.05;            // --rho
-  int ascentSteps = 1;          // --ascent-steps
-
-  bool slice = false;           // --slice
-  int grid = 51;                // --grid
-  double rangeMin = -1.0;       // --range a:b
-  double rangeMax = 1.0;
-  // --directions FILE: read when it exists, else drawn (seed) and saved there. Empty: drawn per job,
-  // unless a session keeps them (see AnalysisSession::keepDirections).
-  std::string directionsFile;
-
-  std::string interpolate;      // --interpolate: another model (run, checkpoint or weights file)
-  int interpolatePoints = 41;   // --interpolate-points
-  double interpolateMin = -0.5; // --interpolate-range a:b
-  double interpolateMax = 1.5;
-
-  bool trajectory = false;      // --trajectory: the run's checkpoints so far, projected on a plane
-};
-
-// Throws ConfigError naming the flag of the first invalid value.
-void validateAnalysisRequest(const AnalysisRequest& request);
-
-// "a:b" with finite a < b; throws ConfigError naming `flag` otherwise.
-std::pair<double, double> parseRangeFlag(const std::string& flag, const std::string& text);
 
 // The weights an analysis starts from.
 struct AnalysisModel {
@@ -108,9 +62,11 @@ struct AnalysisOutcome {
 // is given (the checkpoints of a run, one after another). Not thread-safe: one thread at a time.
 class AnalysisSession {
  public:
-  // Validates the request, loads the split (normalization statistics from the run's training split,
-  // as in training) and builds the model. Throws ConfigError, DataError or ModelError.
-  AnalysisSession(const AnalysisModel& model, const AnalysisRequest& request);
+  // Validates the request (its messages name the options as `command` spells them), loads the split
+  // (normalization statistics from the run's training split, as in training) and builds the model.
+  // Throws ConfigError, DataError or ModelError.
+  AnalysisSession(const AnalysisModel& model, const AnalysisRequest& request,
+                  AnalysisCommand command = AnalysisCommand::Analyze);
   ~AnalysisSession();
   AnalysisSession(const AnalysisSession&) = delete;
   AnalysisSession& operator=(const AnalysisSession&) = delete;

@@ -26,7 +26,7 @@ PeriodicAnalysis::PeriodicAnalysis(const TrainConfig& config, int every, Analysi
   model.run = config;
   model.description = config.outDir;
   model.runDirectory = request.trajectory ? config.outDir : "";
-  session_ = std::make_unique<AnalysisSession>(model, request);
+  session_ = std::make_unique<AnalysisSession>(model, request, AnalysisCommand::Train);
   session_->keepDirections(true);
 }
 

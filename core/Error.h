@@ -28,11 +28,14 @@ class DataError : public Error {
 class ConfigError : public Error {
  public:
   ConfigError(const std::string& flag, const std::string& value, const std::string& problem)
-      : Error(flag + ": invalid value '" + value + "': " + problem), flag_(flag) {}
+      : Error(flag + ": invalid value '" + value + "': " + problem), flag_(flag), problem_(problem) {}
   const std::string& flag() const { return flag_; }
+  // What is wrong, without the flag and the value (to restate it for another source, e.g. a file).
+  const std::string& problem() const { return problem_; }
 
  private:
   std::string flag_;
+  std::string problem_;
 };
 
 // A model (built-in or TorchScript file) that cannot be built, loaded or run on the data.

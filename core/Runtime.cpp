@@ -42,6 +42,15 @@ void checkDeviceName(const std::string& device) {
   }
 }
 
+std::string deviceNameProblem(const std::string& device) {
+  try {
+    checkDeviceName(device);
+  } catch (const ConfigError& error) {
+    return error.problem();
+  }
+  return "";
+}
+
 RuntimeInfo runtimeInfo() {
   RuntimeInfo info;
 #ifdef SAMSCAPE_VERSION

@@ -14,6 +14,8 @@ int configureThreads(int requested);
 // Checks "cpu", "cuda" or "cuda:N" against what this LibTorch build and machine offer.
 // Throws ConfigError naming --device.
 void checkDeviceName(const std::string& device);
+// The same check's problem (without flag and value), or empty for a usable device.
+std::string deviceNameProblem(const std::string& device);
 
 struct RuntimeInfo {
   std::string samscapeVersion;

@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
   const double seconds = static_cast<double>(clock.elapsed()) / 1000.0;
   for (int id : controller.runIds()) {
     const samscape::gui::GuiRun* run = controller.run(id);
-    std::printf("  %s: %s, %zu epochs, %zu analyses%s%s\n", qPrintable(run->request.name),
+    std::printf("  %s: %s, %zu epochs, %zu analyses%s%s\n", qPrintable(run->name()),
                 qPrintable(run->status), run->epochs.size(), run->analyses.size(),
                 run->message.isEmpty() ? "" : ": ", qPrintable(run->message));
   }

@@ -51,9 +51,9 @@ double medianRatio(const Variant& a, const Variant& b) {
   return n % 2 == 1 ? ratios[n / 2] : 0.5 * (ratios[n / 2 - 1] + ratios[n / 2]);
 }
 
-OptimizerSpec specFor(const std::string& name, std::int64_t m) {
+OptimizerSpec specFor(OptimizerKind kind, std::int64_t m) {
   OptimizerSpec spec;
-  spec.name = name;
+  spec.kind = kind;
   spec.m = m;
   return spec;
 }
@@ -74,10 +74,10 @@ void benchmarkModel(const std::string& name, int channels, int side, std::int64_
 
   std::vector<Variant> variants;
   for (const auto& [label, spec] : std::vector<std::pair<std::string, OptimizerSpec>>{
-           {"sgd", specFor("sgd", 0)},
-           {"sam", specFor("sam", 0)},
-           {"sam m=32", specFor("sam", std::min<std::int64_t>(32, batchSize))},
-           {"asam", specFor("asam", 0)}}) {
+           {"sgd", specFor(OptimizerKind::Sgd, 0)},
+           {"sam", specFor(OptimizerKind::Sam, 0)},
+           {"sam m=32", specFor(OptimizerKind::Sam, std::min<std::int64_t>(32, batchSize))},
+           {"asam", specFor(OptimizerKind::Asam, 0)}}) {
     Variant variant;
     variant.label = label;
     variant.spec = spec;

@@ -11,10 +11,10 @@
 
 #include "analysis/AnalysisJob.h"
 #include "cli/AnalysisLog.h"
-#include "cli/AnalysisRecords.h"
+#include "session/AnalysisRecords.h"
 #include "cli/StoreCommands.h"
 #include "cli/Interrupt.h"
-#include "cli/TrainCommand.h"
+#include "cli/ExitCodes.h"
 #include "core/Error.h"
 #include "core/Runtime.h"
 #include "core/store/Workspace.h"
@@ -59,7 +59,7 @@ AnalyzeCommand::AnalyzeCommand(CLI::App& parent) {
   app->add_option("--data-dir", dataDir_, "Directory of the dataset files (default: the run's)");
   app->add_flag("--no-normalize", noNormalize_, "Pixels in [0,1] only (default: as the run trained)");
   app->add_option("--threads", threads_, "CPU threads (0: every core)")->capture_default_str();
-  addAnalysisFlags(*app, flags_, AnalysisFlagSet::Analyze);
+  addOptionFlags(*app, analysisOptions(AnalysisCommand::Analyze), settings_);
   app->add_option("--out", outDir_, "Directory for analysis.json")->required();
   addWorkspaceOption(*app, workspaceDir_);
 }
@@ -103,7 +103,10 @@ int AnalyzeCommand::run() {
   if (checkpoint_.empty() && modelFile_.empty()) {
     throw ConfigError("--checkpoint", "", "give --checkpoint PATH or --model-file FILE");
   }
-  finishAnalysisFlags(*command_, flags_);
+  AnalysisRequest request;
+  applyOptionSettings(request, analysisOptions(AnalysisCommand::Analyze), settings_);
+  request.subsetExplicit = optionGiven(settings_, "subset");
+  validateAnalysisRequest(request, AnalysisCommand::Analyze);
   configureThreads(threads_);
 
   // The run's config supplies the model, the data, the normalization and the device it trained with.
@@ -123,7 +126,7 @@ int AnalyzeCommand::run() {
   if (!dataDir_.empty()) model.run.data.dataDir = dataDir_;
   if (noNormalize_) model.run.normalize = false;
 
-  AnalysisSession session(model, flags_.request);
+  AnalysisSession session(model, request);
 
   // One rank of `samscape-cli launch --nproc N -- analyze ...` (torchrun's environment): the ranks
   // share the work and compute the same results; rank 0 alone writes them and records them.
@@ -133,7 +136,7 @@ int AnalyzeCommand::run() {
   std::string outDir = outDir_;
   std::optional<TemporaryDirectory> scratch;
   if (distributed.distributed()) {
-    std::string device = flags_.request.device.empty() ? model.run.device : flags_.request.device;
+    std::string device = request.device.empty() ? model.run.device : request.device;
     if (device.empty()) device = "cpu";
     if (device == "cuda") device = "cuda:" + std::to_string(distributed.localRank);
     group = std::make_unique<DistributedGroup>(distributed, torch::Device(device));

@@ -7,7 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cli/AnalysisFlags.h"
+#include "analysis/AnalysisJob.h"
+#include "cli/OptionFlags.h"
 
 namespace samscape::cli {
 
@@ -19,7 +20,7 @@ class AnalyzeCommand {
 
  private:
   CLI::App* command_;
-  AnalysisFlagValues flags_;
+  OptionSettings settings_;  // the analysis options given, applied in run()
   std::string checkpoint_;
   std::string modelFile_;
   std::string dataset_;  // empty: the run's

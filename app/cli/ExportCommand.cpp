@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "cli/StoreCommands.h"
-#include "cli/TrainCommand.h"
+#include "cli/ExitCodes.h"
 #include "core/store/RunExport.h"
 
 namespace samscape::cli {

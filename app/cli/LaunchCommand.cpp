@@ -15,7 +15,7 @@
 #include <iostream>
 #include <optional>
 
-#include "cli/TrainCommand.h"
+#include "cli/ExitCodes.h"
 #include "core/Error.h"
 
 namespace samscape::cli {

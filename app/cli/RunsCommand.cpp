@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "cli/StoreCommands.h"
-#include "cli/TrainCommand.h"
+#include "cli/ExitCodes.h"
 #include "core/Error.h"
 #include "core/store/RunExport.h"
 

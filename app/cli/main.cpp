@@ -21,7 +21,6 @@ int main(int argc, char** argv) {
   LaunchCommand launch(app);
 
   try {
-    train.applyConfigFileFrom(argc, argv);
     app.parse(argc, argv);
     if (train.selected()) return train.run();
     if (analyze.selected()) return analyze.run();

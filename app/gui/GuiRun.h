@@ -13,8 +13,8 @@
 
 #include "analysis/AnalysisJob.h"
 #include "analysis/LossSurface.h"
-#include "core/train/TrainConfig.h"
 #include "core/train/TrainingObserver.h"
+#include "session/RunSpec.h"
 
 namespace samscape::gui {
 
@@ -35,19 +35,6 @@ struct RunAnalysis {
   std::vector<double> density;
 };
 
-// What a run is asked to do: the train flags as resolved by the CLI's parser, so the GUI and the CLI
-// can never disagree on a flag's meaning.
-struct RunRequest {
-  TrainConfig config;
-  int analyzeEvery = 0;
-  AnalysisRequest analysis;
-  // The analysis flags as --config keys (a JSON object's text; cli::TrainSetup::analysisFlags), which
-  // run.json keeps so that the run resumes with its analyses.
-  std::string analysisFlags;
-  QString name;
-  QString resumeDirectory;  // non-empty: continue that run from its latest checkpoint
-};
-
 struct StepSample {
   std::int64_t globalStep = 0;
   double loss = 0.0;
@@ -57,7 +44,7 @@ struct GuiRun {
   int id = 0;
   std::int64_t storeId = 0;  // the run's id in the workspace's store (0: not recorded)
   int pairId = -1;           // runs launched together as an SGD/SAM pair share it
-  RunRequest request;
+  RunSpec spec;  // what the run is, resolved as the command line resolves it (session/RunSpec.h)
   QString status = "queued";  // queued, running, finished, diverged, failed, cancelled, interrupted
   QString message;
   std::int64_t globalStep = 0;
@@ -70,11 +57,12 @@ struct GuiRun {
   QString tags;
   QString notes;
 
+  QString name() const { return QString::fromStdString(spec.name); }
   QString optimizerLabel() const;
   bool inFlight() const { return status == "queued" || status == "running"; }
   // The last epoch whose metrics arrived (0 before the first), and how many the run is asked for.
   int epochsDone() const;
-  int epochsPlanned() const { return request.config.epochs; }
+  int epochsPlanned() const { return spec.config.epochs; }
   // From 0 to 1: the steps done (known while the run trains in this window) or the epochs done (all a
   // run read from disk tells: cancelled, interrupted or failed after some epochs), whichever is more.
   double progress() const;

@@ -23,58 +23,22 @@
 #include <set>
 
 #include "core/Error.h"
+#include "session/RunSpec.h"
 
 namespace samscape::gui {
 namespace {
 
-// Flags the form leaves out: where the run goes and how processes join are the window's business.
-const std::set<QString>& hiddenFlags() {
-  static const std::set<QString> hidden{"help", "config", "resume", "out", "workspace", "name", "tag",
-                                        "rank", "world-size", "local-rank", "master-addr", "master-port",
-                                        "dist-timeout"};
-  return hidden;
+// The form's groups, in order; options of the other groups (where a run goes, how processes join)
+// are the window's business.
+const std::vector<OptionGroup>& formGroups() {
+  static const std::vector<OptionGroup> groups{OptionGroup::Data, OptionGroup::Model, OptionGroup::Optimization,
+                                               OptionGroup::Run, OptionGroup::Analysis};
+  return groups;
 }
 
-// Which group box a flag goes in; the CLI registers them in this order.
-QString groupOf(const QString& flag) {
-  static const std::set<QString> data{"dataset", "data-dir", "train-subset", "test-subset", "val-fraction",
-                                      "label-noise", "no-augment", "no-shuffle", "no-normalize"};
-  static const std::set<QString> model{"model", "model-file"};
-  static const std::set<QString> run{"seed", "device", "devices", "threads", "eval-batch-size"};
-  static const std::set<QString> analysis{"analyze-every", "split", "subset", "hessian-top", "tolerance",
-                                          "eigenvectors", "single-precision", "trace", "trace-probes", "esd",
-                                          "esd-probes", "esd-steps", "m-sharpness", "sharpness-m",
-                                          "sharpness-rho", "ascent-steps", "slice", "grid", "range",
-                                          "directions", "interpolate", "interpolate-points",
-                                          "interpolate-range", "trajectory"};
-  if (data.count(flag) > 0) return "Data";
-  if (model.count(flag) > 0) return "Model";
-  if (run.count(flag) > 0) return "Run";
-  if (analysis.count(flag) > 0) return "Analysis during training";
-  return "Optimization";
-}
-
-// Choices for the flags that have a fixed set of values.
-QStringList choicesOf(const QString& flag) {
-  if (flag == "dataset") return {"fashion-mnist", "mnist", "cifar10", "cifar100"};
-  if (flag == "model") return {"mlp", "cnn", "resnet20", "resnet32", "resnet56", "wrn16-4", "wrn28-10"};
-  if (flag == "optimizer") return {"sgd", "adam", "sam", "asam"};
-  if (flag == "base") return {"sgd", "adam"};
-  if (flag == "schedule") return {"constant", "cosine", "step"};
-  if (flag == "split") return {"test", "train"};
-  return {};
-}
-
-// Every key of a config file as the defaults resolve it, to tell a saved config's default values (which
-// saveConfig writes for completeness) from choices, so a loaded config's form shows only the choices.
-const nlohmann::json& defaultConfigJson() {
-  static const nlohmann::json defaults = [] {
-    CLI::App app;
-    cli::TrainCommand train(app);
-    app.parse(std::vector<std::string>{"train"});
-    return nlohmann::json::parse(configToJson(train.resolve(false).config));
-  }();
-  return defaults;
+bool inForm(const OptionInfo& option) {
+  const auto& groups = formGroups();
+  return std::find(groups.begin(), groups.end(), option.group) != groups.end();
 }
 
 }  // namespace
@@ -150,43 +114,41 @@ LaunchPanel::LaunchPanel(QWidget* parent) : QWidget(parent) {
   scroll->setWidgetResizable(true);
   auto* form = new QWidget(scroll);
   auto* formLayout = new QVBoxLayout(form);
-  std::map<QString, QFormLayout*> groups;
-  for (const char* name : {"Data", "Model", "Optimization", "Run", "Analysis during training"}) {
-    auto* box = new QGroupBox(name, form);
-    groups[name] = new QFormLayout(box);
+  std::map<OptionGroup, QFormLayout*> groups;
+  for (const OptionGroup group : formGroups()) {
+    auto* box = new QGroupBox(QString::fromStdString(nameOf(group)), form);
+    groups[group] = new QFormLayout(box);
     formLayout->addWidget(box);
   }
   formLayout->addStretch(1);
   scroll->setWidget(form);
   outer->addWidget(scroll, 1);
 
-  // The CLI's own option table is the form's source of truth.
-  CLI::App app;
-  cli::TrainCommand train(app);
-  for (const CLI::Option* option : train.command().get_options()) {
-    const QString flag = QString::fromStdString(option->get_name()).mid(2);
-    if (option->get_name().rfind("--", 0) != 0 || hiddenFlags().count(flag) > 0) continue;
+  // The run's option table (session/RunSpec.h) is the form's source of truth, as it is the command
+  // line's: a label a person reads, the flag and its help in the tooltip.
+  const RunSpec defaults;
+  for (const Option<RunSpec>& option : runOptions()) {
+    if (!inForm(option.info)) continue;
     Field f;
-    f.flag = flag;
-    f.isFlag = option->get_expected_max() == 0;  // a flag takes no value
-    f.defaultValue = QString::fromStdString(option->get_default_str());
+    f.flag = QString::fromStdString(option.info.key);
+    f.isFlag = option.info.kind == OptionKind::Switch;
+    f.defaultValue = QString::fromStdString(optionText(option.get(defaults)));
     QWidget* editor = nullptr;
-    const QStringList choices = choicesOf(flag);
     if (f.isFlag) {
       f.check = new QCheckBox(form);
       editor = f.check;
-    } else if (!choices.isEmpty()) {
+    } else if (option.info.kind == OptionKind::Choice) {
       f.choice = new QComboBox(form);
-      f.choice->addItems(choices);
+      for (const std::string& choice : option.info.choices) f.choice->addItem(QString::fromStdString(choice));
       editor = f.choice;
     } else {
       f.edit = new QLineEdit(form);
       f.edit->setPlaceholderText(f.defaultValue);
       editor = f.edit;
     }
-    editor->setToolTip(QString::fromStdString(option->get_description()));
-    editor->setObjectName("flag-" + flag);
-    groups[groupOf(flag)]->addRow("--" + flag, editor);
+    editor->setToolTip(QString::fromStdString(option.info.flag() + ": " + option.info.help));
+    editor->setObjectName("flag-" + f.flag);
+    groups[option.info.group]->addRow(QString::fromStdString(option.info.label), editor);
     fields_.push_back(f);
   }
   for (Field& f : fields_) setFieldValue(f, f.defaultValue);
@@ -271,33 +233,24 @@ bool LaunchPanel::setArguments(const QStringList& arguments, QString* error) {
   return true;
 }
 
-RunRequest runRequestFrom(const cli::TrainSetup& setup) {
-  RunRequest request;
-  request.config = setup.config;
-  request.analyzeEvery = setup.analyzeEvery;
-  request.analysis = setup.analysis;
-  request.analysisFlags = setup.analysisFlags.dump();
-  return request;
+RunSources LaunchPanel::sources() const {
+  RunSources sources;
+  for (const Field& f : fields_) {
+    const QString value = fieldValue(f);
+    if (value != f.defaultValue && !value.isEmpty()) sources.settings.emplace_back(f.flag.toStdString(), value.toStdString());
+  }
+  sources.workspace = workspaceDirectory_.toStdString();
+  sources.assignRunDirectory = false;  // the window names run directories
+  return sources;
 }
 
-cli::TrainSetup LaunchPanel::resolve() const {
-  std::vector<std::string> arguments;
-  for (const QString& argument : this->arguments()) arguments.push_back(argument.toStdString());
-  if (!workspaceDirectory_.isEmpty()) {
-    arguments.push_back("--workspace");
-    arguments.push_back(workspaceDirectory_.toStdString());
-  }
-  return cli::resolveTrainArguments(arguments);
-}
+RunSpec LaunchPanel::resolve() const { return resolveRunSpec(sources()); }
 
 bool LaunchPanel::saveConfig(const QString& path, QString* error) const {
-  // The resolved config (every key) plus the analysis flags given.
+  // Every training option plus the analysis options given: a --config file of the command line.
   nlohmann::json object;
   try {
-    const cli::TrainSetup setup = resolve();
-    object = nlohmann::json::parse(configToJson(setup.config));
-    object.erase("out");
-    object.update(setup.analysisFlags);
+    object = runConfigJson(resolve());
   } catch (const std::exception& resolveError) {
     if (error != nullptr) *error = QString::fromUtf8(resolveError.what());
     return false;
@@ -316,44 +269,24 @@ bool LaunchPanel::saveConfig(const QString& path, QString* error) const {
 }
 
 bool LaunchPanel::loadConfig(const QString& path, QString* error) {
-  QFile file(path);
-  if (!file.open(QIODevice::ReadOnly)) {
-    if (error != nullptr) *error = path + ": " + file.errorString();
-    return false;
-  }
-  nlohmann::json object;
-  try {
-    object = nlohmann::json::parse(file.readAll().toStdString());
-  } catch (const nlohmann::json::exception& parseError) {
-    if (error != nullptr) *error = path + ": not valid JSON: " + QString::fromUtf8(parseError.what());
-    return false;
-  }
-  if (!object.is_object()) {
-    if (error != nullptr) *error = path + ": expected a JSON object of flag names";
-    return false;
-  }
+  // Read exactly as `samscape-cli train --config` reads it; the form then shows what differs from the
+  // defaults. The values are checked at launch, not here, so a config can be loaded and then mended.
+  RunSources sources;
+  sources.configFile = path.toStdString();
+  sources.workspace = workspaceDirectory_.toStdString();
+  sources.assignRunDirectory = false;
+  sources.validate = false;
   QStringList arguments;
-  for (const auto& [key, value] : object.items()) {
-    const QString flag = QString::fromStdString(key);
-    if (hiddenFlags().count(flag) > 0) continue;
-    if (field(flag) == nullptr) {
-      if (error != nullptr) *error = QString("%1: unknown key \"%2\"").arg(path, flag);
-      return false;
+  try {
+    for (const auto& [key, text] : runSettings(resolveRunSpec(sources))) {
+      const Option<RunSpec>* option = findOption(runOptions(), key);
+      if (option == nullptr || !inForm(option->info)) continue;  // e.g. "out": where the run goes is the window's
+      arguments << QString::fromStdString("--" + key);
+      if (option->info.kind != OptionKind::Switch) arguments << QString::fromStdString(text);
     }
-    if (defaultConfigJson().contains(key) && defaultConfigJson().at(key) == value) continue;
-    if (value.is_boolean()) {
-      if (value.get<bool>()) arguments << "--" + flag;
-    } else if (value.is_array()) {
-      QStringList items;
-      for (const auto& item : value) items << QString::fromStdString(item.dump());
-      if (!items.isEmpty()) arguments << "--" + flag << items.join(',');
-    } else {
-      // Floats in their shortest form ("-1", not "-1.0"), so a value equal to the default shows as one.
-      const QString text = value.is_string()       ? QString::fromStdString(value.get<std::string>())
-                           : value.is_number_float() ? QString::number(value.get<double>(), 'g', QLocale::FloatingPointShortest)
-                                                     : QString::fromStdString(value.dump());
-      arguments << "--" + flag << text;
-    }
+  } catch (const std::exception& readError) {
+    if (error != nullptr) *error = QString::fromUtf8(readError.what());
+    return false;
   }
   return setArguments(arguments, error);
 }

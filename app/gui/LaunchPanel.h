@@ -1,8 +1,8 @@
 #pragma once
-// The launch form: one field per flag of `samscape-cli train` (analysis flags included), built from the
-// CLI's own option table, so a flag added to the CLI appears here with its help text and default. The
-// form resolves through the CLI's parser, presets fill it, and configs load and save in the CLI's
-// --config JSON.
+// The launch form: one field per option of a run (session/RunSpec.h's table, analyses included), shown
+// by its label with the flag and its help in the tooltip, so an option added to the table appears here
+// as it appears in `samscape-cli train`. The form resolves as the command line does, presets fill it,
+// and configs load and save in the command line's --config JSON.
 
 #include <QStringList>
 #include <QWidget>
@@ -10,8 +10,8 @@
 #include <map>
 #include <vector>
 
-#include "cli/TrainCommand.h"
 #include "gui/GuiRun.h"
+#include "session/RunSpec.h"
 
 class QCheckBox;
 class QComboBox;
@@ -34,20 +34,18 @@ struct LaunchPreset {
 // or ~/data/cifar-10-batches-bin).
 std::vector<LaunchPreset> launchPresets();
 
-// What a run of these resolved flags asks the controller for.
-RunRequest runRequestFrom(const cli::TrainSetup& setup);
-
 class LaunchPanel : public QWidget {
   Q_OBJECT
  public:
   explicit LaunchPanel(QWidget* parent = nullptr);
 
-  // The form as train flags: only fields that differ from the CLI's defaults.
+  // The form as train flags: only fields that differ from the defaults.
   QStringList arguments() const;
   // Resets every field to its default, then applies `arguments` (flags the form does not show are an error).
   bool setArguments(const QStringList& arguments, QString* error = nullptr);
-  // Resolves the form through the CLI's parser. Throws samscape::Error naming the flag at fault.
-  cli::TrainSetup resolve() const;
+  // Resolves the form as `samscape-cli train` resolves its flags (without a run directory: the window
+  // names those). Throws samscape::Error naming the flag at fault.
+  RunSpec resolve() const;
 
   // The CLI's --config format: flag names as keys. Loading leaves the form unchanged on error.
   bool saveConfig(const QString& path, QString* error = nullptr) const;
@@ -73,6 +71,7 @@ class LaunchPanel : public QWidget {
   void setFieldValue(Field& field, const QString& value);
   QString fieldValue(const Field& field) const;
   Field* field(const QString& flag);
+  RunSources sources() const;
 
   std::vector<Field> fields_;
   QComboBox* presets_ = nullptr;

@@ -139,7 +139,7 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
     for (int id : ids) {
       const GuiRun* run = controller_->run(id);
       if (run != nullptr && run->inFlight()) {
-        statusBar()->showMessage(run->request.name + " is in flight: cancel it first", 8000);
+        statusBar()->showMessage(run->name() + " is in flight: cancel it first", 8000);
         return;
       }
     }
@@ -150,7 +150,7 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
     }
     for (int id : ids) {
       const GuiRun* run = controller_->run(id);
-      const std::string outDir = run->request.config.outDir;
+      const std::string outDir = run->spec.config.outDir;
       try {
         if (const auto record = store_->findRunByOutDir(outDir)) store_->deleteRun(record->id);
       } catch (const std::exception& error) {
@@ -163,7 +163,7 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   connect(model_, &RunTableModel::annotationsEdited, this, [this](int id) {
     const GuiRun* run = controller_->run(id);
     try {
-      if (const auto record = store_->findRunByOutDir(run->request.config.outDir)) {
+      if (const auto record = store_->findRunByOutDir(run->spec.config.outDir)) {
         store_->removeTags(record->id, record->tags);
         std::vector<std::string> tags;
         for (const QString& tag : run->tags.split(',', Qt::SkipEmptyParts)) tags.push_back(tag.trimmed().toStdString());
@@ -187,7 +187,7 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   connect(controller_.get(), &RunController::runChanged, this, [this] { updateStatus(); });
   connect(controller_.get(), &RunController::runEnded, this, [this](int id) {
     const GuiRun* run = controller_->run(id);
-    if (run != nullptr && run->status == "failed") statusBar()->showMessage(run->request.name + ": " + run->message, 15000);
+    if (run != nullptr && run->status == "failed") statusBar()->showMessage(run->name() + ": " + run->message, 15000);
     checkScreenshot();
   });
   connect(controller_.get(), &RunController::pairInterpolationReady, this, [this] {
@@ -256,7 +256,7 @@ void MainWindow::loadWorkspaceRuns() {
     const int id = controller_->addExisting(QString::fromStdString(record.outDir));
     if (GuiRun* run = controller_->mutableRun(id)) {
       run->storeId = record.id;
-      run->request.name = QString::fromStdString(record.name);
+      run->spec.name = record.name;
       run->status = QString::fromStdString(record.status);
       QStringList tags;
       for (const auto& tag : record.tags) tags << QString::fromStdString(tag);
@@ -269,10 +269,10 @@ void MainWindow::loadWorkspaceRuns() {
 
 bool MainWindow::launchPair() {
   try {
-    const cli::TrainSetup setup = launch_->resolve();
+    const RunSpec spec = launch_->resolve();
     launch_->showProblem({});
     QSettings().setValue(keys::lastArguments, launch_->arguments());
-    const auto [sgd, sam] = controller_->launchPair(runRequestFrom(setup));
+    const auto [sgd, sam] = controller_->launchPair(spec);
     selectRuns({sgd, sam});
     return true;
   } catch (const std::exception& error) {
@@ -283,13 +283,12 @@ bool MainWindow::launchPair() {
 
 bool MainWindow::launchSingle() {
   try {
-    const cli::TrainSetup setup = launch_->resolve();
+    RunSpec spec = launch_->resolve();
     launch_->showProblem({});
     QSettings().setValue(keys::lastArguments, launch_->arguments());
-    RunRequest request = runRequestFrom(setup);
-    request.name = QString::fromStdString(setup.config.optimizer.name).toUpper() + " " +
-                   QString::fromStdString(setup.config.model.name);
-    selectRuns({controller_->enqueue(request)});
+    spec.name = QString::fromStdString(nameOf(spec.config.optimizer.kind)).toUpper().toStdString() + " " +
+                (spec.config.model.modelFile.empty() ? spec.config.model.name : "model file");
+    selectRuns({controller_->enqueue(spec)});
     return true;
   } catch (const std::exception& error) {
     launch_->showProblem(QString::fromUtf8(error.what()));
@@ -322,7 +321,7 @@ void MainWindow::refreshPages() {
   if (ids.size() == 1 && controller_->partnerOf(ids.front()) >= 0) {
     const int partner = controller_->partnerOf(ids.front());
     const GuiRun* run = controller_->run(ids.front());
-    if (run != nullptr && run->request.config.optimizer.name == "sgd") {
+    if (run != nullptr && run->spec.config.optimizer.kind == OptimizerKind::Sgd) {
       ids.push_back(partner);
     } else {
       ids.insert(ids.begin(), partner);
@@ -402,7 +401,7 @@ bool MainWindow::exportReport(const QString& directory, QStringList* written, QS
     const GuiRun* run = controller_->run(id);
     for (const EpochMetrics& m : run->epochs) {
       csv += QString("\"%1\",%2,%3,%4,%5,%6,%7\n")
-                 .arg(QString(run->request.name).replace('"', "\"\""))
+                 .arg(QString(run->name()).replace('"', "\"\""))
                  .arg(m.epoch)
                  .arg(m.trainLoss, 0, 'g', 17)
                  .arg(m.trainAccuracy, 0, 'g', 17)
@@ -432,7 +431,7 @@ void MainWindow::checkScreenshot() {
     if (run == nullptr) continue;
     anyRun = true;
     if (run->status == "failed" || run->status == "diverged" || run->status == "cancelled") {
-      std::cerr << "samscape: screenshot not taken: " << run->request.name.toStdString() << " "
+      std::cerr << "samscape: screenshot not taken: " << run->name().toStdString() << " "
                 << run->status.toStdString() << ": " << run->message.toStdString() << "\n";
       screenshotTaken_ = true;
       QTimer::singleShot(0, qApp, [] { QApplication::exit(1); });
@@ -440,12 +439,12 @@ void MainWindow::checkScreenshot() {
     }
     if (static_cast<int>(run->epochs.size()) < screenshotEpochs_ && run->status != "finished") return;
     // A run asked to go to its end is shown finished (and then a pair with its interpolation).
-    if (screenshotEpochs_ >= run->request.config.epochs && run->status != "finished") return;
+    if (screenshotEpochs_ >= run->spec.config.epochs && run->status != "finished") return;
     // The analyses due by then: the last multiple of --analyze-every within the epochs (or the last epoch).
-    const int every = run->request.analyzeEvery;
+    const int every = run->spec.analyzeEvery;
     if (every > 0) {
       int due = (screenshotEpochs_ / every) * every;
-      if (screenshotEpochs_ >= run->request.config.epochs) due = run->request.config.epochs;
+      if (screenshotEpochs_ >= run->spec.config.epochs) due = run->spec.config.epochs;
       if (due > 0) {
         const auto found = run->analyses.find(due);
         if (found == run->analyses.end() || !found->second.complete) return;

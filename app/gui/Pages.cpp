@@ -174,7 +174,7 @@ void CurvesPage::refresh() {
       const GuiRun* run = controller_.run(id);
       if (run == nullptr) continue;
       viz::ChartSeries s;
-      s.name = run->request.name;
+      s.name = run->name();
       s.color = viz::runColor(id);
       auto xOf = [&](int epoch) -> double {
         const auto index = static_cast<std::size_t>(epoch - 1);
@@ -326,7 +326,7 @@ void LandscapePage::refresh() {
     const RunAnalysis* analysis = side < static_cast<int>(analyses.size()) ? analyses[static_cast<std::size_t>(side)] : nullptr;
     if (analysis == nullptr) {
       views[side]->clearSurface();
-      views[side]->setTitle(side < static_cast<int>(shown.size()) ? shown[static_cast<std::size_t>(side)]->request.name + ": no slice yet"
+      views[side]->setTitle(side < static_cast<int>(shown.size()) ? shown[static_cast<std::size_t>(side)]->name() + ": no slice yet"
                                                                   : QString("select a run (or a pair)"));
       continue;
     }
@@ -335,7 +335,7 @@ void LandscapePage::refresh() {
     views[side]->setTrajectory(analysis->trajectoryX, analysis->trajectoryY);
     const auto& grid = analysis->slice;
     views[side]->setTitle(QString("%1, epoch %2%3")
-                              .arg(shown[static_cast<std::size_t>(side)]->request.name)
+                              .arg(shown[static_cast<std::size_t>(side)]->name())
                               .arg(analysis->epoch)
                               .arg(grid.complete() ? QString()
                                                    : QString(" (%1/%2 points)").arg(grid.pointsDone).arg(grid.pointsTotal)));
@@ -417,7 +417,7 @@ void SpectrumPage::refresh() {
     for (std::size_t i = 0; i < k; ++i) {
       viz::ChartSeries s;
       // A pair's runs are told apart by their optimizer: short legend entries fit ten series.
-      QString name = run->request.name;
+      QString name = run->name();
       const QRegularExpressionMatch pair = QRegularExpression("^pair \\d+ (.+)$").match(name);
       if (pair.hasMatch()) name = pair.captured(1);
       s.name = QString("%1 λ%2").arg(name).arg(i + 1);
@@ -433,7 +433,7 @@ void SpectrumPage::refresh() {
     for (auto it = run->analyses.rbegin(); it != run->analyses.rend(); ++it) {
       if (it->second.density.empty()) continue;
       viz::ChartSeries s;
-      s.name = QString("%1, epoch %2").arg(run->request.name).arg(it->first);
+      s.name = QString("%1, epoch %2").arg(run->name()).arg(it->first);
       s.color = viz::runColor(id);
       s.xs = it->second.densityGrid;
       s.ys = it->second.density;

@@ -17,7 +17,7 @@
 #include <sstream>
 #include <thread>
 
-#include "cli/TrainCommand.h"
+#include "core/train/RunDirectory.h"
 #include "gui/TrainingWorker.h"
 
 namespace samscape::gui {
@@ -28,11 +28,10 @@ constexpr qint64 kProgressRedrawMs = 250;
 }  // namespace
 
 QString GuiRun::optimizerLabel() const {
-  const auto& o = request.config.optimizer;
-  QString label = QString::fromStdString(o.name).toUpper();
-  if (o.name == "sam" || o.name == "asam") {
-    const double rho = o.rho >= 0.0 ? o.rho : (o.name == "sam" ? 0.05 : 0.5);
-    label += QString(" rho=%1").arg(rho);
+  const auto& o = spec.config.optimizer;
+  QString label = QString::fromStdString(nameOf(o.kind)).toUpper();
+  if (o.sharpnessAware()) {
+    label += QString(" rho=%1").arg(o.effectiveRho());
     if (o.m > 0) label += QString(" m=%1").arg(o.m);
   }
   return label;
@@ -72,28 +71,37 @@ RunController::~RunController() {
 }
 
 bool RunController::nameTaken(const QString& name) const {
-  if (std::any_of(runs_.begin(), runs_.end(), [&](const auto& entry) { return entry.second.request.name == name; })) {
+  if (std::any_of(runs_.begin(), runs_.end(), [&](const auto& entry) { return entry.second.name() == name; })) {
     return true;
   }
   return nameInUse_ && nameInUse_(name);
 }
 
-int RunController::enqueue(RunRequest request, int pairId) {
+int RunController::enqueue(RunSpec spec, int pairId) {
   GuiRun run;
   run.id = nextId_++;
   run.pairId = pairId;
-  if (request.name.isEmpty()) {
+  if (spec.name.empty()) {
+    QString name;
     do {
-      request.name = QString("run %1").arg(nextRunNumber_++);
-    } while (nameTaken(request.name));
+      name = QString("run %1").arg(nextRunNumber_++);
+    } while (nameTaken(name));
+    spec.name = name.toStdString();
+  } else if (!spec.resuming() && nameTaken(QString::fromStdString(spec.name))) {
+    // A name the workspace already holds gets the first free number: "SGD cnn (2)".
+    const QString given = QString::fromStdString(spec.name);
+    QString name;
+    for (int copy = 2; nameTaken(name = QString("%1 (%2)").arg(given).arg(copy)); ++copy) {
+    }
+    spec.name = name.toStdString();
   }
-  if (request.config.outDir.empty() && request.resumeDirectory.isEmpty()) {
-    QString slug = request.name.toLower();
+  if (spec.config.outDir.empty() && !spec.resuming()) {
+    QString slug = QString::fromStdString(spec.name).toLower();
     slug.replace(QRegularExpression("[^a-z0-9]+"), "-");
     const QString stamp = QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss");
-    request.config.outDir = QDir(runsDirectory_).filePath(stamp + "-" + QString::number(run.id) + "-" + slug).toStdString();
+    spec.config.outDir = QDir(runsDirectory_).filePath(stamp + "-" + QString::number(run.id) + "-" + slug).toStdString();
   }
-  run.request = std::move(request);
+  run.spec = std::move(spec);
   run.totalSteps = 0;
   const int id = run.id;
   runs_.emplace(id, std::move(run));
@@ -102,7 +110,7 @@ int RunController::enqueue(RunRequest request, int pairId) {
   return id;
 }
 
-std::pair<int, int> RunController::launchPair(const RunRequest& base) {
+std::pair<int, int> RunController::launchPair(const RunSpec& base) {
   // Pair numbers go up within a window; one whose names the workspace already holds (runs of an
   // earlier session, or of samscape-cli) is skipped, so that every run's name stays unique.
   const auto pairName = [](int number, const char* optimizer) { return QString("pair %1 %2").arg(number).arg(optimizer); };
@@ -110,23 +118,20 @@ std::pair<int, int> RunController::launchPair(const RunRequest& base) {
   while (nameTaken(pairName(pairId, "SGD")) || nameTaken(pairName(pairId, "SAM"))) pairId = nextPairId_++;
   const QString stamp = QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss");
   const QString prefix = QDir(runsDirectory_).filePath(stamp + QString("-pair%1").arg(pairId));
-  RunRequest sgd = base;
-  RunRequest sam = base;
-  sgd.config.optimizer.name = "sgd";
-  sam.config.optimizer.name = "sam";
+  RunSpec sgd = base;
+  RunSpec sam = base;
+  sgd.config.optimizer.kind = OptimizerKind::Sgd;
+  sam.config.optimizer.kind = OptimizerKind::Sam;
   sgd.config.outDir = (prefix + "-sgd").toStdString();
   sam.config.outDir = (prefix + "-sam").toStdString();
-  sgd.name = pairName(pairId, "SGD");
-  sam.name = pairName(pairId, "SAM");
+  sgd.name = pairName(pairId, "SGD").toStdString();
+  sam.name = pairName(pairId, "SAM").toStdString();
   if (base.analysis.directionsFile.empty()) {
     const std::string directions = (prefix + "-directions.bin").toStdString();
-    for (RunRequest* request : {&sgd, &sam}) {
-      request->analysis.directionsFile = directions;
+    for (RunSpec* spec : {&sgd, &sam}) {
+      spec->analysis.directionsFile = directions;
       // Recorded in run.json too, so that either run resumed later slices along the pair's axes.
-      nlohmann::json flags = request->analysisFlags.empty() ? nlohmann::json::object()
-                                                            : nlohmann::json::parse(request->analysisFlags);
-      if (request->analyzeEvery > 0) flags["directions"] = directions;
-      request->analysisFlags = flags.dump();
+      if (spec->analyzeEvery > 0) spec->analysisFlags["directions"] = directions;
     }
   }
   const int first = enqueue(sgd, pairId);
@@ -150,12 +155,15 @@ void RunController::startRun(GuiRun& run) {
   const int id = run.id;
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // Side-by-side runs share the cores rather than oversubscribe them.
-  const int threads = run.request.config.threads > 0 ? run.request.config.threads : std::max(1, cores / maxConcurrent_);
+  const int threads = run.spec.config.threads > 0 ? run.spec.config.threads : std::max(1, cores / maxConcurrent_);
   Worker worker;
   worker.cancel = std::make_shared<std::atomic<bool>>(false);
   worker.thread = new QThread(this);
   worker.thread->setObjectName(QString("samscape-run-%1").arg(id));
-  auto* trainer = new TrainingWorker(run.request, threads, worker.cancel, workspaceDirectory_);
+  RunSpec spec = run.spec;
+  spec.config.threads = threads;
+  spec.workspace = workspaceDirectory_.toStdString();
+  auto* trainer = new TrainingWorker(spec, worker.cancel);
   trainer->moveToThread(worker.thread);
   connect(worker.thread, &QThread::started, trainer, &TrainingWorker::run);
   connect(worker.thread, &QThread::finished, trainer, &QObject::deleteLater);
@@ -252,15 +260,15 @@ void RunController::startPairInterpolation(int pairId) {
   const GuiRun* sam = nullptr;
   for (const auto& [id, candidate] : runs_) {
     if (candidate.pairId != pairId) continue;
-    (candidate.request.config.optimizer.name == "sgd" ? sgd : sam) = &candidate;
+    (candidate.spec.config.optimizer.kind == OptimizerKind::Sgd ? sgd : sam) = &candidate;
   }
   if (sgd == nullptr || sam == nullptr) return;
-  const QString out = QString::fromStdString(sgd->request.config.outDir) + "/analysis/pair-interpolation";
+  const QString out = QString::fromStdString(sgd->spec.config.outDir) + "/analysis/pair-interpolation";
   auto* thread = new QThread(this);
   thread->setObjectName(QString("samscape-pair-%1").arg(pairId));
-  auto* worker = new InterpolationWorker(QString::fromStdString(sgd->request.config.outDir),
-                                         QString::fromStdString(sam->request.config.outDir), out,
-                                         sgd->request.analysis.subset);
+  auto* worker = new InterpolationWorker(QString::fromStdString(sgd->spec.config.outDir),
+                                         QString::fromStdString(sam->spec.config.outDir), out,
+                                         sgd->spec.analysis.subset);
   worker->moveToThread(thread);
   connect(thread, &QThread::started, worker, &InterpolationWorker::run);
   connect(thread, &QThread::finished, worker, &QObject::deleteLater);
@@ -305,16 +313,16 @@ void RunController::cancelAll() {
 bool RunController::resume(int id, QString* error) {
   GuiRun* r = mutableRun(id);
   if (r == nullptr || r->inFlight()) return false;
-  const QString directory = QString::fromStdString(r->request.config.outDir);
+  const QString directory = QString::fromStdString(r->spec.config.outDir);
   if (!QFileInfo::exists(directory + "/checkpoints/latest")) {
     if (error != nullptr) *error = directory + ": no checkpoint to resume from";
     return false;
   }
   if (r->status == "finished") {
-    if (error != nullptr) *error = r->request.name + " has finished: nothing to resume";
+    if (error != nullptr) *error = r->name() + " has finished: nothing to resume";
     return false;
   }
-  r->request.resumeDirectory = directory;
+  r->spec.resumeDirectory = directory.toStdString();
   r->status = "queued";
   r->message.clear();
   // The resumed run reports its finished epochs again in TrainingBegin.
@@ -379,67 +387,44 @@ int RunController::partnerOf(int id) const {
 
 int RunController::addExisting(const QString& runDirectory, QString* error) {
   const std::string base = runDirectory.toStdString();
-  std::ifstream in(base + "/run.json");
-  nlohmann::json run;
-  try {
-    run = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& parseError) {
-    if (error != nullptr) *error = runDirectory + "/run.json: " + QString::fromUtf8(parseError.what());
-    return -1;
-  }
   GuiRun entry;
-  entry.id = nextId_++;
+  RunJson saved;
   try {
-    applyJsonConfig(entry.request.config, run.at("config").dump(), base + "/run.json");
-  } catch (const std::exception& configError) {
-    if (error != nullptr) *error = QString::fromUtf8(configError.what());
+    saved = readRunJson(base);
+    // No metrics.csv yet: the run stopped before its start was written.
+    if (QFileInfo::exists(runDirectory + "/metrics.csv")) entry.epochs = readMetricsCsv(base + "/metrics.csv");
+  } catch (const std::exception& readError) {
+    if (error != nullptr) *error = QString::fromUtf8(readError.what());
     return -1;
   }
-  entry.request.config.outDir = base;
-  entry.request.name = QDir(runDirectory).dirName();
-  // The analyses it was launched with (run.json's "analysis"), so that resuming it analyses as before.
-  // Resolving them validates the whole config, which may fail here without failing the run's display
-  // (a CUDA run opened on a machine without CUDA): the run is shown, and resumes unanalysed.
-  const auto analysisFlags = run.find("analysis");
-  if (analysisFlags != run.end() && analysisFlags->is_object() && !analysisFlags->empty()) {
-    std::vector<std::string> arguments{"--resume", base};
-    if (!workspaceDirectory_.isEmpty()) arguments.insert(arguments.end(), {"--workspace", workspaceDirectory_.toStdString()});
+  entry.id = nextId_++;
+  entry.spec.config = saved.config;
+  entry.spec.config.outDir = base;
+  entry.spec.name = QDir(runDirectory).dirName().toStdString();
+  // The analyses it was launched with (run.json's "analysis"), so that resuming it analyses as before,
+  // resolved exactly as `samscape-cli train --resume` resolves them. That validates the whole run,
+  // which may fail here without failing the run's display (a CUDA run opened on a machine without
+  // CUDA): the run is shown, and resumes unanalysed.
+  if (!saved.analysisFlags.empty()) {
+    RunSources sources;
+    sources.resumeDirectory = base;
+    sources.workspace = workspaceDirectory_.toStdString();
     try {
-      const cli::TrainSetup setup = cli::resolveTrainArguments(arguments);
-      entry.request.analyzeEvery = setup.analyzeEvery;
-      entry.request.analysis = setup.analysis;
-      entry.request.analysisFlags = setup.analysisFlags.dump();
+      const RunSpec resumed = resolveRunSpec(sources);
+      entry.spec.analyzeEvery = resumed.analyzeEvery;
+      entry.spec.analysis = resumed.analysis;
+      entry.spec.analysisFlags = resumed.analysisFlags;
     } catch (const std::exception& analysisError) {
       entry.message = QString("its analyses cannot be resumed here: ") + QString::fromUtf8(analysisError.what());
     }
   }
-  entry.status = QString::fromStdString(run.value("status", std::string("finished")));
+  entry.status = QString::fromStdString(saved.status);
   if (entry.status == "running") entry.status = "interrupted";
-  // metrics.csv: epoch,train_loss,train_acc,test_loss,test_acc[,val_loss,val_acc],lr,seconds
-  std::string header;
-  const auto rows = readNumericCsv(base + "/metrics.csv", &header);
-  const bool withValidation = header.find("val_loss") != std::string::npos;
   double seconds = 0.0;
-  for (const std::vector<double>& values : rows) {
-    if (values.size() < (withValidation ? 9u : 7u)) continue;
-    EpochMetrics m;
-    m.epoch = static_cast<int>(values[0]);
-    m.trainLoss = values[1];
-    m.trainAccuracy = values[2];
-    m.testLoss = values[3];
-    m.testAccuracy = values[4];
-    std::size_t next = 5;
-    if (withValidation) {
-      m.validationLoss = values[5];
-      m.validationAccuracy = values[6];
-      next = 7;
-    }
-    m.learningRate = values[next];
-    m.seconds = values[next + 1];
-    seconds += m.seconds;
-    entry.epochs.push_back(m);
+  for (const EpochMetrics& metrics : entry.epochs) {
+    seconds += metrics.seconds;
     entry.epochEndSeconds.push_back(seconds);
-    entry.epochEndSteps.push_back(0);
+    entry.epochEndSteps.push_back(static_cast<std::int64_t>(metrics.epoch) * saved.stepsPerEpoch);
   }
   QDir analysisDir(runDirectory + "/analysis");
   for (const QString& name : analysisDir.entryList({"epoch-*"}, QDir::Dirs, QDir::Name)) {

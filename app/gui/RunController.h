@@ -33,12 +33,13 @@ class RunController : public QObject {
   // Cancels whatever is in flight and waits for the workers (each stops within a step or a product).
   ~RunController() override;
 
-  // A request without a name is named "run N", with the first N whose name is not taken.
-  int enqueue(RunRequest request, int pairId = -1);
+  // A run without a name is named "run N", with the first N whose name is not taken; a new run whose
+  // name is taken becomes "NAME (2)", "NAME (3)", ...
+  int enqueue(RunSpec spec, int pairId = -1);
   // An SGD run and a SAM run of the same config: same seed, so the same initial weights, data order
   // and augmentation; one --directions file, so their loss slices share axes. Named "pair N SGD" and
   // "pair N SAM" with the first N (from the last one) whose names are not taken. Returns {sgd, sam}.
-  std::pair<int, int> launchPair(const RunRequest& base);
+  std::pair<int, int> launchPair(const RunSpec& base);
   void cancel(int id);
   void cancelAll();
   // Queues the run again, continuing from its latest checkpoint in its own directory.

@@ -68,11 +68,11 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
   if (role == Qt::DecorationRole && index.column() == Name) return viz::runColor(run->id);
   if (role == Qt::ToolTipRole) {
     if (index.column() == Status && !run->message.isEmpty()) return run->message;
-    return QString::fromStdString(run->request.config.outDir);
+    return QString::fromStdString(run->spec.config.outDir);
   }
   if (role != Qt::DisplayRole && role != Qt::EditRole) return {};
   switch (index.column()) {
-    case Name: return run->request.name;
+    case Name: return run->name();
     case Optimizer: return run->optimizerLabel();
     case Status: return run->status;
     case Progress: {

@@ -18,15 +18,8 @@
 #include <optional>
 #include <sstream>
 
-#include "analysis/PeriodicAnalysis.h"
-#include "cli/AnalysisRecords.h"
-#include "core/store/StoreRecorder.h"
-#include "core/store/Workspace.h"
 #include "core/train/SavedRun.h"
-#include "core/Runtime.h"
-#include "core/train/Checkpoint.h"
-#include "core/train/RunDirectory.h"
-#include "core/train/Trainer.h"
+#include "session/RunSession.h"
 
 namespace samscape::gui {
 namespace {
@@ -177,9 +170,8 @@ RunAnalysis readRunAnalysis(int epoch, const QString& directory) {
   return analysis;
 }
 
-TrainingWorker::TrainingWorker(RunRequest request, int threads, std::shared_ptr<std::atomic<bool>> cancel,
-                               QString workspace)
-    : request_(std::move(request)), threads_(threads), cancel_(std::move(cancel)), workspace_(std::move(workspace)) {}
+TrainingWorker::TrainingWorker(RunSpec spec, std::shared_ptr<std::atomic<bool>> cancel)
+    : spec_(std::move(spec)), cancel_(std::move(cancel)) {}
 
 InterpolationWorker::InterpolationWorker(QString fromRun, QString toRun, QString outDir, std::int64_t subset)
     : fromRun_(std::move(fromRun)), toRun_(std::move(toRun)), outDir_(std::move(outDir)), subset_(subset) {}
@@ -207,50 +199,16 @@ void InterpolationWorker::run() {
 void TrainingWorker::run() {
   yieldTheCpuToTheWindow();
   try {
-    TrainConfig config = request_.config;
-    config.threads = threads_;
-    configureThreads(threads_);
-    const bool resuming = !request_.resumeDirectory.isEmpty();
-    if (resuming) config.outDir = request_.resumeDirectory.toStdString();
-    RunDirectoryWriter runDirectory(config.outDir, config, resuming);
-    runDirectory.setAnalysisFlags(request_.analysisFlags);
-    Trainer trainer(config);
-    if (resuming) trainer.resumeFrom(latestCheckpoint(config.outDir + "/checkpoints"));
-
     SignalBridge bridge(*this);
-    std::vector<TrainingObserver*> observers{&bridge, &runDirectory};
-    // The run's record in the workspace, through this thread's own connection to the store.
-    std::unique_ptr<RunStore> store;
-    std::unique_ptr<StoreRecorder> recorder;
-    if (!workspace_.isEmpty()) {
-      store = std::make_unique<RunStore>(Workspace(workspace_.toStdString()));
-      RunRecord record;
-      record.name = request_.name.toStdString();
-      record.configJson = configToJson(config);
-      record.versionsJson = cli::versionsJson();
-      record.device = config.devices.empty() ? config.device : config.devices;
-      record.outDir = config.outDir;
-      recorder = std::make_unique<StoreRecorder>(*store, record, resuming);
-      observers.push_back(recorder.get());
-    }
-    std::unique_ptr<PeriodicAnalysis> analyses;
-    if (request_.analyzeEvery > 0) {
-      analyses = std::make_unique<PeriodicAnalysis>(config, request_.analyzeEvery, request_.analysis, cancel_.get(),
-                                                    &bridge);
-      analyses->setOnAnalysis([this, &store, &recorder](const EpochAnalysis& done) {
-        if (store) store->recordAnalyses(cli::analysisRecords(recorder->runId(), done.epoch, done.directory, done.outcome.jsonText));
-        Q_EMIT analysisReady(readRunAnalysis(done.epoch, QString::fromStdString(done.directory)));
-      });
-      observers.push_back(analyses.get());
-    }
-    TrainingResult result;
-    try {
-      result = trainer.run(observers, cancel_.get());
-    } catch (const std::exception& error) {
-      if (recorder) recorder->markFailed(error.what());
-      throw;
-    }
-    trainer.saveModel(runDirectory.modelPath());
+    RunSessionOptions options;
+    options.cancel = cancel_.get();
+    options.analysisObserver = &bridge;
+    RunSession session(spec_, options);
+    session.addObserver(&bridge);
+    session.setOnAnalysis([this](const EpochAnalysis& done) {
+      Q_EMIT analysisReady(readRunAnalysis(done.epoch, QString::fromStdString(done.directory)));
+    });
+    const TrainingResult result = session.run();
     Q_EMIT ended(QString::fromStdString(runStatusName(result.status)), QString::fromStdString(result.message));
   } catch (const std::exception& error) {
     Q_EMIT ended("failed", QString::fromUtf8(error.what()));

@@ -15,8 +15,8 @@ namespace samscape::gui {
 class TrainingWorker : public QObject {
   Q_OBJECT
  public:
-  // `workspace`: where the run is recorded (its store); empty: not recorded.
-  TrainingWorker(RunRequest request, int threads, std::shared_ptr<std::atomic<bool>> cancel, QString workspace);
+  // Runs `spec` through a RunSession (recorded in spec.workspace's store unless that is empty).
+  TrainingWorker(RunSpec spec, std::shared_ptr<std::atomic<bool>> cancel);
 
  public Q_SLOTS:
   void run();
@@ -31,10 +31,8 @@ class TrainingWorker : public QObject {
   void ended(const QString& status, const QString& message);
 
  private:
-  RunRequest request_;
-  int threads_;
+  RunSpec spec_;
   std::shared_ptr<std::atomic<bool>> cancel_;
-  QString workspace_;
 };
 
 // The 1D interpolation from one run's final weights to another's (a pair's SGD and SAM solutions),

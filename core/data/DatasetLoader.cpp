@@ -110,27 +110,11 @@ ImageSet readSplit(DatasetKind kind, const std::string& directory, bool trainSpl
 
 }  // namespace
 
-std::string datasetName(DatasetKind kind) {
-  switch (kind) {
-    case DatasetKind::FashionMnist:
-      return "fashion-mnist";
-    case DatasetKind::Mnist:
-      return "mnist";
-    case DatasetKind::Cifar10:
-      return "cifar10";
-    case DatasetKind::Cifar100:
-      return "cifar100";
-  }
-  return "unknown";
-}
+std::string datasetName(DatasetKind kind) { return nameOf(kind); }
 
 DatasetKind parseDatasetName(const std::string& name) {
-  for (DatasetKind kind : {DatasetKind::FashionMnist, DatasetKind::Mnist, DatasetKind::Cifar10,
-                           DatasetKind::Cifar100}) {
-    if (name == datasetName(kind)) return kind;
-  }
-  throw ConfigError("--dataset", name,
-                    "unknown dataset; expected one of fashion-mnist, mnist, cifar10, cifar100");
+  if (const auto kind = valueNamed<DatasetKind>(name)) return *kind;
+  throw ConfigError("--dataset", name, "unknown dataset; expected " + joinNames(allNames<DatasetKind>()));
 }
 
 ChannelStatistics computeChannelStatistics(const ImageSet& images) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/NamedEnum.h"
+
 namespace samscape {
 
 // Images stored as raw bytes in N x C x H x W order (channel-planar, as CIFAR stores them and as
@@ -26,6 +28,13 @@ struct ImageSet {
 };
 
 enum class DatasetKind { FashionMnist, Mnist, Cifar10, Cifar100 };
+inline const EnumNames<DatasetKind>& names(DatasetKind) {
+  static const EnumNames<DatasetKind> list{{DatasetKind::FashionMnist, "fashion-mnist"},
+                                           {DatasetKind::Mnist, "mnist"},
+                                           {DatasetKind::Cifar10, "cifar10"},
+                                           {DatasetKind::Cifar100, "cifar100"}};
+  return list;
+}
 
 // "fashion-mnist", "mnist", "cifar10", "cifar100"
 std::string datasetName(DatasetKind kind);

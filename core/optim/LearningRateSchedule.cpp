@@ -7,20 +7,11 @@
 
 namespace samscape {
 
-std::string scheduleName(ScheduleKind kind) {
-  switch (kind) {
-    case ScheduleKind::Constant: return "constant";
-    case ScheduleKind::Cosine: return "cosine";
-    case ScheduleKind::Step: return "step";
-  }
-  return "unknown";
-}
+std::string scheduleName(ScheduleKind kind) { return nameOf(kind); }
 
 ScheduleKind parseScheduleName(const std::string& name) {
-  for (auto kind : {ScheduleKind::Constant, ScheduleKind::Cosine, ScheduleKind::Step}) {
-    if (scheduleName(kind) == name) return kind;
-  }
-  throw ConfigError("--schedule", name, "expected constant, cosine or step");
+  if (const auto kind = valueNamed<ScheduleKind>(name)) return *kind;
+  throw ConfigError("--schedule", name, "expected " + joinNames(allNames<ScheduleKind>()));
 }
 
 LearningRateSchedule::LearningRateSchedule(ScheduleOptions options) : options_(std::move(options)) {

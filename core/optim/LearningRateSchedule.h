@@ -5,9 +5,16 @@
 #include <string>
 #include <vector>
 
+#include "core/NamedEnum.h"
+
 namespace samscape {
 
 enum class ScheduleKind { Constant, Cosine, Step };
+inline const EnumNames<ScheduleKind>& names(ScheduleKind) {
+  static const EnumNames<ScheduleKind> list{
+      {ScheduleKind::Constant, "constant"}, {ScheduleKind::Cosine, "cosine"}, {ScheduleKind::Step, "step"}};
+  return list;
+}
 
 std::string scheduleName(ScheduleKind kind);
 ScheduleKind parseScheduleName(const std::string& name);  // throws ConfigError naming --schedule

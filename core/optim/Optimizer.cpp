@@ -44,9 +44,8 @@ class LibTorchOptimizer final : public Optimizer {
 }  // namespace
 
 std::unique_ptr<Optimizer> makeOptimizer(std::vector<torch::Tensor> parameters, const OptimizerSpec& spec) {
-  const std::string& base = spec.baseName();
   std::ostringstream description;
-  if (base == "sgd") {
+  if (spec.baseKind() == BaseOptimizerKind::Sgd) {
     description << "sgd (momentum " << spec.momentum << (spec.nesterov ? ", nesterov" : "")
                 << ", weight decay " << spec.weightDecay << ")";
     return std::make_unique<LibTorchOptimizer<torch::optim::SGD, torch::optim::SGDOptions>>(
@@ -57,7 +56,7 @@ std::unique_ptr<Optimizer> makeOptimizer(std::vector<torch::Tensor> parameters, 
             .weight_decay(spec.weightDecay),
         description.str());
   }
-  if (base == "adam") {
+  {
     description << "adam (betas " << spec.adamBeta1 << ", " << spec.adamBeta2 << ", eps "
                 << spec.adamEpsilon << ", weight decay " << spec.weightDecay << ")";
     return std::make_unique<LibTorchOptimizer<torch::optim::Adam, torch::optim::AdamOptions>>(
@@ -68,8 +67,6 @@ std::unique_ptr<Optimizer> makeOptimizer(std::vector<torch::Tensor> parameters, 
             .weight_decay(spec.weightDecay),
         description.str());
   }
-  if (spec.sharpnessAware()) throw ConfigError("--base", base, "unknown base optimizer; available: sgd, adam");
-  throw ConfigError("--optimizer", spec.name, "unknown optimizer; available: sgd, adam, sam, asam");
 }
 
 }  // namespace samscape

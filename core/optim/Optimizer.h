@@ -41,10 +41,9 @@ class Optimizer {
   virtual void loadState(torch::serialize::InputArchive& archive) = 0;
 };
 
-// Builds spec.baseName(): "sgd" is PyTorch's torch.optim.SGD (it wraps LibTorch's implementation):
+// Builds spec.baseKind(): sgd is PyTorch's torch.optim.SGD (it wraps LibTorch's implementation):
 // with d = g + weightDecay * w, b <- momentum * b + d (b = d on the first step),
-// w <- w - lr * (nesterov ? d + momentum * b : b). "adam" is torch.optim.Adam with L2 decay.
-// Throws ConfigError naming --optimizer or --base.
+// w <- w - lr * (nesterov ? d + momentum * b : b). adam is torch.optim.Adam with L2 decay.
 std::unique_ptr<Optimizer> makeOptimizer(std::vector<torch::Tensor> parameters, const OptimizerSpec& spec);
 
 }  // namespace samscape

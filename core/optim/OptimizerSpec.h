@@ -4,13 +4,31 @@
 #include <cstdint>
 #include <string>
 
+#include "core/NamedEnum.h"
+
 namespace samscape {
 
+// sgd or adam: that base optimizer on the plain gradient. sam or asam: the sharpness-aware gradient
+// (Foret et al. 2021; Kwon et al. 2021) handed to a base optimizer.
+enum class OptimizerKind { Sgd, Adam, Sam, Asam };
+inline const EnumNames<OptimizerKind>& names(OptimizerKind) {
+  static const EnumNames<OptimizerKind> list{{OptimizerKind::Sgd, "sgd"},
+                                             {OptimizerKind::Adam, "adam"},
+                                             {OptimizerKind::Sam, "sam"},
+                                             {OptimizerKind::Asam, "asam"}};
+  return list;
+}
+
+// The optimizer that applies the updates: torch.optim.SGD or torch.optim.Adam.
+enum class BaseOptimizerKind { Sgd, Adam };
+inline const EnumNames<BaseOptimizerKind>& names(BaseOptimizerKind) {
+  static const EnumNames<BaseOptimizerKind> list{{BaseOptimizerKind::Sgd, "sgd"}, {BaseOptimizerKind::Adam, "adam"}};
+  return list;
+}
+
 struct OptimizerSpec {
-  // sgd or adam: that base optimizer on the plain gradient. sam or asam: the sharpness-aware gradient
-  // (Foret et al. 2021; Kwon et al. 2021) handed to the base optimizer named by `base`.
-  std::string name = "sgd";
-  std::string base = "sgd";
+  OptimizerKind kind = OptimizerKind::Sgd;
+  BaseOptimizerKind base = BaseOptimizerKind::Sgd;  // of sam and asam
   double learningRate = 0.05;
   // SGD
   double momentum = 0.9;
@@ -30,10 +48,13 @@ struct OptimizerSpec {
   // Clip the final gradient (after averaging over chunks and replicas) to this L2 norm; 0 = off.
   double clipNorm = 0.0;
 
-  bool sharpnessAware() const { return name == "sam" || name == "asam"; }
+  bool sharpnessAware() const { return kind == OptimizerKind::Sam || kind == OptimizerKind::Asam; }
   // The base optimizer that applies the updates.
-  const std::string& baseName() const { return sharpnessAware() ? base : name; }
-  double effectiveRho() const { return rho >= 0.0 ? rho : (name == "asam" ? 0.5 : 0.05); }
+  BaseOptimizerKind baseKind() const {
+    if (sharpnessAware()) return base;
+    return kind == OptimizerKind::Adam ? BaseOptimizerKind::Adam : BaseOptimizerKind::Sgd;
+  }
+  double effectiveRho() const { return rho >= 0.0 ? rho : (kind == OptimizerKind::Asam ? 0.5 : 0.05); }
 };
 
 }  // namespace samscape

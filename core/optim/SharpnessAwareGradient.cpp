@@ -30,7 +30,7 @@ std::vector<torch::Tensor> sharpnessPerturbation(const std::vector<torch::Tensor
                                                  const OptimizerSpec& spec) {
   torch::NoGradGuard noGrad;
   const double rho = spec.effectiveRho();
-  const bool adaptive = spec.name == "asam";
+  const bool adaptive = spec.kind == OptimizerKind::Asam;
   std::vector<torch::Tensor> scaled;  // T g for ASAM, g for SAM
   std::vector<torch::Tensor> scale;   // T for ASAM
   for (const auto& parameter : parameters) {

@@ -37,7 +37,7 @@ class BatchObjective {
   virtual torch::Tensor lossAndGradient(std::int64_t begin, std::int64_t end, PassKind pass) = 0;
 };
 
-// The perturbation e for the gradient currently in .grad() (SAM or ASAM by spec.name).
+// The perturbation e for the gradient currently in .grad() (SAM or ASAM by spec.kind).
 // A zero gradient gives e = 0.
 std::vector<torch::Tensor> sharpnessPerturbation(const std::vector<torch::Tensor>& parameters,
                                                  const OptimizerSpec& spec);

@@ -28,6 +28,39 @@ int integerFromEnvironment(const char* name, int fallback) {
 
 }  // namespace
 
+const OptionTable<DistributedOptions>& distributedOptionTable() {
+  static const OptionTable<DistributedOptions> table = [] {
+    const auto info = [](const char* key, const char* label, const char* help) {
+      OptionInfo option;
+      option.key = key;
+      option.label = label;
+      option.group = OptionGroup::Processes;
+      option.help = help;
+      return option;
+    };
+    using D = DistributedOptions;
+    OptionTable<D> options;
+    options.push_back(fieldOption<D>(info("rank", "Rank", "This process's rank in a multi-process job (default: $RANK, else 0)"),
+                                     [](auto& d) -> auto& { return d.rank; }));
+    options.push_back(fieldOption<D>(info("world-size", "Processes", "Processes in the job (default: $WORLD_SIZE, else 1)"),
+                                     [](auto& d) -> auto& { return d.worldSize; }));
+    options.push_back(fieldOption<D>(
+        info("local-rank", "Local rank", "Rank on this machine; --device cuda means cuda:LOCAL_RANK (default: $LOCAL_RANK)"),
+        [](auto& d) -> auto& { return d.localRank; }));
+    options.push_back(fieldOption<D>(
+        info("master-addr", "Rendezvous address", "Address of rank 0's rendezvous (default: $MASTER_ADDR, else 127.0.0.1)"),
+        [](auto& d) -> auto& { return d.masterAddress; }));
+    options.push_back(fieldOption<D>(info("master-port", "Rendezvous port", "Port of rank 0's rendezvous (default: $MASTER_PORT)"),
+                                     [](auto& d) -> auto& { return d.masterPort; }));
+    options.push_back(fieldOption<D>(
+        info("dist-timeout", "Timeout (s)",
+             "Seconds a rank waits for the others (rendezvous, each collective) before it stops with an error"),
+        [](auto& d) -> auto& { return d.timeoutSeconds; }));
+    return options;
+  }();
+  return table;
+}
+
 DistributedOptions distributedOptionsFromEnvironment() {
   DistributedOptions options;
   if (const char* address = std::getenv("MASTER_ADDR"); address != nullptr && *address != '\0') {

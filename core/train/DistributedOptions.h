@@ -26,6 +26,10 @@ struct DistributedOptions {
   bool distributed() const { return worldSize > 1; }
 };
 
+// The flags that override the environment: --rank, --world-size, --local-rank, --master-addr,
+// --master-port, --dist-timeout (group Processes: not in the launch form).
+const OptionTable<DistributedOptions>& distributedOptionTable();
+
 // Reads MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE and LOCAL_RANK where set (others keep their
 // defaults). A value that is not a number is a ConfigError naming the variable.
 DistributedOptions distributedOptionsFromEnvironment();

@@ -2,8 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <map>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -57,6 +60,120 @@ std::string metricsCsv(const std::vector<EpochMetrics>& epochs, bool withValidat
     out << ',' << m.learningRate << ',' << std::setprecision(4) << m.seconds << std::setprecision(10) << '\n';
   }
   return out.str();
+}
+
+std::vector<EpochMetrics> readMetricsCsv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw DataError(path, "cannot open metrics.csv");
+  std::string line;
+  if (!std::getline(in, line)) throw DataError(path, "empty: no header line");
+  std::vector<std::string> columns;
+  {
+    std::stringstream header(line);
+    for (std::string name; std::getline(header, name, ',');) columns.push_back(name);
+  }
+  // The columns metricsCsv writes, by name: each is required but the validation pair.
+  const std::vector<std::string> required{"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"};
+  std::map<std::string, std::size_t> position;
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    const std::string& name = columns[i];
+    const bool known = std::find(required.begin(), required.end(), name) != required.end() || name == "val_loss" ||
+                       name == "val_acc";
+    if (!known) throw DataError(path, "line 1: unknown column \"" + name + "\"");
+    if (!position.emplace(name, i).second) throw DataError(path, "line 1: column \"" + name + "\" appears twice");
+  }
+  for (const std::string& name : required) {
+    if (position.count(name) == 0) throw DataError(path, "line 1: no \"" + name + "\" column");
+  }
+  if (position.count("val_loss") != position.count("val_acc")) {
+    throw DataError(path, "line 1: val_loss and val_acc come together");
+  }
+  std::vector<EpochMetrics> epochs;
+  for (int lineNumber = 2; std::getline(in, line); ++lineNumber) {
+    if (line.empty()) continue;
+    std::vector<double> values;
+    std::stringstream fields(line);
+    for (std::string field; std::getline(fields, field, ',');) {
+      std::size_t used = 0;
+      double value = 0.0;
+      try {
+        value = std::stod(field, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used == 0 || used != field.size()) {
+        throw DataError(path, "line " + std::to_string(lineNumber) + ": \"" + field + "\" is not a number");
+      }
+      values.push_back(value);
+    }
+    if (values.size() != columns.size()) {
+      throw DataError(path, "line " + std::to_string(lineNumber) + ": " + std::to_string(values.size()) +
+                                " fields, the header has " + std::to_string(columns.size()));
+    }
+    const auto at = [&](const char* name) { return values[position.at(name)]; };
+    EpochMetrics metrics;
+    const double epoch = at("epoch");
+    if (!(epoch >= 1.0 && epoch <= 1e9 && epoch == std::floor(epoch))) {
+      throw DataError(path, "line " + std::to_string(lineNumber) + ": epoch " + optionText(nlohmann::json(epoch)) + " is not a positive integer");
+    }
+    metrics.epoch = static_cast<int>(epoch);
+    metrics.trainLoss = at("train_loss");
+    metrics.trainAccuracy = at("train_acc");
+    metrics.testLoss = at("test_loss");
+    metrics.testAccuracy = at("test_acc");
+    if (position.count("val_loss") > 0) {
+      metrics.validationLoss = at("val_loss");
+      metrics.validationAccuracy = at("val_acc");
+    }
+    metrics.learningRate = at("lr");
+    metrics.seconds = at("seconds");
+    epochs.push_back(metrics);
+  }
+  return epochs;
+}
+
+RunJson readRunJson(const std::string& runDirectory) {
+  using nlohmann::json;
+  const std::string path = (fs::path(runDirectory) / "run.json").string();
+  std::ifstream in(path);
+  if (!in) throw DataError(path, "cannot open run.json: not a run directory");
+  json document;
+  try {
+    document = json::parse(in);
+  } catch (const json::exception& error) {
+    throw DataError(path, std::string("not valid JSON: ") + error.what());
+  }
+  if (!document.is_object()) throw DataError(path, "expected a JSON object");
+  const auto field = [&](const char* key, json::value_t type, const char* what) -> const json* {
+    const auto found = document.find(key);
+    if (found == document.end()) return nullptr;
+    const bool number = type == json::value_t::number_float;
+    if (number ? !found->is_number() : found->type() != type) {
+      throw DataError(path, std::string("\"") + key + "\" must be " + what);
+    }
+    return &*found;
+  };
+  RunJson run;
+  const json* status = field("status", json::value_t::string, "a string");
+  if (status == nullptr) throw DataError(path, "no \"status\"");
+  run.status = status->get<std::string>();
+  if (const json* message = field("message", json::value_t::string, "a string")) run.message = message->get<std::string>();
+  const json* config = field("config", json::value_t::object, "an object of options");
+  if (config == nullptr) throw DataError(path, "no \"config\"");
+  applyOptionsJson(run.config, trainOptions(), *config, path);
+  if (const json* analysis = field("analysis", json::value_t::object, "an object of options")) run.analysisFlags = *analysis;
+  if (const json* epochs = field("epochs_completed", json::value_t::number_float, "a number")) {
+    const double count = epochs->get<double>();
+    if (!(count >= 0.0 && count <= 1e9)) throw DataError(path, "\"epochs_completed\" must be 0 or more");
+    run.epochsCompleted = static_cast<int>(count);
+  }
+  if (const json* data = field("data", json::value_t::object, "an object")) {
+    const auto steps = data->find("steps_per_epoch");
+    if (steps != data->end() && steps->is_number() && steps->get<double>() >= 0.0 && steps->get<double>() <= 1e15) {
+      run.stepsPerEpoch = static_cast<std::int64_t>(steps->get<double>());
+    }
+  }
+  return run;
 }
 
 RunDirectoryWriter::RunDirectoryWriter(std::string directory, TrainConfig config, bool resuming)

@@ -6,6 +6,8 @@
 //   model.pt     the final weights (written by the caller through Trainer::saveModel)
 // Each file is replaced atomically (written beside, then renamed), so a crash never leaves a torn file.
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -46,6 +48,22 @@ class RunDirectoryWriter : public TrainingObserver {
 
 // The metrics.csv text for these epochs, with the val_loss and val_acc columns when asked.
 std::string metricsCsv(const std::vector<EpochMetrics>& epochs, bool withValidation);
+// Reads metrics.csv back (its columns by their header names). Throws DataError naming the file and the
+// line for a missing file, an unknown header or a row that is not numbers of the header's count.
+std::vector<EpochMetrics> readMetricsCsv(const std::string& path);
+
+// What a run directory's run.json says, as samscape reads it back.
+struct RunJson {
+  std::string status;   // running, finished, diverged or cancelled
+  std::string message;  // why it did not finish
+  TrainConfig config;   // its "config"
+  nlohmann::json analysisFlags = nlohmann::json::object();  // its "analysis": the analyses' --config keys
+  int epochsCompleted = 0;
+  std::int64_t stepsPerEpoch = 0;  // 0 when the run never began
+};
+// Reads DIR/run.json. Throws DataError naming the file when it is missing, not JSON or lacks a field
+// of the wrong type, and ConfigError naming the option and the file for a bad "config" key.
+RunJson readRunJson(const std::string& runDirectory);
 
 // Writes `content` to `path` through a temporary file in the same directory and a rename.
 // Throws Error naming the path on failure.

@@ -7,6 +7,7 @@
 
 #include "core/Error.h"
 #include "core/train/Checkpoint.h"
+#include "core/train/RunDirectory.h"
 
 namespace samscape {
 namespace fs = std::filesystem;
@@ -34,13 +35,10 @@ SavedModel locateSavedModel(const std::string& path, const std::string& flag) {
 
   SavedModel saved;
   saved.runDirectory = run.string();
-  const std::string runJson = (run / "run.json").string();
-  std::ifstream in(runJson);
   try {
-    const auto document = nlohmann::json::parse(in);
-    applyJsonConfig(saved.config, document.at("config").dump(), runJson);
-  } catch (const nlohmann::json::exception& error) {
-    throw ConfigError(flag, path, runJson + " is malformed: " + error.what());
+    saved.config = readRunJson(run.string()).config;
+  } catch (const Error& error) {
+    throw ConfigError(flag, path, std::string("its run.json cannot be read: ") + error.what());
   }
 
   if (fs::is_regular_file(given)) {

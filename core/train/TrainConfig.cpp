@@ -2,10 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <functional>
-#include <map>
 #include <sstream>
 
 #include "core/Error.h"
@@ -16,200 +15,206 @@ namespace {
 
 using nlohmann::json;
 
-std::string toText(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
+OptionInfo info(const char* key, const char* label, OptionGroup group, std::string help) {
+  OptionInfo option;
+  option.key = key;
+  option.label = label;
+  option.group = group;
+  option.help = std::move(help);
+  return option;
 }
 
-void requireFinite(const std::string& flag, double value) {
-  if (!std::isfinite(value)) throw ConfigError(flag, toText(value), "must be a finite number");
+OptionInfo path(const char* key, const char* label, OptionGroup group, std::string help) {
+  OptionInfo option = info(key, label, group, std::move(help));
+  option.kind = OptionKind::Path;
+  return option;
 }
 
-// One entry per key: how to write it and how to read it. Keeping both directions in one table means
-// a key cannot be written without being readable back.
-struct KeyBinding {
-  std::function<json(const TrainConfig&)> write;
-  std::function<void(TrainConfig&, const json&)> read;
-};
-
-template <typename T>
-T as(const json& value) {
-  return value.get<T>();
-}
-
-const std::map<std::string, KeyBinding>& keyBindings() {
-  static const std::map<std::string, KeyBinding> bindings = {
-      {"dataset", {[](const TrainConfig& c) { return json(datasetName(c.data.kind)); },
-                   [](TrainConfig& c, const json& v) { c.data.kind = parseDatasetName(as<std::string>(v)); }}},
-      {"data-dir", {[](const TrainConfig& c) { return json(c.data.dataDir); },
-                    [](TrainConfig& c, const json& v) { c.data.dataDir = as<std::string>(v); }}},
-      {"train-subset", {[](const TrainConfig& c) { return json(c.data.trainSubset); },
-                        [](TrainConfig& c, const json& v) { c.data.trainSubset = as<std::int64_t>(v); }}},
-      {"test-subset", {[](const TrainConfig& c) { return json(c.data.testSubset); },
-                       [](TrainConfig& c, const json& v) { c.data.testSubset = as<std::int64_t>(v); }}},
-      {"val-fraction", {[](const TrainConfig& c) { return json(c.data.valFraction); },
-                        [](TrainConfig& c, const json& v) { c.data.valFraction = as<double>(v); }}},
-      {"label-noise", {[](const TrainConfig& c) { return json(c.data.labelNoise); },
-                       [](TrainConfig& c, const json& v) { c.data.labelNoise = as<double>(v); }}},
-      {"no-augment", {[](const TrainConfig& c) { return json(!c.augment); },
-                      [](TrainConfig& c, const json& v) { c.augment = !as<bool>(v); }}},
-      {"no-shuffle", {[](const TrainConfig& c) { return json(!c.shuffle); },
-                      [](TrainConfig& c, const json& v) { c.shuffle = !as<bool>(v); }}},
-      {"no-normalize", {[](const TrainConfig& c) { return json(!c.normalize); },
-                        [](TrainConfig& c, const json& v) { c.normalize = !as<bool>(v); }}},
-      {"model", {[](const TrainConfig& c) { return json(c.model.name); },
-                 [](TrainConfig& c, const json& v) { c.model.name = as<std::string>(v); }}},
-      {"model-file", {[](const TrainConfig& c) { return json(c.model.modelFile); },
-                      [](TrainConfig& c, const json& v) { c.model.modelFile = as<std::string>(v); }}},
-      {"optimizer", {[](const TrainConfig& c) { return json(c.optimizer.name); },
-                     [](TrainConfig& c, const json& v) { c.optimizer.name = as<std::string>(v); }}},
-      {"lr", {[](const TrainConfig& c) { return json(c.optimizer.learningRate); },
-              [](TrainConfig& c, const json& v) { c.optimizer.learningRate = as<double>(v); }}},
-      {"momentum", {[](const TrainConfig& c) { return json(c.optimizer.momentum); },
-                    [](TrainConfig& c, const json& v) { c.optimizer.momentum = as<double>(v); }}},
-      {"nesterov", {[](const TrainConfig& c) { return json(c.optimizer.nesterov); },
-                    [](TrainConfig& c, const json& v) { c.optimizer.nesterov = as<bool>(v); }}},
-      {"weight-decay", {[](const TrainConfig& c) { return json(c.optimizer.weightDecay); },
-                        [](TrainConfig& c, const json& v) { c.optimizer.weightDecay = as<double>(v); }}},
-      {"base", {[](const TrainConfig& c) { return json(c.optimizer.base); },
-                [](TrainConfig& c, const json& v) { c.optimizer.base = as<std::string>(v); }}},
-      {"rho", {[](const TrainConfig& c) { return json(c.optimizer.rho); },
-               [](TrainConfig& c, const json& v) { c.optimizer.rho = as<double>(v); }}},
-      {"asam-eta", {[](const TrainConfig& c) { return json(c.optimizer.asamEta); },
-                    [](TrainConfig& c, const json& v) { c.optimizer.asamEta = as<double>(v); }}},
-      {"m", {[](const TrainConfig& c) { return json(c.optimizer.m); },
-             [](TrainConfig& c, const json& v) { c.optimizer.m = as<std::int64_t>(v); }}},
-      {"clip-norm", {[](const TrainConfig& c) { return json(c.optimizer.clipNorm); },
-                     [](TrainConfig& c, const json& v) { c.optimizer.clipNorm = as<double>(v); }}},
-      {"adam-beta1", {[](const TrainConfig& c) { return json(c.optimizer.adamBeta1); },
-                      [](TrainConfig& c, const json& v) { c.optimizer.adamBeta1 = as<double>(v); }}},
-      {"adam-beta2", {[](const TrainConfig& c) { return json(c.optimizer.adamBeta2); },
-                      [](TrainConfig& c, const json& v) { c.optimizer.adamBeta2 = as<double>(v); }}},
-      {"adam-eps", {[](const TrainConfig& c) { return json(c.optimizer.adamEpsilon); },
-                    [](TrainConfig& c, const json& v) { c.optimizer.adamEpsilon = as<double>(v); }}},
-      {"devices", {[](const TrainConfig& c) { return json(c.devices); },
-                   [](TrainConfig& c, const json& v) { c.devices = as<std::string>(v); }}},
-      {"batch-size", {[](const TrainConfig& c) { return json(c.batchSize); },
-                      [](TrainConfig& c, const json& v) { c.batchSize = as<std::int64_t>(v); }}},
-      {"epochs", {[](const TrainConfig& c) { return json(c.epochs); },
-                  [](TrainConfig& c, const json& v) { c.epochs = as<int>(v); }}},
-      {"schedule", {[](const TrainConfig& c) { return json(scheduleName(c.schedule)); },
-                    [](TrainConfig& c, const json& v) { c.schedule = parseScheduleName(as<std::string>(v)); }}},
-      {"warmup-epochs", {[](const TrainConfig& c) { return json(c.warmupEpochs); },
-                         [](TrainConfig& c, const json& v) { c.warmupEpochs = as<double>(v); }}},
-      {"step-epochs", {[](const TrainConfig& c) { return json(c.stepEpochs); },
-                       [](TrainConfig& c, const json& v) { c.stepEpochs = as<std::vector<int>>(v); }}},
-      {"step-factor", {[](const TrainConfig& c) { return json(c.stepFactor); },
-                       [](TrainConfig& c, const json& v) { c.stepFactor = as<double>(v); }}},
-      {"seed", {[](const TrainConfig& c) { return json(c.seed); },
-                [](TrainConfig& c, const json& v) { c.seed = as<std::uint64_t>(v); }}},
-      {"device", {[](const TrainConfig& c) { return json(c.device); },
-                  [](TrainConfig& c, const json& v) { c.device = as<std::string>(v); }}},
-      {"threads", {[](const TrainConfig& c) { return json(c.threads); },
-                   [](TrainConfig& c, const json& v) { c.threads = as<int>(v); }}},
-      {"eval-batch-size", {[](const TrainConfig& c) { return json(c.evalBatchSize); },
-                           [](TrainConfig& c, const json& v) { c.evalBatchSize = as<std::int64_t>(v); }}},
-      {"out", {[](const TrainConfig& c) { return json(c.outDir); },
-               [](TrainConfig& c, const json& v) { c.outDir = as<std::string>(v); }}},
-  };
-  return bindings;
+// Every option of a training run, in the order `train --help` and the launch form show them.
+OptionTable<TrainConfig> makeTrainOptions() {
+  using G = OptionGroup;
+  using C = TrainConfig;
+  OptionTable<C> table;
+  const auto add = [&](Option<C> option) { table.push_back(std::move(option)); };
+  // Data
+  add(choiceOption<C>(info("dataset", "Dataset", G::Data, "The dataset"),
+                      [](auto& c) -> auto& { return c.data.kind; }));
+  add(fieldOption<C>(path("data-dir", "Data directory", G::Data,
+                          std::string("Directory of the dataset files (default for fashion-mnist: ") +
+                              kDefaultFashionMnistDir + ")"),
+                     [](auto& c) -> auto& { return c.data.dataDir; }));
+  add(fieldOption<C>(info("train-subset", "Training examples", G::Data,
+                          "Use the first N training examples in file order (0: all)"),
+                     [](auto& c) -> auto& { return c.data.trainSubset; },
+                     [](const C& c) { return c.data.trainSubset < 0 ? "must be 0 (all) or positive" : ""; }));
+  add(fieldOption<C>(info("test-subset", "Test examples", G::Data,
+                          "Use the first N test examples in file order (0: all)"),
+                     [](auto& c) -> auto& { return c.data.testSubset; },
+                     [](const C& c) { return c.data.testSubset < 0 ? "must be 0 (all) or positive" : ""; }));
+  add(fieldOption<C>(info("val-fraction", "Validation fraction", G::Data,
+                          "Fraction of the training set held out for validation (its last examples)"),
+                     [](auto& c) -> auto& { return c.data.valFraction; },
+                     [](const C& c) { return unlessInHalfOpen(c.data.valFraction, 0.0, 1.0); }));
+  add(fieldOption<C>(info("label-noise", "Label noise", G::Data, "Rate of symmetric label noise on the training set"),
+                     [](auto& c) -> auto& { return c.data.labelNoise; },
+                     [](const C& c) { return unlessInClosed(c.data.labelNoise, 0.0, 1.0); }));
+  // The three switches below are on when the feature is off: "--no-augment" is what a user types.
+  add(negatedSwitchOption<C>(info("no-augment", "No augmentation", G::Data, "No padding, cropping or flipping"),
+                             [](auto& c) -> auto& { return c.augment; }));
+  add(negatedSwitchOption<C>(info("no-shuffle", "No shuffling", G::Data, "Visit training examples in file order"),
+                             [](auto& c) -> auto& { return c.shuffle; }));
+  add(negatedSwitchOption<C>(info("no-normalize", "No normalization", G::Data,
+                                  "Scale pixels to [0,1] only (no per-channel standardization)"),
+                             [](auto& c) -> auto& { return c.normalize; }));
+  // Model
+  OptionInfo model = info("model", "Model", G::Model, "A built-in model");
+  model.kind = OptionKind::Choice;
+  model.choices = builtInModelNames();
+  add(fieldOption<C>(model, [](auto& c) -> auto& { return c.model.name; }, [](const C& c) -> std::string {
+    const auto& names = builtInModelNames();
+    if (!c.model.modelFile.empty() || std::find(names.begin(), names.end(), c.model.name) != names.end()) return "";
+    return "unknown model; built-in models are: " + joinNames(names);
+  }));
+  add(fieldOption<C>(path("model-file", "TorchScript model", G::Model,
+                          "TorchScript module (torch.jit.save) mapping float [N,C,H,W] to logits, instead of --model"),
+                     [](auto& c) -> auto& { return c.model.modelFile; }));
+  // Optimization
+  add(choiceOption<C>(info("optimizer", "Optimizer", G::Optimization,
+                           "sam and asam wrap the --base optimizer"),
+                      [](auto& c) -> auto& { return c.optimizer.kind; }));
+  add(fieldOption<C>(info("lr", "Learning rate", G::Optimization, "Base learning rate"),
+                     [](auto& c) -> auto& { return c.optimizer.learningRate; },
+                     [](const C& c) { return unlessPositive(c.optimizer.learningRate); }));
+  add(fieldOption<C>(info("momentum", "Momentum", G::Optimization, "Momentum"),
+                     [](auto& c) -> auto& { return c.optimizer.momentum; },
+                     [](const C& c) { return unlessInHalfOpen(c.optimizer.momentum, 0.0, 1.0); }));
+  add(fieldOption<C>(info("nesterov", "Nesterov", G::Optimization, "Nesterov momentum"),
+                     [](auto& c) -> auto& { return c.optimizer.nesterov; },
+                     [](const C& c) {
+                       return c.optimizer.nesterov && c.optimizer.momentum == 0.0
+                                  ? "Nesterov momentum needs --momentum greater than 0"
+                                  : "";
+                     }));
+  add(fieldOption<C>(info("weight-decay", "Weight decay", G::Optimization, "L2 weight decay"),
+                     [](auto& c) -> auto& { return c.optimizer.weightDecay; },
+                     [](const C& c) { return unlessNonNegative(c.optimizer.weightDecay); }));
+  add(choiceOption<C>(info("base", "Base optimizer", G::Optimization, "Base optimizer of sam and asam"),
+                      [](auto& c) -> auto& { return c.optimizer.base; }));
+  add(fieldOption<C>(info("rho", "SAM radius (rho)", G::Optimization,
+                          "SAM/ASAM neighbourhood radius (-1: the default, 0.05 for sam, 0.5 for asam)"),
+                     [](auto& c) -> auto& { return c.optimizer.rho; },
+                     [](const C& c) -> std::string {
+                       const double rho = c.optimizer.rho;
+                       if (!std::isfinite(rho)) return notFinite(rho);
+                       return c.optimizer.sharpnessAware() && rho < 0.0 && rho != -1.0 ? "must be 0 or positive" : "";
+                     }));
+  add(fieldOption<C>(info("asam-eta", "ASAM eta", G::Optimization, "ASAM: T = |w| + eta"),
+                     [](auto& c) -> auto& { return c.optimizer.asamEta; },
+                     [](const C& c) { return unlessNonNegative(c.optimizer.asamEta); }));
+  add(fieldOption<C>(info("m", "m-sharpness chunk (m)", G::Optimization,
+                          "m-sharpness: a perturbation per chunk of M examples (0: whole batch)"),
+                     [](auto& c) -> auto& { return c.optimizer.m; },
+                     [](const C& c) -> std::string {
+                       const auto& o = c.optimizer;
+                       if (o.m < 0) return "must be 0 (the whole batch) or positive";
+                       if (o.m > 0 && !o.sharpnessAware()) return "m-sharpness applies only to --optimizer sam or asam";
+                       const auto replicas = static_cast<std::int64_t>(replicaDevices(c).size());
+                       if (replicas <= 0 || c.batchSize < replicas) return "";  // --batch-size says what is wrong
+                       const std::int64_t perReplicaBatch = (c.batchSize + replicas - 1) / replicas;
+                       if (o.m > perReplicaBatch) {
+                         return "larger than the per-replica batch of " + std::to_string(perReplicaBatch) +
+                                " (each replica perturbs its own shard)";
+                       }
+                       return "";
+                     }));
+  add(fieldOption<C>(info("clip-norm", "Gradient clipping", G::Optimization,
+                          "Clip the final gradient to this L2 norm (0: off)"),
+                     [](auto& c) -> auto& { return c.optimizer.clipNorm; },
+                     [](const C& c) { return c.optimizer.clipNorm < 0.0 ? std::string("must be 0 (off) or positive")
+                                                                         : notFinite(c.optimizer.clipNorm); }));
+  add(fieldOption<C>(info("adam-beta1", "Adam beta1", G::Optimization, "Adam beta1"),
+                     [](auto& c) -> auto& { return c.optimizer.adamBeta1; },
+                     [](const C& c) { return unlessInHalfOpen(c.optimizer.adamBeta1, 0.0, 1.0); }));
+  add(fieldOption<C>(info("adam-beta2", "Adam beta2", G::Optimization, "Adam beta2"),
+                     [](auto& c) -> auto& { return c.optimizer.adamBeta2; },
+                     [](const C& c) { return unlessInHalfOpen(c.optimizer.adamBeta2, 0.0, 1.0); }));
+  add(fieldOption<C>(info("adam-eps", "Adam epsilon", G::Optimization, "Adam epsilon"),
+                     [](auto& c) -> auto& { return c.optimizer.adamEpsilon; },
+                     [](const C& c) { return unlessPositive(c.optimizer.adamEpsilon); }));
+  add(fieldOption<C>(info("batch-size", "Batch size", G::Optimization, "Mini-batch size (split across --devices)"),
+                     [](auto& c) -> auto& { return c.batchSize; },
+                     [](const C& c) -> std::string {
+                       if (c.batchSize <= 0) return "must be positive";
+                       const auto replicas = static_cast<std::int64_t>(replicaDevices(c).size());
+                       if (c.batchSize < replicas) {
+                         return "smaller than the number of replicas (" + std::to_string(replicas) + ")";
+                       }
+                       return "";
+                     }));
+  add(fieldOption<C>(info("epochs", "Epochs", G::Optimization, "Number of epochs"),
+                     [](auto& c) -> auto& { return c.epochs; },
+                     [](const C& c) { return c.epochs <= 0 ? "must be positive" : ""; }));
+  add(choiceOption<C>(info("schedule", "Learning-rate schedule", G::Optimization, "Learning-rate schedule"),
+                      [](auto& c) -> auto& { return c.schedule; }));
+  add(fieldOption<C>(info("warmup-epochs", "Warm-up epochs", G::Optimization, "Linear warm-up length in epochs"),
+                     [](auto& c) -> auto& { return c.warmupEpochs; },
+                     [](const C& c) -> std::string {
+                       if (!std::isfinite(c.warmupEpochs)) return notFinite(c.warmupEpochs);
+                       return c.warmupEpochs < 0.0 || c.warmupEpochs > c.epochs ? "must be in [0, --epochs]" : "";
+                     }));
+  add(fieldOption<C>(info("step-epochs", "Step epochs", G::Optimization,
+                          "Step schedule: epochs at which the rate is multiplied (default: 50%,75%)"),
+                     [](auto& c) -> auto& { return c.stepEpochs; },
+                     [](const C& c) -> std::string {
+                       for (int epoch : c.stepEpochs) {
+                         if (epoch <= 0 || epoch >= c.epochs) {
+                           return "each must be in [1, --epochs): " + std::to_string(epoch) + " is not";
+                         }
+                       }
+                       return "";
+                     }));
+  add(fieldOption<C>(info("step-factor", "Step factor", G::Optimization, "Step schedule: the multiplier"),
+                     [](auto& c) -> auto& { return c.stepFactor; },
+                     [](const C& c) -> std::string {
+                       if (!std::isfinite(c.stepFactor)) return notFinite(c.stepFactor);
+                       return c.stepFactor <= 0.0 || c.stepFactor > 1.0 ? "must be in (0, 1]" : "";
+                     }));
+  // Run
+  add(fieldOption<C>(info("seed", "Seed", G::Run, "Seed of initialization, data order, augmentation and label noise"),
+                     [](auto& c) -> auto& { return c.seed; }));
+  add(fieldOption<C>(info("device", "Device", G::Run, "cpu, cuda or cuda:N"),
+                     [](auto& c) -> auto& { return c.device; },
+                     [](const C& c) { return deviceNameProblem(c.device); }));
+  add(fieldOption<C>(info("devices", "Devices (data parallel)", G::Run,
+                          "Data parallel: one replica per listed device, e.g. cuda:0,cuda:1"),
+                     [](auto& c) -> auto& { return c.devices; },
+                     [](const C& c) -> std::string {
+                       if (c.devices.empty()) return "";
+                       for (const auto& device : replicaDevices(c)) {
+                         const std::string problem = deviceNameProblem(device);
+                         if (!problem.empty()) return "entry '" + device + "': " + problem;
+                       }
+                       return "";
+                     }));
+  add(fieldOption<C>(info("threads", "CPU threads", G::Run, "CPU threads (0: every core)"),
+                     [](auto& c) -> auto& { return c.threads; },
+                     [](const C& c) { return c.threads < 0 ? "must be 0 (every core) or positive" : ""; }));
+  add(fieldOption<C>(info("eval-batch-size", "Evaluation batch size", G::Run, "Batch size of evaluation"),
+                     [](auto& c) -> auto& { return c.evalBatchSize; },
+                     [](const C& c) { return c.evalBatchSize <= 0 ? "must be positive" : ""; }));
+  add(fieldOption<C>(path("out", "Run directory", G::Recording, "Run directory (default: WORKSPACE/runs/<time>-<model>)"),
+                     [](auto& c) -> auto& { return c.outDir; }));
+  return table;
 }
 
 }  // namespace
 
-void validateConfig(const TrainConfig& config) {
-  const auto& d = config.data;
-  if (d.trainSubset < 0) throw ConfigError("--train-subset", std::to_string(d.trainSubset), "must be 0 (all) or positive");
-  if (d.testSubset < 0) throw ConfigError("--test-subset", std::to_string(d.testSubset), "must be 0 (all) or positive");
-  requireFinite("--val-fraction", d.valFraction);
-  if (d.valFraction < 0.0 || d.valFraction >= 1.0) {
-    throw ConfigError("--val-fraction", toText(d.valFraction), "must be in [0, 1)");
-  }
-  requireFinite("--label-noise", d.labelNoise);
-  if (d.labelNoise < 0.0 || d.labelNoise > 1.0) {
-    throw ConfigError("--label-noise", toText(d.labelNoise), "must be in [0, 1]");
-  }
-  const auto& o = config.optimizer;
-  requireFinite("--lr", o.learningRate);
-  if (o.learningRate <= 0.0) throw ConfigError("--lr", toText(o.learningRate), "must be positive");
-  requireFinite("--momentum", o.momentum);
-  if (o.momentum < 0.0 || o.momentum >= 1.0) throw ConfigError("--momentum", toText(o.momentum), "must be in [0, 1)");
-  if (o.nesterov && o.momentum == 0.0) {
-    throw ConfigError("--nesterov", "true", "Nesterov momentum needs --momentum greater than 0");
-  }
-  requireFinite("--weight-decay", o.weightDecay);
-  if (o.weightDecay < 0.0) throw ConfigError("--weight-decay", toText(o.weightDecay), "must be 0 or positive");
-  if (o.name != "sgd" && o.name != "adam" && !o.sharpnessAware()) {
-    throw ConfigError("--optimizer", o.name, "unknown optimizer; available: sgd, adam, sam, asam");
-  }
-  if (o.base != "sgd" && o.base != "adam") {
-    throw ConfigError("--base", o.base, "unknown base optimizer; available: sgd, adam");
-  }
-  requireFinite("--rho", o.rho);
-  if (o.sharpnessAware() && o.rho < 0.0 && o.rho != -1.0) {
-    throw ConfigError("--rho", toText(o.rho), "must be 0 or positive");
-  }
-  requireFinite("--asam-eta", o.asamEta);
-  if (o.asamEta < 0.0) throw ConfigError("--asam-eta", toText(o.asamEta), "must be 0 or positive");
-  if (o.m < 0) throw ConfigError("--m", std::to_string(o.m), "must be 0 (the whole batch) or positive");
-  if (o.m > 0 && !o.sharpnessAware()) {
-    throw ConfigError("--m", std::to_string(o.m), "m-sharpness applies only to --optimizer sam or asam");
-  }
-  requireFinite("--clip-norm", o.clipNorm);
-  if (o.clipNorm < 0.0) throw ConfigError("--clip-norm", toText(o.clipNorm), "must be 0 (off) or positive");
-  if (o.adamBeta1 < 0.0 || o.adamBeta1 >= 1.0) throw ConfigError("--adam-beta1", toText(o.adamBeta1), "must be in [0, 1)");
-  if (o.adamBeta2 < 0.0 || o.adamBeta2 >= 1.0) throw ConfigError("--adam-beta2", toText(o.adamBeta2), "must be in [0, 1)");
-  if (!(o.adamEpsilon > 0.0)) throw ConfigError("--adam-eps", toText(o.adamEpsilon), "must be positive");
-  if (config.batchSize <= 0) throw ConfigError("--batch-size", std::to_string(config.batchSize), "must be positive");
-  if (config.evalBatchSize <= 0) {
-    throw ConfigError("--eval-batch-size", std::to_string(config.evalBatchSize), "must be positive");
-  }
-  if (config.epochs <= 0) throw ConfigError("--epochs", std::to_string(config.epochs), "must be positive");
-  requireFinite("--warmup-epochs", config.warmupEpochs);
-  if (config.warmupEpochs < 0.0 || config.warmupEpochs > config.epochs) {
-    throw ConfigError("--warmup-epochs", toText(config.warmupEpochs), "must be in [0, --epochs]");
-  }
-  for (int epoch : config.stepEpochs) {
-    if (epoch <= 0 || epoch >= config.epochs) {
-      throw ConfigError("--step-epochs", std::to_string(epoch), "each must be in [1, --epochs)");
-    }
-  }
-  requireFinite("--step-factor", config.stepFactor);
-  if (config.stepFactor <= 0.0 || config.stepFactor > 1.0) {
-    throw ConfigError("--step-factor", toText(config.stepFactor), "must be in (0, 1]");
-  }
-  if (config.threads < 0) throw ConfigError("--threads", std::to_string(config.threads), "must be 0 (every core) or positive");
-  if (config.model.modelFile.empty()) {
-    const auto& names = builtInModelNames();
-    if (std::find(names.begin(), names.end(), config.model.name) == names.end()) {
-      std::string list;
-      for (const auto& name : names) list += (list.empty() ? "" : ", ") + name;
-      throw ConfigError("--model", config.model.name, "unknown model; built-in models are: " + list);
-    }
-  }
-  checkDeviceName(config.device);
-  const auto devices = replicaDevices(config);
-  for (const auto& device : devices) {
-    try {
-      checkDeviceName(device);
-    } catch (const ConfigError& error) {
-      if (config.devices.empty()) throw;
-      throw ConfigError("--devices", config.devices, std::string("entry '") + device + "': " + error.what());
-    }
-  }
-  const auto replicas = static_cast<std::int64_t>(devices.size());
-  if (config.batchSize < replicas) {
-    throw ConfigError("--batch-size", std::to_string(config.batchSize),
-                      "smaller than the number of replicas (" + std::to_string(replicas) + ")");
-  }
-  const std::int64_t perReplicaBatch = (config.batchSize + replicas - 1) / replicas;
-  if (o.m > perReplicaBatch) {
-    throw ConfigError("--m", std::to_string(o.m),
-                      "larger than the per-replica batch of " + std::to_string(perReplicaBatch) +
-                          " (each replica perturbs its own shard)");
-  }
+const OptionTable<TrainConfig>& trainOptions() {
+  static const OptionTable<TrainConfig> table = makeTrainOptions();
+  return table;
 }
+
+void validateConfig(const TrainConfig& config) { validateOptions(config, trainOptions()); }
 
 std::vector<std::string> replicaDevices(const TrainConfig& config) {
   if (config.devices.empty()) return {config.device};
@@ -221,32 +226,17 @@ std::vector<std::string> replicaDevices(const TrainConfig& config) {
 }
 
 std::string configToJson(const TrainConfig& config, int indent) {
-  json object = json::object();
-  for (const auto& [key, binding] : keyBindings()) object[key] = binding.write(config);
-  return object.dump(indent);
+  return optionsToJson(config, trainOptions()).dump(indent);
 }
 
 void applyJsonConfig(TrainConfig& config, const std::string& jsonText, const std::string& sourceName) {
-  json object;
+  nlohmann::json object;
   try {
-    object = json::parse(jsonText);
-  } catch (const json::parse_error& error) {
+    object = nlohmann::json::parse(jsonText);
+  } catch (const nlohmann::json::parse_error& error) {
     throw ConfigError("--config", sourceName, std::string("not valid JSON: ") + error.what());
   }
-  if (!object.is_object()) throw ConfigError("--config", sourceName, "expected a JSON object of flag names");
-  const auto& bindings = keyBindings();
-  for (const auto& [key, value] : object.items()) {
-    const auto binding = bindings.find(key);
-    if (binding == bindings.end()) {
-      throw ConfigError("--config", sourceName, "unknown key \"" + key + "\"");
-    }
-    try {
-      binding->second.read(config, value);
-    } catch (const json::exception&) {
-      throw ConfigError("--config", sourceName,
-                        "key \"" + key + "\" has a value of the wrong type: " + value.dump());
-    }
-  }
+  applyOptionsJson(config, trainOptions(), object, sourceName);
 }
 
 void applyJsonConfigFile(TrainConfig& config, const std::string& path) {

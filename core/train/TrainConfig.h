@@ -1,13 +1,15 @@
 #pragma once
 // The whole configuration of a training run: a plain value type shared by the CLI, the run
-// directory (run.json) and, later, the GUI. Its JSON form uses the CLI's flag names as keys
-// ("lr", "train-subset", ...), so a run.json's "config" is a valid --config file.
+// directory (run.json) and the GUI, described option by option in trainOptions(). Its JSON form uses
+// the CLI's flag names as keys ("lr", "train-subset", ...), so a run.json's "config" is a valid
+// --config file.
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "core/data/DatasetLoader.h"
+#include "core/options/OptionTable.h"
 #include "core/models/ModelSpec.h"
 #include "core/optim/LearningRateSchedule.h"
 #include "core/optim/OptimizerSpec.h"
@@ -36,6 +38,11 @@ struct TrainConfig {
   std::int64_t evalBatchSize = 1000;
   std::string outDir;  // empty = write nothing
 };
+
+// Every option of a training run: key, label, help, kind, group, how it reads and writes the config,
+// and what makes its value invalid. The CLI's flags, --config and run.json's "config", validation and
+// the app's launch form are generated from it: a new training option is one entry here.
+const OptionTable<TrainConfig>& trainOptions();
 
 // Throws ConfigError naming the first invalid flag and its value.
 void validateConfig(const TrainConfig& config);

@@ -199,8 +199,8 @@ Trainer::Trainer(TrainConfig config, const DistributedOptions& distributed) : im
   const auto& o = s.config.optimizer;
   if (o.sharpnessAware()) {
     std::ostringstream sam;
-    sam << o.name << " (rho " << o.effectiveRho();
-    if (o.name == "asam") sam << ", eta " << o.asamEta;
+    sam << nameOf(o.kind) << " (rho " << o.effectiveRho();
+    if (o.kind == OptimizerKind::Asam) sam << ", eta " << o.asamEta;
     if (o.m > 0) sam << ", m " << o.m;
     sam << ") over " << d.optimizerDescription;
     d.optimizerDescription = sam.str();

@@ -180,8 +180,24 @@ TEST(AnalysisJob, RequestsAreValidatedWithTheFlagNamed) {
   request.trace = true;
   request.traceProbes = 1;
   EXPECT_THROW(validateAnalysisRequest(request), ConfigError);
-  EXPECT_THROW(parseRangeFlag("--range", "1:-1"), ConfigError);
-  EXPECT_EQ(parseRangeFlag("--range", "-2:0.5"), std::make_pair(-2.0, 0.5));
+  EXPECT_THROW(parseRangeText("--range", "1:-1"), ConfigError);
+  EXPECT_EQ(parseRangeText("--range", "-2:0.5"), std::make_pair(-2.0, 0.5));
+  // In `train`, the m-sharpness options are --sharpness-m and --sharpness-rho, and the messages say so.
+  request = {};
+  request.mSharpness = true;
+  request.m = 0;
+  try {
+    validateAnalysisRequest(request, AnalysisCommand::Train);
+    FAIL();
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(error.flag(), "--sharpness-m");
+  }
+  try {
+    validateAnalysisRequest(request, AnalysisCommand::Analyze);
+    FAIL();
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(error.flag(), "--m");
+  }
 }
 
 }  // namespace

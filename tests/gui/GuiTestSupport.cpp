@@ -56,11 +56,11 @@ std::string metricsWithoutSeconds(const QString& metricsCsv) {
   return kept;
 }
 
-gui::RunRequest requestFromFlags(const QStringList& flags) {
+RunSpec specFromFlags(const QStringList& flags) {
   gui::LaunchPanel form;
   QString error;
   if (!form.setArguments(flags, &error)) throw std::runtime_error(error.toStdString());
-  return gui::runRequestFrom(form.resolve());
+  return form.resolve();
 }
 
 }  // namespace samscape::test

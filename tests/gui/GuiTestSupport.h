@@ -66,7 +66,7 @@ class TinyAnalysedRunTest : public ::testing::Test {
 std::string metricsWithoutSeconds(const QString& metricsCsv);
 
 // Resolves train flags exactly as the launch form does (LaunchPanel::setArguments + resolve).
-gui::RunRequest requestFromFlags(const QStringList& flags);
+RunSpec specFromFlags(const QStringList& flags);
 
 }  // namespace samscape::test
 

@@ -1,9 +1,11 @@
-// The launch form is built from `samscape-cli train`'s own option table and resolves through its parser:
+// The launch form is built from the run's option table, as `samscape-cli train` is, and resolves as it does:
 // every visible flag has a field, the form's arguments are only what differs from the defaults, bad values
 // name the flag, configs round-trip through the CLI's --config format, and presets fill the form.
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFile>
+#include <QFormLayout>
+#include <QLabel>
 #include <QLineEdit>
 
 #include <gtest/gtest.h>
@@ -13,7 +15,6 @@
 #include <map>
 #include <set>
 
-#include "cli/TrainCommand.h"
 #include "core/Error.h"
 #include "gui/LaunchPanel.h"
 #include "tests/gui/GuiTestSupport.h"
@@ -41,20 +42,23 @@ std::map<QString, QString> flagValues(const QStringList& arguments) {
 
 TEST(LaunchPanel, HasAnEditorForEveryVisibleTrainFlag) {
   gui::LaunchPanel form;
-  CLI::App app;
-  cli::TrainCommand train(app);
   int visible = 0;
-  for (const CLI::Option* option : train.command().get_options()) {
-    const std::string name = option->get_name();
-    ASSERT_EQ(name.rfind("--", 0), 0u) << name;
-    if (kHiddenFlags.count(name.substr(2)) > 0) continue;
+  for (const Option<RunSpec>& option : runOptions()) {
+    const std::string& key = option.info.key;
+    if (kHiddenFlags.count(key) > 0) continue;
     ++visible;
-    const QString objectName = QString::fromStdString("flag-" + name.substr(2));
-    QWidget* editor = form.findChild<QWidget*>(objectName);
-    ASSERT_NE(editor, nullptr) << "no editor for " << name;
-    const bool isFlag = option->get_expected_max() == 0;
-    EXPECT_EQ(qobject_cast<QCheckBox*>(editor) != nullptr, isFlag) << name;
-    EXPECT_FALSE(editor->toolTip().isEmpty()) << name << " has no help text";
+    QWidget* editor = form.findChild<QWidget*>(QString::fromStdString("flag-" + key));
+    ASSERT_NE(editor, nullptr) << "no editor for --" << key;
+    EXPECT_EQ(qobject_cast<QCheckBox*>(editor) != nullptr, option.info.kind == OptionKind::Switch) << key;
+    // A person reads the label; the flag and its help are in the tooltip.
+    EXPECT_TRUE(editor->toolTip().startsWith(QString::fromStdString("--" + key + ": "))) << editor->toolTip().toStdString();
+    EXPECT_TRUE(editor->toolTip().contains(QString::fromStdString(option.info.help))) << key;
+    auto* layout = qobject_cast<QFormLayout*>(editor->parentWidget()->layout());
+    ASSERT_NE(layout, nullptr) << key;
+    auto* label = qobject_cast<QLabel*>(layout->labelForField(editor));
+    ASSERT_NE(label, nullptr) << key;
+    EXPECT_EQ(label->text().toStdString(), option.info.label);
+    EXPECT_FALSE(label->text().startsWith("--")) << key;
   }
   EXPECT_GT(visible, 40);  // the train flags plus the analysis flags
   for (const std::string& hidden : kHiddenFlags) {
@@ -72,7 +76,7 @@ TEST(LaunchPanel, ArgumentsAreOnlyWhatDiffersFromTheDefaults) {
   ASSERT_TRUE(form.setArguments({"--lr", "0.1", "--slice", "--analyze-every", "2"}));
   EXPECT_EQ(form.arguments(),
             QStringList({"--lr", "0.1", "--analyze-every", "2", "--slice"}));  // the form's order
-  const cli::TrainSetup setup = form.resolve();
+  const RunSpec setup = form.resolve();
   EXPECT_DOUBLE_EQ(setup.config.optimizer.learningRate, 0.1);
   EXPECT_TRUE(setup.analysis.slice);
   EXPECT_EQ(setup.analyzeEvery, 2);
@@ -126,8 +130,8 @@ TEST(LaunchPanel, SavedConfigLoadsBackAndTheCliAcceptsIt) {
   gui::LaunchPanel loaded;
   ASSERT_TRUE(loaded.loadConfig(path, &error)) << error.toStdString();
   EXPECT_EQ(flagValues(loaded.arguments()), flagValues(form.arguments()));
-  const cli::TrainSetup original = form.resolve();
-  const cli::TrainSetup again = loaded.resolve();
+  const RunSpec original = form.resolve();
+  const RunSpec again = loaded.resolve();
   EXPECT_EQ(configToJson(again.config), configToJson(original.config));
   EXPECT_EQ(again.analyzeEvery, 1);
   EXPECT_TRUE(again.analysis.slice);
@@ -176,7 +180,7 @@ TEST(LaunchPanel, PresetsFillTheForm) {
   qputenv("SAMSCAPE_CIFAR10_DIR", QByteArray::fromStdString(cifar.file("cifar-10-batches-bin")));
   const std::vector<gui::LaunchPreset> presets = gui::launchPresets();
   ASSERT_EQ(presets.size(), 3u);
-  std::vector<cli::TrainSetup> setups;
+  std::vector<RunSpec> setups;
   for (const gui::LaunchPreset& preset : presets) {
     gui::LaunchPanel form;
     ASSERT_TRUE(form.setArguments({"--epochs", "77", "--momentum", "0.5"}));

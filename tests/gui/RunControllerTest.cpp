@@ -50,7 +50,7 @@ class RunControllerTest : public ::testing::Test {
   bool waitUntilEnded(int id) {
     return QTest::qWaitFor([&] { return !controller.run(id)->inFlight(); }, kTimeoutMs);
   }
-  QString outDir(int id) const { return QString::fromStdString(controller.run(id)->request.config.outDir); }
+  QString outDir(int id) const { return QString::fromStdString(controller.run(id)->spec.config.outDir); }
 };
 
 TEST_F(RunControllerTest, PairTrainsAndAnalysesLikeTheCli) {
@@ -66,7 +66,7 @@ TEST_F(RunControllerTest, PairTrainsAndAnalysesLikeTheCli) {
         << "1";
   QSignalSpy ended(&controller, &gui::RunController::runEnded);
   QSignalSpy interpolated(&controller, &gui::RunController::pairInterpolationReady);
-  const auto [sgd, sam] = controller.launchPair(test::requestFromFlags(flags));
+  const auto [sgd, sam] = controller.launchPair(test::specFromFlags(flags));
   ASSERT_TRUE(waitUntilEnded(sgd));
   ASSERT_TRUE(waitUntilEnded(sam));
   EXPECT_EQ(ended.count(), 2);
@@ -74,8 +74,8 @@ TEST_F(RunControllerTest, PairTrainsAndAnalysesLikeTheCli) {
   const int pairId = controller.run(sgd)->pairId;
   EXPECT_EQ(controller.run(sam)->pairId, pairId);
   EXPECT_EQ(controller.partnerOf(sgd), sam);
-  EXPECT_EQ(controller.run(sgd)->request.config.optimizer.name, "sgd");
-  EXPECT_EQ(controller.run(sam)->request.config.optimizer.name, "sam");
+  EXPECT_EQ(controller.run(sgd)->spec.config.optimizer.kind, OptimizerKind::Sgd);
+  EXPECT_EQ(controller.run(sam)->spec.config.optimizer.kind, OptimizerKind::Sam);
   for (int id : {sgd, sam}) {
     const gui::GuiRun& run = *controller.run(id);
     EXPECT_EQ(run.status, "finished") << run.message.toStdString();
@@ -107,7 +107,7 @@ TEST_F(RunControllerTest, PairTrainsAndAnalysesLikeTheCli) {
   // run.json names that shared file, so that either run, resumed later, keeps slicing along it.
   const auto sgdFlags = nlohmann::json::parse(test::readText((outDir(sgd) + "/run.json").toStdString()))["analysis"];
   const auto samFlags = nlohmann::json::parse(test::readText((outDir(sam) + "/run.json").toStdString()))["analysis"];
-  EXPECT_EQ(sgdFlags["directions"], controller.run(sgd)->request.analysis.directionsFile) << sgdFlags.dump();
+  EXPECT_EQ(sgdFlags["directions"], controller.run(sgd)->spec.analysis.directionsFile) << sgdFlags.dump();
   EXPECT_EQ(samFlags, sgdFlags);
 
   // SGD's metrics are exactly those of the CLI running the same flags (one thread each).
@@ -137,7 +137,7 @@ TEST_F(RunControllerTest, PairTrainsAndAnalysesLikeTheCli) {
     const auto record = store.findRunByOutDir(outDir(id).toStdString());
     ASSERT_TRUE(record.has_value()) << outDir(id).toStdString();
     EXPECT_EQ(record->status, "finished");
-    EXPECT_EQ(record->name, controller.run(id)->request.name.toStdString());
+    EXPECT_EQ(record->name, controller.run(id)->spec.name);
   }
 }
 
@@ -147,7 +147,7 @@ TEST_F(RunControllerTest, CancelStopsWithinAStepAndResumeFinishesTheRun) {
         << "40"
         << "--batch-size"
         << "4";
-  const int id = controller.enqueue(test::requestFromFlags(flags));
+  const int id = controller.enqueue(test::specFromFlags(flags));
   QElapsedTimer sinceCancel;
   QObject::connect(&controller, &gui::RunController::epochAdded, &controller, [&](int run, int epoch) {
     if (run == id && epoch == 2 && !sinceCancel.isValid()) {
@@ -196,7 +196,7 @@ TEST_F(RunControllerTest, ProgressIsShownAFewTimesASecondByALowPriorityThread) {
   int changes = 0;
   QElapsedTimer elapsed;
   elapsed.start();
-  const int id = controller.enqueue(test::requestFromFlags(flags));
+  const int id = controller.enqueue(test::specFromFlags(flags));
   QObject::connect(&controller, &gui::RunController::runChanged, &controller, [&](int run) {
     if (run == id) ++changes;
   });
@@ -237,10 +237,10 @@ TEST_F(RunControllerTest, ARunReadFromItsDirectoryKeepsItsAnalyses) {
   QString error;
   const int id = controller.addExisting(runDir, &error);
   ASSERT_GE(id, 0) << error.toStdString();
-  const gui::RunRequest& request = controller.run(id)->request;
-  EXPECT_EQ(request.analyzeEvery, 1);
-  EXPECT_EQ(request.analysis.hessianTop, 2);
-  EXPECT_EQ(nlohmann::json::parse(request.analysisFlags)["hessian-top"], 2);
+  const RunSpec& spec = controller.run(id)->spec;
+  EXPECT_EQ(spec.analyzeEvery, 1);
+  EXPECT_EQ(spec.analysis.hessianTop, 2);
+  EXPECT_EQ(spec.analysisFlags["hessian-top"], 2);
 
   // Analysis flags that no longer resolve: the run is still shown, and says why it resumes unanalysed.
   const std::string runJson = (runDir + "/run.json").toStdString();
@@ -250,7 +250,7 @@ TEST_F(RunControllerTest, ARunReadFromItsDirectoryKeepsItsAnalyses) {
   std::ofstream(runJson) << edited.dump(2);
   const int again = controller.addExisting(runDir, &error);
   ASSERT_GE(again, 0) << error.toStdString();
-  EXPECT_EQ(controller.run(again)->request.analyzeEvery, 0);
+  EXPECT_EQ(controller.run(again)->spec.analyzeEvery, 0);
   EXPECT_TRUE(controller.run(again)->message.contains("--grid")) << controller.run(again)->message.toStdString();
 }
 
@@ -267,16 +267,16 @@ TEST_F(RunControllerTest, NewRunsGetNamesTheWorkspaceDoesNotHold) {
   controller.setMaxConcurrent(1);
   QStringList flags = test::tinyTrainFlags(dataDir);
   flags << "--epochs" << "1";
-  const gui::RunRequest request = test::requestFromFlags(flags);
+  const RunSpec request = test::specFromFlags(flags);
   const auto [sgd, sam] = controller.launchPair(request);
-  EXPECT_EQ(controller.run(sgd)->request.name, "pair 3 SGD");
-  EXPECT_EQ(controller.run(sam)->request.name, "pair 3 SAM");
+  EXPECT_EQ(controller.run(sgd)->spec.name, "pair 3 SGD");
+  EXPECT_EQ(controller.run(sam)->spec.name, "pair 3 SAM");
   // This window's own runs count too (they reach the store only once they start).
   const auto [sgd2, sam2] = controller.launchPair(request);
-  EXPECT_EQ(controller.run(sgd2)->request.name, "pair 4 SGD");
-  EXPECT_EQ(controller.run(sam2)->request.name, "pair 4 SAM");
+  EXPECT_EQ(controller.run(sgd2)->spec.name, "pair 4 SGD");
+  EXPECT_EQ(controller.run(sam2)->spec.name, "pair 4 SAM");
   const int single = controller.enqueue(request);
-  EXPECT_EQ(controller.run(single)->request.name, "run 2");
+  EXPECT_EQ(controller.run(single)->spec.name, "run 2");
   controller.cancelAll();
 }
 
@@ -285,7 +285,7 @@ TEST_F(RunControllerTest, NewRunsGetNamesTheWorkspaceDoesNotHold) {
 TEST_F(RunControllerTest, ARunCancelledAfterAnEpochShowsTheEpochsDone) {
   QStringList flags = test::tinyTrainFlags(dataDir);
   flags << "--epochs" << "4" << "--batch-size" << "4";
-  const int id = controller.enqueue(test::requestFromFlags(flags));
+  const int id = controller.enqueue(test::specFromFlags(flags));
   QObject::connect(&controller, &gui::RunController::epochAdded, &controller, [&](int run, int epoch) {
     if (run == id && epoch == 1) controller.cancel(id);
   });
@@ -313,9 +313,9 @@ TEST_F(RunControllerTest, QueuedRunsWaitForAFreeSlotAndCancelAtOnce) {
   QStringList flags = test::tinyTrainFlags(dataDir);
   flags << "--epochs"
         << "1";
-  const int first = controller.enqueue(test::requestFromFlags(flags));
-  const int second = controller.enqueue(test::requestFromFlags(flags));
-  const int third = controller.enqueue(test::requestFromFlags(flags));
+  const int first = controller.enqueue(test::specFromFlags(flags));
+  const int second = controller.enqueue(test::specFromFlags(flags));
+  const int third = controller.enqueue(test::specFromFlags(flags));
   EXPECT_EQ(controller.run(first)->status, "running");
   EXPECT_EQ(controller.run(second)->status, "queued");
   controller.cancel(third);

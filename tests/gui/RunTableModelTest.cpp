@@ -80,7 +80,7 @@ TEST_F(RunTableModelTest, AStoppedRunShowsTheEpochsItFinished) {
   gui::GuiRun& run = *controller.mutableRun(id);
   // The tiny run trained 2 epochs; as if it had been asked for 8 and cancelled.
   run.status = "cancelled";
-  run.request.config.epochs = 8;
+  run.spec.config.epochs = 8;
   EXPECT_EQ(model.data(model.index(0, Model::Progress), Qt::DisplayRole).toString(), "25% (2/8 epochs)");
   EXPECT_DOUBLE_EQ(model.data(model.index(0, Model::Progress), Model::ProgressRole).toDouble(), 0.25);
 }

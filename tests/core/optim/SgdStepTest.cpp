@@ -8,6 +8,7 @@
 
 #include "core/Error.h"
 #include "core/optim/Optimizer.h"
+#include "core/train/TrainConfig.h"
 
 namespace samscape {
 namespace {
@@ -92,17 +93,18 @@ TEST(SgdOptimizer, LearningRateCanBeChangedBetweenSteps) {
   expectWeights(problem.weights.detach(), handSgd({0.3, -1.2, 2.0}, problem.curvature, 0.5, 0, 0, false, 1));
 }
 
+// An optimizer is an enum with one name each: an unknown name is refused where it is read, naming the flag.
 TEST(SgdOptimizer, UnknownNameIsAConfigErrorNamingTheFlag) {
-  Quadratic problem;
-  OptimizerSpec spec;
-  spec.name = "adagrad";
+  TrainConfig config;
   try {
-    makeOptimizer({problem.weights}, spec);
+    applyJsonConfig(config, R"({"optimizer": "adagrad"})", "test.json");
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& error) {
     EXPECT_EQ(error.flag(), "--optimizer");
     EXPECT_NE(std::string(error.what()).find("adagrad"), std::string::npos);
+    EXPECT_NE(std::string(error.what()).find("sgd, adam, sam or asam"), std::string::npos) << error.what();
   }
+  EXPECT_EQ(config.optimizer.kind, OptimizerKind::Sgd);
 }
 
 }  // namespace

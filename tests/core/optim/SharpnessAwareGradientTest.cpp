@@ -99,7 +99,7 @@ void expectNear(const Vec& actual, const Vec& expected, double tolerance) {
 
 OptimizerSpec sam(double rho, std::int64_t m = 0) {
   OptimizerSpec spec;
-  spec.name = "sam";
+  spec.kind = OptimizerKind::Sam;
   spec.rho = rho;
   spec.m = m;
   return spec;
@@ -119,7 +119,7 @@ TEST(SharpnessAwareGradient, AsamScalesThePerturbationByTSquaredOverTheNormOfTg)
   QuadraticBatch batch;
   const Vec w = batch.weights();
   OptimizerSpec spec = sam(0.5);
-  spec.name = "asam";
+  spec.kind = OptimizerKind::Asam;
   spec.asamEta = 0.01;
   computeStepGradient(batch.parameters(), batch, spec);
   const Vec expected = batch.handGradient(asamPoint(w, batch.handGradient(w, 0, 5), 0.5, 0.01), 0, 5);
@@ -177,9 +177,9 @@ TEST(SharpnessAwareGradient, ClippingScalesTheJointNormDownOnly) {
 
 TEST(SharpnessAwareGradient, DefaultRhoDependsOnTheMethod) {
   OptimizerSpec spec;
-  spec.name = "sam";
+  spec.kind = OptimizerKind::Sam;
   EXPECT_DOUBLE_EQ(spec.effectiveRho(), 0.05);
-  spec.name = "asam";
+  spec.kind = OptimizerKind::Asam;
   EXPECT_DOUBLE_EQ(spec.effectiveRho(), 0.5);
   spec.rho = 0.1;
   EXPECT_DOUBLE_EQ(spec.effectiveRho(), 0.1);

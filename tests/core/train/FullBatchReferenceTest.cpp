@@ -158,7 +158,7 @@ void expectTrainerMatchesReference(const ReferenceRun& run) {
   config.optimizer.momentum = run.momentum;
   config.optimizer.weightDecay = run.weightDecay;
   if (run.rho >= 0) {
-    config.optimizer.name = "sam";
+    config.optimizer.kind = OptimizerKind::Sam;
     config.optimizer.rho = run.rho;
   }
   const TrainingResult result = Trainer(config).run({});

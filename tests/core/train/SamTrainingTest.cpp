@@ -34,7 +34,7 @@ std::vector<Replica> replicasOn(const std::vector<std::string>& devices) {
 
 OptimizerSpec samSpec(std::int64_t m = 0) {
   OptimizerSpec spec;
-  spec.name = "sam";
+  spec.kind = OptimizerKind::Sam;
   spec.rho = 0.1;
   spec.m = m;
   spec.learningRate = 0.05;
@@ -132,24 +132,25 @@ void expectSameMetrics(const TrainingResult& a, const TrainingResult& b, double 
 
 TEST_F(SamTrainerTest, RhoZeroIsExactlySgdAndAdam) {
   config.model.name = "resnet20";
-  for (const std::string base : {"sgd", "adam"}) {
-    config.optimizer.name = base;
-    config.optimizer.learningRate = base == "adam" ? 1e-3 : 0.05;
+  for (const BaseOptimizerKind base : {BaseOptimizerKind::Sgd, BaseOptimizerKind::Adam}) {
+    const bool adam = base == BaseOptimizerKind::Adam;
+    config.optimizer.kind = adam ? OptimizerKind::Adam : OptimizerKind::Sgd;
+    config.optimizer.learningRate = adam ? 1e-3 : 0.05;
     const TrainingResult plain = Trainer(config).run({});
-    config.optimizer.name = "sam";
+    config.optimizer.kind = OptimizerKind::Sam;
     config.optimizer.base = base;
     config.optimizer.rho = 0.0;
     const TrainingResult sam = Trainer(config).run({});
     expectSameMetrics(sam, plain, 0.0);
     config.optimizer.rho = 0.05;
     const TrainingResult samPositive = Trainer(config).run({});
-    EXPECT_NE(samPositive.epochs.back().testLoss, plain.epochs.back().testLoss) << base;
+    EXPECT_NE(samPositive.epochs.back().testLoss, plain.epochs.back().testLoss) << nameOf(base);
   }
 }
 
 TEST_F(SamTrainerTest, ReplicaRunEqualsMChunkRun) {
   config.model.name = "resnet20";
-  config.optimizer.name = "sam";
+  config.optimizer.kind = OptimizerKind::Sam;
   config.batchSize = 32;
   config.devices = "cpu,cpu";
   const TrainingResult replicas = Trainer(config).run({});
@@ -176,7 +177,7 @@ TEST_F(SamTrainerTest, SgdAndSamWithOneSeedSeeTheSameDataInTheSameOrder) {
   config.outDir = dir.file("sgd");
   FirstStepLoss sgdFirst;
   Trainer(config).run({&sgdFirst});
-  config.optimizer.name = "sam";
+  config.optimizer.kind = OptimizerKind::Sam;
   config.outDir = dir.file("sam");
   FirstStepLoss samFirst;
   Trainer(config).run({&samFirst});
@@ -191,14 +192,14 @@ TEST_F(SamTrainerTest, SgdAndSamWithOneSeedSeeTheSameDataInTheSameOrder) {
 }
 
 TEST_F(SamTrainerTest, MLargerThanTheReplicaBatchIsRejected) {
-  config.optimizer.name = "sam";
+  config.optimizer.kind = OptimizerKind::Sam;
   config.batchSize = 32;
   config.devices = "cpu,cpu";
   config.optimizer.m = 20;
   EXPECT_THROW(validateConfig(config), ConfigError);
   config.optimizer.m = 16;
   EXPECT_NO_THROW(validateConfig(config));
-  config.optimizer.name = "sgd";
+  config.optimizer.kind = OptimizerKind::Sgd;
   EXPECT_THROW(validateConfig(config), ConfigError) << "m without sam";
 }
 

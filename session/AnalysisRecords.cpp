@@ -1,4 +1,4 @@
-#include "cli/AnalysisRecords.h"
+#include "session/AnalysisRecords.h"
 
 #include <nlohmann/json.hpp>
 
@@ -6,7 +6,7 @@
 
 #include "core/Runtime.h"
 
-namespace samscape::cli {
+namespace samscape {
 
 std::vector<AnalysisRecord> analysisRecords(std::int64_t runId, std::optional<int> epoch,
                                             const std::string& directory, const std::string& analysisJson) {
@@ -60,4 +60,4 @@ std::string versionsJson() {
       .dump();
 }
 
-}  // namespace samscape::cli
+}  // namespace samscape

@@ -10,7 +10,7 @@
 
 #include "core/store/RunStore.h"
 
-namespace samscape::cli {
+namespace samscape {
 
 std::vector<AnalysisRecord> analysisRecords(std::int64_t runId, std::optional<int> epoch,
                                             const std::string& directory, const std::string& analysisJson);
@@ -18,4 +18,4 @@ std::vector<AnalysisRecord> analysisRecords(std::int64_t runId, std::optional<in
 // The library versions and build of this process, as run-store JSON.
 std::string versionsJson();
 
-}  // namespace samscape::cli
+}  // namespace samscape

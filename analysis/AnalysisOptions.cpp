@@ -1,0 +1,150 @@
+#include "analysis/AnalysisOptions.h"
+
+#include "core/Runtime.h"
+
+namespace samscape {
+namespace {
+
+OptionInfo info(const char* key, const char* label, std::string help) {
+  OptionInfo option;
+  option.key = key;
+  option.label = label;
+  option.group = OptionGroup::Analysis;
+  option.help = std::move(help);
+  return option;
+}
+
+std::string unlessAtLeast(std::int64_t value, std::int64_t least, const char* problem) {
+  return value < least ? problem : "";
+}
+
+OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
+  using R = AnalysisRequest;
+  const bool analyze = command == AnalysisCommand::Analyze;
+  OptionTable<R> table;
+  const auto add = [&](Option<R> option) { table.push_back(std::move(option)); };
+
+  OptionInfo split = info("split", "Analysis split", "Analysis data: train or test");
+  split.kind = OptionKind::Choice;
+  split.choices = {"test", "train"};
+  add(fieldOption<R>(split, [](auto& r) -> auto& { return r.split; }, [](const R& r) -> std::string {
+    return r.split == "train" || r.split == "test" ? "" : "expected train or test";
+  }));
+  add(fieldOption<R>(info("subset", "Analysis examples", "Analysis data: the first N examples of the split in file order (0: all)"),
+                     [](auto& r) -> auto& { return r.subset; },
+                     [](const R& r) { return unlessAtLeast(r.subset, 0, "must be 0 (all) or positive"); }));
+  if (analyze) {
+    add(fieldOption<R>(info("device", "Analysis device", "cpu, cuda or cuda:N (default: the run's device)"),
+                       [](auto& r) -> auto& { return r.device; },
+                       [](const R& r) { return r.device.empty() ? std::string() : deviceNameProblem(r.device); }));
+    add(fieldOption<R>(info("batch-size", "Analysis batch size",
+                            "Examples per pass (memory bound; results do not depend on it)"),
+                       [](auto& r) -> auto& { return r.batchSize; },
+                       [](const R& r) { return unlessAtLeast(r.batchSize, 1, "must be positive"); }));
+    add(fieldOption<R>(info("seed", "Analysis seed", "Seed of the random probes and directions"),
+                       [](auto& r) -> auto& { return r.seed; }));
+  }
+  add(fieldOption<R>(info("hessian-top", "Hessian eigenvalues", "Top-K Hessian eigenvalues by Lanczos (0: off)"),
+                     [](auto& r) -> auto& { return r.hessianTop; },
+                     [](const R& r) { return unlessAtLeast(r.hessianTop, 0, "must be 0 (off) or positive"); }));
+  add(fieldOption<R>(info("tolerance", "Lanczos tolerance",
+                          "Lanczos convergence tolerance (relative residual; eigenvalues come out far more accurate)"),
+                     [](auto& r) -> auto& { return r.tolerance; },
+                     [](const R& r) -> std::string {
+                       return r.tolerance > 0.0 && r.tolerance < 1.0 ? "" : "must be in (0, 1)";
+                     }));
+  add(fieldOption<R>(info("eigenvectors", "Eigenvectors", "Also compute the eigenvectors (kept in memory, not written)"),
+                     [](auto& r) -> auto& { return r.eigenvectors; }));
+  add(fieldOption<R>(info("single-precision", "Single precision",
+                          "Hessian products in float32 (default float64: Lanczos needs the accuracy)"),
+                     [](auto& r) -> auto& { return r.singlePrecision; }));
+  add(fieldOption<R>(info("trace", "Hessian trace", "Hessian trace by Hutchinson's estimator"),
+                     [](auto& r) -> auto& { return r.trace; }));
+  add(fieldOption<R>(info("trace-probes", "Trace probes", "Rademacher probes for --trace"),
+                     [](auto& r) -> auto& { return r.traceProbes; },
+                     [](const R& r) { return r.trace ? unlessAtLeast(r.traceProbes, 2, "needs at least 2 probes") : ""; }));
+  add(fieldOption<R>(info("esd", "Spectral density", "Spectral density by stochastic Lanczos quadrature (esd.csv)"),
+                     [](auto& r) -> auto& { return r.esd; }));
+  add(fieldOption<R>(info("esd-probes", "Density probes", "Probes for --esd"),
+                     [](auto& r) -> auto& { return r.esdProbes; },
+                     [](const R& r) { return r.esd ? unlessAtLeast(r.esdProbes, 1, "must be positive") : ""; }));
+  add(fieldOption<R>(info("esd-steps", "Density Lanczos steps", "Lanczos steps per probe for --esd"),
+                     [](auto& r) -> auto& { return r.esdSteps; },
+                     [](const R& r) { return r.esd ? unlessAtLeast(r.esdSteps, 1, "must be positive") : ""; }));
+  add(fieldOption<R>(info("m-sharpness", "m-sharpness", "m-sharpness (Foret et al. 2021, section 4.1)"),
+                     [](auto& r) -> auto& { return r.mSharpness; }));
+  add(fieldOption<R>(info(analyze ? "m" : "sharpness-m", "Sharpness chunk (m)", "Chunk size of --m-sharpness"),
+                     [](auto& r) -> auto& { return r.m; },
+                     [](const R& r) { return r.mSharpness ? unlessAtLeast(r.m, 1, "must be positive") : ""; }));
+  add(fieldOption<R>(info(analyze ? "rho" : "sharpness-rho", "Sharpness radius (rho)", "Radius of --m-sharpness"),
+                     [](auto& r) -> auto& { return r.rho; },
+                     [](const R& r) { return r.mSharpness ? unlessNonNegative(r.rho) : ""; }));
+  add(fieldOption<R>(info("ascent-steps", "Ascent steps", "Normalized-gradient ascent steps of --m-sharpness"),
+                     [](auto& r) -> auto& { return r.ascentSteps; },
+                     [](const R& r) { return r.mSharpness ? unlessAtLeast(r.ascentSteps, 1, "must be positive") : ""; }));
+  add(fieldOption<R>(info("slice", "Loss slice",
+                          "2D loss slice along two filter-normalized directions (slice.csv, slice.vts)"),
+                     [](auto& r) -> auto& { return r.slice; }));
+  add(fieldOption<R>(info("grid", "Slice grid", "Points per axis of --slice"),
+                     [](auto& r) -> auto& { return r.grid; },
+                     [](const R& r) { return r.slice ? unlessAtLeast(r.grid, 2, "needs at least 2 points") : ""; }));
+  add(rangeOption<R>(info("range", "Slice range", "The slice spans [a, b]^2, given as a:b"),
+                     [](auto& r) -> auto& { return r.rangeMin; }, [](auto& r) -> auto& { return r.rangeMax; },
+                     [](const R& r) -> std::string {
+                       const bool ordered = std::isfinite(r.rangeMin) && std::isfinite(r.rangeMax) && r.rangeMin < r.rangeMax;
+                       return r.slice && !ordered ? "expected a:b with a < b" : "";
+                     }));
+  OptionInfo directions = info("directions", "Slice directions file",
+                               analyze ? "Slice directions: read from FILE when it exists, else drawn (--seed) and saved there"
+                                       : "Slice directions: read from FILE when it exists, else drawn at the first "
+                                         "analysis and saved there (default: DIR/analysis/directions.bin)");
+  directions.kind = OptionKind::Path;
+  add(fieldOption<R>(directions, [](auto& r) -> auto& { return r.directionsFile; }));
+  OptionInfo interpolate = info("interpolate", "Interpolate towards",
+                                "1D interpolation towards another model of the same architecture (a run, checkpoint or "
+                                "weights file): interpolation.csv");
+  interpolate.kind = OptionKind::Path;
+  add(fieldOption<R>(interpolate, [](auto& r) -> auto& { return r.interpolate; }));
+  add(fieldOption<R>(info("interpolate-points", "Interpolation points", "Points of --interpolate"),
+                     [](auto& r) -> auto& { return r.interpolatePoints; },
+                     [](const R& r) {
+                       return r.interpolate.empty() ? "" : unlessAtLeast(r.interpolatePoints, 2, "needs at least 2 points");
+                     }));
+  add(rangeOption<R>(info("interpolate-range", "Interpolation range", "t range of --interpolate, a:b"),
+                     [](auto& r) -> auto& { return r.interpolateMin; }, [](auto& r) -> auto& { return r.interpolateMax; },
+                     [](const R& r) -> std::string {
+                       const bool ordered = std::isfinite(r.interpolateMin) && std::isfinite(r.interpolateMax) &&
+                                            r.interpolateMin < r.interpolateMax;
+                       return !r.interpolate.empty() && !ordered ? "expected a:b with a < b" : "";
+                     }));
+  add(fieldOption<R>(info("trajectory", "Trajectory",
+                          analyze ? "The run's checkpoints projected on the PCA plane of their differences from the final "
+                                    "weights (trajectory.csv; --checkpoint must be a run directory)"
+                                  : "The checkpoints so far projected on the PCA plane of their differences from the "
+                                    "current weights (trajectory.csv)"),
+                     [](auto& r) -> auto& { return r.trajectory; }));
+  return table;
+}
+
+}  // namespace
+
+const OptionTable<AnalysisRequest>& analysisOptions(AnalysisCommand command) {
+  static const OptionTable<AnalysisRequest> analyze = makeAnalysisOptions(AnalysisCommand::Analyze);
+  static const OptionTable<AnalysisRequest> train = makeAnalysisOptions(AnalysisCommand::Train);
+  return command == AnalysisCommand::Analyze ? analyze : train;
+}
+
+void validateAnalysisRequest(const AnalysisRequest& request, AnalysisCommand command) {
+  validateOptions(request, analysisOptions(command));
+  // The options `train` does not have (they come from the run) are still checked, by analyze's names.
+  if (command == AnalysisCommand::Train) {
+    if (request.batchSize <= 0) throw ConfigError("--eval-batch-size", std::to_string(request.batchSize), "must be positive");
+    if (!request.device.empty()) checkDeviceName(request.device);
+  }
+}
+
+bool requestsAnyAnalysis(const AnalysisRequest& r) {
+  return r.hessianTop > 0 || r.trace || r.esd || r.mSharpness || r.slice || !r.interpolate.empty() || r.trajectory;
+}
+
+}  // namespace samscape

@@ -1,0 +1,67 @@
+#pragma once
+// The analyses' options (an AnalysisRequest, which AnalysisJob.h's session runs), each described once,
+// for both commands that take them: `samscape-cli analyze` and `train --analyze-every` (and so the
+// app's launch form). Plain C++ (OptionTable.h): no LibTorch.
+
+#include <cstdint>
+#include <string>
+
+#include "core/options/OptionTable.h"
+
+namespace samscape {
+
+// What to compute, with the defaults of `samscape-cli analyze`. Each field's flag (as `analyze` spells
+// it) is named beside it; analysisOptions() describes them.
+struct AnalysisRequest {
+  std::string split = "test";   // --split: train or test
+  std::int64_t subset = 1000;   // --subset: the first N examples in file order (0: all)
+  bool subsetExplicit = false;  // a subset larger than the split is an error only when the user asked for it
+  std::string device;           // --device; empty: the run's device
+  std::int64_t batchSize = 256; // --batch-size: examples per pass (memory; results do not depend on it)
+  std::uint64_t seed = 0;       // --seed: probes and directions
+
+  int hessianTop = 0;           // --hessian-top K (0: off)
+  double tolerance = 1e-4;      // --tolerance
+  bool eigenvectors = false;    // --eigenvectors (computed, kept in memory only)
+  bool singlePrecision = false; // --single-precision: Hessian products in float32 (default float64)
+  bool trace = false;           // --trace
+  int traceProbes = 100;        // --trace-probes
+  bool esd = false;             // --esd
+  int esdProbes = 10;           // --esd-probes
+  int esdSteps = 80;            // --esd-steps
+
+  bool mSharpness = false;      // --m-sharpness
+  std::int64_t m = 128;         // --m
+  double rho = 0.05;            // --rho
+  int ascentSteps = 1;          // --ascent-steps
+
+  bool slice = false;           // --slice
+  int grid = 51;                // --grid
+  double rangeMin = -1.0;       // --range a:b
+  double rangeMax = 1.0;
+  // --directions FILE: read when it exists, else drawn (seed) and saved there. Empty: drawn per job,
+  // unless a session keeps them (see AnalysisSession::keepDirections).
+  std::string directionsFile;
+
+  std::string interpolate;      // --interpolate: another model (run, checkpoint or weights file)
+  int interpolatePoints = 41;   // --interpolate-points
+  double interpolateMin = -0.5; // --interpolate-range a:b
+  double interpolateMax = 1.5;
+
+  bool trajectory = false;      // --trajectory: the run's checkpoints so far, projected on a plane
+};
+
+// Which command's names. `analyze` has --device, --batch-size, --seed, --m and --rho for its analyses.
+// `train` has those for training: its m-sharpness options are --sharpness-m and --sharpness-rho, and
+// the device, evaluation batch size and seed come from the run.
+enum class AnalysisCommand { Analyze, Train };
+
+const OptionTable<AnalysisRequest>& analysisOptions(AnalysisCommand command);
+
+// Throws ConfigError naming the first invalid option as `command` spells it.
+void validateAnalysisRequest(const AnalysisRequest& request, AnalysisCommand command = AnalysisCommand::Analyze);
+
+// Whether the request asks for any analysis at all.
+bool requestsAnyAnalysis(const AnalysisRequest& request);
+
+}  // namespace samscape

@@ -1,0 +1,107 @@
+#include "session/RunSession.h"
+
+#include <filesystem>
+#include <vector>
+
+#include "core/Error.h"
+#include "core/store/RunStore.h"
+#include "core/store/StoreRecorder.h"
+#include "core/store/Workspace.h"
+#include "core/train/Checkpoint.h"
+#include "core/train/RunDirectory.h"
+#include "core/train/Trainer.h"
+#include "session/AnalysisRecords.h"
+
+namespace samscape {
+
+struct RunSession::Impl {
+  RunSpec spec;
+  RunSessionOptions options;
+  std::unique_ptr<RunDirectoryWriter> directory;
+  std::unique_ptr<Trainer> trainer;
+  std::unique_ptr<RunStore> store;
+  std::unique_ptr<StoreRecorder> recorder;
+  std::unique_ptr<PeriodicAnalysis> analyses;
+  std::vector<TrainingObserver*> observers;
+  std::function<void(const EpochAnalysis&)> onAnalysis;
+
+  bool writesFiles() const { return options.distributed.rank == 0; }
+};
+
+RunSession::RunSession(const RunSpec& spec, RunSessionOptions options) : impl_(std::make_unique<Impl>()) {
+  auto& s = *impl_;
+  s.spec = spec;
+  s.options = options;
+  const TrainConfig& config = s.spec.config;
+  const DistributedOptions& distributed = s.options.distributed;
+  validateDistributedOptions(distributed);
+  validateRunLayout(config, distributed);
+  if (distributed.distributed() && s.spec.analyzeEvery > 0) {
+    throw ConfigError("--analyze-every", std::to_string(s.spec.analyzeEvery),
+                      "not yet in a multi-process job; analyze its checkpoints afterwards with samscape-cli analyze");
+  }
+  if (s.writesFiles()) {
+    if (config.outDir.empty()) throw ConfigError("--out", "", "a run needs a run directory");
+    // Refuses an occupied directory before any time goes into loading the data.
+    s.directory = std::make_unique<RunDirectoryWriter>(config.outDir, config, s.spec.resuming());
+    s.directory->setAnalysisFlags(s.spec.analysisFlags.dump());
+  }
+  s.trainer = std::make_unique<Trainer>(config, distributed);
+  if (s.spec.resuming()) s.trainer->resumeFrom(latestCheckpoint(config.outDir + "/checkpoints"));
+  if (!s.writesFiles()) return;
+
+  if (!s.spec.workspace.empty()) {
+    s.store = std::make_unique<RunStore>(Workspace(s.spec.workspace));
+    RunRecord record;
+    record.name = s.spec.name.empty() ? std::filesystem::path(config.outDir).filename().string() : s.spec.name;
+    record.tags = s.spec.tags;
+    record.configJson = configToJson(config);
+    record.versionsJson = versionsJson();
+    record.device = config.devices.empty() ? config.device : config.devices;
+    record.outDir = config.outDir;
+    s.recorder = std::make_unique<StoreRecorder>(*s.store, record, s.spec.resuming());
+  }
+  if (s.spec.analyzeEvery > 0) {
+    s.analyses = std::make_unique<PeriodicAnalysis>(config, s.spec.analyzeEvery, s.spec.analysis, s.options.cancel,
+                                                    s.options.analysisObserver);
+    s.analyses->setOnAnalysis([this](const EpochAnalysis& done) {
+      auto& self = *impl_;
+      if (self.store) {
+        self.store->recordAnalyses(
+            analysisRecords(self.recorder->runId(), done.epoch, done.directory, done.outcome.jsonText));
+      }
+      if (self.onAnalysis) self.onAnalysis(done);
+    });
+  }
+}
+
+RunSession::~RunSession() = default;
+
+void RunSession::addObserver(TrainingObserver* observer) { impl_->observers.push_back(observer); }
+
+void RunSession::setOnAnalysis(std::function<void(const EpochAnalysis&)> callback) {
+  impl_->onAnalysis = std::move(callback);
+}
+
+TrainingResult RunSession::run() {
+  auto& s = *impl_;
+  std::vector<TrainingObserver*> observers = s.observers;
+  if (s.directory) observers.push_back(s.directory.get());
+  if (s.recorder) observers.push_back(s.recorder.get());
+  if (s.analyses) observers.push_back(s.analyses.get());
+  TrainingResult result;
+  try {
+    result = s.trainer->run(observers, s.options.cancel);
+  } catch (const std::exception& error) {
+    if (s.recorder) s.recorder->markFailed(error.what());
+    throw;
+  }
+  if (s.directory) s.trainer->saveModel(s.directory->modelPath());
+  return result;
+}
+
+std::int64_t RunSession::runId() const { return impl_->recorder ? impl_->recorder->runId() : 0; }
+const RunSpec& RunSession::spec() const { return impl_->spec; }
+bool RunSession::writesFiles() const { return impl_->writesFiles(); }
+
+}  // namespace samscape
