@@ -11,13 +11,14 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <optional>
 #include <sstream>
 
 #include "analysis/HessianSpectrum.h"
 #include "analysis/HessianTrace.h"
-#include "analysis/LandscapeFiles.h"
+#include "analysis/AnalysisFiles.h"
 #include "analysis/LossSurfaceTorch.h"
 #include "analysis/MSharpnessTorch.h"
 #include "analysis/ModelHessianTorch.h"
@@ -37,14 +38,6 @@ namespace {
 
 // NaN and infinities are not JSON: they become null.
 json number(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
-
-std::string csvOfDensity(const SpectralDensity& density) {
-  std::ostringstream out;
-  out.imbue(std::locale::classic());
-  out << std::setprecision(17) << "eigenvalue,density\n";
-  for (std::size_t i = 0; i < density.grid.size(); ++i) out << density.grid[i] << ',' << density.density[i] << '\n';
-  return out.str();
-}
 
 // Thrown from inside a Hessian product when the job is cancelled, so that Spectra's Lanczos and the
 // trace estimator stop within one product without knowing about cancellation.
@@ -358,7 +351,7 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
     densityOptions.seed = r.seed;
     const SpectralDensity density = spectralDensity(op, densityOptions, {}, job.cancel);
     if (density.cancelled) return;
-    writeFileAtomically((job.out / "esd.csv").string(), csvOfDensity(density));
+    writeDensityCsv((job.out / "esd.csv").string(), DensityCurve{density.grid, density.density});
     job.addFile("esd.csv");
     job.result["esd"] = {{"file", "esd.csv"},
                          {"probes", density.probes},
@@ -527,6 +520,78 @@ void AnalysisSession::Impl::runTrajectory(Job& job) {
   summary << "trajectory: " << epochs.size() << " checkpoints, the plane explains " << projection.explainedByPlane()
           << " of the variance";
   job.end("trajectory", summary.str());
+}
+
+// ----- reading an analysis directory back --------------------------------------------------------------
+
+AnalysisResults readAnalysisDirectory(const std::string& directory) {
+  const fs::path base(directory);
+  const std::string path = (base / "analysis.json").string();
+  std::ifstream in(path);
+  if (!in) throw DataError(path, "cannot open analysis.json");
+  json document;
+  try {
+    document = json::parse(in);
+  } catch (const json::exception& error) {
+    throw DataError(path, std::string("not valid JSON: ") + error.what());
+  }
+  if (!document.is_object()) throw DataError(path, "expected a JSON object");
+  // The writer turns NaN and infinities into null: absent and null both mean "no value".
+  const auto optionalNumber = [&](const json& object, const char* key, const std::string& where) -> std::optional<double> {
+    const auto found = object.find(key);
+    if (found == object.end() || found->is_null()) return std::nullopt;
+    if (!found->is_number()) throw DataError(path, where + key + " must be a number");
+    return found->get<double>();
+  };
+  const auto section = [&](const char* key) -> const json* {
+    const auto found = document.find(key);
+    if (found == document.end()) return nullptr;
+    if (!found->is_object()) throw DataError(path, std::string(key) + " must be an object");
+    return &*found;
+  };
+  AnalysisResults results;
+  const auto status = document.find("status");
+  if (status == document.end() || !status->is_string()) throw DataError(path, "no status");
+  results.status = status->get<std::string>();
+  results.loss = optionalNumber(document, "loss", "");
+  results.accuracy = optionalNumber(document, "accuracy", "");
+  results.mSharpness = optionalNumber(document, "m_sharpness", "");
+  if (const json* hessian = section("hessian")) {
+    const auto eigenvalues = hessian->find("eigenvalues");
+    if (eigenvalues != hessian->end()) {
+      if (!eigenvalues->is_array()) throw DataError(path, "hessian.eigenvalues must be a list of numbers");
+      for (const auto& value : *eigenvalues) {
+        if (!value.is_number()) throw DataError(path, "hessian.eigenvalues must be a list of numbers");
+        results.eigenvalues.push_back(value.get<double>());
+      }
+    }
+  }
+  if (const json* trace = section("trace")) {
+    results.trace = optionalNumber(*trace, "mean", "trace.");
+    results.traceStandardError = optionalNumber(*trace, "stderr", "trace.");
+  }
+  if (section("esd") != nullptr) results.esd = readDensityCsv((base / "esd.csv").string());
+  if (const json* slice = section("slice")) {
+    const auto grid = slice->find("grid");
+    const auto range = slice->find("range");
+    if (grid == slice->end() || !grid->is_number_integer() || range == slice->end() || !range->is_array() ||
+        range->size() != 2 || !(*range)[0].is_number() || !(*range)[1].is_number()) {
+      throw DataError(path, "slice needs grid (an integer) and range (two numbers)");
+    }
+    const std::int64_t points = grid->get<std::int64_t>();
+    if (points < 2 || points > 100000) throw DataError(path, "slice.grid " + std::to_string(points) + " is not a grid size");
+    results.slice = readSliceCsv((base / "slice.csv").string(), static_cast<int>(points), (*range)[0].get<double>(),
+                                 (*range)[1].get<double>());
+  }
+  if (const json* trajectory = section("trajectory")) {
+    if (trajectory->contains("slice_file")) {
+      results.trajectoryOnSlice = readTrajectoryCsv((base / "trajectory_on_slice.csv").string());
+    }
+  }
+  if (section("interpolation") != nullptr) {
+    results.interpolation = readInterpolationCsv((base / "interpolation.csv").string());
+  }
+  return results;
 }
 
 }  // namespace samscape

@@ -21,9 +21,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "analysis/AnalysisFiles.h"
 #include "analysis/AnalysisOptions.h"
 #include "analysis/LossSurface.h"
 #include "core/train/TrainConfig.h"
@@ -48,6 +50,29 @@ class AnalysisObserver {
   virtual void onStageEnd(const std::string& /*stage*/, const std::string& /*summary*/) {}  // one line
   virtual void onSliceLevel(const SliceGrid& /*gridSoFar*/) {}    // after each coarse-to-fine level
 };
+
+// An analysis directory read back: analysis.json's numbers and its companion files, as the app shows
+// them. Optional values are absent when the analysis did not compute them (or has not yet).
+struct AnalysisResults {
+  std::string status;  // running, complete, cancelled or failed
+  std::optional<double> loss;
+  std::optional<double> accuracy;
+  std::vector<double> eigenvalues;  // descending; empty without --hessian-top
+  std::optional<double> trace;
+  std::optional<double> traceStandardError;
+  std::optional<double> mSharpness;
+  SliceGrid slice;                   // slice.csv on analysis.json's grid; empty xs without a slice
+  TrajectoryRows trajectoryOnSlice;  // the checkpoints in the slice's coordinates
+  DensityCurve esd;                  // esd.csv
+  InterpolationResult interpolation;  // interpolation.csv
+
+  bool complete() const { return status == "complete"; }
+};
+
+// Reads DIR/analysis.json and the files it names. Throws DataError naming the file for a missing or
+// malformed analysis.json, a field of the wrong type, or a companion file it names that is missing or
+// malformed. (A slice killed before it finished has no "slice" entry: its partial slice.csv is not read.)
+AnalysisResults readAnalysisDirectory(const std::string& directory);
 
 struct AnalysisOutcome {
   std::string jsonText;             // analysis.json's content

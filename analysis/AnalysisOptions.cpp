@@ -24,7 +24,7 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
   OptionTable<R> table;
   const auto add = [&](Option<R> option) { table.push_back(std::move(option)); };
 
-  OptionInfo split = info("split", "Analysis split", "Analysis data: train or test");
+  OptionInfo split = info("split", "Analysis split", "Analysis data: which split");
   split.kind = OptionKind::Choice;
   split.choices = {"test", "train"};
   add(fieldOption<R>(split, [](auto& r) -> auto& { return r.split; }, [](const R& r) -> std::string {

@@ -31,13 +31,14 @@
 #include <vtkStructuredGridGeometryFilter.h>
 #include <vtkTextActor.h>
 #include <vtkTextProperty.h>
-#include <vtkXMLStructuredGridWriter.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 
+#include "analysis/AnalysisFiles.h"
+#include "core/Error.h"
 #include "viz/FigureExport.h"
 #include "viz/GridFill.h"
 
@@ -682,32 +683,13 @@ bool LandscapeView::exportVts(const QString& path, QString* error) {
             .arg(grid.pointsDone)
             .arg(grid.pointsTotal));
   }
-  // The layout of analysis's slice.vts: points (x, y, loss), point data loss and accuracy.
-  vtkNew<vtkStructuredGrid> output;
-  vtkNew<vtkPoints> points;
-  points->SetDataTypeToDouble();
-  vtkNew<vtkDoubleArray> loss;
-  loss->SetName("loss");
-  vtkNew<vtkDoubleArray> accuracy;
-  accuracy->SetName("accuracy");
-  for (std::size_t iy = 0; iy < ny; ++iy) {
-    for (std::size_t ix = 0; ix < nx; ++ix) {
-      const std::size_t i = grid.index(ix, iy);
-      points->InsertNextPoint(grid.xs[ix], grid.ys[iy], grid.loss[i]);
-      loss->InsertNextValue(grid.loss[i]);
-      accuracy->InsertNextValue(grid.accuracy[i]);
-    }
+  // The one slice.vts writer: the file analysis writes beside slice.csv.
+  try {
+    writeSliceVts(path.toStdString(), grid);
+  } catch (const Error& writeError) {
+    return fail(QString::fromUtf8(writeError.what()));
   }
-  output->SetDimensions(static_cast<int>(nx), static_cast<int>(ny), 1);
-  output->SetPoints(points);
-  output->GetPointData()->SetScalars(loss);
-  output->GetPointData()->AddArray(accuracy);
-  vtkNew<vtkXMLStructuredGridWriter> writer;
-  writer->SetInputData(output);
-  writer->SetDataModeToAscii();
-  writer->WriteToOutputStringOn();
-  if (writer->Write() != 1) return fail(QStringLiteral("VTK's XML writer failed"));
-  return writeTextFile(path, QString::fromStdString(writer->GetOutputString()), error);
+  return true;
 }
 
 const SliceGrid& LandscapeView::grid() const { return impl_->grid; }

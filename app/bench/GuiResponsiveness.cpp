@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
       [&] {
         if (controller.anyInFlight()) return false;
         for (int id : controller.runIds()) {
-          if (controller.run(id)->status != "finished") return true;  // no interpolation will come
+          if (controller.run(id)->status != samscape::RunStatus::Finished) return true;  // no interpolation will come
         }
         return interpolated;
       },
@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
   for (int id : controller.runIds()) {
     const samscape::gui::GuiRun* run = controller.run(id);
     std::printf("  %s: %s, %zu epochs, %zu analyses%s%s\n", qPrintable(run->name()),
-                qPrintable(run->status), run->epochs.size(), run->analyses.size(),
+                nameOf(run->status).c_str(), run->epochs.size(), run->analyses.size(),
                 run->message.isEmpty() ? "" : ": ", qPrintable(run->message));
   }
   if (!done) {

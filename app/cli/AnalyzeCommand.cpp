@@ -20,6 +20,7 @@
 #include "core/store/Workspace.h"
 #include "core/train/DistributedGroup.h"
 #include "core/train/DistributedOptions.h"
+#include "core/train/RunDirectory.h"
 #include "core/train/SavedRun.h"
 
 namespace samscape::cli {
@@ -81,15 +82,15 @@ void AnalyzeCommand::recordInWorkspace(const AnalysisModel& model, const Analysi
     record.outDir = model.runDirectory;
     record.configJson = configToJson(model.run);
     record.device = model.run.device;
-    record.status = "running";
+    record.status = RunStatus::Running;
     runId = store.createRun(record);
-    std::string status = "finished";
+    // Its run.json says how it ended; one that cannot say is registered as interrupted.
+    RunStatus status = RunStatus::Interrupted;
     try {
-      std::ifstream in(model.runDirectory + "/run.json");
-      status = nlohmann::json::parse(in).value("status", status);
-    } catch (const nlohmann::json::exception&) {
+      status = readRunJson(model.runDirectory).status;
+    } catch (const Error&) {
     }
-    store.finishRun(runId, isFinalRunStatus(status) ? status : "interrupted", "", 0.0);
+    store.finishRun(runId, isFinalRunStatus(status) ? status : RunStatus::Interrupted, "", 0.0);
   }
   // Weights from runs/x/checkpoints/epoch-NNN/ belong to epoch NNN; a final model.pt to none.
   std::optional<int> epoch;

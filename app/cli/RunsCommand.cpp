@@ -89,11 +89,13 @@ int RunsCommand::run() {
 }
 
 int RunsCommand::list() {
-  if (!filterStatus_.empty() && !isRunStatus(filterStatus_)) {
-    throw ConfigError("--status", filterStatus_, "expected one of " + joined(runStatuses(), ", "));
+  RunFilter filter{filterText_, filterTag_, std::nullopt};
+  if (!filterStatus_.empty()) {
+    filter.status = valueNamed<RunStatus>(filterStatus_);
+    if (!filter.status) throw ConfigError("--status", filterStatus_, "expected one of " + joinNames(allNames<RunStatus>()));
   }
   const auto store = openExistingWorkspace(workspace_);
-  const auto runs = store->listRuns({filterText_, filterTag_, filterStatus_});
+  const auto runs = store->listRuns(filter);
   std::cout << std::left << std::setw(6) << "id" << std::setw(12) << "status" << std::setw(8) << "epochs"
             << std::setw(10) << "test_acc" << std::setw(22) << "created"
             << "name [tags]\n";

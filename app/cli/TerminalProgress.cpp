@@ -110,7 +110,7 @@ bool TerminalProgress::onEpochEnd(const EpochMetrics& m) {
 
 void TerminalProgress::onEnd(const TrainingResult& result) {
   clearBar();
-  std::fprintf(stream_, "%s after %s%s%s\n", runStatusName(result.status).c_str(),
+  std::fprintf(stream_, "%s after %s%s%s\n", nameOf(result.status).c_str(),
                formatDuration(result.seconds).c_str(), result.message.empty() ? "" : ": ",
                result.message.c_str());
   std::fflush(stream_);

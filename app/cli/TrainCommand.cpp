@@ -63,8 +63,8 @@ int TrainCommand::run() {
     case RunStatus::Finished: return kExitOk;
     case RunStatus::Diverged: return kExitDiverged;
     case RunStatus::Cancelled: return kExitCancelled;
+    default: return kExitInternalError;  // a trainer ends finished, diverged or cancelled
   }
-  return kExitInternalError;
 }
 
 }  // namespace samscape::cli

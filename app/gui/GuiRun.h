@@ -18,21 +18,12 @@
 
 namespace samscape::gui {
 
-// One epoch's analysis as the views use it (a summary of DIR/analysis/epoch-NNN/).
-struct RunAnalysis {
+// One epoch's analysis as the views use it: DIR/analysis/epoch-NNN/ read back by analysis's own reader
+// (readAnalysisDirectory), or the slice's levels as they arrive while the job runs (status empty).
+struct RunAnalysis : AnalysisResults {
   int epoch = 0;
   QString directory;
-  bool complete = false;  // false while the job runs (e.g. the slice's coarse levels)
-  double loss = 0.0;
-  std::vector<double> eigenvalues;  // descending
-  std::optional<double> trace;
-  std::optional<double> traceStandardError;
-  std::optional<double> mSharpness;
-  SliceGrid slice;  // empty xs when no slice
-  std::vector<double> trajectoryX;  // the checkpoints so far, in the slice's coordinates
-  std::vector<double> trajectoryY;
-  std::vector<double> densityGrid;  // spectral density (esd.csv), when computed
-  std::vector<double> density;
+  QString problem;  // why the directory could not be read; empty when it was
 };
 
 struct StepSample {
@@ -45,7 +36,7 @@ struct GuiRun {
   std::int64_t storeId = 0;  // the run's id in the workspace's store (0: not recorded)
   int pairId = -1;           // runs launched together as an SGD/SAM pair share it
   RunSpec spec;  // what the run is, resolved as the command line resolves it (session/RunSpec.h)
-  QString status = "queued";  // queued, running, finished, diverged, failed, cancelled, interrupted
+  RunStatus status = RunStatus::Queued;
   QString message;
   std::int64_t globalStep = 0;
   std::int64_t totalSteps = 0;
@@ -59,7 +50,7 @@ struct GuiRun {
 
   QString name() const { return QString::fromStdString(spec.name); }
   QString optimizerLabel() const;
-  bool inFlight() const { return status == "queued" || status == "running"; }
+  bool inFlight() const { return status == RunStatus::Queued || status == RunStatus::Running; }
   // The last epoch whose metrics arrived (0 before the first), and how many the run is asked for.
   int epochsDone() const;
   int epochsPlanned() const { return spec.config.epochs; }
@@ -77,3 +68,4 @@ Q_DECLARE_METATYPE(samscape::TrainingBegin)
 Q_DECLARE_METATYPE(samscape::StepProgress)
 Q_DECLARE_METATYPE(samscape::SliceGrid)
 Q_DECLARE_METATYPE(samscape::gui::RunAnalysis)
+Q_DECLARE_METATYPE(samscape::RunStatus)

@@ -187,7 +187,7 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   connect(controller_.get(), &RunController::runChanged, this, [this] { updateStatus(); });
   connect(controller_.get(), &RunController::runEnded, this, [this](int id) {
     const GuiRun* run = controller_->run(id);
-    if (run != nullptr && run->status == "failed") statusBar()->showMessage(run->name() + ": " + run->message, 15000);
+    if (run != nullptr && run->status == RunStatus::Failed) statusBar()->showMessage(run->name() + ": " + run->message, 15000);
     checkScreenshot();
   });
   connect(controller_.get(), &RunController::pairInterpolationReady, this, [this] {
@@ -257,7 +257,7 @@ void MainWindow::loadWorkspaceRuns() {
     if (GuiRun* run = controller_->mutableRun(id)) {
       run->storeId = record.id;
       run->spec.name = record.name;
-      run->status = QString::fromStdString(record.status);
+      run->status = record.status;
       QStringList tags;
       for (const auto& tag : record.tags) tags << QString::fromStdString(tag);
       run->tags = tags.join(", ");
@@ -339,8 +339,8 @@ void MainWindow::updateStatus() {
   int queued = 0;
   for (int id : controller_->runIds()) {
     const GuiRun* run = controller_->run(id);
-    running += run->status == "running";
-    queued += run->status == "queued";
+    running += run->status == RunStatus::Running;
+    queued += run->status == RunStatus::Queued;
   }
   status_->setText(QString("workspace %1   |   %2 running, %3 queued").arg(workspace_).arg(running).arg(queued));
 }
@@ -430,16 +430,16 @@ void MainWindow::checkScreenshot() {
     const GuiRun* run = controller_->run(id);
     if (run == nullptr) continue;
     anyRun = true;
-    if (run->status == "failed" || run->status == "diverged" || run->status == "cancelled") {
+    if (run->status == RunStatus::Failed || run->status == RunStatus::Diverged || run->status == RunStatus::Cancelled) {
       std::cerr << "samscape: screenshot not taken: " << run->name().toStdString() << " "
-                << run->status.toStdString() << ": " << run->message.toStdString() << "\n";
+                << run->status << ": " << run->message.toStdString() << "\n";
       screenshotTaken_ = true;
       QTimer::singleShot(0, qApp, [] { QApplication::exit(1); });
       return;
     }
-    if (static_cast<int>(run->epochs.size()) < screenshotEpochs_ && run->status != "finished") return;
+    if (static_cast<int>(run->epochs.size()) < screenshotEpochs_ && run->status != RunStatus::Finished) return;
     // A run asked to go to its end is shown finished (and then a pair with its interpolation).
-    if (screenshotEpochs_ >= run->spec.config.epochs && run->status != "finished") return;
+    if (screenshotEpochs_ >= run->spec.config.epochs && run->status != RunStatus::Finished) return;
     // The analyses due by then: the last multiple of --analyze-every within the epochs (or the last epoch).
     const int every = run->spec.analyzeEvery;
     if (every > 0) {
@@ -447,7 +447,7 @@ void MainWindow::checkScreenshot() {
       if (screenshotEpochs_ >= run->spec.config.epochs) due = run->spec.config.epochs;
       if (due > 0) {
         const auto found = run->analyses.find(due);
-        if (found == run->analyses.end() || !found->second.complete) return;
+        if (found == run->analyses.end() || !found->second.complete()) return;
       }
     }
   }
@@ -457,8 +457,8 @@ void MainWindow::checkScreenshot() {
   if (!shown.empty()) {
     const GuiRun* first = controller_->run(shown.front());
     const int partner = controller_->partnerOf(shown.front());
-    if (first != nullptr && partner >= 0 && first->status == "finished" &&
-        controller_->run(partner)->status == "finished" && !controller_->pairInterpolationDone(first->pairId)) {
+    if (first != nullptr && partner >= 0 && first->status == RunStatus::Finished &&
+        controller_->run(partner)->status == RunStatus::Finished && !controller_->pairInterpolationDone(first->pairId)) {
       return;
     }
   }

@@ -65,7 +65,7 @@ double analysisValue(const RunAnalysis& a, const QString& metric) {
   if (metric == "lambda_max") return a.eigenvalues.empty() ? kNaN : a.eigenvalues.front();
   if (metric == "Hessian trace") return a.trace.value_or(kNaN);
   if (metric == "m-sharpness") return a.mSharpness.value_or(kNaN);
-  if (metric == "analysis loss") return a.complete ? a.loss : kNaN;
+  if (metric == "analysis loss") return a.complete() ? a.loss.value_or(kNaN) : kNaN;
   return kNaN;
 }
 
@@ -332,7 +332,7 @@ void LandscapePage::refresh() {
     }
     if (low < high) views[side]->setColorRange(low, high);
     views[side]->setSurface(analysis->slice);
-    views[side]->setTrajectory(analysis->trajectoryX, analysis->trajectoryY);
+    views[side]->setTrajectory(analysis->trajectoryOnSlice.xs, analysis->trajectoryOnSlice.ys);
     const auto& grid = analysis->slice;
     views[side]->setTitle(QString("%1, epoch %2%3")
                               .arg(shown[static_cast<std::size_t>(side)]->name())
@@ -431,12 +431,12 @@ void SpectrumPage::refresh() {
       eigenvalues.push_back(std::move(s));
     }
     for (auto it = run->analyses.rbegin(); it != run->analyses.rend(); ++it) {
-      if (it->second.density.empty()) continue;
+      if (it->second.esd.density.empty()) continue;
       viz::ChartSeries s;
       s.name = QString("%1, epoch %2").arg(run->name()).arg(it->first);
       s.color = viz::runColor(id);
-      s.xs = it->second.densityGrid;
-      s.ys = it->second.density;
+      s.xs = it->second.esd.eigenvalues;
+      s.ys = it->second.esd.density;
       densities.push_back(std::move(s));
       break;
     }

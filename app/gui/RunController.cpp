@@ -44,7 +44,7 @@ int GuiRun::epochsDone() const {
 }
 
 double GuiRun::progress() const {
-  if (status == "finished") return 1.0;
+  if (status == RunStatus::Finished) return 1.0;
   const double steps = totalSteps > 0 ? static_cast<double>(globalStep) / static_cast<double>(totalSteps) : 0.0;
   const double epochs =
       epochsPlanned() > 0 ? static_cast<double>(epochsDone()) / static_cast<double>(epochsPlanned()) : 0.0;
@@ -63,6 +63,7 @@ RunController::RunController(QString runsDirectory, QObject* parent)
   qRegisterMetaType<samscape::StepProgress>();
   qRegisterMetaType<samscape::SliceGrid>();
   qRegisterMetaType<samscape::gui::RunAnalysis>();
+  qRegisterMetaType<samscape::RunStatus>();
 }
 
 RunController::~RunController() {
@@ -147,7 +148,7 @@ void RunController::setMaxConcurrent(int runs) {
 void RunController::startQueued() {
   for (auto& [id, run] : runs_) {
     if (static_cast<int>(workers_.size()) >= maxConcurrent_) return;
-    if (run.status == "queued" && workers_.count(id) == 0) startRun(run);
+    if (run.status == RunStatus::Queued && workers_.count(id) == 0) startRun(run);
   }
 }
 
@@ -221,7 +222,7 @@ void RunController::startRun(GuiRun& run) {
       Q_EMIT analysisChanged(id, analysis.epoch);
     }
   }, Qt::QueuedConnection);
-  connect(trainer, &TrainingWorker::ended, this, [this, id](const QString& status, const QString& message) {
+  connect(trainer, &TrainingWorker::ended, this, [this, id](RunStatus status, const QString& message) {
     if (GuiRun* r = mutableRun(id)) {
       r->status = status;
       r->message = message;
@@ -237,13 +238,13 @@ void RunController::startRun(GuiRun& run) {
     Q_EMIT runEnded(id);
     const GuiRun* ended = this->run(id);
     const int partner = partnerOf(id);
-    if (ended != nullptr && partner >= 0 && ended->status == "finished" && this->run(partner)->status == "finished") {
+    if (ended != nullptr && partner >= 0 && ended->status == RunStatus::Finished && this->run(partner)->status == RunStatus::Finished) {
       startPairInterpolation(ended->pairId);
     }
     startQueued();
   }, Qt::QueuedConnection);
 
-  run.status = "running";
+  run.status = RunStatus::Running;
   run.message.clear();
   workers_.emplace(id, worker);
   worker.thread->start();
@@ -274,11 +275,13 @@ void RunController::startPairInterpolation(int pairId) {
   connect(thread, &QThread::finished, worker, &QObject::deleteLater);
   connect(worker, &InterpolationWorker::finished, this, [this, pairId, thread](const QString& directory) {
     PairInterpolation curve;
-    for (const auto& row : readNumericCsv((directory + "/interpolation.csv").toStdString())) {
-      if (row.size() < 3) continue;  // t,loss,accuracy
-      curve.ts.push_back(row[0]);
-      curve.loss.push_back(row[1]);
-      curve.accuracy.push_back(row[2]);
+    try {
+      const InterpolationResult result = readInterpolationCsv((directory + "/interpolation.csv").toStdString());
+      curve.ts = result.ts;
+      curve.loss = result.loss;
+      curve.accuracy = result.accuracy;
+    } catch (const std::exception&) {
+      // No curve: the interpolation failed (its worker says nothing more); the chart stays empty.
     }
     if (!curve.ts.empty()) interpolations_[pairId] = curve;
     interpolationsDone_.insert(pairId);
@@ -296,8 +299,8 @@ void RunController::cancel(int id) {
     return;
   }
   GuiRun* r = mutableRun(id);
-  if (r != nullptr && r->status == "queued") {
-    r->status = "cancelled";
+  if (r != nullptr && r->status == RunStatus::Queued) {
+    r->status = RunStatus::Cancelled;
     Q_EMIT runChanged(id);
     Q_EMIT runEnded(id);
   }
@@ -305,7 +308,7 @@ void RunController::cancel(int id) {
 
 void RunController::cancelAll() {
   for (auto& [id, run] : runs_) {
-    if (run.status == "queued") run.status = "cancelled";
+    if (run.status == RunStatus::Queued) run.status = RunStatus::Cancelled;
   }
   for (auto& [id, worker] : workers_) worker.cancel->store(true);
 }
@@ -318,12 +321,12 @@ bool RunController::resume(int id, QString* error) {
     if (error != nullptr) *error = directory + ": no checkpoint to resume from";
     return false;
   }
-  if (r->status == "finished") {
+  if (r->status == RunStatus::Finished) {
     if (error != nullptr) *error = r->name() + " has finished: nothing to resume";
     return false;
   }
   r->spec.resumeDirectory = directory.toStdString();
-  r->status = "queued";
+  r->status = RunStatus::Queued;
   r->message.clear();
   // The resumed run reports its finished epochs again in TrainingBegin.
   r->epochs.clear();
@@ -344,7 +347,7 @@ bool RunController::remove(int id) {
 
 bool RunController::anyInFlight() const {
   return !workers_.empty() ||
-         std::any_of(runs_.begin(), runs_.end(), [](const auto& entry) { return entry.second.status == "queued"; });
+         std::any_of(runs_.begin(), runs_.end(), [](const auto& entry) { return entry.second.status == RunStatus::Queued; });
 }
 
 void RunController::waitForWorkers() {
@@ -418,8 +421,8 @@ int RunController::addExisting(const QString& runDirectory, QString* error) {
       entry.message = QString("its analyses cannot be resumed here: ") + QString::fromUtf8(analysisError.what());
     }
   }
-  entry.status = QString::fromStdString(saved.status);
-  if (entry.status == "running") entry.status = "interrupted";
+  entry.status = saved.status;
+  if (entry.status == RunStatus::Running) entry.status = RunStatus::Interrupted;
   double seconds = 0.0;
   for (const EpochMetrics& metrics : entry.epochs) {
     seconds += metrics.seconds;
@@ -430,6 +433,8 @@ int RunController::addExisting(const QString& runDirectory, QString* error) {
   for (const QString& name : analysisDir.entryList({"epoch-*"}, QDir::Dirs, QDir::Name)) {
     const int epoch = name.mid(6).toInt();
     entry.analyses[epoch] = readRunAnalysis(epoch, analysisDir.filePath(name));
+    const QString& problem = entry.analyses[epoch].problem;
+    if (!problem.isEmpty() && entry.message.isEmpty()) entry.message = problem;
   }
   const int id = entry.id;
   runs_.emplace(id, std::move(entry));

@@ -74,14 +74,14 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
   switch (index.column()) {
     case Name: return run->name();
     case Optimizer: return run->optimizerLabel();
-    case Status: return run->status;
+    case Status: return QString::fromStdString(nameOf(run->status));
     case Progress: {
       const QString percent = QString("%1%").arg(std::lround(progress * 100.0));
       // A run that stopped part-way shows how far it got in epochs too: what a resume continues from.
-      if (run->status == "finished" || run->status == "queued" || run->epochsPlanned() <= 0) return percent;
+      if (run->status == RunStatus::Finished || run->status == RunStatus::Queued || run->epochsPlanned() <= 0) return percent;
       return percent + QString(" (%1/%2 epochs)").arg(run->epochsDone()).arg(run->epochsPlanned());
     }
-    case Eta: return run->status == "running" ? formatDuration(run->etaSeconds()) : QString();
+    case Eta: return run->status == RunStatus::Running ? formatDuration(run->etaSeconds()) : QString();
     case TestAccuracy:
       return run->epochs.empty() ? QString() : QString::number(run->epochs.back().testAccuracy, 'f', 4);
     case LambdaMax: {

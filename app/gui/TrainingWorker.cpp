@@ -42,25 +42,6 @@ void yieldTheCpuToTheWindow() {
 
 }  // namespace
 
-std::vector<std::vector<double>> readNumericCsv(const std::string& path, std::string* header) {
-  std::vector<std::vector<double>> rows;
-  std::ifstream in(path);
-  std::string line;
-  if (!std::getline(in, line)) return rows;
-  if (header != nullptr) *header = line;
-  while (std::getline(in, line)) {
-    std::vector<double> row;
-    std::istringstream fields(line);
-    try {
-      for (std::string field; std::getline(fields, field, ',');) row.push_back(std::stod(field));
-    } catch (const std::exception&) {
-      continue;
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
 namespace {
 
 // The trainer's and the analyses' reports, forwarded as signals of the worker (queued to the GUI).
@@ -105,68 +86,13 @@ class SignalBridge : public TrainingObserver, public AnalysisObserver {
 
 RunAnalysis readRunAnalysis(int epoch, const QString& directory) {
   RunAnalysis analysis;
+  try {
+    static_cast<AnalysisResults&>(analysis) = readAnalysisDirectory(directory.toStdString());
+  } catch (const std::exception& error) {
+    analysis.problem = QString::fromUtf8(error.what());
+  }
   analysis.epoch = epoch;
   analysis.directory = directory;
-  const std::string base = directory.toStdString();
-  std::ifstream in(base + "/analysis.json");
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception&) {
-    return analysis;
-  }
-  analysis.complete = json.value("status", "") == "complete";
-  if (json.contains("loss") && json["loss"].is_number()) analysis.loss = json["loss"].get<double>();
-  if (json.contains("hessian")) {
-    for (const auto& value : json["hessian"].value("eigenvalues", nlohmann::json::array())) {
-      if (value.is_number()) analysis.eigenvalues.push_back(value.get<double>());
-    }
-  }
-  if (json.contains("trace") && json["trace"]["mean"].is_number()) {
-    analysis.trace = json["trace"]["mean"].get<double>();
-    if (json["trace"]["stderr"].is_number()) analysis.traceStandardError = json["trace"]["stderr"].get<double>();
-  }
-  if (json.contains("m_sharpness") && json["m_sharpness"].is_number()) {
-    analysis.mSharpness = json["m_sharpness"].get<double>();
-  }
-  if (json.contains("slice")) {
-    const auto& slice = json["slice"];
-    const int grid = slice.value("grid", 0);
-    const auto range = slice.value("range", std::vector<double>{});
-    if (grid >= 2 && range.size() == 2) {
-      SliceGrid& g = analysis.slice;
-      for (int i = 0; i < grid; ++i) {
-        const double value = range[0] + (range[1] - range[0]) * i / (grid - 1);
-        g.xs.push_back(value);
-        g.ys.push_back(value);
-      }
-      const auto points = static_cast<std::size_t>(grid) * static_cast<std::size_t>(grid);
-      g.loss.assign(points, std::nan(""));
-      g.accuracy.assign(points, std::nan(""));
-      g.pointsTotal = static_cast<std::int64_t>(points);
-      // slice.csv rows are x,y,loss,accuracy on the grid's exact coordinates.
-      for (const auto& row : readNumericCsv(base + "/slice.csv")) {
-        if (row.size() < 4) continue;
-        const auto ix = static_cast<std::size_t>(std::lround((row[0] - range[0]) / (range[1] - range[0]) * (grid - 1)));
-        const auto iy = static_cast<std::size_t>(std::lround((row[1] - range[0]) / (range[1] - range[0]) * (grid - 1)));
-        if (ix >= g.xs.size() || iy >= g.ys.size()) continue;
-        g.loss[g.index(ix, iy)] = row[2];
-        g.accuracy[g.index(ix, iy)] = row[3];
-        ++g.pointsDone;
-      }
-      g.level = g.complete() ? 1 : 0;
-    }
-  }
-  for (const auto& row : readNumericCsv(base + "/trajectory_on_slice.csv")) {
-    if (row.size() < 3) continue;
-    analysis.trajectoryX.push_back(row[1]);
-    analysis.trajectoryY.push_back(row[2]);
-  }
-  for (const auto& row : readNumericCsv(base + "/esd.csv")) {
-    if (row.size() < 2) continue;
-    analysis.densityGrid.push_back(row[0]);
-    analysis.density.push_back(row[1]);
-  }
   return analysis;
 }
 
@@ -209,9 +135,9 @@ void TrainingWorker::run() {
       Q_EMIT analysisReady(readRunAnalysis(done.epoch, QString::fromStdString(done.directory)));
     });
     const TrainingResult result = session.run();
-    Q_EMIT ended(QString::fromStdString(runStatusName(result.status)), QString::fromStdString(result.message));
+    Q_EMIT ended(result.status, QString::fromStdString(result.message));
   } catch (const std::exception& error) {
-    Q_EMIT ended("failed", QString::fromUtf8(error.what()));
+    Q_EMIT ended(RunStatus::Failed, QString::fromUtf8(error.what()));
   }
 }
 

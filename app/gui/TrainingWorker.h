@@ -27,8 +27,8 @@ class TrainingWorker : public QObject {
   void epochEnded(const samscape::EpochMetrics& metrics);
   void sliceRefined(int epoch, const samscape::SliceGrid& grid);
   void analysisReady(const samscape::gui::RunAnalysis& analysis);
-  // status: finished, diverged, cancelled or failed; message says why when not finished.
-  void ended(const QString& status, const QString& message);
+  // finished, diverged, cancelled or failed; `message` says why when not finished.
+  void ended(samscape::RunStatus status, const QString& message);
 
  private:
   RunSpec spec_;
@@ -53,12 +53,8 @@ class InterpolationWorker : public QObject {
   std::int64_t subset_;
 };
 
-// The numeric rows of a CSV file (its header, when asked, in `header`); rows that do not parse are
-// skipped, a missing file gives none.
-std::vector<std::vector<double>> readNumericCsv(const std::string& path, std::string* header = nullptr);
-
-// Reads an analysis directory's analysis.json and companion CSVs into the summary the views draw.
-// Missing parts stay empty; a malformed file gives what could be read.
+// Reads an analysis directory (analysis.json and its files) into the summary the views draw; when it
+// cannot be read, `problem` says why and the rest stays empty.
 RunAnalysis readRunAnalysis(int epoch, const QString& directory);
 
 }  // namespace samscape::gui

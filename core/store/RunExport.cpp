@@ -1,7 +1,5 @@
 #include "core/store/RunExport.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/AtomicFile.h"
 #include "core/Error.h"
 
 namespace samscape {
@@ -43,28 +42,12 @@ std::string formatNumber(double value) {
 
 namespace {
 
-// Written beside, synced, renamed: the file is either the old one or the whole new one.
+// Written beside, synced, renamed (core/AtomicFile.h); a failure names --out.
 void writeAtomically(const fs::path& path, const std::string& content) {
-  const fs::path temporary = path.string() + ".tmp";
-  const int descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (descriptor < 0)
-    throw ConfigError("--out", path.string(), std::string("cannot write: ") + std::strerror(errno));
-  std::size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t count = ::write(descriptor, content.data() + written, content.size() - written);
-    if (count < 0) {
-      if (errno == EINTR) continue;
-      const std::string problem = std::strerror(errno);
-      ::close(descriptor);
-      throw ConfigError("--out", path.string(), "write failed: " + problem);
-    }
-    written += static_cast<std::size_t>(count);
-  }
-  const bool synced = ::fsync(descriptor) == 0;
-  ::close(descriptor);
-  if (!synced || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    throw ConfigError("--out", path.string(),
-                      std::string("cannot replace the file: ") + std::strerror(errno));
+  try {
+    writeFileAtomically(path.string(), content);
+  } catch (const Error& error) {
+    throw ConfigError("--out", path.string(), error.what());
   }
 }
 
@@ -218,7 +201,7 @@ ExportSummary exportRuns(const RunStore& store, const std::vector<std::int64_t>&
     for (const auto& tag : run.tags) tags += (tags.empty() ? "" : ";") + tag;
     std::vector<std::string> fields = {std::to_string(run.id),
                                        run.name,
-                                       run.status,
+                                       nameOf(run.status),
                                        tags,
                                        run.notes,
                                        run.createdAt,

@@ -126,24 +126,6 @@ std::string newerVersionProblem(std::int64_t version) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
-// Statuses
-
-const std::vector<std::string>& runStatuses() {
-  static const std::vector<std::string> statuses = {"queued", "running",   "finished",   "diverged",
-                                                    "failed", "cancelled", "interrupted"};
-  return statuses;
-}
-
-bool isRunStatus(const std::string& status) {
-  const auto& all = runStatuses();
-  return std::find(all.begin(), all.end(), status) != all.end();
-}
-
-bool isFinalRunStatus(const std::string& status) {
-  return isRunStatus(status) && status != "queued" && status != "running";
-}
-
-// ---------------------------------------------------------------------------------------------------
 // RunLock
 
 RunLock::~RunLock() {
@@ -331,7 +313,9 @@ RunRecord readRun(const Statement& row, const Workspace& workspace) {
   run.id = row.integer(0);
   run.name = row.text(1);
   run.notes = row.text(2);
-  run.status = row.text(3);
+  // The schema's CHECK allows only the statuses' names.
+  const std::string status = row.text(3);
+  run.status = valueNamed<RunStatus>(status).value_or(RunStatus::Failed);
   run.configJson = row.text(4);
   run.versionsJson = row.text(5);
   run.detailsJson = row.text(6);
@@ -345,14 +329,9 @@ RunRecord readRun(const Statement& row, const Workspace& workspace) {
   return run;
 }
 
-void requireStatus(const std::string& status) {
-  if (!isRunStatus(status)) throw Error("unknown run status '" + status + "'");
-}
-
 }  // namespace
 
 std::int64_t RunStore::createRun(const RunRecord& run) {
-  requireStatus(run.status);
   std::int64_t id = 0;
   transaction(Access::Write, [&] {
     Statement insert(
@@ -361,8 +340,8 @@ std::int64_t RunStore::createRun(const RunRecord& run) {
                     "device, out_dir, created_at, started_at, seconds, message) VALUES "
                     "(?, ?, ?, ?, ?, ?, ?, ?, ") +
             kNow + ", CASE WHEN ? = 'running' THEN " + kNow + " END, ?, ?)");
-    insert.bind(run.name).bind(run.notes).bind(run.status).bind(run.configJson).bind(run.versionsJson);
-    insert.bind(run.detailsJson).bind(run.device).bind(workspace_.toStored(run.outDir)).bind(run.status);
+    insert.bind(run.name).bind(run.notes).bind(nameOf(run.status)).bind(run.configJson).bind(run.versionsJson);
+    insert.bind(run.detailsJson).bind(run.device).bind(workspace_.toStored(run.outDir)).bind(nameOf(run.status));
     insert.bind(run.seconds).bind(run.message).run();
     id = sqlite3_last_insert_rowid(db_);
     for (const std::string& tag : run.tags) {
@@ -400,7 +379,7 @@ std::vector<RunRecord> RunStore::listRuns(const RunFilter& filter) const {
                      std::string("SELECT ") + kRunColumns +
                          " FROM runs WHERE (?1 = '' OR instr(name, ?1) > 0) AND (?2 = '' OR status = ?2)"
                          " AND (?3 = '' OR id IN (SELECT run_id FROM run_tags WHERE tag = ?3)) ORDER BY id");
-    select.bind(filter.text).bind(filter.status).bind(filter.tag);
+    select.bind(filter.text).bind(filter.status ? nameOf(*filter.status) : std::string()).bind(filter.tag);
     std::map<std::int64_t, std::size_t> positions;
     while (select.step()) {
       positions[select.integer(0)] = runs.size();
@@ -461,8 +440,7 @@ bool RunStore::hasRunNamed(const std::string& name) const {
   return found;
 }
 
-void RunStore::setStatus(std::int64_t id, const std::string& status, const std::string& message) {
-  requireStatus(status);
+void RunStore::setStatus(std::int64_t id, RunStatus status, const std::string& message) {
   run(id);  // names the run when there is none
   transaction(Access::Write, [&] {
     Statement update(db_, databasePath(),
@@ -472,19 +450,18 @@ void RunStore::setStatus(std::int64_t id, const std::string& status, const std::
                          ") ELSE started_at END, finished_at = CASE WHEN ?1 IN ('queued','running') "
                          "THEN NULL ELSE " +
                          kNow + " END WHERE id = ?3");
-    update.bind(status).bind(message).bind(id).run();
+    update.bind(nameOf(status)).bind(message).bind(id).run();
   });
 }
 
-void RunStore::finishRun(std::int64_t id, const std::string& status, const std::string& message,
-                         double seconds) {
-  if (!isFinalRunStatus(status)) throw Error("'" + status + "' is not a final run status");
+void RunStore::finishRun(std::int64_t id, RunStatus status, const std::string& message, double seconds) {
+  if (!isFinalRunStatus(status)) throw Error("'" + nameOf(status) + "' is not a final run status");
   run(id);
   transaction(Access::Write, [&] {
     Statement update(db_, databasePath(),
                      std::string("UPDATE runs SET status = ?, message = ?, seconds = ?, finished_at = ") +
                          kNow + " WHERE id = ?");
-    update.bind(status).bind(message).bind(seconds).bind(id).run();
+    update.bind(nameOf(status)).bind(message).bind(seconds).bind(id).run();
   });
 }
 

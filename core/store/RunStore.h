@@ -25,18 +25,12 @@ struct sqlite3;
 
 namespace samscape {
 
-// queued, running, finished, diverged, failed, cancelled, interrupted.
-const std::vector<std::string>& runStatuses();
-bool isRunStatus(const std::string& status);
-// Whether a run with this status has ended (finished, diverged, failed, cancelled, interrupted).
-bool isFinalRunStatus(const std::string& status);
-
 struct RunRecord {
   std::int64_t id = 0;  // assigned by createRun
   std::string name;
   std::vector<std::string> tags;  // sorted, without duplicates, on read
   std::string notes;
-  std::string status = "queued";
+  RunStatus status = RunStatus::Queued;
   std::string configJson = "{}";    // the run's whole config (a --config file's object)
   std::string versionsJson = "{}";  // library versions
   std::string detailsJson = "{}";   // what the trainer reported at the start: model, data sizes, ...
@@ -68,7 +62,7 @@ struct AnalysisRecord {
 struct RunFilter {
   std::string text;    // a substring of the name
   std::string tag;     // carries this tag
-  std::string status;  // has this status
+  std::optional<RunStatus> status;  // has this status
 };
 
 // deleteRun removes files inside the workspace; those outside it only when asked.
@@ -127,11 +121,11 @@ class RunStore {
   // Ordered by id.
   std::vector<RunRecord> listRuns(const RunFilter& filter = {}) const;
 
-  // Sets the status (and `message`); "running" also sets startedAt the first time, a final status
-  // sets finishedAt. Throws Error for an unknown status.
-  void setStatus(std::int64_t id, const std::string& status, const std::string& message = "");
-  // Sets a final status with the training time, in one transaction.
-  void finishRun(std::int64_t id, const std::string& status, const std::string& message, double seconds);
+  // Sets the status (and `message`); running also sets startedAt the first time, a final status
+  // sets finishedAt.
+  void setStatus(std::int64_t id, RunStatus status, const std::string& message = "");
+  // Sets a final status with the training time, in one transaction. Throws Error for queued or running.
+  void finishRun(std::int64_t id, RunStatus status, const std::string& message, double seconds);
   // Replaces what the trainer reports at its start (empty strings leave a field as it is).
   void updateRunInfo(std::int64_t id, const std::string& configJson, const std::string& versionsJson,
                      const std::string& detailsJson, const std::string& device);

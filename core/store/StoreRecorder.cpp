@@ -12,19 +12,6 @@ namespace samscape {
 
 namespace {
 
-// The store's name of a trainer's result (runStatusName lives with the trainer, which needs LibTorch).
-std::string statusOf(RunStatus status) {
-  switch (status) {
-    case RunStatus::Finished:
-      return "finished";
-    case RunStatus::Diverged:
-      return "diverged";
-    case RunStatus::Cancelled:
-      return "cancelled";
-  }
-  return "failed";
-}
-
 std::string detailsOf(const TrainingBegin& begin) {
   nlohmann::json details = {
       {"model", begin.modelDescription},
@@ -62,7 +49,7 @@ StoreRecorder::StoreRecorder(RunStore& store, const RunRecord& run, bool resumin
     store_.updateRunInfo(runId_, run.configJson, run.versionsJson, "", run.device);
   } else {
     RunRecord created = run;
-    created.status = "running";
+    created.status = RunStatus::Running;
     runId_ = store_.createRun(created);
     // Until the lock below is taken, a store opening in another process may find this run "running"
     // with a free lock and mark it interrupted (or hold the lock for the moment it checks): the
@@ -74,7 +61,7 @@ StoreRecorder::StoreRecorder(RunStore& store, const RunRecord& run, bool resumin
     if (!lock_) throw Error("run " + std::to_string(runId_) + ": cannot take its lock");
   }
   // Running from here on (data loading included): from now on a crash shows as "interrupted".
-  store_.setStatus(runId_, "running");
+  store_.setStatus(runId_, RunStatus::Running);
 }
 
 StoreRecorder::~StoreRecorder() {
@@ -82,7 +69,7 @@ StoreRecorder::~StoreRecorder() {
   // leave the run to be found "interrupted". Never throw from here.
   if (!ended_ && std::uncaught_exceptions() > uncaughtAtStart_) {
     try {
-      store_.finishRun(runId_, "failed", "stopped by an error", 0.0);
+      store_.finishRun(runId_, RunStatus::Failed, "stopped by an error", 0.0);
     } catch (...) {
     }
   }
@@ -99,12 +86,12 @@ bool StoreRecorder::onEpochEnd(const EpochMetrics& metrics) {
 }
 
 void StoreRecorder::onEnd(const TrainingResult& result) {
-  store_.finishRun(runId_, statusOf(result.status), result.message, result.seconds);
+  store_.finishRun(runId_, result.status, result.message, result.seconds);
   ended_ = true;
 }
 
 void StoreRecorder::markFailed(const std::string& message) {
-  store_.finishRun(runId_, "failed", message, 0.0);
+  store_.finishRun(runId_, RunStatus::Failed, message, 0.0);
   ended_ = true;
 }
 

@@ -13,6 +13,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "core/AtomicFile.h"
 #include "core/Error.h"
 #include "core/Runtime.h"
 
@@ -31,20 +32,6 @@ std::string utcTimestamp() {
 }
 
 }  // namespace
-
-void writeFileAtomically(const std::string& path, const std::string& content) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(temporary + ": cannot open for writing");
-    out << content;
-    out.flush();
-    if (!out) throw Error(temporary + ": write failed (disk full?)");
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    throw Error(path + ": cannot replace the file");
-  }
-}
 
 std::string metricsCsv(const std::vector<EpochMetrics>& epochs, bool withValidation) {
   std::ostringstream out;
@@ -156,7 +143,9 @@ RunJson readRunJson(const std::string& runDirectory) {
   RunJson run;
   const json* status = field("status", json::value_t::string, "a string");
   if (status == nullptr) throw DataError(path, "no \"status\"");
-  run.status = status->get<std::string>();
+  const auto parsed = valueNamed<RunStatus>(status->get<std::string>());
+  if (!parsed) throw DataError(path, "unknown status \"" + status->get<std::string>() + "\"");
+  run.status = *parsed;
   if (const json* message = field("message", json::value_t::string, "a string")) run.message = message->get<std::string>();
   const json* config = field("config", json::value_t::object, "an object of options");
   if (config == nullptr) throw DataError(path, "no \"config\"");
@@ -251,7 +240,7 @@ bool RunDirectoryWriter::onEpochEnd(const EpochMetrics& metrics) {
 }
 
 void RunDirectoryWriter::onEnd(const TrainingResult& result) {
-  writeRunJson(runStatusName(result.status), result.message, result.seconds);
+  writeRunJson(nameOf(result.status), result.message, result.seconds);
 }
 
 }  // namespace samscape

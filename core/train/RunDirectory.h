@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/AtomicFile.h"
 #include "core/train/TrainConfig.h"
 #include "core/train/TrainingObserver.h"
 
@@ -54,7 +55,7 @@ std::vector<EpochMetrics> readMetricsCsv(const std::string& path);
 
 // What a run directory's run.json says, as samscape reads it back.
 struct RunJson {
-  std::string status;   // running, finished, diverged or cancelled
+  RunStatus status = RunStatus::Running;  // running, finished, diverged or cancelled
   std::string message;  // why it did not finish
   TrainConfig config;   // its "config"
   nlohmann::json analysisFlags = nlohmann::json::object();  // its "analysis": the analyses' --config keys
@@ -65,8 +66,5 @@ struct RunJson {
 // of the wrong type, and ConfigError naming the option and the file for a bad "config" key.
 RunJson readRunJson(const std::string& runDirectory);
 
-// Writes `content` to `path` through a temporary file in the same directory and a rename.
-// Throws Error naming the path on failure.
-void writeFileAtomically(const std::string& path, const std::string& content);
 
 }  // namespace samscape

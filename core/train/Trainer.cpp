@@ -80,14 +80,6 @@ void unflattenModel(const torch::Tensor& flat, Replica& replica) {
 
 }  // namespace
 
-std::string runStatusName(RunStatus status) {
-  switch (status) {
-    case RunStatus::Finished: return "finished";
-    case RunStatus::Diverged: return "diverged";
-    case RunStatus::Cancelled: return "cancelled";
-  }
-  return "unknown";
-}
 
 struct Trainer::Impl {
   TrainConfig config;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/RunStatus.h"
+
 namespace samscape {
 
 struct EpochMetrics {
@@ -52,12 +54,8 @@ struct StepProgress {
   double learningRate = 0.0;
 };
 
-
-enum class RunStatus { Finished, Diverged, Cancelled };
-std::string runStatusName(RunStatus status);  // "finished", "diverged", "cancelled"
-
 struct TrainingResult {
-  RunStatus status = RunStatus::Finished;
+  RunStatus status = RunStatus::Finished;  // finished, diverged or cancelled
   std::string message;  // why a run did not finish; empty when it did
   std::vector<EpochMetrics> epochs;
   double seconds = 0.0;

@@ -55,7 +55,7 @@ class RunsCliTest : public ::testing::Test {
         m.learningRate = 0.05;
         store.recordEpoch(id, m);
       }
-      store.finishRun(id, "finished", "", 3.0);
+      store.finishRun(id, RunStatus::Finished, "", 3.0);
     }
     AnalysisRecord hessian;
     hessian.runId = sam;

@@ -9,6 +9,7 @@
 #include <QLineEdit>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -146,6 +147,45 @@ TEST(LaunchPanel, SavedConfigLoadsBackAndTheCliAcceptsIt) {
   const std::string metrics = test::readText((out + "/metrics.csv").toStdString());
   EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 2) << metrics;  // header + 1 epoch
   EXPECT_TRUE(QFile::exists(out + "/analysis/epoch-001/slice.csv"));
+}
+
+// One config, three readers: `samscape-cli train --config` keeps it in run.json ("config" and
+// "analysis"); the form loads the file, or run.json's parts, and saves it back: every option the same.
+TEST(LaunchPanel, AConfigRoundTripsThroughTheCliRunJsonAndTheFormIdentically) {
+  test::TempDir dir;
+  test::TinyMnist data{dir.file("mnist")};
+  const nlohmann::json given = {
+      {"dataset", "mnist"}, {"data-dir", dir.file("mnist")}, {"model", "mlp"}, {"batch-size", 16},
+      {"epochs", 1},        {"threads", 1},                   {"seed", 3},      {"optimizer", "sam"},
+      {"rho", 0.1},         {"m", 8},                         {"lr", 0.02},     {"momentum", 0.8},
+      {"schedule", "step"}, {"step-factor", 0.5},             {"label-noise", 0.125},
+      {"no-augment", true}, {"weight-decay", 0.001},          {"analyze-every", 1},
+      {"hessian-top", 1},   {"slice", true},                  {"grid", 3},      {"range", "-0.5:0.5"},
+      {"subset", 0}};
+  const QString configPath = QString::fromStdString(dir.file("config.json"));
+  { std::ofstream(configPath.toStdString()) << given.dump(2); }
+
+  const QString out = QString::fromStdString(dir.file("run"));
+  const test::ProcessResult trained = test::runProcess(SAMSCAPE_CLI_PATH, {"train", "--config", configPath, "--out", out},
+                                                       QString::fromStdString(dir.file("workspace")));
+  ASSERT_EQ(trained.exitCode, 0) << trained.err.toStdString();
+  const auto runJson = nlohmann::json::parse(test::readText((out + "/run.json").toStdString()));
+  nlohmann::json fromCli = runJson.at("config");
+  fromCli.erase("out");
+  fromCli.update(runJson.at("analysis"));
+  for (const auto& [key, value] : given.items()) EXPECT_EQ(fromCli.at(key), value) << key;
+
+  const auto savedByTheForm = [&](const QString& loaded, const QString& saved) {
+    gui::LaunchPanel form;
+    QString error;
+    EXPECT_TRUE(form.loadConfig(loaded, &error)) << error.toStdString();
+    EXPECT_TRUE(form.saveConfig(saved, &error)) << error.toStdString();
+    return nlohmann::json::parse(test::readText(saved.toStdString()));
+  };
+  EXPECT_EQ(savedByTheForm(configPath, QString::fromStdString(dir.file("form.json"))), fromCli);
+  const QString runParts = QString::fromStdString(dir.file("run-parts.json"));
+  { std::ofstream(runParts.toStdString()) << fromCli.dump(2); }
+  EXPECT_EQ(savedByTheForm(runParts, QString::fromStdString(dir.file("form-from-run.json"))), fromCli);
 }
 
 TEST(LaunchPanel, AConfigWithAnUnknownKeyLeavesTheFormUnchanged) {

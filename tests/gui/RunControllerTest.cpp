@@ -78,7 +78,7 @@ TEST_F(RunControllerTest, PairTrainsAndAnalysesLikeTheCli) {
   EXPECT_EQ(controller.run(sam)->spec.config.optimizer.kind, OptimizerKind::Sam);
   for (int id : {sgd, sam}) {
     const gui::GuiRun& run = *controller.run(id);
-    EXPECT_EQ(run.status, "finished") << run.message.toStdString();
+    EXPECT_EQ(run.status, RunStatus::Finished) << run.message.toStdString();
     ASSERT_EQ(run.epochs.size(), 2u);
     EXPECT_EQ(run.epochs[1].epoch, 2);
     EXPECT_EQ(run.globalStep, run.totalSteps);
@@ -86,7 +86,7 @@ TEST_F(RunControllerTest, PairTrainsAndAnalysesLikeTheCli) {
     for (int epoch : {1, 2}) {
       ASSERT_EQ(run.analyses.count(epoch), 1u) << "run " << id << " epoch " << epoch;
       const gui::RunAnalysis& analysis = run.analyses.at(epoch);
-      EXPECT_TRUE(analysis.complete);
+      EXPECT_TRUE(analysis.complete()) << analysis.problem.toStdString();
       EXPECT_EQ(analysis.slice.xs.size(), 5u);
       EXPECT_TRUE(analysis.slice.complete());
       for (double loss : analysis.slice.loss) EXPECT_TRUE(std::isfinite(loss));
@@ -136,7 +136,7 @@ TEST_F(RunControllerTest, PairTrainsAndAnalysesLikeTheCli) {
   for (int id : {sgd, sam}) {
     const auto record = store.findRunByOutDir(outDir(id).toStdString());
     ASSERT_TRUE(record.has_value()) << outDir(id).toStdString();
-    EXPECT_EQ(record->status, "finished");
+    EXPECT_EQ(record->status, RunStatus::Finished);
     EXPECT_EQ(record->name, controller.run(id)->spec.name);
   }
 }
@@ -161,18 +161,18 @@ TEST_F(RunControllerTest, CancelStopsWithinAStepAndResumeFinishesTheRun) {
   });
   ASSERT_TRUE(waitUntilEnded(id));
   ASSERT_TRUE(sinceCancel.isValid()) << "the run ended before its second epoch: "
-                                     << controller.run(id)->status.toStdString();
+                                     << nameOf(controller.run(id)->status);
   std::printf("cancel to runEnded: %lld ms\n", static_cast<long long>(cancelMs));
-  EXPECT_EQ(controller.run(id)->status, "cancelled");
+  EXPECT_EQ(controller.run(id)->status, RunStatus::Cancelled);
   EXPECT_GE(cancelMs, 0);
   EXPECT_LT(cancelMs, 3000);  // within a step; the target is 1 s, with room for a loaded machine
   EXPECT_LT(controller.run(id)->epochs.size(), 40u);
 
   QString error;
   ASSERT_TRUE(controller.resume(id, &error)) << error.toStdString();
-  EXPECT_TRUE(controller.run(id)->inFlight()) << controller.run(id)->status.toStdString();
+  EXPECT_TRUE(controller.run(id)->inFlight()) << nameOf(controller.run(id)->status);
   ASSERT_TRUE(waitUntilEnded(id));
-  EXPECT_EQ(controller.run(id)->status, "finished") << controller.run(id)->message.toStdString();
+  EXPECT_EQ(controller.run(id)->status, RunStatus::Finished) << controller.run(id)->message.toStdString();
   EXPECT_EQ(controller.run(id)->epochs.size(), 40u);
   EXPECT_FALSE(controller.resume(id, &error));  // nothing left to resume
 
@@ -218,7 +218,7 @@ TEST_F(RunControllerTest, ProgressIsShownAFewTimesASecondByALowPriorityThread) {
 #endif
   ASSERT_TRUE(waitUntilEnded(id));
   const gui::GuiRun& run = *controller.run(id);
-  EXPECT_EQ(run.status, "finished") << run.message.toStdString();
+  EXPECT_EQ(run.status, RunStatus::Finished) << run.message.toStdString();
   EXPECT_EQ(run.totalSteps, 24 * kEpochs);
   EXPECT_EQ(run.globalStep, run.totalSteps);
   // At most one progress change per 250 ms, plus one per epoch, the start, the last step and the end.
@@ -291,7 +291,7 @@ TEST_F(RunControllerTest, ARunCancelledAfterAnEpochShowsTheEpochsDone) {
   });
   ASSERT_TRUE(waitUntilEnded(id));
   const gui::GuiRun& live = *controller.run(id);
-  ASSERT_EQ(live.status, "cancelled") << live.message.toStdString();
+  ASSERT_EQ(live.status, RunStatus::Cancelled) << live.message.toStdString();
   ASSERT_GE(live.epochsDone(), 1);
   EXPECT_LT(live.epochsDone(), 4);
   // The steps shown are the steps trained (24 an epoch), not the last of the throttled step reports.
@@ -302,7 +302,7 @@ TEST_F(RunControllerTest, ARunCancelledAfterAnEpochShowsTheEpochsDone) {
   const int reread = controller.addExisting(outDir(id), &error);
   ASSERT_GE(reread, 0) << error.toStdString();
   const gui::GuiRun& fromDisk = *controller.run(reread);
-  EXPECT_EQ(fromDisk.status, "cancelled");
+  EXPECT_EQ(fromDisk.status, RunStatus::Cancelled);
   EXPECT_EQ(fromDisk.totalSteps, 0);
   EXPECT_EQ(fromDisk.epochsDone(), live.epochsDone());
   EXPECT_DOUBLE_EQ(fromDisk.progress(), live.epochsDone() / 4.0);
@@ -316,14 +316,14 @@ TEST_F(RunControllerTest, QueuedRunsWaitForAFreeSlotAndCancelAtOnce) {
   const int first = controller.enqueue(test::specFromFlags(flags));
   const int second = controller.enqueue(test::specFromFlags(flags));
   const int third = controller.enqueue(test::specFromFlags(flags));
-  EXPECT_EQ(controller.run(first)->status, "running");
-  EXPECT_EQ(controller.run(second)->status, "queued");
+  EXPECT_EQ(controller.run(first)->status, RunStatus::Running);
+  EXPECT_EQ(controller.run(second)->status, RunStatus::Queued);
   controller.cancel(third);
-  EXPECT_EQ(controller.run(third)->status, "cancelled");
+  EXPECT_EQ(controller.run(third)->status, RunStatus::Cancelled);
   ASSERT_TRUE(waitUntilEnded(second));
-  EXPECT_EQ(controller.run(first)->status, "finished");
-  EXPECT_EQ(controller.run(second)->status, "finished");
-  EXPECT_EQ(controller.run(third)->status, "cancelled");
+  EXPECT_EQ(controller.run(first)->status, RunStatus::Finished);
+  EXPECT_EQ(controller.run(second)->status, RunStatus::Finished);
+  EXPECT_EQ(controller.run(third)->status, RunStatus::Cancelled);
 }
 
 }  // namespace

@@ -79,7 +79,7 @@ TEST_F(RunTableModelTest, AStoppedRunShowsTheEpochsItFinished) {
   ASSERT_GE(id, 0);
   gui::GuiRun& run = *controller.mutableRun(id);
   // The tiny run trained 2 epochs; as if it had been asked for 8 and cancelled.
-  run.status = "cancelled";
+  run.status = RunStatus::Cancelled;
   run.spec.config.epochs = 8;
   EXPECT_EQ(model.data(model.index(0, Model::Progress), Qt::DisplayRole).toString(), "25% (2/8 epochs)");
   EXPECT_DOUBLE_EQ(model.data(model.index(0, Model::Progress), Model::ProgressRole).toDouble(), 0.25);
@@ -110,7 +110,7 @@ TEST_F(RunTableModelTest, TagsAndNotesAreEditableAndReported) {
   EXPECT_FALSE(model.setData(model.index(0, Model::Status), "finished", Qt::EditRole));
   EXPECT_FALSE(model.setData(model.index(0, Model::Tags), "x", Qt::DisplayRole));
   EXPECT_EQ(edited.count(), 2);
-  EXPECT_EQ(controller.run(id)->status, "finished");
+  EXPECT_EQ(controller.run(id)->status, RunStatus::Finished);
 
   // The runs panel's filter (every column, case-insensitive) finds the run by its tag.
   QSortFilterProxyModel filter;

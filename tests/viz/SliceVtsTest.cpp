@@ -1,4 +1,4 @@
-// slice.vts, as analysis writes it (analysis/LandscapeFiles.cpp) and as LandscapeView::exportVts writes
+// slice.vts, as analysis writes it (analysis/AnalysisFiles.cpp) and as LandscapeView::exportVts writes
 // it, read back by VTK's own XML reader: the check that ParaView/VTK opens these files. No rendering,
 // no display needed.
 #include <vtkDataArray.h>
@@ -72,7 +72,7 @@ void expectSample(vtkStructuredGrid* read, const SliceGrid& g) {
 }
 
 TEST(SliceVts, AnalysisSliceFileOpensInVtk) {
-  // Written here by hand in exactly the layout of analysis's sliceVts() (LandscapeFiles.cpp), which
+  // Written here by hand in exactly the layout of analysis's sliceVts() (AnalysisFiles.cpp), which
   // cannot be linked without LibTorch; the numbers are sampleGrid()'s, printed with %.17g.
   const char* text = R"(<?xml version="1.0"?>
 <VTKFile type="StructuredGrid" version="0.1" byte_order="LittleEndian">

@@ -42,7 +42,7 @@ TEST(ConcurrentWritersTest, ThreeProcessesWriteEveryEpochIntoOneWorkspace) {
   const auto runs = store.listRuns();
   ASSERT_EQ(runs.size(), 3u);
   for (const RunRecord& run : runs) {
-    EXPECT_EQ(run.status, "finished") << run.name << ": " << run.message;
+    EXPECT_EQ(run.status, RunStatus::Finished) << run.name << ": " << run.message;
     const auto epochs = store.metrics(run.id);
     ASSERT_EQ(static_cast<int>(epochs.size()), kEpochs) << run.name;
     for (int e = 1; e <= kEpochs; ++e) EXPECT_EQ(epochs[static_cast<std::size_t>(e - 1)].trainLoss, 1.0 / e);
@@ -81,7 +81,7 @@ TEST(ConcurrentWritersTest, FourThreadsWithTheirOwnConnectionsLoseNoRow) {
   const auto runs = store.listRuns();
   ASSERT_EQ(runs.size(), 4u);
   for (const RunRecord& run : runs) {
-    EXPECT_EQ(run.status, "finished");
+    EXPECT_EQ(run.status, RunStatus::Finished);
     EXPECT_EQ(run.tags.size(), 5u);
     const int t = std::stoi(run.name.substr(7));
     const auto epochs = store.metrics(run.id);

@@ -51,7 +51,7 @@ void expectSoundAfterKill(const fs::path& workspace, const fs::path& outDir, con
     EXPECT_EQ(killed.lastCommitted, 0) << "epochs were reported committed but the run is missing";
     return;
   }
-  EXPECT_EQ(run->status, "interrupted");
+  EXPECT_EQ(run->status, RunStatus::Interrupted);
   const auto epochs = store.metrics(run->id);
   const int kept = static_cast<int>(epochs.size());
   for (int i = 0; i < kept; ++i) EXPECT_EQ(epochs[static_cast<std::size_t>(i)].epoch, i + 1) << "a gap";
@@ -105,7 +105,7 @@ TEST(CrashSafetyTest, AWriterKilledAtRandomMomentsLeavesASoundDatabase) {
   ASSERT_EQ(resumed.wait(), 0);
   RunStore store{Workspace(workspace)};
   const RunRecord run = store.run(lastKilled.runId);
-  EXPECT_EQ(run.status, "finished");
+  EXPECT_EQ(run.status, RunStatus::Finished);
   const auto epochs = store.metrics(run.id);
   ASSERT_EQ(static_cast<int>(epochs.size()), target);
   for (int e = 1; e <= target; ++e) EXPECT_EQ(epochs[static_cast<std::size_t>(e - 1)].epoch, e);

@@ -101,7 +101,7 @@ TEST_F(RunDeletionTest, ARunBeingRecordedIsNotDeleted) {
   StoreRecorder recorder(store, run);
   test::expectContains(test::messageOf<Error>([&] { store.deleteRun(recorder.runId()); }),
                        {"live", "being recorded"});
-  EXPECT_EQ(store.run(recorder.runId()).status, "running");
+  EXPECT_EQ(store.run(recorder.runId()).status, RunStatus::Running);
   EXPECT_TRUE(fs::exists(run.outDir));
 }
 

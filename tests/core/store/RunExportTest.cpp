@@ -67,7 +67,7 @@ class RunExportTest : public ::testing::Test {
     b = store->createRun(runB);
     for (int e = 1; e <= 4; ++e) store->recordEpoch(a, epochOfA(e));
     for (int e = 1; e <= 3; ++e) store->recordEpoch(b, test::knownMetrics(2, e));
-    store->finishRun(a, "finished", "", 10.0);
+    store->finishRun(a, RunStatus::Finished, "", 10.0);
 
     fs::create_directories(runA.outDir);
     sliceCsv = (fs::path(runA.outDir) / "slice.csv").string();

@@ -97,7 +97,7 @@ TEST_F(SchemaMigrationTest, AVersion1DatabaseIsMigratedKeepingEveryRow) {
   EXPECT_EQ(store.integrityCheck(), "ok");
   const RunRecord old = store.run(7);
   EXPECT_EQ(old.name, "old-sgd");
-  EXPECT_EQ(old.status, "finished");
+  EXPECT_EQ(old.status, RunStatus::Finished);
   EXPECT_EQ(old.configJson, R"({"lr":0.1})");
   EXPECT_EQ(old.outDir, (workspace.directory() / "runs" / "old-sgd").string());
   EXPECT_EQ(old.startedAt, "2024-05-01T10:00:01Z");
@@ -114,7 +114,7 @@ TEST_F(SchemaMigrationTest, AVersion1DatabaseIsMigratedKeepingEveryRow) {
   EXPECT_EQ(analyses[0].valuesJson, R"({"eigenvalues":[12.5]})");
   EXPECT_TRUE(analyses[0].files.empty());
   // A version-1 workspace had no lock files: its "running" run has no live process.
-  EXPECT_EQ(store.run(8).status, "interrupted");
+  EXPECT_EQ(store.run(8).status, RunStatus::Interrupted);
 
   // What version 2 added works on the migrated database, and ids continue after the old ones.
   store.setNotes(7, "from before the upgrade");

@@ -32,7 +32,7 @@ TEST_F(StoreRecorderTest, RecordsARunFromBeginToEnd) {
   RunStore store(workspace);
   StoreRecorder recorder(store, newRun());
   EXPECT_FALSE(recorder.attachedToExistingRun());
-  EXPECT_EQ(store.run(recorder.runId()).status, "running");
+  EXPECT_EQ(store.run(recorder.runId()).status, RunStatus::Running);
   TrainingBegin begin;
   begin.device = "cuda:0";
   begin.modelDescription = "cnn";
@@ -46,7 +46,7 @@ TEST_F(StoreRecorderTest, RecordsARunFromBeginToEnd) {
   recorder.onEnd(result);
 
   const RunRecord run = store.run(recorder.runId());
-  EXPECT_EQ(run.status, "diverged");
+  EXPECT_EQ(run.status, RunStatus::Diverged);
   EXPECT_EQ(run.message, "NaN loss at epoch 3");
   EXPECT_DOUBLE_EQ(run.seconds, 4.5);
   EXPECT_EQ(run.device, "cuda:0");
@@ -62,7 +62,7 @@ TEST_F(StoreRecorderTest, ARunWithALiveRecorderStaysRunningAndOneWithoutBecomesI
     id = recorder->runId();
     // Another connection opening the workspace meanwhile (another process would do the same).
     RunStore other(workspace);
-    EXPECT_EQ(other.run(id).status, "running");
+    EXPECT_EQ(other.run(id).status, RunStatus::Running);
     EXPECT_EQ(other.markInterruptedRuns(), 0);
     // The recorder goes away without a final status, as when its process is killed (the lock is
     // released either way).
@@ -71,7 +71,7 @@ TEST_F(StoreRecorderTest, ARunWithALiveRecorderStaysRunningAndOneWithoutBecomesI
   }
   RunStore store(workspace);
   const RunRecord run = store.run(id);
-  EXPECT_EQ(run.status, "interrupted");
+  EXPECT_EQ(run.status, RunStatus::Interrupted);
   EXPECT_NE(run.message.find("resume"), std::string::npos) << run.message;
 }
 
@@ -85,14 +85,14 @@ TEST_F(StoreRecorderTest, AResumedRunAttachesToItsRowAndGoesBackToRunning) {
     first.onEpochEnd(knownMetrics(0, 1));
   }
   store.markInterruptedRuns();
-  ASSERT_EQ(store.run(id).status, "interrupted");
+  ASSERT_EQ(store.run(id).status, RunStatus::Interrupted);
 
   RunRecord again = newRun();
   again.configJson = R"({"epochs":5})";  // a flag given with --resume overrides the config
   StoreRecorder resumed(store, again, /*resuming=*/true);
   EXPECT_TRUE(resumed.attachedToExistingRun());
   EXPECT_EQ(resumed.runId(), id);
-  EXPECT_EQ(store.run(id).status, "running");
+  EXPECT_EQ(store.run(id).status, RunStatus::Running);
   EXPECT_EQ(store.run(id).configJson, R"({"epochs":5})");
   // The checkpoint held epochs 1 and 2, but the crash lost epoch 2's row: onBegin restores it.
   TrainingBegin begin;
@@ -103,7 +103,7 @@ TEST_F(StoreRecorderTest, AResumedRunAttachesToItsRowAndGoesBackToRunning) {
   const auto epochs = store.metrics(id);
   ASSERT_EQ(epochs.size(), 3u);
   EXPECT_EQ(epochs[1].trainLoss, knownMetrics(0, 2).trainLoss);
-  EXPECT_EQ(store.run(id).status, "finished");
+  EXPECT_EQ(store.run(id).status, RunStatus::Finished);
   EXPECT_EQ(store.listRuns().size(), 1u);
 }
 
@@ -124,7 +124,7 @@ TEST_F(StoreRecorderTest, ARunEndedByAnErrorIsFailedWithItsMessage) {
     explicitId = recorder.runId();
     recorder.markFailed("data: train-images-idx3-ubyte: truncated");
   }
-  EXPECT_EQ(store.run(explicitId).status, "failed");
+  EXPECT_EQ(store.run(explicitId).status, RunStatus::Failed);
   EXPECT_EQ(store.run(explicitId).message, "data: train-images-idx3-ubyte: truncated");
 
   std::int64_t unwoundId = 0;
@@ -134,7 +134,7 @@ TEST_F(StoreRecorderTest, ARunEndedByAnErrorIsFailedWithItsMessage) {
     throw std::runtime_error("boom");
   } catch (const std::runtime_error&) {
   }
-  EXPECT_EQ(store.run(unwoundId).status, "failed");
+  EXPECT_EQ(store.run(unwoundId).status, RunStatus::Failed);
 }
 
 }  // namespace

@@ -4,12 +4,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <regex>
 #include <sstream>
 
-#include "analysis/LandscapeFiles.h"
+#include "analysis/AnalysisFiles.h"
 #include "core/Error.h"
 #include "tests/support/FileHelpers.h"
 #include "tests/support/TempDir.h"
@@ -99,7 +100,7 @@ std::vector<double> numbers(const std::string& text) {
   return values;
 }
 
-TEST(LandscapeFilesTest, SliceCsvHoldsEveryEvaluatedPointValueByValue) {
+TEST(AnalysisFilesTest, SliceCsvHoldsEveryEvaluatedPointValueByValue) {
   test::TempDir dir;
   SliceGrid grid = makeGrid();
   grid.loss[4] = kNaN;  // (x = 0, y = 0.5) not evaluated yet
@@ -119,7 +120,7 @@ TEST(LandscapeFilesTest, SliceCsvHoldsEveryEvaluatedPointValueByValue) {
   }
 }
 
-TEST(LandscapeFilesTest, SliceVtsIsAStructuredGridWithTheRightExtentAndValues) {
+TEST(AnalysisFilesTest, SliceVtsIsAStructuredGridWithTheRightExtentAndValues) {
   test::TempDir dir;
   const SliceGrid grid = makeGrid();
   writeSliceVts(dir.file("slice.vts"), grid);
@@ -155,7 +156,7 @@ TEST(LandscapeFilesTest, SliceVtsIsAStructuredGridWithTheRightExtentAndValues) {
   }
 }
 
-TEST(LandscapeFilesTest, IncompleteVtsAndUnwritablePathsAreErrorsNamingThePath) {
+TEST(AnalysisFilesTest, IncompleteVtsAndUnwritablePathsAreErrorsNamingThePath) {
   test::TempDir dir;
   SliceGrid grid = makeGrid();
   grid.loss[2] = kNaN;
@@ -168,7 +169,7 @@ TEST(LandscapeFilesTest, IncompleteVtsAndUnwritablePathsAreErrorsNamingThePath) 
   test::expectContains(test::messageOf<Error>([&] { writeSliceCsv(unwritable, makeGrid()); }), {unwritable});
 }
 
-TEST(LandscapeFilesTest, InterpolationAndTrajectoryCsvs) {
+TEST(AnalysisFilesTest, InterpolationAndTrajectoryCsvs) {
   test::TempDir dir;
   InterpolationResult result;
   result.ts = {-0.5, 0.0, 0.5};
@@ -197,6 +198,99 @@ TEST(LandscapeFilesTest, InterpolationAndTrajectoryCsvs) {
   EXPECT_EQ(parse(trajectory[2][2]), 1e-20);
   test::expectContains(test::messageOf<Error>([&] { writeTrajectoryCsv(dir.file("t.csv"), {1}, projection); }),
                        {dir.file("t.csv")});
+}
+
+// ----- the readers, on what the writers wrote and on files they would never write ----------------------
+
+// A 5 x 5 grid over [-1, 1] as the slice evaluates it, with only some points done (a coarse level).
+SliceGrid partialSquareGrid() {
+  SliceGrid grid;
+  for (int i = 0; i < 5; ++i) grid.xs.push_back(-1.0 + 2.0 * i / 4);
+  grid.ys = grid.xs;
+  grid.loss.assign(25, kNaN);
+  grid.accuracy.assign(25, kNaN);
+  grid.pointsTotal = 25;
+  for (std::size_t iy = 0; iy < 5; iy += 2) {
+    for (std::size_t ix = 0; ix < 5; ix += 2) {
+      grid.loss[grid.index(ix, iy)] = 1.0 / 3.0 + static_cast<double>(ix) - 0.1 * static_cast<double>(iy);
+      grid.accuracy[grid.index(ix, iy)] = 0.5 + 0.01 * static_cast<double>(ix + iy);
+      ++grid.pointsDone;
+    }
+  }
+  return grid;
+}
+
+TEST(AnalysisFilesTest, ASliceReadsBackOnItsGridWithTheUnevaluatedPointsMissing) {
+  test::TempDir dir;
+  const SliceGrid written = partialSquareGrid();
+  writeSliceCsv(dir.file("slice.csv"), written);
+  const SliceGrid read = readSliceCsv(dir.file("slice.csv"), 5, -1.0, 1.0);
+  EXPECT_EQ(read.xs, written.xs);
+  EXPECT_EQ(read.ys, written.ys);
+  EXPECT_EQ(read.pointsDone, 9);
+  EXPECT_EQ(read.pointsTotal, 25);
+  EXPECT_FALSE(read.complete());
+  for (std::size_t i = 0; i < 25; ++i) {
+    EXPECT_EQ(std::isnan(read.loss[i]), std::isnan(written.loss[i])) << i;
+    if (!std::isnan(written.loss[i])) {
+      EXPECT_EQ(read.loss[i], written.loss[i]) << i;  // 17 digits: the same double
+      EXPECT_EQ(read.accuracy[i], written.accuracy[i]) << i;
+    }
+  }
+}
+
+TEST(AnalysisFilesTest, CurvesReadBackValueForValue) {
+  test::TempDir dir;
+  const DensityCurve density{{-0.5, 0.0, 1.0 / 3.0}, {0.0, 2.5, 1e-300}};
+  writeDensityCsv(dir.file("esd.csv"), density);
+  const DensityCurve densityRead = readDensityCsv(dir.file("esd.csv"));
+  EXPECT_EQ(densityRead.eigenvalues, density.eigenvalues);
+  EXPECT_EQ(densityRead.density, density.density);
+  EXPECT_EQ(readCsv(dir.file("esd.csv"))[0], (std::vector<std::string>{"eigenvalue", "density"}));
+
+  InterpolationResult curve;
+  curve.ts = {-0.5, 0.0, 0.5};
+  curve.loss = {2.0 / 3.0, 0.25, 7.0};
+  curve.accuracy = {0.5, 0.75, 0.125};
+  writeInterpolationCsv(dir.file("interpolation.csv"), curve);
+  const InterpolationResult curveRead = readInterpolationCsv(dir.file("interpolation.csv"));
+  EXPECT_EQ(curveRead.ts, curve.ts);
+  EXPECT_EQ(curveRead.loss, curve.loss);
+  EXPECT_EQ(curveRead.accuracy, curve.accuracy);
+
+  TrajectoryProjection projection;
+  projection.xs = {1.0 / 7.0, -2.5};
+  projection.ys = {0.0, 1e-20};
+  writeTrajectoryCsv(dir.file("trajectory.csv"), {1, 10}, projection);
+  const TrajectoryRows rows = readTrajectoryCsv(dir.file("trajectory.csv"));
+  EXPECT_EQ(rows.epochs, (std::vector<int>{1, 10}));
+  EXPECT_EQ(rows.xs, projection.xs);
+  EXPECT_EQ(rows.ys, projection.ys);
+}
+
+TEST(AnalysisFilesTest, FilesTheWritersWouldNotWriteAreDataErrorsNamingTheFileAndLine) {
+  test::TempDir dir;
+  const auto refused = [&](const std::string& name, const std::string& content, auto read,
+                           std::vector<std::string> expected) {
+    const std::string path = dir.file(name);
+    { std::ofstream(path) << content; }
+    expected.push_back(path);
+    test::expectContains(test::messageOf<DataError>([&] { read(path); }), expected);
+  };
+  const auto slice = [](const std::string& path) { readSliceCsv(path, 5, -1.0, 1.0); };
+  refused("s1.csv", "x,y,loss\n", slice, {"header"});
+  refused("s2.csv", "x,y,loss,accuracy\n0.25,0,1,0.5\n", slice, {"not on the 5 x 5 grid"});
+  refused("s3.csv", "x,y,loss,accuracy\n0,0,1,0.5\n0,0,2,0.5\n", slice, {"appears twice"});
+  refused("s4.csv", "x,y,loss,accuracy\n0,0,one,0.5\n", slice, {"line 2", "\"one\""});
+  refused("s5.csv", "x,y,loss,accuracy\n0,0,1\n", slice, {"line 2", "3 fields"});
+  refused("s6.csv", "", slice, {"empty"});
+  refused("t1.csv", "epoch,x,y\n1.5,0,0\n", [](const std::string& path) { readTrajectoryCsv(path); }, {"1.5"});
+  refused("e1.csv", "eigenvalue,density\n1,2,3\n", [](const std::string& path) { readDensityCsv(path); }, {"line 2"});
+  test::expectContains(test::messageOf<DataError>([&] { readInterpolationCsv(dir.file("absent.csv")); }),
+                       {dir.file("absent.csv")});
+  // A grid analysis.json could not have described.
+  test::expectContains(test::messageOf<DataError>([&] { readSliceCsv(dir.file("s1.csv"), 1, -1.0, 1.0); }),
+                       {dir.file("s1.csv"), "grid"});
 }
 
 }  // namespace

@@ -1,10 +1,14 @@
-#include "analysis/LandscapeFiles.h"
+#include "analysis/AnalysisFiles.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 
 #include "core/Error.h"
-#include "core/train/RunDirectory.h"
+#include "core/AtomicFile.h"
 
 namespace samscape {
 
@@ -132,6 +136,18 @@ std::string trajectoryCsv(const std::vector<int>& epochs, const TrajectoryProjec
   return out;
 }
 
+std::string densityCsv(const DensityCurve& curve) {
+  if (curve.density.size() != curve.eigenvalues.size()) {
+    throw Error("the spectral density is inconsistent: " + std::to_string(curve.eigenvalues.size()) +
+                " eigenvalues but " + std::to_string(curve.density.size()) + " densities");
+  }
+  std::string out = "eigenvalue,density\n";
+  for (std::size_t i = 0; i < curve.eigenvalues.size(); ++i) {
+    out += number(curve.eigenvalues[i]) + "," + number(curve.density[i]) + "\n";
+  }
+  return out;
+}
+
 void writeSliceCsv(const std::string& path, const SliceGrid& grid) {
   writeNamed(path, [&grid] { return sliceCsv(grid); });
 }
@@ -146,6 +162,129 @@ void writeInterpolationCsv(const std::string& path, const InterpolationResult& r
 
 void writeTrajectoryCsv(const std::string& path, const std::vector<int>& epochs, const TrajectoryProjection& projection) {
   writeNamed(path, [&epochs, &projection] { return trajectoryCsv(epochs, projection); });
+}
+
+void writeDensityCsv(const std::string& path, const DensityCurve& curve) {
+  writeNamed(path, [&curve] { return densityCsv(curve); });
+}
+
+// ----- reading ----------------------------------------------------------------------------------------
+
+namespace {
+
+// The rows of a CSV file of numbers whose header is exactly `header`. Every row has the header's number
+// of fields, each a number as the writers write them (nan and inf included).
+std::vector<std::vector<double>> readNumberRows(const std::string& path, const std::string& header) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path, "cannot open the file");
+  std::string line;
+  if (!std::getline(in, line)) throw DataError(path, "empty: expected the header " + header);
+  if (line != header) throw DataError(path, "line 1: expected the header " + header);
+  const std::size_t columns = static_cast<std::size_t>(std::count(header.begin(), header.end(), ',')) + 1;
+  std::vector<std::vector<double>> rows;
+  for (std::size_t lineNumber = 2; std::getline(in, line); ++lineNumber) {
+    if (line.empty()) continue;
+    std::vector<double> row;
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t comma = line.find(',', start);
+      const std::string field = line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      char* end = nullptr;
+      const double value = field.empty() || std::isspace(static_cast<unsigned char>(field[0]))
+                               ? 0.0
+                               : std::strtod(field.c_str(), &end);
+      if (end == nullptr || *end != '\0') {
+        throw DataError(path, "line " + std::to_string(lineNumber) + ": \"" + field + "\" is not a number");
+      }
+      row.push_back(value);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    if (row.size() != columns) {
+      throw DataError(path, "line " + std::to_string(lineNumber) + ": " + std::to_string(row.size()) +
+                                " fields, expected " + std::to_string(columns));
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
+
+SliceGrid readSliceCsv(const std::string& path, int gridSize, double rangeMin, double rangeMax) {
+  if (gridSize < 2 || gridSize > 100000 || !std::isfinite(rangeMin) || !std::isfinite(rangeMax) || !(rangeMin < rangeMax)) {
+    throw DataError(path, "no slice grid of " + std::to_string(gridSize) + " points over [" + number(rangeMin) + ", " +
+                              number(rangeMax) + "]");
+  }
+  SliceGrid grid;
+  // The coordinates the slice evaluates (LossSurface.cpp): evenly spaced, both ends included.
+  for (int i = 0; i < gridSize; ++i) {
+    grid.xs.push_back(rangeMin + (rangeMax - rangeMin) * i / (gridSize - 1));
+  }
+  grid.ys = grid.xs;
+  const auto points = static_cast<std::size_t>(gridSize) * static_cast<std::size_t>(gridSize);
+  grid.loss.assign(points, std::nan(""));
+  grid.accuracy.assign(points, std::nan(""));
+  grid.pointsTotal = static_cast<std::int64_t>(points);
+  const double step = (rangeMax - rangeMin) / (gridSize - 1);
+  const auto onGrid = [&](double value, std::size_t& index) {
+    const double position = (value - rangeMin) / step;
+    if (!std::isfinite(position) || position < -0.5 || position > gridSize - 0.5) return false;
+    index = static_cast<std::size_t>(std::lround(position));
+    return std::fabs(grid.xs[index] - value) <= 1e-9 * std::max(1.0, std::fabs(value));
+  };
+  std::size_t lineNumber = 1;
+  for (const auto& row : readNumberRows(path, "x,y,loss,accuracy")) {
+    ++lineNumber;
+    std::size_t ix = 0;
+    std::size_t iy = 0;
+    if (!onGrid(row[0], ix) || !onGrid(row[1], iy)) {
+      throw DataError(path, "a row at (" + number(row[0]) + ", " + number(row[1]) + ") is not on the " +
+                                std::to_string(gridSize) + " x " + std::to_string(gridSize) + " grid of analysis.json");
+    }
+    const std::size_t index = grid.index(ix, iy);
+    if (!std::isnan(grid.loss[index])) {
+      throw DataError(path, "the point (" + number(row[0]) + ", " + number(row[1]) + ") appears twice");
+    }
+    grid.loss[index] = row[2];
+    grid.accuracy[index] = row[3];
+    ++grid.pointsDone;
+  }
+  grid.level = grid.complete() ? 0 : -1;
+  return grid;
+}
+
+InterpolationResult readInterpolationCsv(const std::string& path) {
+  InterpolationResult result;
+  for (const auto& row : readNumberRows(path, "t,loss,accuracy")) {
+    result.ts.push_back(row[0]);
+    result.loss.push_back(row[1]);
+    result.accuracy.push_back(row[2]);
+  }
+  result.pointsDone = static_cast<std::int64_t>(result.ts.size());
+  return result;
+}
+
+TrajectoryRows readTrajectoryCsv(const std::string& path) {
+  TrajectoryRows rows;
+  for (const auto& row : readNumberRows(path, "epoch,x,y")) {
+    if (!(row[0] >= 0.0 && row[0] <= 1e9 && row[0] == std::floor(row[0]))) {
+      throw DataError(path, "epoch " + number(row[0]) + " is not a whole number of epochs");
+    }
+    rows.epochs.push_back(static_cast<int>(row[0]));
+    rows.xs.push_back(row[1]);
+    rows.ys.push_back(row[2]);
+  }
+  return rows;
+}
+
+DensityCurve readDensityCsv(const std::string& path) {
+  DensityCurve curve;
+  for (const auto& row : readNumberRows(path, "eigenvalue,density")) {
+    curve.eigenvalues.push_back(row[0]);
+    curve.density.push_back(row[1]);
+  }
+  return curve;
 }
 
 }  // namespace samscape
