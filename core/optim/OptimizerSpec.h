@@ -26,6 +26,15 @@ inline const EnumNames<BaseOptimizerKind>& names(BaseOptimizerKind) {
   return list;
 }
 
+// How SAM's radius moves over a run: constant, or proportional to the learning rate of the step
+// (rho_t = rho * lr_t / lr, as GSAM schedules it: Zhuang et al. 2022), so that it warms up and decays
+// with the rate.
+enum class RhoSchedule { Constant, LearningRate };
+inline const EnumNames<RhoSchedule>& names(RhoSchedule) {
+  static const EnumNames<RhoSchedule> list{{RhoSchedule::Constant, "constant"}, {RhoSchedule::LearningRate, "lr"}};
+  return list;
+}
+
 struct OptimizerSpec {
   OptimizerKind kind = OptimizerKind::Sgd;
   BaseOptimizerKind base = BaseOptimizerKind::Sgd;  // of sam and asam
@@ -42,6 +51,7 @@ struct OptimizerSpec {
   double weightDecay = 5e-4;
   // SAM / ASAM. A negative rho means the method's default: 0.05 for SAM, 0.5 for ASAM.
   double rho = -1.0;
+  RhoSchedule rhoSchedule = RhoSchedule::Constant;
   double asamEta = 0.01;
   // m-sharpness: chunks of m examples, each with its own perturbation; 0 = the whole (per-replica) batch.
   std::int64_t m = 0;
@@ -55,6 +65,11 @@ struct OptimizerSpec {
     return kind == OptimizerKind::Adam ? BaseOptimizerKind::Adam : BaseOptimizerKind::Sgd;
   }
   double effectiveRho() const { return rho >= 0.0 ? rho : (kind == OptimizerKind::Asam ? 0.5 : 0.05); }
+  // The radius of a step taken at `stepLearningRate`.
+  double rhoAt(double stepLearningRate) const {
+    if (rhoSchedule == RhoSchedule::Constant || !(learningRate > 0.0)) return effectiveRho();
+    return effectiveRho() * stepLearningRate / learningRate;
+  }
 };
 
 }  // namespace samscape

@@ -108,6 +108,14 @@ OptionTable<TrainConfig> makeTrainOptions() {
                        if (!std::isfinite(rho)) return notFinite(rho);
                        return c.optimizer.sharpnessAware() && rho < 0.0 && rho != -1.0 ? "must be 0 or positive" : "";
                      }));
+  add(choiceOption<C>(info("rho-schedule", "SAM radius schedule", G::Optimization,
+                           "constant, or lr: rho times the step's learning rate over --lr, as GSAM schedules it"),
+                      [](auto& c) -> auto& { return c.optimizer.rhoSchedule; },
+                      [](const C& c) -> std::string {
+                        return c.optimizer.rhoSchedule != RhoSchedule::Constant && !c.optimizer.sharpnessAware()
+                                   ? "a radius schedule applies only to --optimizer sam or asam"
+                                   : "";
+                      }));
   add(fieldOption<C>(info("asam-eta", "ASAM eta", G::Optimization, "ASAM: T = |w| + eta"),
                      [](auto& c) -> auto& { return c.optimizer.asamEta; },
                      [](const C& c) { return unlessNonNegative(c.optimizer.asamEta); }));

@@ -192,6 +192,7 @@ Trainer::Trainer(TrainConfig config, const DistributedOptions& distributed) : im
   if (o.sharpnessAware()) {
     std::ostringstream sam;
     sam << nameOf(o.kind) << " (rho " << o.effectiveRho();
+    if (o.rhoSchedule == RhoSchedule::LearningRate) sam << " times lr / " << o.learningRate;
     if (o.kind == OptimizerKind::Asam) sam << ", eta " << o.asamEta;
     if (o.m > 0) sam << ", m " << o.m;
     sam << ") over " << d.optimizerDescription;
@@ -279,7 +280,9 @@ TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
       s.optimizer->setLearningRate(learningRate);
       const Batch batch = s.trainLoader->batch(step);
       const auto batchSize = batch.labels.size(0);
-      const auto [stepLossSum, stepCorrect] = trainingStep(s.replicas, *s.optimizer, s.config.optimizer, batch, s.group.get());
+      OptimizerSpec stepSpec = s.config.optimizer;
+      if (stepSpec.sharpnessAware()) stepSpec.rho = stepSpec.rhoAt(learningRate);
+      const auto [stepLossSum, stepCorrect] = trainingStep(s.replicas, *s.optimizer, stepSpec, batch, s.group.get());
       const double loss = stepLossSum / static_cast<double>(batchSize);
       ++globalStep;
 

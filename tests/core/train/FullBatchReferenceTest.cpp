@@ -124,6 +124,9 @@ struct ReferenceRun {
   double momentum = 0.9;
   double weightDecay = 1e-3;
   double rho = -1.0;  // >= 0: SAM with this radius
+  // A step schedule: the rate is multiplied by 0.1 from epoch 4 on (written out per epoch below, not
+  // taken from the trainer's schedule), and SAM's radius follows it (--rho-schedule lr).
+  bool stepAndRhoFollowsLearningRate = false;
 };
 
 TwoLayerNetwork weightedSum(const TwoLayerNetwork& a, double alpha, const TwoLayerNetwork& b) {
@@ -153,7 +156,12 @@ void expectTrainerMatchesReference(const ReferenceRun& run) {
   config.augment = false;
   config.normalize = false;
   config.epochs = kEpochs;
-  config.schedule = ScheduleKind::Constant;
+  config.schedule = run.stepAndRhoFollowsLearningRate ? ScheduleKind::Step : ScheduleKind::Constant;
+  if (run.stepAndRhoFollowsLearningRate) {
+    config.stepEpochs = {3};
+    config.stepFactor = 0.1;
+    config.optimizer.rhoSchedule = RhoSchedule::LearningRate;
+  }
   config.optimizer.learningRate = run.learningRate;
   config.optimizer.momentum = run.momentum;
   config.optimizer.weightDecay = run.weightDecay;
@@ -171,15 +179,17 @@ void expectTrainerMatchesReference(const ReferenceRun& run) {
   const Matrix testX = pixelsAsRows(data.test);
   TwoLayerNetwork buffer;
   for (int epoch = 1; epoch <= kEpochs; ++epoch) {
+    const double learningRate = run.stepAndRhoFollowsLearningRate && epoch >= 4 ? 0.1 * run.learningRate : run.learningRate;
+    const double rho = run.stepAndRhoFollowsLearningRate ? run.rho * learningRate / run.learningRate : run.rho;
     const ForwardPass pass = forward(net, trainX, data.train.labels);
     TwoLayerNetwork grad = gradient(net, trainX, data.train.labels, pass);
     if (run.rho >= 0) {
-      const TwoLayerNetwork ascent = weightedSum(net, run.rho / norm(grad), grad);
+      const TwoLayerNetwork ascent = weightedSum(net, rho / norm(grad), grad);
       grad = gradient(ascent, trainX, data.train.labels, forward(ascent, trainX, data.train.labels));
     }
     grad = weightedSum(grad, run.weightDecay, net);
     buffer = epoch == 1 ? grad : weightedSum(grad, run.momentum, buffer);
-    net = weightedSum(net, -run.learningRate, buffer);
+    net = weightedSum(net, -learningRate, buffer);
     const double testLoss = forward(net, testX, data.test.labels).meanLoss;
 
     const EpochMetrics& trained = result.epochs[static_cast<std::size_t>(epoch - 1)];
@@ -200,6 +210,16 @@ TEST(FullBatchReference, SamMatchesAnIndependentImplementationEpochByEpoch) {
   run.momentum = 0.0;
   run.weightDecay = 0.0;
   run.rho = 0.5;
+  expectTrainerMatchesReference(run);
+}
+
+// --rho-schedule lr: from epoch 4 the rate is a tenth, and so is SAM's radius.
+TEST(FullBatchReference, SamWithItsRadiusFollowingTheLearningRateMatchesTheReference) {
+  ReferenceRun run;
+  run.momentum = 0.0;
+  run.weightDecay = 0.0;
+  run.rho = 0.5;
+  run.stepAndRhoFollowsLearningRate = true;
   expectTrainerMatchesReference(run);
 }
 
