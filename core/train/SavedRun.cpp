@@ -41,6 +41,10 @@ SavedModel locateSavedModel(const std::string& path, const std::string& flag) {
     applyJsonConfig(saved.config, document.at("config").dump(), runJson);
   } catch (const nlohmann::json::exception& error) {
     throw ConfigError(flag, path, runJson + " is malformed: " + error.what());
+  } catch (const ConfigError& error) {
+    // A value of the right type but invalid ("dataset": "x") gives a ConfigError naming only the key
+    // ("--dataset: invalid value 'x' ..."), a flag the user never gave: name the flag and run.json too.
+    throw ConfigError(flag, path, runJson + " holds an invalid config: " + error.what());
   }
 
   if (fs::is_regular_file(given)) {
