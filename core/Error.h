@@ -13,11 +13,33 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// `text` with its control characters escaped (\n, \0, \x1b, ...): a value quoted in a message stays one
+// line, and a NUL in a file's value cannot cut the message short.
+inline std::string printable(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7f) {
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      static const char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[byte >> 4];
+      out += hex[byte & 0xf];
+    }
+  }
+  return out;
+}
+
 // A data file or directory that cannot be read as the dataset it claims to be.
 class DataError : public Error {
  public:
   DataError(const std::string& path, const std::string& problem)
-      : Error(path + ": " + problem), path_(path) {}
+      : Error(path + ": " + printable(problem)), path_(path) {}
   const std::string& path() const { return path_; }
 
  private:
@@ -28,7 +50,9 @@ class DataError : public Error {
 class ConfigError : public Error {
  public:
   ConfigError(const std::string& flag, const std::string& value, const std::string& problem)
-      : Error(flag + ": invalid value '" + value + "': " + problem), flag_(flag), problem_(problem) {}
+      : Error(printable(flag) + ": invalid value '" + printable(value) + "': " + printable(problem)),
+        flag_(flag),
+        problem_(problem) {}
   const std::string& flag() const { return flag_; }
   // What is wrong, without the flag and the value (to restate it for another source, e.g. a file).
   const std::string& problem() const { return problem_; }

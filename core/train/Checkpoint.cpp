@@ -52,6 +52,57 @@ EpochMetrics metricsFromJson(const json& j) {
   return m;
 }
 
+// The first non-empty line of a LibTorch message (they can start with a newline and go on with a
+// TorchScript source excerpt).
+std::string firstLine(const std::string& message) {
+  std::istringstream lines(message);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) return line;
+  }
+  return "unknown error";
+}
+
+std::string shapeText(at::IntArrayRef sizes) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < sizes.size(); ++i) text += (i == 0 ? "" : ", ") + std::to_string(sizes[i]);
+  return text + "]";
+}
+
+// LibTorch's optimizers restore each parameter's state (momentum buffer, Adam moments) by position
+// without looking at its shape: an optimizer.pt of another network with as many parameters tensors
+// loaded silently, and the resumed run's first step failed with a tensor size mismatch (found by
+// tests/fuzz). The archive's layout is LibTorch's (torch/optim/serialize.h): "param_groups/0" lists
+// the saved parameters' keys in order, "state/<key>" holds each one's tensors. Anything else is left
+// for loadState to report.
+void requireOptimizerStateFits(torch::serialize::InputArchive& archive, const std::vector<torch::Tensor>& parameters,
+                               const std::string& path) {
+  torch::serialize::InputArchive state;
+  torch::serialize::InputArchive groups;
+  torch::serialize::InputArchive group;
+  if (!archive.try_read("state", state) || !archive.try_read("param_groups", groups) ||
+      !groups.try_read("param_groups/0", group)) {
+    return;
+  }
+  for (std::size_t index = 0; index < parameters.size(); ++index) {
+    c10::IValue key;
+    torch::serialize::InputArchive parameterState;
+    if (!group.try_read("params/" + std::to_string(index), key) || !key.isString() ||
+        !state.try_read(key.toStringRef(), parameterState)) {
+      continue;
+    }
+    for (const char* name : {"momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}) {
+      c10::IValue value;
+      if (!parameterState.try_read(name, value) || !value.isTensor()) continue;
+      const torch::Tensor tensor = value.toTensor();
+      if (tensor.defined() && tensor.sizes() != parameters[index].sizes()) {
+        throw Error(path + ": cannot restore the optimizer state: its " + name + " for parameter " +
+                    std::to_string(index) + " has shape " + shapeText(tensor.sizes()) + ", the parameter " +
+                    shapeText(parameters[index].sizes()) + "; was it saved from another network?");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::string writeCheckpoint(const std::string& checkpointsDir, Network& network, const Optimizer& optimizer,
@@ -102,8 +153,18 @@ std::string latestCheckpoint(const std::string& checkpointsDir) {
   if (!in || !std::getline(in, name) || name.empty()) {
     throw Error(latest.string() + ": no checkpoint to resume from (the run has not completed an epoch)");
   }
+  // `latest` holds the name of a directory beside it (epoch-NNN), nothing else: a damaged one must not
+  // lead elsewhere. A NUL byte cuts the path short at the system call ("\0\0\0\0\0\1\0\0" + "1" named
+  // the checkpoints folder itself, found by tests/fuzz); a '/' or ".." would leave the folder. The
+  // error_code overload: a name too long for the file system is a missing checkpoint, not an exception.
+  if (name.find_first_of(std::string("/\0", 2)) != std::string::npos || name == "." || name == "..") {
+    throw Error(latest.string() + ": does not hold the name of a checkpoint directory (epoch-NNN)");
+  }
   const fs::path directory = fs::path(checkpointsDir) / name;
-  if (!fs::is_directory(directory)) throw Error(directory.string() + ": checkpoint named by 'latest' is missing");
+  std::error_code error;
+  if (!fs::is_directory(directory, error)) {
+    throw Error(directory.string() + ": checkpoint named by 'latest' is missing");
+  }
   return directory.string();
 }
 
@@ -111,7 +172,10 @@ CheckpointState readCheckpoint(const std::string& checkpointDir, Network& networ
   const fs::path directory(checkpointDir);
   const std::string statePath = (directory / "state.json").string();
   std::ifstream in(statePath);
-  if (!in) throw Error(statePath + ": missing from the checkpoint");
+  // A directory opens as a stream too, and reading it then throws std::ios_base::failure out of
+  // json::parse (found by tests/fuzz).
+  std::error_code notAFile;
+  if (!in || !fs::is_regular_file(statePath, notAFile)) throw Error(statePath + ": missing from the checkpoint");
   CheckpointState state;
   try {
     const json j = json::parse(in);
@@ -128,6 +192,7 @@ CheckpointState readCheckpoint(const std::string& checkpointDir, Network& networ
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(optimizerPath);
+    requireOptimizerStateFits(archive, network.parameters(), optimizerPath);
     optimizer.loadState(archive);
     torch::Tensor generatorState;
     archive.read("torch_cpu_generator_state", generatorState);
@@ -143,8 +208,14 @@ CheckpointState readCheckpoint(const std::string& checkpointDir, Network& networ
           at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device)));
       cudaGenerator.set_state(cudaState);
     }
+  } catch (const Error&) {
+    throw;
   } catch (const c10::Error& error) {
     throw Error(optimizerPath + ": cannot restore the optimizer state: " + error.what_without_backtrace());
+  } catch (const std::exception& error) {
+    // Not every LibTorch failure is a c10::Error: a damaged archive's TorchScript code gives
+    // torch::jit::ErrorReport ("Unexpected token in code import", found by tests/fuzz).
+    throw Error(optimizerPath + ": cannot restore the optimizer state: " + firstLine(error.what()));
   }
   return state;
 }

@@ -241,7 +241,7 @@ void applyJsonConfig(TrainConfig& config, const std::string& jsonText, const std
   nlohmann::json object;
   try {
     object = nlohmann::json::parse(jsonText);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {  // parse errors, and numbers out of range (1e999)
     throw ConfigError("--config", sourceName, std::string("not valid JSON: ") + error.what());
   }
   applyOptionsJson(config, trainOptions(), object, sourceName);
