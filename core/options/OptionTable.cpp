@@ -93,10 +93,13 @@ std::string optionText(const nlohmann::json& value) {
     const double number = value.get<double>();
     if (std::isnan(number)) return "nan";
     if (std::isinf(number)) return number > 0 ? "inf" : "-inf";
-    // The shortest text that reads back as the same double ("0.05", "-1", "1e-08").
-    char buffer[64];
-    const auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, number);
-    return error == std::errc() ? std::string(buffer, end) : value.dump();
+    // The shortest text that reads back as the same double, in plain decimals when that stays short
+    // ("0.0005" rather than "5e-04"), else in scientific notation ("1e-08", "1e+30").
+    char buffer[400];
+    const auto fixed = std::to_chars(buffer, buffer + sizeof buffer, number, std::chars_format::fixed);
+    if (fixed.ec == std::errc() && fixed.ptr - buffer <= 10) return std::string(buffer, fixed.ptr);
+    const auto shortest = std::to_chars(buffer, buffer + sizeof buffer, number);
+    return shortest.ec == std::errc() ? std::string(buffer, shortest.ptr) : value.dump();
   }
   if (value.is_array()) {
     std::string text;

@@ -178,6 +178,9 @@ TEST(OptionTable, ALiftedTableReadsWritesAndChecksThePart) {
 
 TEST(OptionTable, NumbersAreShownInTheirShortestExactForm) {
   EXPECT_EQ(optionText(0.05), "0.05");
+  EXPECT_EQ(optionText(5e-4), "0.0005");
+  EXPECT_EQ(optionText(1e-8), "1e-08");
+  EXPECT_EQ(optionText(1e30), "1e+30");
   EXPECT_EQ(optionText(-1.0), "-1");
   EXPECT_EQ(optionText(1.0 / 3.0), "0.3333333333333333");
   EXPECT_EQ(optionText(nlohmann::json::array({1, 2})), "1,2");
