@@ -96,10 +96,14 @@ std::string optionText(const nlohmann::json& value) {
     // The shortest text that reads back as the same double, in plain decimals when that stays short
     // ("0.0005" rather than "5e-04"), else in scientific notation ("1e-08", "1e+30").
     char buffer[400];
-    const auto fixed = std::to_chars(buffer, buffer + sizeof buffer, number, std::chars_format::fixed);
-    if (fixed.ec == std::errc() && fixed.ptr - buffer <= 10) return std::string(buffer, fixed.ptr);
     const auto shortest = std::to_chars(buffer, buffer + sizeof buffer, number);
-    return shortest.ec == std::errc() ? std::string(buffer, shortest.ptr) : value.dump();
+    if (shortest.ec != std::errc()) return value.dump();
+    const std::string general(buffer, shortest.ptr);
+    const auto fixed = std::to_chars(buffer, buffer + sizeof buffer, number, std::chars_format::fixed);
+    if (fixed.ec == std::errc() && fixed.ptr - buffer <= static_cast<std::ptrdiff_t>(general.size()) + 2) {
+      return std::string(buffer, fixed.ptr);
+    }
+    return general;
   }
   if (value.is_array()) {
     std::string text;
