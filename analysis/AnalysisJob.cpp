@@ -24,6 +24,7 @@
 #include "analysis/ModelHessianTorch.h"
 #include "analysis/SpectralDensity.h"
 #include "core/Error.h"
+#include "core/JsonFile.h"
 #include "core/Runtime.h"
 #include "core/models/Network.h"
 #include "core/train/Evaluation.h"
@@ -527,15 +528,7 @@ void AnalysisSession::Impl::runTrajectory(Job& job) {
 AnalysisResults readAnalysisDirectory(const std::string& directory) {
   const fs::path base(directory);
   const std::string path = (base / "analysis.json").string();
-  std::ifstream in(path);
-  if (!in) throw DataError(path, "cannot open analysis.json");
-  json document;
-  try {
-    document = json::parse(in);
-  } catch (const json::exception& error) {
-    throw DataError(path, std::string("not valid JSON: ") + error.what());
-  }
-  if (!document.is_object()) throw DataError(path, "expected a JSON object");
+  const json document = readJsonObjectFile(path, "analysis.json");
   // The writer turns NaN and infinities into null: absent and null both mean "no value".
   const auto optionalNumber = [&](const json& object, const char* key, const std::string& where) -> std::optional<double> {
     const auto found = object.find(key);

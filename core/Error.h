@@ -39,11 +39,13 @@ inline std::string printable(const std::string& text) {
 class DataError : public Error {
  public:
   DataError(const std::string& path, const std::string& problem)
-      : Error(path + ": " + printable(problem)), path_(path) {}
+      : Error(path + ": " + printable(problem)), path_(path), problem_(problem) {}
   const std::string& path() const { return path_; }
+  const std::string& problem() const { return problem_; }
 
  private:
   std::string path_;
+  std::string problem_;
 };
 
 // A configuration value (flag or config-file key) that is invalid.

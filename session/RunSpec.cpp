@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/Error.h"
+#include "core/JsonFile.h"
 #include "core/store/Workspace.h"
 #include "core/train/RunDirectory.h"
 
@@ -150,15 +151,12 @@ RunSpec resolveRunSpec(const RunSources& sources) {
   }
 
   if (!sources.configFile.empty()) {
-    std::ifstream in(sources.configFile);
-    if (!in) throw ConfigError("--config", sources.configFile, "cannot open the file");
     json object;
     try {
-      object = json::parse(in);
-    } catch (const json::exception& error) {
-      throw ConfigError("--config", sources.configFile, std::string("not valid JSON: ") + error.what());
+      object = readJsonObjectFile(sources.configFile, "the file");
+    } catch (const DataError& error) {
+      throw ConfigError("--config", sources.configFile, error.problem());
     }
-    if (!object.is_object()) throw ConfigError("--config", sources.configFile, "expected a JSON object of flag names");
     const auto every = object.find(kAnalyzeEvery);
     if (every != object.end() && turnsAnalysesOff(*every)) resolution.dropAnalyses();
     for (const auto& [key, value] : object.items()) {

@@ -219,6 +219,11 @@ void RunController::startRun(GuiRun& run) {
   connect(trainer, &TrainingWorker::analysisReady, this, [this, id](const RunAnalysis& analysis) {
     if (GuiRun* r = mutableRun(id)) {
       r->analyses[analysis.epoch] = analysis;
+      // An analysis directory that cannot be read back shows in the run's row (its tooltip).
+      if (!analysis.problem.isEmpty()) {
+        r->message = analysis.problem;
+        Q_EMIT runChanged(id);
+      }
       Q_EMIT analysisChanged(id, analysis.epoch);
     }
   }, Qt::QueuedConnection);

@@ -15,6 +15,7 @@
 
 #include "core/AtomicFile.h"
 #include "core/Error.h"
+#include "core/JsonFile.h"
 #include "core/Runtime.h"
 
 namespace samscape {
@@ -122,15 +123,7 @@ std::vector<EpochMetrics> readMetricsCsv(const std::string& path) {
 RunJson readRunJson(const std::string& runDirectory) {
   using nlohmann::json;
   const std::string path = (fs::path(runDirectory) / "run.json").string();
-  std::ifstream in(path);
-  if (!in) throw DataError(path, "cannot open run.json: not a run directory");
-  json document;
-  try {
-    document = json::parse(in);
-  } catch (const json::exception& error) {
-    throw DataError(path, std::string("not valid JSON: ") + error.what());
-  }
-  if (!document.is_object()) throw DataError(path, "expected a JSON object");
+  const json document = readJsonObjectFile(path, "run.json: not a run directory");
   const auto field = [&](const char* key, json::value_t type, const char* what) -> const json* {
     const auto found = document.find(key);
     if (found == document.end()) return nullptr;
