@@ -107,7 +107,11 @@ std::string optionText(const nlohmann::json& value) {
   }
   if (value.is_array()) {
     std::string text;
-    for (const auto& item : value) text += (text.empty() ? "" : ",") + optionText(item);
+    for (const auto& item : value) {
+      // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wstringop-overflow) on "," + std::string.
+      if (!text.empty()) text += ',';
+      text += optionText(item);
+    }
     return text;
   }
   return value.dump();
