@@ -63,7 +63,7 @@ rm -f /tmp/samscape-cuda-configure.$$.log  # TorchConfig's warnings (kineto, CUD
 # Headless targets only (no Qt/VTK), of those this tree has.
 wanted=(samscape-cli samscape-bench samscape_core_tests samscape_cli_tests samscape_launch_tests
         samscape_analysis_tests samscape_store_tests samscape_store_cli_tests samscape_bench_tests
-        samscape_session_tests)
+        samscape_session_tests samscape_fuzz_tests)
 available=$(cmake --build build/cuda-check --target help | sed -n 's/^\([^:]*\): .*/\1/p')
 targets=()
 for target in "${wanted[@]}"; do
