@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs a command of the README on a fresh Debian 12: a minimal bookworm (debootstrap --variant=minbase:
+# no compiler, no Python, no sudo) in a chroot, with this repository's committed state cloned into it.
+# A developer's machine has packages installed by hand that hide a missing install step; this machine
+# has none. Needs root, debootstrap, git and the network (Debian's mirror, and PyPI for the CUDA check).
+#   scripts/check-fresh-debian.sh [COMMAND]       default: ./scripts/test.sh
+# SAMSCAPE_FRESH_DIR (default /var/tmp/samscape-fresh) holds the chroot; an existing one is reused,
+# with a new clone of the repository each time (delete the folder for a machine with nothing installed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command=${1:-./scripts/test.sh}
+base=${SAMSCAPE_FRESH_DIR:-/var/tmp/samscape-fresh}
+root="$base/root"
+[ "$(id -u)" -eq 0 ] || { echo "check-fresh-debian: needs root (debootstrap, chroot, mounts)" >&2; exit 2; }
+for tool in debootstrap chroot git mountpoint; do
+  command -v "$tool" >/dev/null || { echo "check-fresh-debian: needs '$tool'" >&2; exit 2; }
+done
+if [ ! -x "$root/bin/bash" ]; then
+  mkdir -p "$base"
+  debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian
+fi
+cleanup() {
+  for mount in dev/pts dev sys proc; do mountpoint -q "$root/$mount" && umount "$root/$mount" || true; done
+}
+trap cleanup EXIT
+mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
+mountpoint -q "$root/sys" || mount -t sysfs sys "$root/sys"
+mountpoint -q "$root/dev" || mount --bind /dev "$root/dev"
+mountpoint -q "$root/dev/pts" || mount --bind /dev/pts "$root/dev/pts"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+rm -rf "$root/samscape"
+git clone --quiet . "$root/samscape"
+echo "check-fresh-debian: running '$command' at $(git rev-parse --short HEAD) in $root" >&2
+chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-xterm}" LANG=C.UTF-8 \
+  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  bash -c "cd /samscape && $command"
