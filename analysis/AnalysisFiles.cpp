@@ -1,14 +1,12 @@
 #include "analysis/AnalysisFiles.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 
 #include "core/Error.h"
 #include "core/AtomicFile.h"
+#include "core/NumberCsv.h"
 
 namespace samscape {
 
@@ -172,41 +170,16 @@ void writeDensityCsv(const std::string& path, const DensityCurve& curve) {
 
 namespace {
 
-// The rows of a CSV file of numbers whose header is exactly `header`. Every row has the header's number
-// of fields, each a number as the writers write them (nan and inf included).
+// The rows of a CSV file of numbers whose header is exactly `header` (core/NumberCsv.h reads them).
 std::vector<std::vector<double>> readNumberRows(const std::string& path, const std::string& header) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path, "cannot open the file");
-  std::string line;
-  if (!std::getline(in, line)) throw DataError(path, "empty: expected the header " + header);
-  if (line != header) throw DataError(path, "line 1: expected the header " + header);
-  const std::size_t columns = static_cast<std::size_t>(std::count(header.begin(), header.end(), ',')) + 1;
-  std::vector<std::vector<double>> rows;
-  for (std::size_t lineNumber = 2; std::getline(in, line); ++lineNumber) {
-    if (line.empty()) continue;
-    std::vector<double> row;
-    std::size_t start = 0;
-    while (true) {
-      const std::size_t comma = line.find(',', start);
-      const std::string field = line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      char* end = nullptr;
-      const double value = field.empty() || std::isspace(static_cast<unsigned char>(field[0]))
-                               ? 0.0
-                               : std::strtod(field.c_str(), &end);
-      if (end == nullptr || *end != '\0') {
-        throw DataError(path, "line " + std::to_string(lineNumber) + ": \"" + field + "\" is not a number");
-      }
-      row.push_back(value);
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-    if (row.size() != columns) {
-      throw DataError(path, "line " + std::to_string(lineNumber) + ": " + std::to_string(row.size()) +
-                                " fields, expected " + std::to_string(columns));
-    }
-    rows.push_back(std::move(row));
+  NumberCsv csv = readNumberCsv(path);
+  std::string found;
+  for (const std::string& column : csv.columns) {
+    if (!found.empty()) found += ',';  // piece by piece: GCC 12 -O3 warns falsely on "," + std::string
+    found += column;
   }
-  return rows;
+  if (found != header) throw DataError(path, "line 1: expected the header " + header);
+  return std::move(csv.rows);
 }
 
 }  // namespace

@@ -251,9 +251,12 @@ void MainWindow::loadWorkspaceRuns() {
   }
   const std::size_t keep = 20;
   if (records.size() > keep) records.erase(records.begin(), records.end() - static_cast<std::ptrdiff_t>(keep));
+  QStringList unreadable;
   for (const RunRecord& record : records) {
     if (record.outDir.empty() || !QFileInfo::exists(QString::fromStdString(record.outDir) + "/run.json")) continue;
-    const int id = controller_->addExisting(QString::fromStdString(record.outDir));
+    QString error;
+    const int id = controller_->addExisting(QString::fromStdString(record.outDir), &error);
+    if (id < 0) unreadable << QString::fromStdString(record.name) + ": " + error;
     if (GuiRun* run = controller_->mutableRun(id)) {
       run->storeId = record.id;
       run->spec.name = record.name;
@@ -264,6 +267,13 @@ void MainWindow::loadWorkspaceRuns() {
       run->notes = QString::fromStdString(record.notes);
       Q_EMIT controller_->runChanged(id);
     }
+  }
+  // A run whose run.json cannot be read is not shown; say which, rather than leave it out silently.
+  if (!unreadable.isEmpty()) {
+    statusBar()->showMessage(QString("%1 run(s) of the workspace could not be read: %2")
+                                 .arg(unreadable.size())
+                                 .arg(unreadable.join("; ")),
+                             30000);
   }
 }
 

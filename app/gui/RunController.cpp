@@ -399,11 +399,18 @@ int RunController::addExisting(const QString& runDirectory, QString* error) {
   RunJson saved;
   try {
     saved = readRunJson(base);
-    // No metrics.csv yet: the run stopped before its start was written.
-    if (QFileInfo::exists(runDirectory + "/metrics.csv")) entry.epochs = readMetricsCsv(base + "/metrics.csv");
   } catch (const std::exception& readError) {
     if (error != nullptr) *error = QString::fromUtf8(readError.what());
     return -1;
+  }
+  // No metrics.csv yet: the run stopped before its start was written. A damaged one leaves the run
+  // listed, without curves, and says why in its row.
+  if (QFileInfo::exists(runDirectory + "/metrics.csv")) {
+    try {
+      entry.epochs = readMetricsCsv(base + "/metrics.csv");
+    } catch (const std::exception& readError) {
+      entry.message = QString::fromUtf8(readError.what());
+    }
   }
   entry.id = nextId_++;
   entry.spec.config = saved.config;
@@ -439,7 +446,7 @@ int RunController::addExisting(const QString& runDirectory, QString* error) {
     const int epoch = name.mid(6).toInt();
     entry.analyses[epoch] = readRunAnalysis(epoch, analysisDir.filePath(name));
     const QString& problem = entry.analyses[epoch].problem;
-    if (!problem.isEmpty() && entry.message.isEmpty()) entry.message = problem;
+    if (!problem.isEmpty() && entry.message.isEmpty()) entry.message = problem;  // the first problem found
   }
   const int id = entry.id;
   runs_.emplace(id, std::move(entry));

@@ -16,6 +16,7 @@
 #include "core/AtomicFile.h"
 #include "core/Error.h"
 #include "core/JsonFile.h"
+#include "core/NumberCsv.h"
 #include "core/Runtime.h"
 
 namespace samscape {
@@ -51,20 +52,12 @@ std::string metricsCsv(const std::vector<EpochMetrics>& epochs, bool withValidat
 }
 
 std::vector<EpochMetrics> readMetricsCsv(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw DataError(path, "cannot open metrics.csv");
-  std::string line;
-  if (!std::getline(in, line)) throw DataError(path, "empty: no header line");
-  std::vector<std::string> columns;
-  {
-    std::stringstream header(line);
-    for (std::string name; std::getline(header, name, ',');) columns.push_back(name);
-  }
+  const NumberCsv csv = readNumberCsv(path);
   // The columns metricsCsv writes, by name: each is required but the validation pair.
   const std::vector<std::string> required{"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"};
   std::map<std::string, std::size_t> position;
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    const std::string& name = columns[i];
+  for (std::size_t i = 0; i < csv.columns.size(); ++i) {
+    const std::string& name = csv.columns[i];
     const bool known = std::find(required.begin(), required.end(), name) != required.end() || name == "val_loss" ||
                        name == "val_acc";
     if (!known) throw DataError(path, "line 1: unknown column \"" + name + "\"");
@@ -77,33 +70,14 @@ std::vector<EpochMetrics> readMetricsCsv(const std::string& path) {
     throw DataError(path, "line 1: val_loss and val_acc come together");
   }
   std::vector<EpochMetrics> epochs;
-  for (int lineNumber = 2; std::getline(in, line); ++lineNumber) {
-    if (line.empty()) continue;
-    std::vector<double> values;
-    std::stringstream fields(line);
-    for (std::string field; std::getline(fields, field, ',');) {
-      std::size_t used = 0;
-      double value = 0.0;
-      try {
-        value = std::stod(field, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used == 0 || used != field.size()) {
-        throw DataError(path, "line " + std::to_string(lineNumber) + ": \"" + field + "\" is not a number");
-      }
-      values.push_back(value);
-    }
-    if (values.size() != columns.size()) {
-      throw DataError(path, "line " + std::to_string(lineNumber) + ": " + std::to_string(values.size()) +
-                                " fields, the header has " + std::to_string(columns.size()));
-    }
-    const auto at = [&](const char* name) { return values[position.at(name)]; };
-    EpochMetrics metrics;
+  for (std::size_t r = 0; r < csv.rows.size(); ++r) {
+    const auto at = [&](const char* name) { return csv.rows[r][position.at(name)]; };
     const double epoch = at("epoch");
     if (!(epoch >= 1.0 && epoch <= 1e9 && epoch == std::floor(epoch))) {
-      throw DataError(path, "line " + std::to_string(lineNumber) + ": epoch " + optionText(nlohmann::json(epoch)) + " is not a positive integer");
+      throw DataError(path, "line " + std::to_string(csv.lineNumbers[r]) + ": epoch " +
+                                optionText(nlohmann::json(epoch)) + " is not a positive integer");
     }
+    EpochMetrics metrics;
     metrics.epoch = static_cast<int>(epoch);
     metrics.trainLoss = at("train_loss");
     metrics.trainAccuracy = at("train_acc");

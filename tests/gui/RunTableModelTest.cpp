@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "gui/RunTableModel.h"
@@ -121,6 +123,22 @@ TEST_F(RunTableModelTest, TagsAndNotesAreEditableAndReported) {
   EXPECT_EQ(filter.rowCount(), 1);
   filter.setFilterFixedString("sharp");
   EXPECT_EQ(filter.rowCount(), 0);
+}
+
+// A run whose metrics.csv is damaged is still listed (without epochs), and its row says what is wrong
+// with which file and line: never a run that silently disappears or shows half its curve.
+TEST_F(RunTableModelTest, ARunWithADamagedMetricsFileIsListedAndSaysWhy) {
+  Model model(controller);
+  const std::string copy = dir->file("damaged-run");
+  std::filesystem::copy(runDir().toStdString(), copy, std::filesystem::copy_options::recursive);
+  { std::ofstream(copy + "/metrics.csv", std::ios::app) << "3,0.5,not-a-number,0.5,0.5,0.05,1\n"; }
+  QString error;
+  const int id = controller.addExisting(QString::fromStdString(copy), &error);
+  ASSERT_GE(id, 0) << error.toStdString();
+  EXPECT_TRUE(controller.run(id)->epochs.empty());
+  const QString tooltip = model.data(model.index(model.rowOf(id), Model::Status), Qt::ToolTipRole).toString();
+  EXPECT_TRUE(tooltip.contains(QString::fromStdString(copy + "/metrics.csv"))) << tooltip.toStdString();
+  EXPECT_TRUE(tooltip.contains("line 4")) << tooltip.toStdString();
 }
 
 TEST_F(RunTableModelTest, ADirectoryWithoutARunIsRefusedWithItsPath) {
