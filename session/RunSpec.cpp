@@ -150,6 +150,18 @@ RunSpec resolveRunSpec(const RunSources& sources) {
     spec.resumeDirectory = sources.resumeDirectory;
   }
 
+  // A layer of --config keys: `flag` and `source` name it in messages.
+  auto applyObject = [&](const json& object, const std::string& flag, const std::string& source) {
+    const auto every = object.find(kAnalyzeEvery);
+    if (every != object.end() && turnsAnalysesOff(*every)) resolution.dropAnalyses();
+    for (const auto& [key, value] : object.items()) {
+      const Option<RunSpec>* option = findOption(table, key);
+      if (option == nullptr) throw ConfigError(flag, source, "unknown key \"" + key + "\"");
+      resolution.setFromFile(*option, value, source);
+    }
+    // A resumed run stays in its own directory, whatever the layer says.
+    if (spec.resuming()) spec.config.outDir = spec.resumeDirectory;
+  };
   if (!sources.configFile.empty()) {
     json object;
     try {
@@ -157,15 +169,13 @@ RunSpec resolveRunSpec(const RunSources& sources) {
     } catch (const DataError& error) {
       throw ConfigError("--config", sources.configFile, error.problem());
     }
-    const auto every = object.find(kAnalyzeEvery);
-    if (every != object.end() && turnsAnalysesOff(*every)) resolution.dropAnalyses();
-    for (const auto& [key, value] : object.items()) {
-      const Option<RunSpec>* option = findOption(table, key);
-      if (option == nullptr) throw ConfigError("--config", sources.configFile, "unknown key \"" + key + "\"");
-      resolution.setFromFile(*option, value, sources.configFile);
+    applyObject(object, "--config", sources.configFile);
+  }
+  if (!sources.configObject.is_null()) {
+    if (!sources.configObject.is_object()) {
+      throw ConfigError("--config", sources.configObjectSource, "must be a JSON object of option keys");
     }
-    // A resumed run stays in its own directory, whatever the file says.
-    if (spec.resuming()) spec.config.outDir = spec.resumeDirectory;
+    applyObject(sources.configObject, "--config", sources.configObjectSource);
   }
 
   for (const auto& [key, text] : sources.settings) {

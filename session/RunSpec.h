@@ -43,6 +43,10 @@ const OptionTable<RunSpec>& runOptions();
 struct RunSources {
   std::string resumeDirectory;
   std::string configFile;
+  // A layer given as an object of --config keys rather than a file (a study's cell), applied after
+  // configFile; `configObjectSource` names it in messages (e.g. "study.json, cell optimizer=sam").
+  nlohmann::json configObject;  // null: none
+  std::string configObjectSource;
   std::vector<std::pair<std::string, std::string>> settings;  // (key, text as typed); a switch: "true"
   std::string workspace;  // --workspace; empty: Workspace::resolve's default
   std::string name;

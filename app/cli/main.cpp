@@ -7,6 +7,7 @@
 #include "cli/ExportCommand.h"
 #include "cli/LaunchCommand.h"
 #include "cli/RunsCommand.h"
+#include "cli/StudyCommand.h"
 #include "cli/TrainCommand.h"
 #include "core/Error.h"
 
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   RunsCommand runs(app);
   ExportCommand exportRuns(app);
   LaunchCommand launch(app);
+  StudyCommand study(app);
 
   try {
     app.parse(argc, argv);
@@ -27,6 +29,7 @@ int main(int argc, char** argv) {
     if (runs.selected()) return runs.run();
     if (exportRuns.selected()) return exportRuns.run();
     if (launch.selected()) return launch.run();
+    if (study.selected()) return study.run();
     return kExitUsage;
   } catch (const CLI::CallForHelp& help) {
     return app.exit(help);

@@ -1,0 +1,405 @@
+#include "session/Study.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "core/AtomicFile.h"
+#include "core/Error.h"
+#include "core/JsonFile.h"
+#include "core/store/RunStore.h"
+#include "core/store/Workspace.h"
+#include "core/train/Checkpoint.h"
+#include "core/train/RunDirectory.h"
+#include "session/RunSession.h"
+
+namespace samscape {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kStudyKeys = {"study", "claim", "paper", "base", "grid", "cells", "seeds", "checks"};
+const std::vector<std::string> kCheckKeys = {"metric", "ratio", "difference", "decreasing-along",
+                                             "at-least", "more-than", "separated"};
+
+// Options a study sets itself: where each run goes and its seed.
+const std::vector<std::string> kStudyOwnedKeys = {"out", "seed", "resume"};
+
+std::string fieldError(const std::string& field, const std::string& problem) { return field + ": " + problem; }
+
+// A value as a label shows it: strings bare, numbers in their shortest form.
+std::string valueLabel(const json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_float()) {
+    std::ostringstream out;
+    out << value.get<double>();
+    return out.str();
+  }
+  return value.dump();
+}
+
+// Letters, digits, '.', '-' and '+' stay; anything else becomes '_'.
+std::string fileNamePart(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+';
+    out += plain ? c : '_';
+  }
+  return out;
+}
+
+bool validStudyName(const std::string& name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+StudyCheck parseCheck(const json& object, const std::string& where, const StudySpec& spec) {
+  if (!object.is_object()) throw ConfigError("study", where, "a check must be a JSON object");
+  for (const auto& [key, value] : object.items()) {
+    if (std::find(kCheckKeys.begin(), kCheckKeys.end(), key) == kCheckKeys.end()) {
+      throw ConfigError("study", where, "unknown key \"" + key + "\" (a check has " + [] {
+        std::string all;
+        for (const auto& k : kCheckKeys) all += (all.empty() ? "" : ", ") + k;
+        return all;
+      }() + ")");
+    }
+  }
+  StudyCheck check;
+  const auto metric = object.find("metric");
+  if (metric == object.end() || !metric->is_string()) throw ConfigError("study", where, "needs \"metric\": a metric name");
+  check.metric = metric->get<std::string>();
+  const int kinds = static_cast<int>(object.count("ratio") + object.count("difference") + object.count("decreasing-along"));
+  if (kinds != 1) throw ConfigError("study", where, "needs exactly one of \"ratio\", \"difference\", \"decreasing-along\"");
+  auto pairOf = [&](const char* key) {
+    const json& pair = object.at(key);
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_object() || !pair[1].is_object()) {
+      throw ConfigError("study", where, std::string("\"") + key + "\" must be two cell selectors, e.g. [{\"optimizer\": \"sam\"}, {\"optimizer\": \"sgd\"}]");
+    }
+    check.first = pair[0];
+    check.second = pair[1];
+  };
+  if (object.contains("ratio")) {
+    check.kind = StudyCheck::Kind::Ratio;
+    pairOf("ratio");
+  } else if (object.contains("difference")) {
+    check.kind = StudyCheck::Kind::Difference;
+    pairOf("difference");
+  } else {
+    check.kind = StudyCheck::Kind::Decreasing;
+    const json& along = object.at("decreasing-along");
+    if (!along.is_string() || std::find(spec.gridKeys.begin(), spec.gridKeys.end(), along.get<std::string>()) == spec.gridKeys.end()) {
+      throw ConfigError("study", where, "\"decreasing-along\" must name an option the grid varies");
+    }
+    check.along = along.get<std::string>();
+  }
+  const bool atLeast = object.contains("at-least"), moreThan = object.contains("more-than");
+  if (check.kind != StudyCheck::Kind::Decreasing) {
+    if (atLeast == moreThan) throw ConfigError("study", where, "needs one threshold: \"at-least\" or \"more-than\"");
+    const json& threshold = object.at(atLeast ? "at-least" : "more-than");
+    if (!threshold.is_number() || !std::isfinite(threshold.get<double>())) {
+      throw ConfigError("study", where, "the threshold must be a number");
+    }
+    check.threshold = threshold.get<double>();
+    check.strict = moreThan;
+  } else if (atLeast || moreThan) {
+    throw ConfigError("study", where, "a \"decreasing-along\" check takes no threshold");
+  }
+  if (object.contains("separated")) {
+    if (!object.at("separated").is_boolean()) throw ConfigError("study", where, "\"separated\" must be true or false");
+    check.separated = object.at("separated").get<bool>();
+  }
+  return check;
+}
+
+}  // namespace
+
+StudySpec parseStudySpec(const json& document, const std::string& source) {
+  if (!document.is_object()) throw ConfigError("study", source, "a study must be a JSON object");
+  for (const auto& [key, value] : document.items()) {
+    if (std::find(kStudyKeys.begin(), kStudyKeys.end(), key) == kStudyKeys.end()) {
+      throw ConfigError("study", source, "unknown key \"" + key + "\" (a study has study, claim, paper, base, grid, cells, seeds, checks)");
+    }
+  }
+  StudySpec spec;
+  spec.document = document;
+  auto text = [&](const char* key, bool required) -> std::string {
+    const auto it = document.find(key);
+    if (it == document.end()) {
+      if (required) throw ConfigError("study", source, std::string("needs \"") + key + "\"");
+      return "";
+    }
+    if (!it->is_string()) throw ConfigError("study", source, std::string("\"") + key + "\" must be a string");
+    return it->get<std::string>();
+  };
+  spec.name = text("study", true);
+  if (!validStudyName(spec.name)) {
+    throw ConfigError("study", source, "\"study\": '" + spec.name + "' must be a directory name: letters, digits, '-', '_', '.'");
+  }
+  spec.claim = text("claim", false);
+  spec.paper = text("paper", false);
+
+  if (document.contains("base")) {
+    spec.base = document.at("base");
+    if (!spec.base.is_object()) throw ConfigError("study", source, "\"base\" must be an object of run options");
+  }
+  for (const auto& key : kStudyOwnedKeys) {
+    if (spec.base.contains(key)) {
+      throw ConfigError("study", source, "\"base\": \"" + key + "\" is the study's to set (each run has its own directory and seed; seeds go in \"seeds\")");
+    }
+  }
+
+  // The grid: a cartesian product of its lists, first key slowest.
+  std::vector<std::pair<std::string, std::vector<json>>> axes;
+  if (document.contains("grid")) {
+    const json& grid = document.at("grid");
+    if (!grid.is_object()) throw ConfigError("study", source, "\"grid\" must be an object: option key -> list of values");
+    // nlohmann::json keeps an object's keys sorted: the grid varies in alphabetical key order.
+    for (const auto& [key, values] : grid.items()) {
+      if (!values.is_array() || values.empty()) {
+        throw ConfigError("study", source, fieldError("\"grid\"", "\"" + key + "\" must be a non-empty list of values"));
+      }
+      if (std::find(kStudyOwnedKeys.begin(), kStudyOwnedKeys.end(), key) != kStudyOwnedKeys.end()) {
+        throw ConfigError("study", source, "\"grid\": \"" + key + "\" is the study's to set (use \"seeds\" for seeds)");
+      }
+      axes.emplace_back(key, std::vector<json>(values.begin(), values.end()));
+      spec.gridKeys.push_back(key);
+    }
+  }
+  std::vector<json> explicitCells{json::object()};
+  if (document.contains("cells")) {
+    const json& cells = document.at("cells");
+    if (!cells.is_array() || cells.empty()) throw ConfigError("study", source, "\"cells\" must be a non-empty list of objects");
+    explicitCells.clear();
+    for (const auto& cell : cells) {
+      if (!cell.is_object()) throw ConfigError("study", source, "\"cells\": each cell must be an object of run options");
+      for (const auto& [key, value] : cell.items()) {
+        if (std::find(kStudyOwnedKeys.begin(), kStudyOwnedKeys.end(), key) != kStudyOwnedKeys.end()) {
+          throw ConfigError("study", source, "\"cells\": \"" + key + "\" is the study's to set");
+        }
+        if (std::find(spec.gridKeys.begin(), spec.gridKeys.end(), key) == spec.gridKeys.end()) spec.gridKeys.push_back(key);
+      }
+      explicitCells.push_back(cell);
+    }
+  }
+  std::vector<json> products{json::object()};
+  for (const auto& [key, values] : axes) {
+    std::vector<json> next;
+    for (const auto& partial : products) {
+      for (const auto& value : values) {
+        json cell = partial;
+        cell[key] = value;
+        next.push_back(cell);
+      }
+    }
+    products = std::move(next);
+  }
+  for (const auto& cellObject : explicitCells) {
+    for (const auto& product : products) {
+      StudyCell cell;
+      cell.settings = cellObject;
+      for (const auto& [key, value] : product.items()) cell.settings[key] = value;
+      cell.options = spec.base;
+      for (const auto& [key, value] : cell.settings.items()) cell.options[key] = value;
+      for (const auto& key : spec.gridKeys) {
+        if (!cell.settings.contains(key)) continue;
+        const std::string value = valueLabel(cell.settings.at(key));
+        cell.label += (cell.label.empty() ? "" : " ") + key + "=" + value;
+        cell.directoryName += (cell.directoryName.empty() ? "" : "_") + fileNamePart(key) + "-" + fileNamePart(value);
+      }
+      if (cell.label.empty()) cell.label = cell.directoryName = "base";
+      for (const auto& other : spec.cells) {
+        if (other.directoryName == cell.directoryName) {
+          throw ConfigError("study", source, "two cells are the same: " + cell.label);
+        }
+      }
+      spec.cells.push_back(std::move(cell));
+    }
+  }
+
+  if (!document.contains("seeds")) throw ConfigError("study", source, "needs \"seeds\": a count or a list of seeds");
+  const json& seeds = document.at("seeds");
+  if (seeds.is_number_integer()) {
+    const auto count = seeds.get<long long>();
+    if (count < 1 || count > 1000) throw ConfigError("study", source, "\"seeds\": a count from 1 to 1000");
+    for (long long seed = 0; seed < count; ++seed) spec.seeds.push_back(static_cast<int>(seed));
+  } else if (seeds.is_array() && !seeds.empty()) {
+    for (const auto& seed : seeds) {
+      if (!seed.is_number_integer() || seed.get<long long>() < 0 || seed.get<long long>() > 2147483647LL) {
+        throw ConfigError("study", source, "\"seeds\": each seed must be a non-negative integer, got " + seed.dump());
+      }
+      const int value = static_cast<int>(seed.get<long long>());
+      if (std::find(spec.seeds.begin(), spec.seeds.end(), value) != spec.seeds.end()) {
+        throw ConfigError("study", source, "\"seeds\": seed " + std::to_string(value) + " is listed twice");
+      }
+      spec.seeds.push_back(value);
+    }
+  } else {
+    throw ConfigError("study", source, "\"seeds\" must be a count or a non-empty list of seeds");
+  }
+
+  if (document.contains("checks")) {
+    const json& checks = document.at("checks");
+    if (!checks.is_array()) throw ConfigError("study", source, "\"checks\" must be a list");
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+      spec.checks.push_back(parseCheck(checks[i], source + ", checks[" + std::to_string(i) + "]", spec));
+    }
+  }
+
+  // Every cell must be a valid run: resolving it checks each key and value with the run option table.
+  for (const auto& cell : spec.cells) {
+    RunSources sources;
+    sources.configObject = cell.options;
+    sources.configObjectSource = source + ", cell " + cell.label;
+    sources.workspace = "/";  // resolution only; nothing is created
+    sources.assignRunDirectory = false;
+    resolveRunSpec(sources);
+  }
+  return spec;
+}
+
+StudySpec readStudySpec(const std::string& path) {
+  StudySpec spec = parseStudySpec(readJsonObjectFile(path, "the study file"), path);
+  spec.file = path;
+  return spec;
+}
+
+std::string studyDirectory(const std::string& workspace, const std::string& studyName) {
+  return (fs::absolute(workspace) / "studies" / studyName).lexically_normal().string();
+}
+
+std::vector<StudyRunSlot> studyRunSlots(const StudySpec& spec, const std::string& workspace) {
+  const fs::path runs = fs::path(studyDirectory(workspace, spec.name)) / "runs";
+  std::vector<StudyRunSlot> slots;
+  for (std::size_t c = 0; c < spec.cells.size(); ++c) {
+    for (int seed : spec.seeds) {
+      StudyRunSlot slot;
+      slot.cellIndex = c;
+      slot.seed = seed;
+      slot.directory = (runs / (spec.cells[c].directoryName + "-seed" + std::to_string(seed))).string();
+      slot.name = spec.name + "/" + spec.cells[c].label + " seed " + std::to_string(seed);
+      slots.push_back(std::move(slot));
+    }
+  }
+  return slots;
+}
+
+StudyRunState studyRunState(const std::string& runDirectory) {
+  if (!fs::exists(fs::path(runDirectory) / "run.json")) return StudyRunState::Pending;
+  const RunJson run = readRunJson(runDirectory);
+  if (run.status == RunStatus::Finished || run.status == RunStatus::Diverged) return StudyRunState::Done;
+  try {
+    latestCheckpoint((fs::path(runDirectory) / "checkpoints").string());
+    return StudyRunState::Partial;
+  } catch (const Error&) {
+    return StudyRunState::Pending;
+  }
+}
+
+RunSpec studyRunSpec(const StudySpec& spec, const StudyRunSlot& slot, const std::string& workspace,
+                     const std::vector<std::pair<std::string, std::string>>& extraSettings) {
+  const StudyCell& cell = spec.cells.at(slot.cellIndex);
+  RunSources sources;
+  sources.configObject = cell.options;
+  sources.configObjectSource = (spec.file.empty() ? spec.name : spec.file) + ", cell " + cell.label;
+  sources.settings = extraSettings;
+  sources.settings.emplace_back("seed", std::to_string(slot.seed));
+  sources.workspace = workspace;
+  sources.name = slot.name;
+  sources.tags = {"study:" + spec.name};
+  if (studyRunState(slot.directory) == StudyRunState::Partial) {
+    // The resumed run's own run.json is the layer under the study's: the study's options must agree.
+    sources.resumeDirectory = slot.directory;
+  } else {
+    sources.settings.emplace_back("out", slot.directory);
+  }
+  return resolveRunSpec(sources);
+}
+
+namespace {
+
+// A run that stopped before its first checkpoint starts again: its record and files go (nothing of
+// it can be resumed), so that the new run can claim the directory.
+void clearUnstartedRun(const StudyRunSlot& slot, const std::string& workspace) {
+  if (!fs::exists(slot.directory)) return;
+  RunStore store{Workspace(workspace)};
+  while (const auto record = store.findRunByOutDir(slot.directory)) store.deleteRun(record->id);
+  std::error_code ignored;
+  fs::remove_all(slot.directory, ignored);
+}
+
+}  // namespace
+
+std::string studyLaunchFile(const std::string& directory) {
+  try {
+    const json launch = readJsonObjectFile((fs::path(directory) / "launch.json").string(), "launch.json");
+    const auto file = launch.find("file");
+    return file != launch.end() && file->is_string() ? file->get<std::string>() : "";
+  } catch (const Error&) {
+    return "";
+  }
+}
+
+StudyOutcome runStudy(const StudySpec& spec, const StudyOptions& options) {
+  StudyOutcome outcome;
+  outcome.workspace = Workspace::resolve(options.workspace).directory().string();
+  outcome.directory = studyDirectory(outcome.workspace, spec.name);
+  const fs::path studyFile = fs::path(outcome.directory) / "study.json";
+  const std::string what = "study '" + spec.name + "'";
+  if (fs::exists(studyFile)) {
+    if (!options.resume) {
+      throw ConfigError("study", spec.name,
+                        what + " already exists in " + outcome.workspace + ": add --resume to continue it, or give another --workspace");
+    }
+    const json started = readJsonObjectFile(studyFile.string(), "the study's record");
+    if (started != spec.document) {
+      throw ConfigError("--resume", spec.file.empty() ? spec.name : spec.file,
+                        "differs from the study file it was started with (" + studyFile.string() +
+                            "); a changed grid or base is a new study: give it another \"study\" name or --workspace");
+    }
+  } else {
+    fs::create_directories(outcome.directory);
+    writeFileAtomically(studyFile.string(), spec.document.dump(2) + "\n");
+    if (!spec.file.empty()) {
+      const json launch = {{"file", spec.file}};
+      writeFileAtomically((fs::path(outcome.directory) / "launch.json").string(), launch.dump(2) + "\n");
+    }
+  }
+
+  const std::vector<StudyRunSlot> slots = studyRunSlots(spec, outcome.workspace);
+  outcome.total = slots.size();
+  for (std::size_t index = 0; index < slots.size(); ++index) {
+    const StudyRunSlot& slot = slots[index];
+    if (options.cancel != nullptr && options.cancel->load()) {
+      outcome.cancelled = true;
+      break;
+    }
+    const StudyRunState state = studyRunState(slot.directory);
+    if (state == StudyRunState::Done) {
+      ++outcome.skipped;
+      continue;
+    }
+    if (state == StudyRunState::Pending) clearUnstartedRun(slot, outcome.workspace);
+    const RunSpec runSpec = studyRunSpec(spec, slot, outcome.workspace, options.extraSettings);
+    if (options.observer != nullptr) options.observer->onRunStarting(index, slots.size(), slot, runSpec.resuming());
+    RunSessionOptions sessionOptions;
+    sessionOptions.cancel = options.cancel;
+    RunSession session(runSpec, sessionOptions);
+    if (options.observer != nullptr) {
+      if (TrainingObserver* observer = options.observer->trainingObserver()) session.addObserver(observer);
+    }
+    const TrainingResult result = session.run();
+    if (options.observer != nullptr) options.observer->onRunEnded(index, slots.size(), slot, result.status);
+    if (result.status == RunStatus::Cancelled) {
+      outcome.cancelled = true;
+      break;
+    }
+    ++outcome.trained;
+  }
+  return outcome;
+}
+
+}  // namespace samscape

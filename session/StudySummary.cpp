@@ -1,0 +1,388 @@
+#include "session/StudySummary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <limits>
+#include <sstream>
+
+#include "analysis/AnalysisJob.h"
+#include "core/AtomicFile.h"
+#include "core/Error.h"
+#include "core/JsonFile.h"
+#include "core/train/RunDirectory.h"
+
+namespace samscape {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// analysis/epoch-NNN with the highest NNN, or "" when the run has none.
+std::string lastAnalysisDirectory(const std::string& runDirectory) {
+  const fs::path analysis = fs::path(runDirectory) / "analysis";
+  std::error_code error;
+  if (!fs::is_directory(analysis, error)) return "";
+  std::string best;
+  int bestEpoch = -1;
+  for (const auto& entry : fs::directory_iterator(analysis, error)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || name.rfind("epoch-", 0) != 0) continue;
+    try {
+      std::size_t used = 0;
+      const int epoch = std::stoi(name.substr(6), &used);
+      if (used == name.size() - 6 && epoch > bestEpoch) {
+        bestEpoch = epoch;
+        best = entry.path().string();
+      }
+    } catch (const std::exception&) {
+      // not an epoch directory
+    }
+  }
+  return best;
+}
+
+std::string number(double value, int precision = 4) {
+  if (!std::isfinite(value)) return "n/a";
+  std::ostringstream out;
+  out << std::setprecision(precision) << value;
+  return out.str();
+}
+
+std::string csvNumber(double value) {
+  if (!std::isfinite(value)) return "";
+  std::ostringstream out;
+  out << std::setprecision(10) << value;
+  return out.str();
+}
+
+// A CSV field: quoted when it holds a comma, a quote or a line break.
+std::string csvField(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// Whether the cell's options give every key of `selector` the selector's value.
+bool cellMatches(const StudyCell& cell, const json& selector) {
+  for (const auto& [key, value] : selector.items()) {
+    const auto it = cell.options.find(key);
+    if (it == cell.options.end()) return false;
+    if (it->is_number() && value.is_number()) {
+      if (it->get<double>() != value.get<double>()) return false;
+    } else if (*it != value) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string selectorLabel(const json& selector) {
+  std::string label;
+  for (const auto& [key, value] : selector.items()) {
+    label += (label.empty() ? "" : " ") + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return label;
+}
+
+std::string thresholdText(const StudyCheck& check) {
+  return std::string(check.strict ? "> " : ">= ") + number(check.threshold);
+}
+
+std::string intervalText(const SampleSummary& s) {
+  if (!s.hasInterval()) return number(s.mean);
+  return number(s.mean) + " [" + number(s.ci95Low) + ", " + number(s.ci95High) + "]";
+}
+
+}  // namespace
+
+StudyCheckResult judgeStudyCheck(const StudyCheck& check, const StudySummary& summary) {
+  StudyCheckResult result;
+  const StudySpec& spec = summary.spec;
+  const std::size_t seeds = spec.seeds.size();
+  auto full = [&](std::size_t cell) { return summary.cells[cell].done == seeds; };
+  auto stats = [&](std::size_t cell) -> const SampleSummary& { return summary.cells[cell].metrics.at(check.metric); };
+  auto separationNote = [&](bool separated) {
+    return check.separated ? (separated ? "; 95% CIs separated" : "; 95% CIs overlap") : "";
+  };
+
+  if (check.kind == StudyCheck::Kind::Decreasing) {
+    std::vector<std::size_t> order(spec.cells.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return spec.cells[a].options.at(check.along).get<double>() < spec.cells[b].options.at(check.along).get<double>();
+    });
+    result.description = check.metric + " falls as " + check.along + " grows" + (check.separated ? " (CIs separated)" : "");
+    bool allFull = true, falls = true, separated = true;
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      allFull = allFull && full(order[i]);
+      result.measured += (i == 0 ? "" : ", ") + check.along + "=" + spec.cells[order[i]].options.at(check.along).dump() +
+                         ": " + number(stats(order[i]).mean);
+      if (i == 0) continue;
+      falls = falls && stats(order[i]).mean < stats(order[i - 1]).mean;
+      separated = separated && intervalsSeparated(stats(order[i]), stats(order[i - 1]));
+    }
+    result.measured += separationNote(separated);
+    if (!allFull) return result;
+    result.verdict = falls && (!check.separated || separated) ? CheckVerdict::Holds : CheckVerdict::Fails;
+    return result;
+  }
+
+  auto find = [&](const json& selector) -> std::ptrdiff_t {
+    std::ptrdiff_t found = -1;
+    for (std::size_t i = 0; i < spec.cells.size(); ++i) {
+      if (!cellMatches(spec.cells[i], selector)) continue;
+      if (found >= 0) return -2;
+      found = static_cast<std::ptrdiff_t>(i);
+    }
+    return found;
+  };
+  const std::ptrdiff_t a = find(check.first), b = find(check.second);
+  const bool ratio = check.kind == StudyCheck::Kind::Ratio;
+  result.description = check.metric + ": " + selectorLabel(check.first) + (ratio ? " / " : " - ") +
+                       selectorLabel(check.second) + " " + thresholdText(check) + (check.separated ? ", CIs separated" : "");
+  if (a < 0 || b < 0) {
+    result.measured = std::string("the selector ") + ((a < 0 ? selectorLabel(check.first) : selectorLabel(check.second))) +
+                      ((a == -2 || b == -2) ? " matches several cells" : " matches no cell");
+    result.verdict = CheckVerdict::Fails;
+    return result;
+  }
+  const SampleSummary& first = stats(static_cast<std::size_t>(a));
+  const SampleSummary& second = stats(static_cast<std::size_t>(b));
+  const double value = ratio ? first.mean / second.mean : first.mean - second.mean;
+  const bool separated = intervalsSeparated(first, second);
+  result.measured = intervalText(first) + (ratio ? " / " : " - ") + intervalText(second) + " = " + number(value) +
+                    separationNote(separated);
+  if (!full(static_cast<std::size_t>(a)) || !full(static_cast<std::size_t>(b))) return result;
+  const bool meets = check.strict ? value > check.threshold : value >= check.threshold;
+  result.verdict = std::isfinite(value) && meets && (!check.separated || separated) ? CheckVerdict::Holds : CheckVerdict::Fails;
+  return result;
+}
+
+namespace {
+
+// A path as the user would type it from the current directory: relative when inside it.
+std::string displayPath(const std::string& path) {
+  std::error_code error;
+  const fs::path relative = fs::relative(path, fs::current_path(error), error);
+  if (error || relative.empty() || relative.string().rfind("..", 0) == 0) return path;
+  return relative.string();
+}
+
+}  // namespace
+
+std::string studyCommand(const StudySummary& summary) {
+  const std::string file = summary.launchedFrom.empty() ? summary.directory + "/study.json" : summary.launchedFrom;
+  return "samscape-cli study --config " + displayPath(file) + " --workspace " + displayPath(summary.workspace);
+}
+
+const std::vector<std::string>& studyMetricNames() {
+  static const std::vector<std::string> names = {"test_acc", "train_acc", "test_loss", "lambda_max",
+                                                 "lambda_ratio", "m_sharpness", "trace"};
+  return names;
+}
+
+const char* verdictName(CheckVerdict verdict) {
+  switch (verdict) {
+    case CheckVerdict::Holds: return "reproduced";
+    case CheckVerdict::Fails: return "not reproduced";
+    case CheckVerdict::NotJudged: return "not judged (runs missing)";
+  }
+  return "";
+}
+
+StudyRunResult readStudyRunResult(const StudyRunSlot& slot) {
+  StudyRunResult result;
+  result.slot = slot;
+  for (const auto& name : studyMetricNames()) result.metrics[name] = kNaN;
+  try {
+    result.state = studyRunState(slot.directory);
+    if (!fs::exists(fs::path(slot.directory) / "run.json")) return result;
+    result.status = readRunJson(slot.directory).status;
+    if (result.state != StudyRunState::Done) return result;
+    const std::vector<EpochMetrics> epochs = readMetricsCsv((fs::path(slot.directory) / "metrics.csv").string());
+    for (const auto& epoch : epochs) result.seconds += epoch.seconds;
+    if (!epochs.empty()) {
+      result.metrics["test_acc"] = epochs.back().testAccuracy;
+      result.metrics["train_acc"] = epochs.back().trainAccuracy;
+      result.metrics["test_loss"] = epochs.back().testLoss;
+    }
+    const std::string analysis = lastAnalysisDirectory(slot.directory);
+    if (!analysis.empty()) {
+      const AnalysisResults results = readAnalysisDirectory(analysis);
+      if (!results.eigenvalues.empty()) {
+        result.metrics["lambda_max"] = results.eigenvalues.front();
+        result.metrics["lambda_ratio"] = results.eigenvalues.front() / results.eigenvalues.back();
+      }
+      if (results.mSharpness) result.metrics["m_sharpness"] = *results.mSharpness;
+      if (results.trace) result.metrics["trace"] = *results.trace;
+    }
+  } catch (const Error& error) {
+    result.problem = error.what();
+  }
+  return result;
+}
+
+StudySummary summarizeStudy(const StudySpec& spec, const std::string& workspace) {
+  StudySummary summary;
+  summary.spec = spec;
+  summary.workspace = workspace;
+  summary.directory = studyDirectory(workspace, spec.name);
+  summary.launchedFrom = spec.file;
+  summary.cells.resize(spec.cells.size());
+  std::vector<std::map<std::string, std::vector<double>>> values(spec.cells.size());
+  for (const auto& slot : studyRunSlots(spec, workspace)) {
+    StudyRunResult run = readStudyRunResult(slot);
+    if (run.state == StudyRunState::Done && run.problem.empty()) {
+      StudyCellSummary& cell = summary.cells[slot.cellIndex];
+      ++cell.done;
+      ++summary.done;
+      summary.runSeconds += run.seconds;
+      if (run.status == RunStatus::Diverged) ++cell.diverged;
+      for (const auto& [name, value] : run.metrics) values[slot.cellIndex][name].push_back(value);
+    }
+    summary.runs.push_back(std::move(run));
+  }
+  for (std::size_t c = 0; c < spec.cells.size(); ++c) {
+    for (const auto& name : studyMetricNames()) summary.cells[c].metrics[name] = summarize(values[c][name]);
+  }
+  for (const auto& check : spec.checks) summary.checks.push_back(judgeStudyCheck(check, summary));
+  return summary;
+}
+
+StudySummary summarizeRecordedStudy(const std::string& workspace, const std::string& studyName) {
+  const fs::path file = fs::path(studyDirectory(workspace, studyName)) / "study.json";
+  if (!fs::exists(file)) {
+    throw ConfigError("study", studyName, "no such study in " + workspace + " (no " + file.string() + ")");
+  }
+  StudySpec spec = parseStudySpec(readJsonObjectFile(file.string(), "the study's record"), file.string());
+  spec.file = file.string();
+  StudySummary summary = summarizeStudy(spec, workspace);
+  summary.launchedFrom = studyLaunchFile(summary.directory);
+  return summary;
+}
+
+std::vector<std::string> recordedStudies(const std::string& workspace) {
+  std::vector<std::string> names;
+  std::error_code error;
+  const fs::path studies = fs::path(workspace) / "studies";
+  if (!fs::is_directory(studies, error)) return names;
+  for (const auto& entry : fs::directory_iterator(studies, error)) {
+    if (fs::exists(entry.path() / "study.json")) names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string studyCsv(const StudySummary& summary) {
+  std::ostringstream out;
+  out << "cell";
+  for (const auto& key : summary.spec.gridKeys) out << "," << csvField(key);
+  out << ",runs,done,diverged";
+  for (const auto& name : studyMetricNames()) out << "," << name << "_mean," << name << "_std," << name << "_ci95_low," << name << "_ci95_high";
+  out << "\n";
+  for (std::size_t c = 0; c < summary.spec.cells.size(); ++c) {
+    const StudyCell& cell = summary.spec.cells[c];
+    const StudyCellSummary& stats = summary.cells[c];
+    out << csvField(cell.label);
+    for (const auto& key : summary.spec.gridKeys) {
+      const auto it = cell.options.find(key);
+      out << "," << (it == cell.options.end() ? "" : csvField(it->is_string() ? it->get<std::string>() : it->dump()));
+    }
+    out << "," << summary.spec.seeds.size() << "," << stats.done << "," << stats.diverged;
+    for (const auto& name : studyMetricNames()) {
+      const SampleSummary& s = stats.metrics.at(name);
+      out << "," << csvNumber(s.mean) << "," << csvNumber(s.stddev) << "," << csvNumber(s.ci95Low) << "," << csvNumber(s.ci95High);
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+std::string studyRunsCsv(const StudySummary& summary) {
+  std::ostringstream out;
+  out << "cell,seed,status";
+  for (const auto& name : studyMetricNames()) out << "," << name;
+  out << ",directory\n";
+  for (const auto& run : summary.runs) {
+    out << csvField(summary.spec.cells[run.slot.cellIndex].label) << "," << run.slot.seed << ","
+        << (run.problem.empty() ? nameOf(run.status) : std::string("unreadable"));
+    for (const auto& name : studyMetricNames()) out << "," << csvNumber(run.metrics.at(name));
+    out << "," << csvField(run.slot.directory) << "\n";
+  }
+  return out.str();
+}
+
+std::string studyTableText(const StudySummary& summary) {
+  const StudySpec& spec = summary.spec;
+  std::ostringstream out;
+  out << "study " << spec.name << ": " << summary.done << " of " << summary.runs.size() << " runs done (" << summary.directory << ")\n";
+  if (!spec.claim.empty()) out << "claim: " << spec.claim << "\n";
+  out << "time of the runs done: " << number(summary.runSeconds / 60.0, 3)
+      << " min (their epochs' wall time in metrics.csv: training and evaluation)\n";
+  // Only the metrics some cell measured.
+  std::vector<std::string> shown;
+  for (const auto& name : studyMetricNames()) {
+    for (const auto& cell : summary.cells) {
+      if (cell.metrics.at(name).count > 0) {
+        shown.push_back(name);
+        break;
+      }
+    }
+  }
+  std::size_t labelWidth = 4;
+  for (const auto& cell : spec.cells) labelWidth = std::max(labelWidth, cell.label.size());
+  out << std::left << std::setw(static_cast<int>(labelWidth)) << "cell" << "  runs";
+  for (const auto& name : shown) out << "  " << std::setw(30) << (name + " mean [95% CI]");
+  out << "\n";
+  for (std::size_t c = 0; c < spec.cells.size(); ++c) {
+    const StudyCellSummary& cell = summary.cells[c];
+    out << std::setw(static_cast<int>(labelWidth)) << spec.cells[c].label << "  "
+        << std::setw(4) << (std::to_string(cell.done) + "/" + std::to_string(spec.seeds.size()));
+    for (const auto& name : shown) out << "  " << std::setw(30) << intervalText(cell.metrics.at(name));
+    out << (cell.diverged > 0 ? "  (" + std::to_string(cell.diverged) + " diverged)" : "") << "\n";
+  }
+  for (const auto& run : summary.runs) {
+    if (!run.problem.empty()) out << "unreadable run " << run.slot.directory << ": " << run.problem << "\n";
+  }
+  for (const auto& check : summary.checks) {
+    out << "check: " << check.description << "\n  measured: " << check.measured << "\n  " << verdictName(check.verdict) << "\n";
+  }
+  return out.str();
+}
+
+std::string reproducesMarkdown(const std::vector<StudySummary>& summaries) {
+  std::ostringstream out;
+  out << "| Claim | Paper | Check | Measured (mean [95% CI] over seeds) | Result | Command |\n";
+  out << "|---|---|---|---|---|---|\n";
+  auto cell = [](std::string text) {
+    std::string escaped;
+    for (char c : text) escaped += c == '|' ? std::string("\\|") : std::string(1, c == '\n' ? ' ' : c);
+    return escaped;
+  };
+  for (const auto& summary : summaries) {
+    const std::string command = "`" + studyCommand(summary) + "`";
+    const std::string runs = " (" + std::to_string(summary.done) + "/" + std::to_string(summary.runs.size()) + " runs, " +
+                             std::to_string(summary.spec.seeds.size()) + " seeds, " +
+                             number(summary.runSeconds / 60.0, 3) + " min)";
+    if (summary.checks.empty()) {
+      out << "| " << cell(summary.spec.claim) << " | " << cell(summary.spec.paper) << " | (no checks) | | |" << command << " |\n";
+    }
+    for (const auto& check : summary.checks) {
+      out << "| " << cell(summary.spec.claim) << " | " << cell(summary.spec.paper) << " | " << cell(check.description)
+          << " | " << cell(check.measured) << runs << " | " << verdictName(check.verdict) << " | " << command << " |\n";
+    }
+  }
+  return out.str();
+}
+
+void writeStudyCsvFiles(const StudySummary& summary) {
+  writeFileAtomically((fs::path(summary.directory) / "study.csv").string(), studyCsv(summary));
+  writeFileAtomically((fs::path(summary.directory) / "study-runs.csv").string(), studyRunsCsv(summary));
+}
+
+}  // namespace samscape

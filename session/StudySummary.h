@@ -1,0 +1,105 @@
+#pragma once
+// What a study measured: each run's final numbers, read back from its directory, and per cell their
+// mean, standard deviation and 95% confidence interval over the seeds (core/Statistics.h); then the
+// study's checks judged on those, and the files and tables that report them (study.csv, the terminal
+// table, the README's "What samscape reproduces" rows).
+//
+// The metrics of a run:
+//   test_acc, train_acc, test_loss  the last epoch's row of metrics.csv
+//   lambda_max      the top Hessian eigenvalue of the last analysis (analysis/epoch-NNN, highest NNN)
+//   lambda_ratio    lambda_max / lambda_k of that analysis (k = --hessian-top; the spectrum's spread)
+//   m_sharpness     its m-sharpness
+//   trace           its Hessian trace
+// A metric the run's analyses did not compute is NaN and left out of the cell's summary.
+//
+// A check is judged on the cells' means:
+//   ratio [A, B]           mean_A / mean_B >= at-least (or > more-than)
+//   difference [A, B]      mean_A - mean_B >= at-least (or > more-than)
+//   decreasing-along KEY   the means fall strictly as KEY's value grows
+// with "separated": the compared cells' (neighbours', for decreasing) 95% intervals must not overlap.
+// A check is "not judged" while a compared cell has fewer than its study's seeds finished.
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/RunStatus.h"
+#include "core/Statistics.h"
+#include "session/Study.h"
+
+namespace samscape {
+
+const std::vector<std::string>& studyMetricNames();
+
+struct StudyRunResult {
+  StudyRunSlot slot;
+  StudyRunState state = StudyRunState::Pending;
+  RunStatus status = RunStatus::Queued;  // run.json's; queued when it never started
+  std::map<std::string, double> metrics;  // every studyMetricNames() entry; NaN where not measured
+  std::string problem;                    // why its files could not be read; empty when they could
+  double seconds = 0.0;                   // its epochs' wall time (metrics.csv), evaluation included
+};
+
+struct StudyCellSummary {
+  std::size_t done = 0;      // runs done (finished or diverged)
+  std::size_t diverged = 0;
+  std::map<std::string, SampleSummary> metrics;  // over the done runs
+};
+
+enum class CheckVerdict { Holds, Fails, NotJudged };
+
+struct StudyCheckResult {
+  std::string description;  // "lambda_max: optimizer=sgd / optimizer=sam >= 5"
+  std::string measured;     // "24.1 / 3.9 = 6.2 (95% CIs separated)"
+  CheckVerdict verdict = CheckVerdict::NotJudged;
+};
+
+struct StudySummary {
+  StudySpec spec;
+  std::string workspace;
+  std::string directory;
+  std::string launchedFrom;             // the study file it was started from, as given; "" if unknown
+  std::vector<StudyRunResult> runs;     // every run of the study, in order
+  std::vector<StudyCellSummary> cells;  // one per spec.cells entry
+  std::vector<StudyCheckResult> checks;
+  std::size_t done = 0;
+  double runSeconds = 0.0;  // the done runs' epochs' wall time
+
+  bool complete() const { return done == runs.size(); }
+};
+
+// Judges one check on the summary's cells (their done counts and metric summaries).
+StudyCheckResult judgeStudyCheck(const StudyCheck& check, const StudySummary& summary);
+
+// Reads one run's final numbers from its directory (never throws: a damaged file sets `problem`).
+StudyRunResult readStudyRunResult(const StudyRunSlot& slot);
+
+// Summarizes the study as its directories stand now (a study in progress included).
+StudySummary summarizeStudy(const StudySpec& spec, const std::string& workspace);
+// The study recorded in WORKSPACE/studies/<name>/ (its study.json). Throws ConfigError naming the
+// study when there is none, DataError for a damaged study.json.
+StudySummary summarizeRecordedStudy(const std::string& workspace, const std::string& studyName);
+// The names of the studies recorded in the workspace, sorted.
+std::vector<std::string> recordedStudies(const std::string& workspace);
+
+// study.csv: one row per cell: cell, its grid options, runs, done, diverged, and for every metric
+// <metric>_mean, _std, _ci95_low, _ci95_high (empty where not measured).
+std::string studyCsv(const StudySummary& summary);
+// study-runs.csv: one row per run: cell, seed, status, every metric, directory.
+std::string studyRunsCsv(const StudySummary& summary);
+// The summary for a terminal: the cells' means with their intervals, then the checks.
+std::string studyTableText(const StudySummary& summary);
+// "What samscape reproduces": one Markdown row per check of each study (claim, paper, measured,
+// verdict, the command that ran it), under a header.
+std::string reproducesMarkdown(const std::vector<StudySummary>& summaries);
+
+// The command that runs (or resumes) the study: samscape-cli study --config FILE --workspace W.
+std::string studyCommand(const StudySummary& summary);
+
+// Writes study.csv and study-runs.csv into the study's directory (atomically).
+void writeStudyCsvFiles(const StudySummary& summary);
+
+const char* verdictName(CheckVerdict verdict);
+
+}  // namespace samscape

@@ -1,0 +1,190 @@
+#include "viz/StudyChart.h"
+
+#include <QBuffer>
+#include <QFileInfo>
+#include <QGuiApplication>
+#include <QImage>
+#include <QPainter>
+#include <QSaveFile>
+#include <QSvgGenerator>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+namespace samscape::viz {
+namespace {
+
+QString shortNumber(double value) { return QString::number(value, 'g', 4); }
+
+// Tick values at 1, 2 or 5 times a power of ten, about `target` of them between low and high.
+std::vector<double> niceTicks(double low, double high, int target = 5) {
+  std::vector<double> ticks;
+  if (!(high > low)) return ticks;
+  const double raw = (high - low) / target;
+  const double power = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = power;
+  for (double factor : {1.0, 2.0, 5.0, 10.0}) {
+    step = factor * power;
+    if (step >= raw) break;
+  }
+  for (double tick = std::ceil(low / step) * step; tick <= high + step * 1e-9; tick += step) {
+    ticks.push_back(std::abs(tick) < step * 1e-9 ? 0.0 : tick);
+  }
+  return ticks;
+}
+
+const QColor kBarColors[] = {QColor(0x4c, 0x72, 0xb0), QColor(0xdd, 0x84, 0x52), QColor(0x55, 0xa8, 0x68),
+                             QColor(0xc4, 0x4e, 0x52), QColor(0x81, 0x72, 0xb3), QColor(0x93, 0x78, 0x60)};
+
+void paintPanel(QPainter& painter, const QRectF& area, const StudyChartPanel& panel) {
+  const QFontMetricsF metrics(painter.font());
+  const double line = metrics.height();
+  painter.setPen(Qt::black);
+  painter.drawText(QRectF(area.left(), area.top(), area.width(), line * 1.4), Qt::AlignCenter, panel.title);
+
+  // The value range: every bar, interval and seed, from 0 when all are positive (bars start at 0).
+  double low = 0.0, high = 0.0;
+  bool any = false;
+  for (const auto& bar : panel.bars) {
+    for (double v : {bar.mean, bar.low, bar.high}) {
+      if (!std::isfinite(v)) continue;
+      low = any ? std::min(low, v) : std::min(0.0, v);
+      high = any ? std::max(high, v) : std::max(0.0, v);
+      any = true;
+    }
+    for (double v : bar.values) {
+      if (std::isfinite(v)) { low = std::min(low, v); high = std::max(high, v); any = true; }
+    }
+  }
+  const double axisWidth = metrics.horizontalAdvance(QStringLiteral("-0.0000")) + 8;
+  const QRectF plot(area.left() + axisWidth, area.top() + line * 1.6, area.width() - axisWidth - 6,
+                    area.height() - line * 1.6 - line * 3.4);
+  if (!any) {
+    painter.setPen(Qt::gray);
+    painter.drawText(plot, Qt::AlignCenter, QStringLiteral("not measured yet"));
+    return;
+  }
+  if (high == low) high = low + 1.0;
+  high += (high - low) * 0.05;
+  auto yOf = [&](double v) { return plot.bottom() - (v - low) / (high - low) * plot.height(); };
+
+  painter.setPen(QColor(0xdd, 0xdd, 0xdd));
+  for (double tick : niceTicks(low, high)) {
+    const double y = yOf(tick);
+    painter.setPen(QColor(0xe4, 0xe4, 0xe4));
+    painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y));
+    painter.setPen(Qt::black);
+    painter.drawText(QRectF(area.left(), y - line / 2, axisWidth - 4, line), Qt::AlignRight | Qt::AlignVCenter, shortNumber(tick));
+  }
+  painter.setPen(Qt::black);
+  painter.drawLine(plot.bottomLeft(), plot.topLeft());
+  painter.drawLine(QPointF(plot.left(), yOf(0.0 < low ? low : 0.0)), QPointF(plot.right(), yOf(0.0 < low ? low : 0.0)));
+
+  const double slot = plot.width() / static_cast<double>(std::max<std::size_t>(1, panel.bars.size()));
+  for (std::size_t i = 0; i < panel.bars.size(); ++i) {
+    const StudyChartBar& bar = panel.bars[i];
+    const double center = plot.left() + slot * (static_cast<double>(i) + 0.5);
+    const double halfWidth = slot * 0.3;
+    const QColor color = kBarColors[i % std::size(kBarColors)];
+    if (std::isfinite(bar.mean)) {
+      const double base = yOf(std::max(low, 0.0));
+      painter.fillRect(QRectF(QPointF(center - halfWidth, std::min(base, yOf(bar.mean))),
+                              QPointF(center + halfWidth, std::max(base, yOf(bar.mean)))),
+                       color.lighter(130));
+      painter.setPen(QPen(color.darker(130), 1.0));
+      painter.drawLine(QPointF(center - halfWidth, yOf(bar.mean)), QPointF(center + halfWidth, yOf(bar.mean)));
+    }
+    painter.setPen(QPen(Qt::black, 1.2));
+    if (std::isfinite(bar.low) && std::isfinite(bar.high)) {
+      const double cap = halfWidth * 0.4;
+      painter.drawLine(QPointF(center, yOf(bar.low)), QPointF(center, yOf(bar.high)));
+      painter.drawLine(QPointF(center - cap, yOf(bar.low)), QPointF(center + cap, yOf(bar.low)));
+      painter.drawLine(QPointF(center - cap, yOf(bar.high)), QPointF(center + cap, yOf(bar.high)));
+    }
+    painter.setBrush(Qt::black);
+    for (std::size_t k = 0; k < bar.values.size(); ++k) {
+      if (!std::isfinite(bar.values[k])) continue;
+      const double offset = (static_cast<double>(k) - (static_cast<double>(bar.values.size()) - 1) / 2) * 4.0;
+      painter.drawEllipse(QPointF(center + halfWidth * 0.55 + offset, yOf(bar.values[k])), 1.8, 1.8);
+    }
+    painter.setBrush(Qt::NoBrush);
+    const QRectF labelBox(center - slot / 2, plot.bottom() + 3, slot, line * 2.2);
+    painter.drawText(labelBox, Qt::AlignHCenter | Qt::AlignTop | Qt::TextWordWrap,
+                     bar.label + (std::isfinite(bar.mean) ? "\n" + shortNumber(bar.mean) : QString()));
+    painter.setPen(Qt::gray);
+    painter.drawText(QRectF(center - slot / 2, plot.bottom() + 3 + line * 2.2, slot, line), Qt::AlignHCenter, bar.note);
+  }
+}
+
+}  // namespace
+
+void paintStudyChart(QPainter& painter, const QRectF& area, const StudyChartData& data) {
+  painter.fillRect(area, Qt::white);
+  painter.setRenderHint(QPainter::Antialiasing);
+  const QFontMetricsF metrics(painter.font());
+  const double titleHeight = data.title.isEmpty() ? 0.0 : metrics.height() * 1.8;
+  painter.setPen(Qt::black);
+  if (titleHeight > 0) {
+    painter.drawText(QRectF(area.left() + 6, area.top(), area.width() - 12, titleHeight),
+                     Qt::AlignLeft | Qt::AlignVCenter | Qt::TextSingleLine,
+                     metrics.elidedText(data.title, Qt::ElideRight, area.width() - 12));
+  }
+  if (data.panels.empty()) {
+    painter.drawText(area, Qt::AlignCenter, QStringLiteral("no runs measured yet"));
+    return;
+  }
+  const double width = area.width() / static_cast<double>(data.panels.size());
+  for (std::size_t i = 0; i < data.panels.size(); ++i) {
+    paintPanel(painter,
+               QRectF(area.left() + width * static_cast<double>(i) + 4, area.top() + titleHeight, width - 8,
+                      area.height() - titleHeight - 4),
+               data.panels[i]);
+  }
+}
+
+QString writeStudyChart(const StudyChartData& data, const QString& path, int width, int height) {
+  // Fonts need a QGuiApplication; the command line has none, so it gets an offscreen one for the call.
+  std::unique_ptr<QGuiApplication> application;
+  static int argc = 1;
+  static char name[] = "samscape-cli";
+  static char* argv[] = {name, nullptr};
+  if (QCoreApplication::instance() == nullptr) {
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+    application = std::make_unique<QGuiApplication>(argc, argv);
+  }
+  if (width <= 0) width = std::max<int>(480, 40 + 330 * static_cast<int>(data.panels.size()));
+  const QString suffix = QFileInfo(path).suffix().toLower();
+  QByteArray bytes;
+  if (suffix == QLatin1String("svg")) {
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+    QSvgGenerator generator;
+    generator.setOutputDevice(&buffer);
+    generator.setSize(QSize(width, height));
+    generator.setViewBox(QRect(0, 0, width, height));
+    generator.setTitle(data.title);
+    QPainter painter(&generator);
+    paintStudyChart(painter, QRectF(0, 0, width, height), data);
+  } else if (suffix == QLatin1String("png")) {
+    QImage image(width * 2, height * 2, QImage::Format_ARGB32_Premultiplied);
+    image.setDevicePixelRatio(2.0);
+    image.fill(Qt::white);
+    {
+      QPainter painter(&image);
+      paintStudyChart(painter, QRectF(0, 0, width, height), data);
+    }
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+    if (!image.save(&buffer, "PNG")) return path + QStringLiteral(": cannot encode the PNG");
+  } else {
+    return path + QStringLiteral(": unknown figure format (use .svg or .png)");
+  }
+  QSaveFile file(path);
+  if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit()) {
+    return path + QStringLiteral(": cannot write: ") + file.errorString();
+  }
+  return QString();
+}
+
+}  // namespace samscape::viz

@@ -1,0 +1,42 @@
+#pragma once
+// A study's figure: one panel per metric, one bar per cell at its mean over seeds, with the 95%
+// confidence interval as an error bar and the seeds' values as dots. Drawn with QPainter only, so the
+// same drawing serves the app's Study page (StudyChartWidget, viz/) and the command line's study.svg
+// and study.png (library samscape_study_chart: Qt Gui and Svg, no widgets, no VTK).
+
+#include <QRectF>
+#include <QString>
+#include <vector>
+
+class QPainter;
+
+namespace samscape::viz {
+
+struct StudyChartBar {
+  QString label;             // the cell: "optimizer=sam rho=0.1"
+  double mean = 0.0;         // NaN: nothing measured yet (no bar)
+  double low = 0.0;          // the interval; NaN when fewer than two seeds are in
+  double high = 0.0;
+  std::vector<double> values;  // each seed's value
+  QString note;              // under the label: "3/3 seeds"
+};
+
+struct StudyChartPanel {
+  QString title;  // the metric: "test_acc"
+  std::vector<StudyChartBar> bars;
+};
+
+struct StudyChartData {
+  QString title;
+  std::vector<StudyChartPanel> panels;
+};
+
+// Paints the figure into `area` (white background, panels side by side).
+void paintStudyChart(QPainter& painter, const QRectF& area, const StudyChartData& data);
+
+// Writes the figure as .svg (vector) or .png (raster, twice `width` x `height` pixels) by extension,
+// atomically. Needs a QGuiApplication for its fonts; creates an offscreen one when none exists.
+// Returns "" or a message naming the path.
+QString writeStudyChart(const StudyChartData& data, const QString& path, int width = 0, int height = 420);
+
+}  // namespace samscape::viz
