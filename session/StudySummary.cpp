@@ -214,8 +214,9 @@ StudyRunResult readStudyRunResult(const StudyRunSlot& slot) {
     const std::string analysis = lastAnalysisDirectory(slot.directory);
     if (!analysis.empty()) {
       const AnalysisResults results = readAnalysisDirectory(analysis);
-      if (!results.eigenvalues.empty()) {
-        result.metrics["lambda_max"] = results.eigenvalues.front();
+      if (!results.eigenvalues.empty()) result.metrics["lambda_max"] = results.eigenvalues.front();
+      // lambda_max / lambda_k says something only with k >= 2 eigenvalues.
+      if (results.eigenvalues.size() >= 2) {
         result.metrics["lambda_ratio"] = results.eigenvalues.front() / results.eigenvalues.back();
       }
       if (results.mSharpness) result.metrics["m_sharpness"] = *results.mSharpness;

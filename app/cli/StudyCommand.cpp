@@ -85,7 +85,7 @@ int StudyCommand::runStudyFile() {
   StudyOptions options;
   options.workspace = workspace_;
   options.resume = resume_;
-  if (threads_ >= 0) options.extraSettings.emplace_back("threads", std::to_string(threads_));
+  if (!threads_.empty()) options.extraSettings.emplace_back("threads", threads_);
   if (!device_.empty()) options.extraSettings.emplace_back("device", device_);
   // --threads and --device are checked against every run before anything runs.
   const std::string workspace = Workspace::resolve(workspace_).directory().string();

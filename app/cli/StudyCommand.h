@@ -30,7 +30,7 @@ class StudyCommand {
   std::string workspace_;
   bool resume_ = false;
   bool quiet_ = false;
-  int threads_ = -1;
+  std::string threads_;  // passed on as typed: the run option table checks it
   std::string device_;
   bool markdown_ = false;
   bool noFiles_ = false;

@@ -35,6 +35,7 @@
 #include "gui/LaunchPanel.h"
 #include "gui/Pages.h"
 #include "gui/RunTableModel.h"
+#include "gui/StudyPage.h"
 #include "viz/FigureExport.h"
 #include "viz/LandscapeView.h"
 
@@ -115,6 +116,9 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   tabs_->addTab(curves_, "Curves");
   tabs_->addTab(landscape_, "Landscape");
   tabs_->addTab(spectrum_, "Spectrum");
+  // Studies (grids of runs over seeds) are not about the selected runs: the page stands on its own.
+  study_ = new StudyPage(workspace, tabs_);
+  tabs_->addTab(study_, "Study");
   splitter->addWidget(runsPanel);
   splitter->addWidget(tabs_);
   splitter->setStretchFactor(0, 1);
@@ -342,6 +346,8 @@ void MainWindow::refreshPages() {
   spectrum_->setRuns(ids);
 }
 
+void MainWindow::showStudyPage() { tabs_->setCurrentWidget(study_); }
+
 RunPage* MainWindow::currentPage() const { return qobject_cast<RunPage*>(tabs_->currentWidget()); }
 
 void MainWindow::updateStatus() {
@@ -367,7 +373,9 @@ void MainWindow::exportCurrentData() {
   if (directory.isEmpty()) return;
   QStringList written;
   QString error;
-  if (!currentPage()->exportAll(directory, "samscape", &written, &error)) QMessageBox::warning(this, "Export", error);
+  const bool exported = currentPage() != nullptr ? currentPage()->exportAll(directory, "samscape", &written, &error)
+                                                 : study_->exportTo(directory, &written, &error);
+  if (!exported) QMessageBox::warning(this, "Export", error);
 }
 
 void MainWindow::exportLandscapePng() {
@@ -399,6 +407,7 @@ bool MainWindow::exportReport(const QString& directory, QStringList* written, QS
     tabs_->setCurrentIndex(index);
     QApplication::processEvents();
     auto* page = qobject_cast<RunPage*>(tabs_->widget(index));
+    if (page == nullptr) continue;  // the Study page: not about the selected runs
     if (!page->exportAll(directory, "report", written, error)) {
       tabs_->setCurrentIndex(current);
       return false;
@@ -500,7 +509,7 @@ void MainWindow::checkScreenshot() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
-  if (controller_->anyInFlight() && screenshotPath_.isEmpty()) {
+  if ((controller_->anyInFlight() || study_->running()) && screenshotPath_.isEmpty()) {
     const auto answer = QMessageBox::question(
         this, "Runs in flight",
         "Runs are still training. Stop them and quit? They stop after the current step and can be resumed from "
@@ -512,6 +521,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
   }
   controller_->cancelAll();
   controller_->waitForWorkers();
+  study_->stopStudy();
   QSettings settings;
   settings.setValue(keys::geometry, saveGeometry());
   settings.setValue(keys::state, saveState());

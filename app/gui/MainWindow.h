@@ -25,6 +25,7 @@ class CurvesPage;
 class LandscapePage;
 class LaunchPanel;
 class RunPage;
+class StudyPage;
 class RunTableModel;
 
 class MainWindow : public QMainWindow {
@@ -37,6 +38,9 @@ class MainWindow : public QMainWindow {
   RunController& controller() { return *controller_; }
   LaunchPanel& launchPanel() { return *launch_; }
   LandscapePage& landscapePage() { return *landscape_; }
+  StudyPage& studyPage() { return *study_; }
+  // Shows the Study page (the app's --study option).
+  void showStudyPage();
 
   // Launches the form's config as an SGD/SAM pair and selects it. Returns false (and shows why) when
   // the form does not resolve.
@@ -80,6 +84,7 @@ class MainWindow : public QMainWindow {
   CurvesPage* curves_ = nullptr;
   LandscapePage* landscape_ = nullptr;
   RunPage* spectrum_ = nullptr;
+  StudyPage* study_ = nullptr;
   QLabel* status_ = nullptr;
   QString screenshotPath_;
   int screenshotEpochs_ = 0;

@@ -3,9 +3,11 @@
 //
 //   samscape [--workspace DIR]
 //   samscape --demo [--screenshot FILE --after-epochs N] [-- TRAIN_FLAGS...]
+//   samscape --study STUDY.json [--screenshot FILE]   (the Study page with that study, as it stands)
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QFileInfo>
 #include <QStandardPaths>
 #include <QTimer>
 
@@ -15,6 +17,7 @@
 #include "core/store/Workspace.h"
 #include "gui/LaunchPanel.h"
 #include "gui/MainWindow.h"
+#include "gui/StudyPage.h"
 #include "viz/GraphicsSetup.h"
 
 int main(int argc, char** argv) {
@@ -33,7 +36,9 @@ int main(int argc, char** argv) {
                                       "FILE");
   const QCommandLineOption afterEpochs("after-epochs", "With --screenshot: once N epochs and their analyses are shown",
                                        "N", "1");
-  parser.addOptions({workspace, demo, screenshot, afterEpochs});
+  const QCommandLineOption study("study", "Open the Study page on this study file (a preset's name, e.g. label-noise, or a path)",
+                                 "FILE");
+  parser.addOptions({workspace, demo, screenshot, afterEpochs, study});
   parser.addPositionalArgument("train-flags", "With --demo: train flags over the default preset", "[-- FLAGS...]");
   parser.process(application);
 
@@ -44,8 +49,8 @@ int main(int argc, char** argv) {
               << "': expected a positive number of epochs\n";
     return 2;
   }
-  if (parser.isSet(screenshot) && !parser.isSet(demo)) {
-    std::cerr << "samscape: error: --screenshot: needs --demo (it waits for the demo pair's epochs)\n";
+  if (parser.isSet(screenshot) && parser.isSet(demo) == parser.isSet(study)) {
+    std::cerr << "samscape: error: --screenshot: needs --demo (it waits for the demo pair's epochs) or --study\n";
     return 2;
   }
 
@@ -65,6 +70,29 @@ int main(int argc, char** argv) {
     return 2;
   }
   window->show();
+
+  if (parser.isSet(study)) {
+    QString path = parser.value(study);
+    if (!QFileInfo::exists(path) && QFileInfo::exists(":/studies/" + path + ".json")) path = ":/studies/" + path + ".json";
+    QString error;
+    if (!window->studyPage().loadStudy(path, &error)) {
+      std::cerr << "samscape: error: --study: " << error.toStdString() << "\n";
+      return 2;
+    }
+    window->showStudyPage();
+    if (parser.isSet(screenshot)) {
+      const QString file = parser.value(screenshot);
+      QTimer::singleShot(500, window.get(), [&window, file] {
+        if (!window->grab().save(file)) {
+          std::cerr << "samscape: error: --screenshot: cannot write " << file.toStdString() << "\n";
+          QApplication::exit(1);
+          return;
+        }
+        std::cout << "saved " << file.toStdString() << "\n";
+        QApplication::exit(0);
+      });
+    }
+  }
 
   if (parser.isSet(demo)) {
     auto& launch = window->launchPanel();

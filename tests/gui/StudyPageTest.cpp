@@ -1,0 +1,110 @@
+// The Study page: the shipped presets load, a study started from the page runs on its worker to the
+// end (stopped once and resumed in between), its table and chart fill in from the run directories,
+// and export writes the CSVs and the figure. A broken study file is refused naming the file.
+#include <QImage>
+#include <QSignalSpy>
+#include <QTableWidget>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "gui/StudyPage.h"
+#include "tests/support/TempDir.h"
+#include "tests/support/TrainingFixtures.h"
+
+namespace samscape {
+namespace {
+
+TEST(StudyPage, ThePresetsLoad) {
+  test::TempDir dir;
+  const auto presets = gui::studyPresets();
+  QStringList names;
+  for (const auto& [title, path] : presets) names << title;
+  for (const char* name : {"preset: flatness", "preset: label-noise", "preset: m-sharpness"}) {
+    EXPECT_TRUE(names.contains(name)) << name << " missing from " << names.join(", ").toStdString();
+  }
+  gui::StudyPage page(QString::fromStdString(dir.file("workspace")));
+  for (const auto& [title, path] : presets) {
+    QString error;
+    EXPECT_TRUE(page.loadStudy(path, &error)) << title.toStdString() << ": " << error.toStdString();
+    ASSERT_TRUE(page.summary().has_value());
+    EXPECT_EQ(page.summary()->done, 0u);
+    EXPECT_EQ(page.table()->rowCount(), static_cast<int>(page.summary()->spec.cells.size()));
+  }
+}
+
+TEST(StudyPage, RunsAStudyStoppedAndResumedThenExportsIt) {
+  test::TempDir dir;
+  test::TinyMnist data(dir.file("mnist"));
+  const std::string file = dir.file("tiny.json");
+  std::ofstream(file) << R"({"study": "tiny-gui", "claim": "a page test", "seeds": 2,
+      "grid": {"optimizer": ["sgd", "sam"]},
+      "base": {"dataset": "mnist", "data-dir": ")" + dir.file("mnist") + R"(", "model": "mlp", "batch-size": 16,
+               "epochs": 2, "threads": 1, "analyze-every": 2, "hessian-top": 2, "subset": 40},
+      "checks": [{"metric": "lambda_max", "ratio": [{"optimizer": "sgd"}, {"optimizer": "sam"}], "more-than": 0}]})";
+  gui::StudyPage page(QString::fromStdString(dir.file("workspace")));
+  QString error;
+  ASSERT_TRUE(page.loadStudy(QString::fromStdString(file), &error)) << error.toStdString();
+  QSignalSpy finished(&page, &gui::StudyPage::studyFinished);
+
+  // Stopped at once: the study ends cancelled, then Start continues it.
+  ASSERT_TRUE(page.startStudy(&error)) << error.toStdString();
+  EXPECT_FALSE(page.startStudy(&error)) << "a second start while running";
+  page.stopStudy();
+  ASSERT_TRUE(finished.wait(120000));
+  EXPECT_TRUE(finished.at(0).at(0).toBool()) << "not reported as stopped";
+  EXPECT_FALSE(page.running());
+
+  ASSERT_TRUE(page.startStudy(&error)) << error.toStdString();
+  ASSERT_TRUE(finished.wait(240000));
+  EXPECT_FALSE(finished.at(1).at(0).toBool());
+  EXPECT_TRUE(finished.at(1).at(1).toString().isEmpty()) << finished.at(1).at(1).toString().toStdString();
+
+  ASSERT_TRUE(page.summary().has_value());
+  const StudySummary& summary = *page.summary();
+  EXPECT_TRUE(summary.complete());
+  ASSERT_EQ(page.table()->rowCount(), 2);
+  EXPECT_EQ(page.table()->item(0, 0)->text(), "optimizer=sgd");
+  EXPECT_EQ(page.table()->item(1, 1)->text(), "2/2");
+  EXPECT_TRUE(page.statusText().startsWith("4 of 4 runs done")) << page.statusText().toStdString();
+  ASSERT_EQ(summary.checks.size(), 1u);
+  EXPECT_EQ(summary.checks[0].verdict, CheckVerdict::Holds) << summary.checks[0].measured;
+  // The chart: test accuracy and lambda_max (the check's metric), a bar per cell at the cell's mean.
+  const auto& chart = page.chart()->data();
+  ASSERT_EQ(chart.panels.size(), 2u);
+  EXPECT_EQ(chart.panels[1].title.left(10), "lambda_max");
+  ASSERT_EQ(chart.panels[1].bars.size(), 2u);
+  EXPECT_DOUBLE_EQ(chart.panels[1].bars[1].mean, summary.cells[1].metrics.at("lambda_max").mean);
+  EXPECT_EQ(chart.panels[1].bars[1].values.size(), 2u);
+  EXPECT_TRUE(std::isfinite(chart.panels[1].bars[1].low));
+
+  QStringList written;
+  const QString exportDir = QString::fromStdString(dir.file("export"));
+  ASSERT_TRUE(page.exportTo(exportDir, &written, &error)) << error.toStdString();
+  EXPECT_EQ(written.size(), 4);
+  const QImage png(exportDir + "/study.png");
+  EXPECT_FALSE(png.isNull());
+  EXPECT_GT(png.width(), 400);
+  std::ifstream csv((exportDir + "/study.csv").toStdString());
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header.rfind("cell,optimizer,runs,done,diverged,test_acc_mean", 0), 0u) << header;
+}
+
+TEST(StudyPage, ABrokenStudyFileIsRefusedNamingIt) {
+  test::TempDir dir;
+  const std::string file = dir.file("broken.json");
+  std::ofstream(file) << R"({"study": "b", "seeds": 2, "grid": {"rho": [0.1, -5]}, "base": {"optimizer": "sam"}})";
+  gui::StudyPage page(QString::fromStdString(dir.file("workspace")));
+  QString error;
+  EXPECT_FALSE(page.loadStudy(QString::fromStdString(file), &error));
+  EXPECT_TRUE(error.contains("broken.json")) << error.toStdString();
+  EXPECT_TRUE(error.contains("rho=-5")) << error.toStdString();
+  EXPECT_FALSE(page.loadStudy(QString::fromStdString(dir.file("missing.json")), &error));
+  EXPECT_TRUE(error.contains("missing.json")) << error.toStdString();
+}
+
+}  // namespace
+}  // namespace samscape
