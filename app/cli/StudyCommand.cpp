@@ -65,6 +65,10 @@ StudyCommand::StudyCommand(CLI::App& parent) {
   command_->add_flag("--resume", resume_, "Continue the study: runs done are kept, a stopped run resumes from its checkpoint");
   command_->add_option("--threads", threads_, "CPU threads of every run (default: the study's, else every core)");
   command_->add_option("--device", device_, "Device of every run: cpu, cuda or cuda:N (default: the study's)");
+  command_->add_option("--set", overrides_,
+                       "KEY=VALUE: a run option for every run this call starts or resumes, over the study's "
+                       "(e.g. --set data-dir=/data/cifar-10-batches-bin); repeatable")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command_->add_flag("--quiet", quiet_, "One line per run instead of every epoch's progress");
 
   summary_ = command_->add_subcommand("summary", "The summary of studies recorded in the workspace (all by default)");
@@ -85,9 +89,20 @@ int StudyCommand::runStudyFile() {
   StudyOptions options;
   options.workspace = workspace_;
   options.resume = resume_;
+  for (const auto& override : overrides_) {
+    const auto equals = override.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      throw ConfigError("--set", override, "expected KEY=VALUE with a run option's key, e.g. data-dir=/data/cifar10");
+    }
+    const std::string key = override.substr(0, equals);
+    if (key == "seed" || key == "out" || key == "resume") {
+      throw ConfigError("--set", override, "\"" + key + "\" is the study's to set");
+    }
+    options.extraSettings.emplace_back(key, override.substr(equals + 1));
+  }
   if (!threads_.empty()) options.extraSettings.emplace_back("threads", threads_);
   if (!device_.empty()) options.extraSettings.emplace_back("device", device_);
-  // --threads and --device are checked against every run before anything runs.
+  // --set, --threads and --device are checked against every run before anything runs.
   const std::string workspace = Workspace::resolve(workspace_).directory().string();
   for (const auto& slot : studyRunSlots(spec, workspace)) studyRunSpec(spec, slot, workspace, options.extraSettings);
   InterruptScope interrupt;

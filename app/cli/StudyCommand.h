@@ -32,6 +32,7 @@ class StudyCommand {
   bool quiet_ = false;
   std::string threads_;  // passed on as typed: the run option table checks it
   std::string device_;
+  std::vector<std::string> overrides_;  // --set KEY=VALUE
   bool markdown_ = false;
   bool noFiles_ = false;
   std::vector<std::string> names_;

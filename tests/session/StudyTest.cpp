@@ -295,3 +295,25 @@ TEST(StudyRunTest, AStoppedStudyResumesWithoutTrainingAgainWhatWasDone) {
 
 }  // namespace
 }  // namespace samscape
+
+namespace samscape {
+namespace {
+
+// Every study shipped in resources/studies parses; the GPU variants are checked with their device set
+// to the CPU (parsing checks that a CUDA device exists).
+TEST(StudyPresetsTest, EveryShippedStudyParses) {
+  int parsed = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(fs::path(SAMSCAPE_SOURCE_DIR) / "resources" / "studies")) {
+    if (entry.path().extension() != ".json") continue;
+    json document = json::parse(test::readText(entry.path().string()));
+    if (document["base"].value("device", "cpu") != "cpu") document["base"]["device"] = "cpu";
+    const StudySpec spec = parseStudySpec(document, entry.path().string());
+    EXPECT_FALSE(spec.checks.empty()) << entry.path() << ": a preset says what it must show";
+    EXPECT_EQ(spec.seeds.size(), 3u) << entry.path();
+    ++parsed;
+  }
+  EXPECT_EQ(parsed, 6);
+}
+
+}  // namespace
+}  // namespace samscape
