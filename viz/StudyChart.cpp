@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 
 namespace samscape::viz {
 namespace {
@@ -123,13 +122,12 @@ void paintStudyChart(QPainter& painter, const QRectF& area, const StudyChartData
   painter.fillRect(area, Qt::white);
   painter.setRenderHint(QPainter::Antialiasing);
   const QFontMetricsF metrics(painter.font());
-  const double titleHeight = data.title.isEmpty() ? 0.0 : metrics.height() * 1.8;
+  // The title wraps (a claim is a sentence); the panels take the rest.
+  const QRectF titleBox(area.left() + 6, area.top() + 4, area.width() - 12, area.height() / 4);
+  const double titleHeight =
+      data.title.isEmpty() ? 0.0 : metrics.boundingRect(titleBox, Qt::TextWordWrap, data.title).height() + 10;
   painter.setPen(Qt::black);
-  if (titleHeight > 0) {
-    painter.drawText(QRectF(area.left() + 6, area.top(), area.width() - 12, titleHeight),
-                     Qt::AlignLeft | Qt::AlignVCenter | Qt::TextSingleLine,
-                     metrics.elidedText(data.title, Qt::ElideRight, area.width() - 12));
-  }
+  if (titleHeight > 0) painter.drawText(titleBox, Qt::AlignLeft | Qt::AlignTop | Qt::TextWordWrap, data.title);
   if (data.panels.empty()) {
     painter.drawText(area, Qt::AlignCenter, QStringLiteral("no runs measured yet"));
     return;
@@ -144,16 +142,18 @@ void paintStudyChart(QPainter& painter, const QRectF& area, const StudyChartData
 }
 
 QString writeStudyChart(const StudyChartData& data, const QString& path, int width, int height) {
-  // Fonts need a QGuiApplication; the command line has none, so it gets an offscreen one for the call.
-  std::unique_ptr<QGuiApplication> application;
+  // Fonts need a QGuiApplication; the command line has none, so it gets an offscreen one, made once and
+  // kept for the process's remaining figures.
   static int argc = 1;
   static char name[] = "samscape-cli";
   static char* argv[] = {name, nullptr};
   if (QCoreApplication::instance() == nullptr) {
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
-    application = std::make_unique<QGuiApplication>(argc, argv);
+    // Never destroyed: tearing Qt down among the static destructors at exit is not worth the risk.
+    static QGuiApplication* application = new QGuiApplication(argc, argv);
+    (void)application;
   }
-  if (width <= 0) width = std::max<int>(480, 40 + 330 * static_cast<int>(data.panels.size()));
+  if (width <= 0) width = std::max<int>(640, 40 + 330 * static_cast<int>(data.panels.size()));
   const QString suffix = QFileInfo(path).suffix().toLower();
   QByteArray bytes;
   if (suffix == QLatin1String("svg")) {
