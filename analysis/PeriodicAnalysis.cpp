@@ -40,7 +40,9 @@ void PeriodicAnalysis::onBegin(const TrainingBegin& begin) {
   const int epoch = begin.resumedEpochs.back().epoch;
   if (!due(epoch)) return;
   const fs::path analysisJson = fs::path(epochDirectory(config_.outDir, epoch)) / "analysis.json";
-  if (!fs::exists(analysisJson)) return;  // resumed with analyses the run did not have before
+  // No directory: resumed with analyses the run did not have before. A directory without analysis.json:
+  // the analysis was killed before it wrote anything, and is redone.
+  if (!fs::exists(analysisJson) && !fs::exists(analysisJson.parent_path())) return;
   std::ifstream in(analysisJson);
   const auto previous = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (previous.is_object() && previous.value("status", std::string()) == "complete") return;

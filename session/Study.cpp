@@ -1,8 +1,14 @@
 #include "session/Study.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <filesystem>
+#include <iomanip>
 #include <sstream>
 
 #include "core/AtomicFile.h"
@@ -13,6 +19,7 @@
 #include "core/train/Checkpoint.h"
 #include "core/train/RunDirectory.h"
 #include "session/RunSession.h"
+#include "session/StudySummary.h"
 
 namespace samscape {
 namespace {
@@ -34,7 +41,7 @@ std::string valueLabel(const json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_number_float()) {
     std::ostringstream out;
-    out << value.get<double>();
+    out << std::setprecision(15) << value.get<double>();
     return out.str();
   }
   return value.dump();
@@ -57,6 +64,29 @@ bool validStudyName(const std::string& name) {
   });
 }
 
+}  // namespace
+
+std::vector<std::size_t> studyCellsMatching(const StudySpec& spec, const json& selector) {
+  std::vector<std::size_t> picked;
+  for (std::size_t i = 0; i < spec.cells.size(); ++i) {
+    bool matches = true;
+    for (const auto& [key, value] : selector.items()) {
+      const auto it = spec.cells[i].options.find(key);
+      if (it == spec.cells[i].options.end()) {
+        matches = false;
+      } else if (it->is_number() && value.is_number()) {
+        matches = matches && it->get<double>() == value.get<double>();
+      } else {
+        matches = matches && *it == value;
+      }
+    }
+    if (matches) picked.push_back(i);
+  }
+  return picked;
+}
+
+namespace {
+
 StudyCheck parseCheck(const json& object, const std::string& where, const StudySpec& spec) {
   if (!object.is_object()) throw ConfigError("study", where, "a check must be a JSON object");
   for (const auto& [key, value] : object.items()) {
@@ -72,6 +102,12 @@ StudyCheck parseCheck(const json& object, const std::string& where, const StudyS
   const auto metric = object.find("metric");
   if (metric == object.end() || !metric->is_string()) throw ConfigError("study", where, "needs \"metric\": a metric name");
   check.metric = metric->get<std::string>();
+  const auto& metrics = studyMetricNames();
+  if (std::find(metrics.begin(), metrics.end(), check.metric) == metrics.end()) {
+    std::string all;
+    for (const auto& name : metrics) all += (all.empty() ? "" : ", ") + name;
+    throw ConfigError("study", where, "unknown metric \"" + check.metric + "\" (one of " + all + ")");
+  }
   const int kinds = static_cast<int>(object.count("ratio") + object.count("difference") + object.count("decreasing-along"));
   if (kinds != 1) throw ConfigError("study", where, "needs exactly one of \"ratio\", \"difference\", \"decreasing-along\"");
   auto pairOf = [&](const char* key) {
@@ -81,6 +117,13 @@ StudyCheck parseCheck(const json& object, const std::string& where, const StudyS
     }
     check.first = pair[0];
     check.second = pair[1];
+    for (const json* selector : {&check.first, &check.second}) {
+      const std::size_t count = studyCellsMatching(spec, *selector).size();
+      if (count != 1) {
+        throw ConfigError("study", where, std::string("the selector ") + selector->dump() + " must pick one cell, it picks " +
+                                              std::to_string(count));
+      }
+    }
   };
   if (object.contains("ratio")) {
     check.kind = StudyCheck::Kind::Ratio;
@@ -95,6 +138,20 @@ StudyCheck parseCheck(const json& object, const std::string& where, const StudyS
       throw ConfigError("study", where, "\"decreasing-along\" must name an option the grid varies");
     }
     check.along = along.get<std::string>();
+    // Only `along` may differ between the cells, and every cell gives it a number.
+    for (const auto& cell : spec.cells) {
+      const auto value = cell.options.find(check.along);
+      if (value == cell.options.end() || !value->is_number()) {
+        throw ConfigError("study", where, "\"decreasing-along\": cell " + cell.label + " does not set \"" + check.along + "\" to a number");
+      }
+      json others = cell.options, firstOthers = spec.cells.front().options;
+      others.erase(check.along);
+      firstOthers.erase(check.along);
+      if (others != firstOthers) {
+        throw ConfigError("study", where, "\"decreasing-along\": the cells differ in more than \"" + check.along + "\" (" +
+                                              cell.label + " vs " + spec.cells.front().label + ")");
+      }
+    }
   }
   const bool atLeast = object.contains("at-least"), moreThan = object.contains("more-than");
   if (check.kind != StudyCheck::Kind::Decreasing) {
@@ -117,7 +174,7 @@ StudyCheck parseCheck(const json& object, const std::string& where, const StudyS
 
 }  // namespace
 
-StudySpec parseStudySpec(const json& document, const std::string& source) {
+StudySpec parseStudySpec(const json& document, const std::string& source, const StudyParseOptions& options) {
   if (!document.is_object()) throw ConfigError("study", source, "a study must be a JSON object");
   for (const auto& [key, value] : document.items()) {
     if (std::find(kStudyKeys.begin(), kStudyKeys.end(), key) == kStudyKeys.end()) {
@@ -201,7 +258,12 @@ StudySpec parseStudySpec(const json& document, const std::string& source) {
     for (const auto& product : products) {
       StudyCell cell;
       cell.settings = cellObject;
-      for (const auto& [key, value] : product.items()) cell.settings[key] = value;
+      for (const auto& [key, value] : product.items()) {
+        if (cellObject.contains(key)) {
+          throw ConfigError("study", source, "\"" + key + "\" is both in \"grid\" and in a cell of \"cells\": give it in one");
+        }
+        cell.settings[key] = value;
+      }
       cell.options = spec.base;
       for (const auto& [key, value] : cell.settings.items()) cell.options[key] = value;
       for (const auto& key : spec.gridKeys) {
@@ -213,7 +275,7 @@ StudySpec parseStudySpec(const json& document, const std::string& source) {
       if (cell.label.empty()) cell.label = cell.directoryName = "base";
       for (const auto& other : spec.cells) {
         if (other.directoryName == cell.directoryName) {
-          throw ConfigError("study", source, "two cells are the same: " + cell.label);
+          throw ConfigError("study", source, "two cells have the same name: " + other.label + " and " + cell.label);
         }
       }
       spec.cells.push_back(std::move(cell));
@@ -254,15 +316,17 @@ StudySpec parseStudySpec(const json& document, const std::string& source) {
     RunSources sources;
     sources.configObject = cell.options;
     sources.configObjectSource = source + ", cell " + cell.label;
+    sources.settings = options.extraSettings;
     sources.workspace = "/";  // resolution only; nothing is created
     sources.assignRunDirectory = false;
+    sources.validate = options.validateRuns;
     resolveRunSpec(sources);
   }
   return spec;
 }
 
-StudySpec readStudySpec(const std::string& path) {
-  StudySpec spec = parseStudySpec(readJsonObjectFile(path, "the study file"), path);
+StudySpec readStudySpec(const std::string& path, const StudyParseOptions& options) {
+  StudySpec spec = parseStudySpec(readJsonObjectFile(path, "the study file"), path, options);
   spec.file = path;
   return spec;
 }
@@ -290,7 +354,22 @@ std::vector<StudyRunSlot> studyRunSlots(const StudySpec& spec, const std::string
 StudyRunState studyRunState(const std::string& runDirectory) {
   if (!fs::exists(fs::path(runDirectory) / "run.json")) return StudyRunState::Pending;
   const RunJson run = readRunJson(runDirectory);
-  if (run.status == RunStatus::Finished || run.status == RunStatus::Diverged) return StudyRunState::Done;
+  if (run.status == RunStatus::Diverged) return StudyRunState::Done;
+  if (run.status == RunStatus::Finished) {
+    // A run stopped during its last analysis ends finished with that analysis unfinished (or not even
+    // begun): resuming it redoes the analysis.
+    const int every = run.analysisFlags.value("analyze-every", 0);
+    if (every <= 0) return StudyRunState::Done;
+    char name[32];
+    std::snprintf(name, sizeof name, "epoch-%03d", run.epochsCompleted);
+    try {
+      const json analysis =
+          readJsonObjectFile((fs::path(runDirectory) / "analysis" / name / "analysis.json").string(), "analysis.json");
+      if (analysis.value("status", std::string()) == "complete") return StudyRunState::Done;
+    } catch (const Error&) {
+      // missing or unreadable: redone
+    }
+  }
   try {
     latestCheckpoint((fs::path(runDirectory) / "checkpoints").string());
     return StudyRunState::Partial;
@@ -364,9 +443,22 @@ StudyOutcome runStudy(const StudySpec& spec, const StudyOptions& options) {
     fs::create_directories(outcome.directory);
     writeFileAtomically(studyFile.string(), spec.document.dump(2) + "\n");
     if (!spec.file.empty()) {
-      const json launch = {{"file", spec.file}};
+      const json launch = {{"file", fs::absolute(spec.file).lexically_normal().string()}};
       writeFileAtomically((fs::path(outcome.directory) / "launch.json").string(), launch.dump(2) + "\n");
     }
+  }
+
+  // One process per study: another would take this one's run in flight (no checkpoint yet) for one to
+  // start again, and remove it.
+  const std::string lockPath = (fs::path(outcome.directory) / "lock").string();
+  const int lock = open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0) throw Error(lockPath + ": cannot open the study's lock file");
+  struct LockGuard {
+    int fd;
+    ~LockGuard() { close(fd); }
+  } guard{lock};
+  if (flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    throw ConfigError("study", spec.name, what + " is being run by another process (its lock: " + lockPath + ")");
   }
 
   const std::vector<StudyRunSlot> slots = studyRunSlots(spec, outcome.workspace);
@@ -377,7 +469,12 @@ StudyOutcome runStudy(const StudySpec& spec, const StudyOptions& options) {
       outcome.cancelled = true;
       break;
     }
-    const StudyRunState state = studyRunState(slot.directory);
+    StudyRunState state = StudyRunState::Pending;
+    try {
+      state = studyRunState(slot.directory);
+    } catch (const Error& error) {
+      throw Error(std::string(error.what()) + " (run " + slot.name + "; move its directory away to run it again)");
+    }
     if (state == StudyRunState::Done) {
       ++outcome.skipped;
       continue;

@@ -71,12 +71,25 @@ struct StudySpec {
   std::size_t runCount() const { return cells.size() * seeds.size(); }
 };
 
-// Parses and checks a study document: every key and value, and every cell's run options through the
-// run option table (so a bad option fails before any training). `source` names the document in
-// messages. Throws ConfigError naming the source and the field.
-StudySpec parseStudySpec(const nlohmann::json& document, const std::string& source);
+struct StudyParseOptions {
+  // Settings (key, text) over every cell, as the command line's --set, --threads and --device give them.
+  std::vector<std::pair<std::string, std::string>> extraSettings;
+  // Check each cell's run against this machine (a CUDA device for "device": "cuda", ...). Off to read
+  // back a study that ran elsewhere: its keys and values are still checked.
+  bool validateRuns = true;
+};
+
+// Parses and checks a study document: every key and value, the checks (metric names, selectors that
+// pick one cell each), and every cell's run options through the run option table (so a bad option
+// fails before any training). `source` names the document in messages. Throws ConfigError naming the
+// source and the field.
+StudySpec parseStudySpec(const nlohmann::json& document, const std::string& source, const StudyParseOptions& options = {});
 // Reads a study file (DataError/ConfigError naming the file).
-StudySpec readStudySpec(const std::string& path);
+StudySpec readStudySpec(const std::string& path, const StudyParseOptions& options = {});
+
+// The cells a selector ({"optimizer": "sam", "rho": 0.3}) picks: those whose options give every key
+// its value (numbers compared as numbers).
+std::vector<std::size_t> studyCellsMatching(const StudySpec& spec, const nlohmann::json& selector);
 
 // One run of a study: a cell with a seed.
 struct StudyRunSlot {
@@ -94,8 +107,8 @@ std::vector<StudyRunSlot> studyRunSlots(const StudySpec& spec, const std::string
 // How far a run of a study got, from its directory.
 enum class StudyRunState {
   Pending,  // never started, or stopped before its first checkpoint: starts (again) from scratch
-  Partial,  // stopped after a checkpoint: resumes from it
-  Done,     // finished or diverged: never run again
+  Partial,  // stopped after a checkpoint (or finished with its last analysis unfinished): resumes
+  Done,     // finished with its last analysis complete, or diverged: never run again
 };
 StudyRunState studyRunState(const std::string& runDirectory);
 
@@ -137,8 +150,8 @@ struct StudyOutcome {
 std::string studyLaunchFile(const std::string& studyDirectory);
 
 // Runs every run of the study that is not done, in order. Refuses (ConfigError naming the study) a
-// study directory that exists unless resuming, and a resume whose study file differs from the one the
-// study was started with. Writes the study file to <directory>/study.json before the first run,
+// study directory that exists unless resuming, a resume whose study file differs from the one the
+// study was started with, and a study that another process is running (a lock on <directory>/lock). Writes the study file to <directory>/study.json before the first run,
 // and where it came from to launch.json.
 // A run that fails (an exception) stops the study: the exception propagates, naming the run.
 StudyOutcome runStudy(const StudySpec& spec, const StudyOptions& options);

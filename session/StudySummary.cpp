@@ -67,20 +67,6 @@ std::string csvField(const std::string& text) {
   return out + "\"";
 }
 
-// Whether the cell's options give every key of `selector` the selector's value.
-bool cellMatches(const StudyCell& cell, const json& selector) {
-  for (const auto& [key, value] : selector.items()) {
-    const auto it = cell.options.find(key);
-    if (it == cell.options.end()) return false;
-    if (it->is_number() && value.is_number()) {
-      if (it->get<double>() != value.get<double>()) return false;
-    } else if (*it != value) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string selectorLabel(const json& selector) {
   std::string label;
   for (const auto& [key, value] : selector.items()) {
@@ -106,8 +92,10 @@ StudyCheckResult judgeStudyCheck(const StudyCheck& check, const StudySummary& su
   const std::size_t seeds = spec.seeds.size();
   auto full = [&](std::size_t cell) { return summary.cells[cell].done == seeds; };
   auto stats = [&](std::size_t cell) -> const SampleSummary& { return summary.cells[cell].metrics.at(check.metric); };
-  auto separationNote = [&](bool separated) {
-    return check.separated ? (separated ? "; 95% CIs separated" : "; 95% CIs overlap") : "";
+  auto separationNote = [&](bool separated) -> std::string {
+    if (!check.separated) return "";
+    if (spec.seeds.size() < 2) return "; no intervals with one seed";
+    return separated ? "; 95% CIs separated" : "; 95% CIs overlap";
   };
 
   if (check.kind == StudyCheck::Kind::Decreasing) {
@@ -132,22 +120,20 @@ StudyCheckResult judgeStudyCheck(const StudyCheck& check, const StudySummary& su
     return result;
   }
 
+  // -1: no cell, -2: several (parseStudySpec refuses both; a hand-made spec may still have them).
   auto find = [&](const json& selector) -> std::ptrdiff_t {
-    std::ptrdiff_t found = -1;
-    for (std::size_t i = 0; i < spec.cells.size(); ++i) {
-      if (!cellMatches(spec.cells[i], selector)) continue;
-      if (found >= 0) return -2;
-      found = static_cast<std::ptrdiff_t>(i);
-    }
-    return found;
+    const auto cells = studyCellsMatching(spec, selector);
+    if (cells.size() != 1) return cells.empty() ? -1 : -2;
+    return static_cast<std::ptrdiff_t>(cells.front());
   };
   const std::ptrdiff_t a = find(check.first), b = find(check.second);
   const bool ratio = check.kind == StudyCheck::Kind::Ratio;
   result.description = check.metric + ": " + selectorLabel(check.first) + (ratio ? " / " : " - ") +
                        selectorLabel(check.second) + " " + thresholdText(check) + (check.separated ? ", CIs separated" : "");
   if (a < 0 || b < 0) {
-    result.measured = std::string("the selector ") + ((a < 0 ? selectorLabel(check.first) : selectorLabel(check.second))) +
-                      ((a == -2 || b == -2) ? " matches several cells" : " matches no cell");
+    const std::ptrdiff_t bad = a < 0 ? a : b;
+    result.measured = "the selector " + selectorLabel(a < 0 ? check.first : check.second) +
+                      (bad == -2 ? " matches several cells" : " matches no cell");
     result.verdict = CheckVerdict::Fails;
     return result;
   }
@@ -202,7 +188,8 @@ StudyRunResult readStudyRunResult(const StudyRunSlot& slot) {
   try {
     result.state = studyRunState(slot.directory);
     if (!fs::exists(fs::path(slot.directory) / "run.json")) return result;
-    result.status = readRunJson(slot.directory).status;
+    const RunJson run = readRunJson(slot.directory);
+    result.status = run.status;
     if (result.state != StudyRunState::Done) return result;
     const std::vector<EpochMetrics> epochs = readMetricsCsv((fs::path(slot.directory) / "metrics.csv").string());
     for (const auto& epoch : epochs) result.seconds += epoch.seconds;
@@ -212,17 +199,19 @@ StudyRunResult readStudyRunResult(const StudyRunSlot& slot) {
       result.metrics["test_loss"] = epochs.back().testLoss;
     }
     const std::string analysis = lastAnalysisDirectory(slot.directory);
-    if (!analysis.empty()) {
-      const AnalysisResults results = readAnalysisDirectory(analysis);
+    const AnalysisResults results = analysis.empty() ? AnalysisResults{} : readAnalysisDirectory(analysis);
+    if (results.complete()) {
       if (!results.eigenvalues.empty()) result.metrics["lambda_max"] = results.eigenvalues.front();
-      // lambda_max / lambda_k says something only with k >= 2 eigenvalues.
-      if (results.eigenvalues.size() >= 2) {
+      // lambda_max / lambda_k, with all k eigenvalues asked for (k >= 2) converged: with fewer, the last
+      // one found is not lambda_k.
+      const int k = run.analysisFlags.value("hessian-top", 0);
+      if (k >= 2 && results.eigenvalues.size() == static_cast<std::size_t>(k)) {
         result.metrics["lambda_ratio"] = results.eigenvalues.front() / results.eigenvalues.back();
       }
       if (results.mSharpness) result.metrics["m_sharpness"] = *results.mSharpness;
       if (results.trace) result.metrics["trace"] = *results.trace;
     }
-  } catch (const Error& error) {
+  } catch (const std::exception& error) {  // samscape's errors, and the filesystem's
     result.problem = error.what();
   }
   return result;
@@ -243,8 +232,12 @@ StudySummary summarizeStudy(const StudySpec& spec, const std::string& workspace)
       ++cell.done;
       ++summary.done;
       summary.runSeconds += run.seconds;
-      if (run.status == RunStatus::Diverged) ++cell.diverged;
-      for (const auto& [name, value] : run.metrics) values[slot.cellIndex][name].push_back(value);
+      // A diverged run's numbers are those of a broken model: counted, not averaged.
+      if (run.status == RunStatus::Diverged) {
+        ++cell.diverged;
+      } else {
+        for (const auto& [name, value] : run.metrics) values[slot.cellIndex][name].push_back(value);
+      }
     }
     summary.runs.push_back(std::move(run));
   }
@@ -260,7 +253,11 @@ StudySummary summarizeRecordedStudy(const std::string& workspace, const std::str
   if (!fs::exists(file)) {
     throw ConfigError("study", studyName, "no such study in " + workspace + " (no " + file.string() + ")");
   }
-  StudySpec spec = parseStudySpec(readJsonObjectFile(file.string(), "the study's record"), file.string());
+  // Read back as it was run, wherever that was: not checked against this machine (a CUDA study reads
+  // back on a laptop).
+  StudyParseOptions options;
+  options.validateRuns = false;
+  StudySpec spec = parseStudySpec(readJsonObjectFile(file.string(), "the study's record"), file.string(), options);
   spec.file = file.string();
   StudySummary summary = summarizeStudy(spec, workspace);
   summary.launchedFrom = studyLaunchFile(summary.directory);

@@ -148,7 +148,9 @@ QString writeStudyChart(const StudyChartData& data, const QString& path, int wid
   static char name[] = "samscape-cli";
   static char* argv[] = {name, nullptr};
   if (QCoreApplication::instance() == nullptr) {
-    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+    // Offscreen whatever the environment says: drawing into a file needs no display, and a display
+    // that cannot be reached (ssh without X) must not abort the command after a study.
+    qputenv("QT_QPA_PLATFORM", "offscreen");
     // Never destroyed: tearing Qt down among the static destructors at exit is not worth the risk.
     static QGuiApplication* application = new QGuiApplication(argc, argv);
     (void)application;

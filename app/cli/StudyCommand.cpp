@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "cli/ExitCodes.h"
@@ -85,10 +86,11 @@ int StudyCommand::run() {
 }
 
 int StudyCommand::runStudyFile() {
-  const StudySpec spec = readStudySpec(configFile_);
   StudyOptions options;
   options.workspace = workspace_;
   options.resume = resume_;
+  // How this call was asked to run, repeated in the hint to resume it.
+  std::string extraFlags;
   for (const auto& override : overrides_) {
     const auto equals = override.find('=');
     if (equals == std::string::npos || equals == 0) {
@@ -99,12 +101,25 @@ int StudyCommand::runStudyFile() {
       throw ConfigError("--set", override, "\"" + key + "\" is the study's to set");
     }
     options.extraSettings.emplace_back(key, override.substr(equals + 1));
+    extraFlags += " --set " + override;
   }
-  if (!threads_.empty()) options.extraSettings.emplace_back("threads", threads_);
-  if (!device_.empty()) options.extraSettings.emplace_back("device", device_);
-  // --set, --threads and --device are checked against every run before anything runs.
-  const std::string workspace = Workspace::resolve(workspace_).directory().string();
-  for (const auto& slot : studyRunSlots(spec, workspace)) studyRunSpec(spec, slot, workspace, options.extraSettings);
+  if (!threads_.empty()) {
+    options.extraSettings.emplace_back("threads", threads_);
+    extraFlags += " --threads " + threads_;
+  }
+  if (!device_.empty()) {
+    options.extraSettings.emplace_back("device", device_);
+    extraFlags += " --device " + device_;
+  }
+  // --set, --threads and --device are checked with every cell as the file is read.
+  StudyParseOptions parse;
+  parse.extraSettings = options.extraSettings;
+  const StudySpec spec = readStudySpec(configFile_, parse);
+  for (const auto& [key, value] : options.extraSettings) {
+    if (std::find(spec.gridKeys.begin(), spec.gridKeys.end(), key) != spec.gridKeys.end()) {
+      throw ConfigError("--set", key + "=" + value, "\"" + key + "\" is what the study's cells vary: it cannot be set for all of them");
+    }
+  }
   InterruptScope interrupt;
   options.cancel = interrupt.flag();
   StudyProgress progress(spec, quiet_);
@@ -117,7 +132,7 @@ int StudyCommand::runStudyFile() {
   std::cout << studyTableText(summary);
   writeStudyFiles(summary, std::cout);
   if (outcome.cancelled) {
-    std::cout << "stopped: continue with " << studyCommand(summary) << " --resume\n";
+    std::cout << "stopped: continue with " << studyCommand(summary) << extraFlags << " --resume\n";
     return kExitCancelled;
   }
   return kExitOk;

@@ -519,9 +519,9 @@ void MainWindow::closeEvent(QCloseEvent* event) {
       return;
     }
   }
+  study_->stopStudy();
   controller_->cancelAll();
   controller_->waitForWorkers();
-  study_->stopStudy();
   QSettings settings;
   settings.setValue(keys::geometry, saveGeometry());
   settings.setValue(keys::state, saveState());

@@ -275,7 +275,13 @@ QString StudyPage::statusText() const {
 
 void StudyPage::refresh() {
   if (!spec_) return;
-  summary_ = summarizeStudy(*spec_, workspace_.toStdString());
+  try {
+    summary_ = summarizeStudy(*spec_, workspace_.toStdString());
+  } catch (const std::exception& error) {
+    runText_ = "cannot read the study back: " + QString::fromUtf8(error.what());
+    status_->setText(runText_);
+    return;
+  }
   const StudySummary& summary = *summary_;
   // Test accuracy, and the other metrics the study's analyses measure.
   std::vector<std::string> metrics{"test_acc"};

@@ -121,6 +121,11 @@ TEST(StudyCli, MistakesAreOneLineNamingTheFileOrTheStudy) {
   writeFile(dir.file("ok.json"), R"({"study": "ok", "seeds": 1, "base": {"model": "mlp", "train-subset": 10, "epochs": 1}})");
   expectUsage("study --config " + dir.file("ok.json") + " --threads -3 --workspace " + dir.file("w"), "--threads");
   expectUsage("study summary nothing --workspace " + dir.file("w"), "nothing");
+  writeFile(dir.file("grid.json"), R"({"study": "g", "seeds": 1, "grid": {"optimizer": ["sgd", "sam"]},
+                                       "base": {"model": "mlp", "train-subset": 10, "epochs": 1}})");
+  expectUsage("study --config " + dir.file("grid.json") + " --set optimizer=sam --workspace " + dir.file("w"),
+              "what the study's cells vary");
+  expectUsage("study --config " + dir.file("grid.json") + " --set lr --workspace " + dir.file("w"), "KEY=VALUE");
   EXPECT_FALSE(fs::exists(dir.file("w") + "/studies/ok")) << "a refused study left a directory";
 }
 

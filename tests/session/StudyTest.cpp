@@ -1,6 +1,9 @@
 // Studies: the study file's grammar and its messages, the grid's cells, the checks judged on known
 // numbers, and a study stopped part-way then resumed without training again what was done.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -94,12 +97,35 @@ TEST(StudySpecTest, MistakesAreNamedWithTheFileAndTheField) {
   document["grid"] = {{"optimiser", {"sam"}}};
   expectError(document, "unknown key \"optimiser\"");
   document = minimalStudy();
+  document["grid"] = {{"optimizer", {"sgd", "sam"}}};
   document["checks"] = {{{"metric", "test_acc"}, {"ratio", {{{"optimizer", "sgd"}}}}, {"at-least", 1}}};
   expectError(document, "two cell selectors");
   document["checks"] = {{{"metric", "test_acc"}, {"decreasing-along", "m"}}};
   expectError(document, "must name an option the grid varies");
   document["checks"] = {{{"metric", "test_acc"}, {"difference", {{{"optimizer", "sgd"}}, {{"optimizer", "sam"}}}}}};
   expectError(document, "needs one threshold");
+
+  // Checks are checked before anything runs: the metric, what each selector picks, the axis.
+  document = minimalStudy();
+  document["base"]["optimizer"] = "sam";
+  document["grid"] = {{"m", {8, 32}}, {"rho", {0.05, 0.1}}};
+  document["checks"] = {{{"metric", "test_accuracy"}, {"decreasing-along", "m"}}};
+  expectError(document, "unknown metric \"test_accuracy\"");
+  document["checks"] = {{{"metric", "test_acc"}, {"ratio", {{{"m", 8}}, {{"m", 32}, {"rho", 0.1}}}}, {"at-least", 1}}};
+  expectError(document, "must pick one cell, it picks 2");
+  document["checks"] = {{{"metric", "test_acc"}, {"ratio", {{{"m", 16}}, {{"m", 32}, {"rho", 0.1}}}}, {"at-least", 1}}};
+  expectError(document, "must pick one cell, it picks 0");
+  document["checks"] = {{{"metric", "test_acc"}, {"decreasing-along", "m"}}};
+  expectError(document, "the cells differ in more than \"m\"");
+  document = minimalStudy();
+  document["cells"] = {{{"optimizer", "sgd"}}, {{"optimizer", "sam"}, {"m", 8}}, {{"optimizer", "sam"}, {"m", 32}}};
+  document["checks"] = {{{"metric", "test_acc"}, {"decreasing-along", "m"}}};
+  expectError(document, "cell optimizer=sgd does not set \"m\" to a number");
+  // A key in both the grid and a cell.
+  document = minimalStudy();
+  document["grid"] = {{"rho", {0.05, 0.1}}};
+  document["cells"] = {{{"optimizer", "sam"}, {"rho", 0.2}}};
+  expectError(document, "\"rho\" is both in \"grid\" and in a cell");
 }
 
 // A summary with two cells of three seeds each, with the given test_acc summaries.
@@ -291,6 +317,41 @@ TEST(StudyRunTest, AStoppedStudyResumesWithoutTrainingAgainWhatWasDone) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')).substr(0, 52), "cell,optimizer,runs,done,diverged,test_acc_mean,test");
   EXPECT_NE(csv.find("\noptimizer=sam,sam,2,2,0,"), std::string::npos) << csv;
   EXPECT_EQ(recordedStudies(workspace), std::vector<std::string>{"tiny"});
+
+  // A run stopped during its last analysis (which then says "cancelled"), and one killed before that
+  // analysis wrote anything, are not done: a resume redoes their analyses, training nothing again.
+  const std::string lastAnalysis = slots[3].directory + "/analysis/epoch-002/analysis.json";
+  json analysis = json::parse(test::readText(lastAnalysis));
+  analysis["status"] = "cancelled";
+  std::ofstream(lastAnalysis) << analysis.dump();
+  fs::remove(slots[2].directory + "/analysis/epoch-002/analysis.json");
+  EXPECT_EQ(studyRunState(slots[3].directory), StudyRunState::Partial);
+  EXPECT_EQ(studyRunState(slots[2].directory), StudyRunState::Partial);
+  EXPECT_EQ(summarizeRecordedStudy(workspace, "tiny").cells.at(1).metrics.at("lambda_max").count, 0u);
+  const std::string metricsBefore = test::readText(slots[3].directory + "/metrics.csv");
+  StoppingObserver fourth;
+  options.cancel = &fourth.cancel;
+  options.observer = &fourth;
+  outcome = runStudy(spec, options);
+  EXPECT_EQ(outcome.trained, 2u);
+  EXPECT_EQ(studyRunState(slots[3].directory), StudyRunState::Done);
+  EXPECT_EQ(json::parse(test::readText(lastAnalysis))["status"], "complete");
+  EXPECT_EQ(json::parse(test::readText(slots[2].directory + "/analysis/epoch-002/analysis.json"))["status"], "complete");
+  EXPECT_EQ(test::readText(slots[3].directory + "/metrics.csv"), metricsBefore);
+  EXPECT_EQ(summarizeRecordedStudy(workspace, "tiny").cells.at(1).metrics.at("lambda_max").count, 2u);
+
+  // Another process running the study holds its lock: refused, naming it.
+  const std::string lockPath = studyDirectory(workspace, "tiny") + "/lock";
+  const int other = open(lockPath.c_str(), O_RDWR);
+  ASSERT_GE(other, 0);
+  ASSERT_EQ(flock(other, LOCK_EX | LOCK_NB), 0);
+  try {
+    runStudy(spec, options);
+    ADD_FAILURE() << "a locked study ran";
+  } catch (const ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("another process"), std::string::npos) << error.what();
+  }
+  close(other);
 }
 
 }  // namespace
