@@ -110,6 +110,20 @@ TEST(AppDisplayTest, DemoScreenshotShowsTheLandscape) {
   EXPECT_LT(inside.commonestFraction, 0.9);  // not one uniform colour
 }
 
+// --study PRESET --screenshot FILE: the Study page with the preset, as the workspace holds it (nothing
+// run yet), saved and the app quits.
+TEST(AppDisplayTest, StudyScreenshotShowsThePresetsCells) {
+  test::TempDir dir;
+  const QString workspace = QString::fromStdString(dir.file("workspace"));
+  const QString file = QString::fromStdString(dir.file("study.png"));
+  const test::ProcessResult result =
+      test::runProcess(SAMSCAPE_APP_PATH, {"--study", "label-noise", "--screenshot", file}, workspace, 120000);
+  ASSERT_EQ(result.exitCode, 0) << result.err.toStdString();
+  const QImage image(file);
+  ASSERT_FALSE(image.isNull());
+  EXPECT_GT(image.width(), 600);
+}
+
 TEST(AppDisplayTest, BadFlagsExitWithCode2NamingTheFlag) {
   test::TempDir dir;
   const QString workspace = QString::fromStdString(dir.file("workspace"));
@@ -123,6 +137,11 @@ TEST(AppDisplayTest, BadFlagsExitWithCode2NamingTheFlag) {
   EXPECT_EQ(result.exitCode, 2);
   EXPECT_TRUE(result.err.contains("--screenshot")) << result.err.toStdString();
   EXPECT_TRUE(result.err.contains("--demo")) << result.err.toStdString();
+  // A study that is neither a file nor a preset.
+  result = test::runProcess(SAMSCAPE_APP_PATH, {"--study", "no-such-study"}, workspace, 60000);
+  EXPECT_EQ(result.exitCode, 2);
+  EXPECT_TRUE(result.err.contains("--study")) << result.err.toStdString();
+  EXPECT_TRUE(result.err.contains("no-such-study")) << result.err.toStdString();
   // A train flag with a bad value after --: the form's parser names it.
   result = test::runProcess(SAMSCAPE_APP_PATH, {"--demo", "--", "--lr", "-1"}, workspace, 60000);
   EXPECT_EQ(result.exitCode, 2);
