@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <fstream>
 #include <cstdio>
 #include <cmath>
 #include <filesystem>
@@ -482,6 +484,7 @@ StudyOutcome runStudy(const StudySpec& spec, const StudyOptions& options) {
     if (state == StudyRunState::Pending) clearUnstartedRun(slot, outcome.workspace);
     const RunSpec runSpec = studyRunSpec(spec, slot, outcome.workspace, options.extraSettings);
     if (options.observer != nullptr) options.observer->onRunStarting(index, slots.size(), slot, runSpec.resuming());
+    const auto started = std::chrono::steady_clock::now();
     RunSessionOptions sessionOptions;
     sessionOptions.cancel = options.cancel;
     RunSession session(runSpec, sessionOptions);
@@ -489,6 +492,10 @@ StudyOutcome runStudy(const StudySpec& spec, const StudyOptions& options) {
       if (TrainingObserver* observer = options.observer->trainingObserver()) session.addObserver(observer);
     }
     const TrainingResult result = session.run();
+    // Each call's wall time for the run (loading, training, evaluation, analyses), one line per call.
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::ofstream(fs::path(outcome.directory) / "timings.csv", std::ios::app)
+        << fs::path(slot.directory).filename().string() << "," << seconds << "\n";
     if (options.observer != nullptr) options.observer->onRunEnded(index, slots.size(), slot, result.status);
     if (result.status == RunStatus::Cancelled) {
       outcome.cancelled = true;

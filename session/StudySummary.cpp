@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <limits>
 #include <sstream>
@@ -92,9 +93,9 @@ StudyCheckResult judgeStudyCheck(const StudyCheck& check, const StudySummary& su
   const std::size_t seeds = spec.seeds.size();
   auto full = [&](std::size_t cell) { return summary.cells[cell].done == seeds; };
   auto stats = [&](std::size_t cell) -> const SampleSummary& { return summary.cells[cell].metrics.at(check.metric); };
-  auto separationNote = [&](bool separated) -> std::string {
+  auto separationNote = [&](bool separated, bool intervals) -> std::string {
     if (!check.separated) return "";
-    if (spec.seeds.size() < 2) return "; no intervals with one seed";
+    if (!intervals) return "; no 95% CIs (fewer than 2 seeds done)";
     return separated ? "; 95% CIs separated" : "; 95% CIs overlap";
   };
 
@@ -105,16 +106,17 @@ StudyCheckResult judgeStudyCheck(const StudyCheck& check, const StudySummary& su
       return spec.cells[a].options.at(check.along).get<double>() < spec.cells[b].options.at(check.along).get<double>();
     });
     result.description = check.metric + " falls as " + check.along + " grows" + (check.separated ? " (CIs separated)" : "");
-    bool allFull = true, falls = true, separated = true;
+    bool allFull = true, falls = true, separated = true, intervals = true;
     for (std::size_t i = 0; i < order.size(); ++i) {
       allFull = allFull && full(order[i]);
+      intervals = intervals && stats(order[i]).hasInterval();
       result.measured += (i == 0 ? "" : ", ") + check.along + "=" + spec.cells[order[i]].options.at(check.along).dump() +
                          ": " + number(stats(order[i]).mean);
       if (i == 0) continue;
       falls = falls && stats(order[i]).mean < stats(order[i - 1]).mean;
       separated = separated && intervalsSeparated(stats(order[i]), stats(order[i - 1]));
     }
-    result.measured += separationNote(separated);
+    result.measured += separationNote(separated, intervals);
     if (!allFull) return result;
     result.verdict = falls && (!check.separated || separated) ? CheckVerdict::Holds : CheckVerdict::Fails;
     return result;
@@ -142,7 +144,7 @@ StudyCheckResult judgeStudyCheck(const StudyCheck& check, const StudySummary& su
   const double value = ratio ? first.mean / second.mean : first.mean - second.mean;
   const bool separated = intervalsSeparated(first, second);
   result.measured = intervalText(first) + (ratio ? " / " : " - ") + intervalText(second) + " = " + number(value) +
-                    separationNote(separated);
+                    separationNote(separated, first.hasInterval() && second.hasInterval());
   if (!full(static_cast<std::size_t>(a)) || !full(static_cast<std::size_t>(b))) return result;
   const bool meets = check.strict ? value > check.threshold : value >= check.threshold;
   result.verdict = std::isfinite(value) && meets && (!check.separated || separated) ? CheckVerdict::Holds : CheckVerdict::Fails;
@@ -225,13 +227,30 @@ StudySummary summarizeStudy(const StudySpec& spec, const std::string& workspace)
   summary.launchedFrom = spec.file;
   summary.cells.resize(spec.cells.size());
   std::vector<std::map<std::string, std::vector<double>>> values(spec.cells.size());
+  // timings.csv: "<run directory's name>,<seconds>" per call that ran it.
+  std::map<std::string, double> timings;
+  {
+    std::ifstream in(fs::path(summary.directory) / "timings.csv");
+    for (std::string line; std::getline(in, line);) {
+      const auto comma = line.rfind(',');
+      if (comma == std::string::npos) continue;
+      try {
+        timings[line.substr(0, comma)] += std::stod(line.substr(comma + 1));
+      } catch (const std::exception&) {
+        // a torn last line of a killed study: that call's time is lost, not the study
+      }
+    }
+  }
   for (const auto& slot : studyRunSlots(spec, workspace)) {
     StudyRunResult run = readStudyRunResult(slot);
+    const auto timing = timings.find(fs::path(slot.directory).filename().string());
+    if (timing != timings.end()) run.wallSeconds = timing->second;
     if (run.state == StudyRunState::Done && run.problem.empty()) {
       StudyCellSummary& cell = summary.cells[slot.cellIndex];
       ++cell.done;
       ++summary.done;
       summary.runSeconds += run.seconds;
+      summary.wallSeconds += run.wallSeconds;
       // A diverged run's numbers are those of a broken model: counted, not averaged.
       if (run.status == RunStatus::Diverged) {
         ++cell.diverged;
@@ -305,12 +324,12 @@ std::string studyRunsCsv(const StudySummary& summary) {
   std::ostringstream out;
   out << "cell,seed,status";
   for (const auto& name : studyMetricNames()) out << "," << name;
-  out << ",directory\n";
+  out << ",seconds,directory\n";
   for (const auto& run : summary.runs) {
     out << csvField(summary.spec.cells[run.slot.cellIndex].label) << "," << run.slot.seed << ","
         << (run.problem.empty() ? nameOf(run.status) : std::string("unreadable"));
     for (const auto& name : studyMetricNames()) out << "," << csvNumber(run.metrics.at(name));
-    out << "," << csvField(run.slot.directory) << "\n";
+    out << "," << (run.wallSeconds > 0 ? csvNumber(run.wallSeconds) : std::string()) << "," << csvField(run.slot.directory) << "\n";
   }
   return out.str();
 }
@@ -320,8 +339,9 @@ std::string studyTableText(const StudySummary& summary) {
   std::ostringstream out;
   out << "study " << spec.name << ": " << summary.done << " of " << summary.runs.size() << " runs done (" << summary.directory << ")\n";
   if (!spec.claim.empty()) out << "claim: " << spec.claim << "\n";
-  out << "time of the runs done: " << number(summary.runSeconds / 60.0, 3)
-      << " min (their epochs' wall time in metrics.csv: training and evaluation)\n";
+  out << "time of the runs done: " << number(summary.wallSeconds / 60.0, 3)
+      << " min wall (as the study timed them: loading, training, evaluation, analyses); "
+      << number(summary.runSeconds / 60.0, 3) << " min in their epochs (metrics.csv)\n";
   // Only the metrics some cell measured.
   std::vector<std::string> shown;
   for (const auto& name : studyMetricNames()) {
@@ -366,7 +386,7 @@ std::string reproducesMarkdown(const std::vector<StudySummary>& summaries) {
     const std::string command = "`" + studyCommand(summary) + "`";
     const std::string runs = " (" + std::to_string(summary.done) + "/" + std::to_string(summary.runs.size()) + " runs, " +
                              std::to_string(summary.spec.seeds.size()) + " seeds, " +
-                             number(summary.runSeconds / 60.0, 3) + " min)";
+                             number(summary.wallSeconds / 60.0, 3) + " min)";
     if (summary.checks.empty()) {
       out << "| " << cell(summary.spec.claim) << " | " << cell(summary.spec.paper) << " | (no checks) | | |" << command << " |\n";
     }

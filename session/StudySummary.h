@@ -39,6 +39,7 @@ struct StudyRunResult {
   std::map<std::string, double> metrics;  // every studyMetricNames() entry; NaN where not measured
   std::string problem;                    // why its files could not be read; empty when they could
   double seconds = 0.0;                   // its epochs' wall time (metrics.csv), evaluation included
+  double wallSeconds = 0.0;               // the study's timing of it (timings.csv): loading and analyses too
 };
 
 struct StudyCellSummary {
@@ -64,7 +65,8 @@ struct StudySummary {
   std::vector<StudyCellSummary> cells;  // one per spec.cells entry
   std::vector<StudyCheckResult> checks;
   std::size_t done = 0;
-  double runSeconds = 0.0;  // the done runs' epochs' wall time
+  double runSeconds = 0.0;   // the done runs' epochs' wall time
+  double wallSeconds = 0.0;  // the done runs' wall time as the study timed them (0 when not timed)
 
   bool complete() const { return done == runs.size(); }
 };
@@ -86,7 +88,7 @@ std::vector<std::string> recordedStudies(const std::string& workspace);
 // study.csv: one row per cell: cell, its grid options, runs, done, diverged, and for every metric
 // <metric>_mean, _std, _ci95_low, _ci95_high (empty where not measured).
 std::string studyCsv(const StudySummary& summary);
-// study-runs.csv: one row per run: cell, seed, status, every metric, directory.
+// study-runs.csv: one row per run: cell, seed, status, every metric, its wall seconds, directory.
 std::string studyRunsCsv(const StudySummary& summary);
 // The summary for a terminal: the cells' means with their intervals, then the checks.
 std::string studyTableText(const StudySummary& summary);

@@ -312,6 +312,9 @@ TEST(StudyRunTest, AStoppedStudyResumesWithoutTrainingAgainWhatWasDone) {
   EXPECT_EQ(summary.cells.at(1).metrics.at("lambda_max").count, 2u);
   EXPECT_GT(summary.cells.at(1).metrics.at("lambda_max").mean, 0.0);
   EXPECT_EQ(summary.cells.at(0).metrics.at("m_sharpness").count, 0u);  // not asked for
+  // Each run timed by the study (the resumed one over its two calls).
+  for (const auto& run : summary.runs) EXPECT_GT(run.wallSeconds, 0.0) << run.slot.directory;
+  EXPECT_GE(summary.wallSeconds, summary.runSeconds);
   writeStudyCsvFiles(summary);
   const std::string csv = test::readText(summary.directory + "/study.csv");
   EXPECT_EQ(csv.substr(0, csv.find('\n')).substr(0, 52), "cell,optimizer,runs,done,diverged,test_acc_mean,test");
