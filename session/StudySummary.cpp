@@ -111,7 +111,7 @@ StudyCheckResult judgeStudyCheck(const StudyCheck& check, const StudySummary& su
       allFull = allFull && full(order[i]);
       intervals = intervals && stats(order[i]).hasInterval();
       result.measured += (i == 0 ? "" : ", ") + check.along + "=" + spec.cells[order[i]].options.at(check.along).dump() +
-                         ": " + number(stats(order[i]).mean);
+                         ": " + intervalText(stats(order[i]));
       if (i == 0) continue;
       falls = falls && stats(order[i]).mean < stats(order[i - 1]).mean;
       separated = separated && intervalsSeparated(stats(order[i]), stats(order[i - 1]));

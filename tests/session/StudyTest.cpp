@@ -199,7 +199,7 @@ TEST(StudyCheckTest, DecreasingOrdersTheCellsByTheOptionsValue) {
   check.along = "m";
   StudyCheckResult result = judgeStudyCheck(check, summary);
   EXPECT_EQ(result.verdict, CheckVerdict::Holds) << result.measured;
-  EXPECT_EQ(result.measured.substr(0, 9), "m=8: 0.8,");
+  EXPECT_EQ(result.measured.substr(0, 10), "m=8: 0.8 [");  // each mean with its interval
   summary = summaryOf({{0.70, 0.71, 0.69}, {0.65, 0.66, 0.64}, {0.60, 0.61, 0.59}}, "m", {32, 8, 128});
   EXPECT_EQ(judgeStudyCheck(check, summary).verdict, CheckVerdict::Fails);
 }
