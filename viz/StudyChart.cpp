@@ -58,7 +58,7 @@ void paintPanel(QPainter& painter, const QRectF& area, const StudyChartPanel& pa
   }
   const double axisWidth = metrics.horizontalAdvance(QStringLiteral("-0.0000")) + 8;
   const QRectF plot(area.left() + axisWidth, area.top() + line * 1.6, area.width() - axisWidth - 6,
-                    area.height() - line * 1.6 - line * 3.4);
+                    area.height() - line * 1.6 - line * 4.6);
   if (!any) {
     painter.setPen(Qt::gray);
     painter.drawText(plot, Qt::AlignCenter, QStringLiteral("not measured yet"));
@@ -108,11 +108,12 @@ void paintPanel(QPainter& painter, const QRectF& area, const StudyChartPanel& pa
       painter.drawEllipse(QPointF(center + halfWidth * 0.55 + offset, yOf(bar.values[k])), 1.8, 1.8);
     }
     painter.setBrush(Qt::NoBrush);
-    const QRectF labelBox(center - slot / 2, plot.bottom() + 3, slot, line * 2.2);
+    // The label wraps at its spaces (two lines for "optimizer=sam rho=0.05"), the mean under it.
+    const QRectF labelBox(center - slot / 2 + 2, plot.bottom() + 3, slot - 4, line * 3.4);
     painter.drawText(labelBox, Qt::AlignHCenter | Qt::AlignTop | Qt::TextWordWrap,
                      bar.label + (std::isfinite(bar.mean) ? "\n" + shortNumber(bar.mean) : QString()));
     painter.setPen(Qt::gray);
-    painter.drawText(QRectF(center - slot / 2, plot.bottom() + 3 + line * 2.2, slot, line), Qt::AlignHCenter, bar.note);
+    painter.drawText(QRectF(center - slot / 2, plot.bottom() + 3 + line * 3.4, slot, line), Qt::AlignHCenter, bar.note);
   }
 }
 
@@ -155,7 +156,7 @@ QString writeStudyChart(const StudyChartData& data, const QString& path, int wid
     static QGuiApplication* application = new QGuiApplication(argc, argv);
     (void)application;
   }
-  if (width <= 0) width = std::max<int>(640, 40 + 330 * static_cast<int>(data.panels.size()));
+  if (width <= 0) width = std::max<int>(640, 40 + 450 * static_cast<int>(data.panels.size()));
   const QString suffix = QFileInfo(path).suffix().toLower();
   QByteArray bytes;
   if (suffix == QLatin1String("svg")) {
