@@ -430,6 +430,13 @@ StudyOutcome runStudy(const StudySpec& spec, const StudyOptions& options) {
   outcome.directory = studyDirectory(outcome.workspace, spec.name);
   const fs::path studyFile = fs::path(outcome.directory) / "study.json";
   const std::string what = "study '" + spec.name + "'";
+  // The extra settings that change what a run computes (--set): a study keeps one set of them, so
+  // that its cells stay comparable. The thread count and the device only change how it runs.
+  json overrides = json::object();
+  for (const auto& [key, text] : options.extraSettings) {
+    if (key != "threads" && key != "device") overrides[key] = text;
+  }
+  const fs::path launchFile = fs::path(outcome.directory) / "launch.json";
   if (fs::exists(studyFile)) {
     if (!options.resume) {
       throw ConfigError("study", spec.name,
@@ -441,13 +448,28 @@ StudyOutcome runStudy(const StudySpec& spec, const StudyOptions& options) {
                         "differs from the study file it was started with (" + studyFile.string() +
                             "); a changed grid or base is a new study: give it another \"study\" name or --workspace");
     }
+    json startedWith = json::object();
+    if (fs::exists(launchFile)) {
+      startedWith = readJsonObjectFile(launchFile.string(), "the study's launch record").value("overrides", json::object());
+    }
+    if (startedWith != overrides) {
+      auto flags = [](const json& object) {
+        std::string text;
+        for (const auto& [key, value] : object.items()) {
+          text += (text.empty() ? "" : " ") + std::string("--set ") + key + "=" + value.get<std::string>();
+        }
+        return text.empty() ? std::string("no --set") : text;
+      };
+      throw ConfigError("--set", flags(overrides),
+                        what + " was started with " + flags(startedWith) + " (" + launchFile.string() +
+                            "): resume it with the same, so that its runs stay comparable");
+    }
   } else {
     fs::create_directories(outcome.directory);
     writeFileAtomically(studyFile.string(), spec.document.dump(2) + "\n");
-    if (!spec.file.empty()) {
-      const json launch = {{"file", fs::absolute(spec.file).lexically_normal().string()}};
-      writeFileAtomically((fs::path(outcome.directory) / "launch.json").string(), launch.dump(2) + "\n");
-    }
+    json launch = {{"overrides", overrides}};
+    if (!spec.file.empty()) launch["file"] = fs::absolute(spec.file).lexically_normal().string();
+    writeFileAtomically(launchFile.string(), launch.dump(2) + "\n");
   }
 
   // One process per study: another would take this one's run in flight (no checkpoint yet) for one to

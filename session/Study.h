@@ -146,12 +146,14 @@ struct StudyOutcome {
   bool cancelled = false;     // stopped by `cancel`; the run in flight keeps its checkpoints
 };
 
-// The study file a study was started from, as given then (kept in <directory>/launch.json); "" if unknown.
+// The study file a study was started from (kept in <directory>/launch.json, absolute); "" if unknown.
 std::string studyLaunchFile(const std::string& studyDirectory);
 
 // Runs every run of the study that is not done, in order. Refuses (ConfigError naming the study) a
 // study directory that exists unless resuming, a resume whose study file differs from the one the
-// study was started with, and a study that another process is running (a lock on <directory>/lock). Writes the study file to <directory>/study.json before the first run,
+// study was started with, a resume whose extra settings other than threads and device (--set) differ
+// from those it was started with (kept in launch.json), and a study that another process is running
+// (a lock on <directory>/lock). Writes the study file to <directory>/study.json before the first run,
 // and where it came from to launch.json.
 // A run that fails (an exception) stops the study: the exception propagates, naming the run.
 StudyOutcome runStudy(const StudySpec& spec, const StudyOptions& options);

@@ -66,6 +66,10 @@ TEST(StudyCli, AStudyKilledMidRunResumesWithoutRedoingFinishedRuns) {
   ASSERT_NE(firstRunJson.find("\"finished\""), std::string::npos);
   const auto firstMetricsTime = fs::last_write_time(runs + "optimizer-sgd-seed0/metrics.csv");
 
+  // A resume with another --set than the start: refused, naming both.
+  EXPECT_EQ(runCli("study --resume --set lr=0.2 --config " + study + " --workspace " + workspace, dir.file("o"), dir.file("e")), 2);
+  EXPECT_NE(readText(dir.file("e")).find("was started with no --set"), std::string::npos) << readText(dir.file("e"));
+
   // Without --resume: refused, saying how to continue.
   EXPECT_EQ(runCli("study --config " + study + " --workspace " + workspace, dir.file("o"), dir.file("e")), 2);
   EXPECT_NE(readText(dir.file("e")).find("add --resume"), std::string::npos) << readText(dir.file("e"));
