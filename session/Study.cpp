@@ -18,6 +18,7 @@
 #include "core/JsonFile.h"
 #include "core/store/RunStore.h"
 #include "core/store/Workspace.h"
+#include "analysis/PeriodicAnalysis.h"
 #include "core/train/Checkpoint.h"
 #include "core/train/RunDirectory.h"
 #include "session/RunSession.h"
@@ -362,11 +363,9 @@ StudyRunState studyRunState(const std::string& runDirectory) {
     // begun): resuming it redoes the analysis.
     const int every = run.analysisFlags.value("analyze-every", 0);
     if (every <= 0) return StudyRunState::Done;
-    char name[32];
-    std::snprintf(name, sizeof name, "epoch-%03d", run.epochsCompleted);
     try {
-      const json analysis =
-          readJsonObjectFile((fs::path(runDirectory) / "analysis" / name / "analysis.json").string(), "analysis.json");
+      const json analysis = readJsonObjectFile(
+          PeriodicAnalysis::epochDirectory(runDirectory, run.epochsCompleted) + "/analysis.json", "analysis.json");
       if (analysis.value("status", std::string()) == "complete") return StudyRunState::Done;
     } catch (const Error&) {
       // missing or unreadable: redone
@@ -424,50 +423,69 @@ std::string studyLaunchFile(const std::string& directory) {
   }
 }
 
-StudyOutcome runStudy(const StudySpec& spec, const StudyOptions& options) {
-  StudyOutcome outcome;
-  outcome.workspace = Workspace::resolve(options.workspace).directory().string();
-  outcome.directory = studyDirectory(outcome.workspace, spec.name);
-  const fs::path studyFile = fs::path(outcome.directory) / "study.json";
-  const std::string what = "study '" + spec.name + "'";
-  // The extra settings that change what a run computes (--set): a study keeps one set of them, so
-  // that its cells stay comparable. The thread count and the device only change how it runs.
+namespace {
+
+// The extra settings that change what a run computes (--set): a study keeps one set of them, so that
+// its cells stay comparable. The thread count and the device only change how it runs.
+json overridesOf(const StudyOptions& options) {
   json overrides = json::object();
   for (const auto& [key, text] : options.extraSettings) {
     if (key != "threads" && key != "device") overrides[key] = text;
   }
+  return overrides;
+}
+
+}  // namespace
+
+bool checkStudyCanStart(const StudySpec& spec, const StudyOptions& options) {
+  const std::string workspace = Workspace::resolve(options.workspace).directory().string();
+  const std::string directory = studyDirectory(workspace, spec.name);
+  const fs::path studyFile = fs::path(directory) / "study.json";
+  const fs::path launchFile = fs::path(directory) / "launch.json";
+  const json overrides = overridesOf(options);
+  const std::string what = "study '" + spec.name + "'";
+  if (!fs::exists(studyFile)) return false;
+  if (!options.resume) {
+    throw ConfigError("study", spec.name,
+                      what + " already exists in " + workspace + ": add --resume to continue it, or give another --workspace");
+  }
+  const json started = readJsonObjectFile(studyFile.string(), "the study's record");
+  if (started != spec.document) {
+    throw ConfigError("--resume", spec.file.empty() ? spec.name : spec.file,
+                      "differs from the study file it was started with (" + studyFile.string() +
+                          "); a changed grid or base is a new study: give it another \"study\" name or --workspace");
+  }
+  json startedWith = json::object();
+  if (fs::exists(launchFile)) {
+    startedWith = readJsonObjectFile(launchFile.string(), "the study's launch record").value("overrides", json::object());
+  }
+  if (startedWith != overrides) {
+    auto flags = [](const json& object) {
+      std::string text;
+      for (const auto& [key, value] : object.items()) {
+        text += (text.empty() ? "" : " ") + std::string("--set ") + key + "=" + value.get<std::string>();
+      }
+      return text.empty() ? std::string("no --set") : text;
+    };
+    throw ConfigError("--set", flags(overrides),
+                      what + " was started with " + flags(startedWith) + " (" + launchFile.string() +
+                          "): resume it with the same, so that its runs stay comparable");
+  }
+  return true;
+}
+
+StudyOutcome runStudy(const StudySpec& spec, const StudyOptions& options) {
+  StudyOutcome outcome;
+  outcome.workspace = Workspace::resolve(options.workspace).directory().string();
+  outcome.directory = studyDirectory(outcome.workspace, spec.name);
+  const std::string what = "study '" + spec.name + "'";
+  const fs::path studyFile = fs::path(outcome.directory) / "study.json";
   const fs::path launchFile = fs::path(outcome.directory) / "launch.json";
-  if (fs::exists(studyFile)) {
-    if (!options.resume) {
-      throw ConfigError("study", spec.name,
-                        what + " already exists in " + outcome.workspace + ": add --resume to continue it, or give another --workspace");
-    }
-    const json started = readJsonObjectFile(studyFile.string(), "the study's record");
-    if (started != spec.document) {
-      throw ConfigError("--resume", spec.file.empty() ? spec.name : spec.file,
-                        "differs from the study file it was started with (" + studyFile.string() +
-                            "); a changed grid or base is a new study: give it another \"study\" name or --workspace");
-    }
-    json startedWith = json::object();
-    if (fs::exists(launchFile)) {
-      startedWith = readJsonObjectFile(launchFile.string(), "the study's launch record").value("overrides", json::object());
-    }
-    if (startedWith != overrides) {
-      auto flags = [](const json& object) {
-        std::string text;
-        for (const auto& [key, value] : object.items()) {
-          text += (text.empty() ? "" : " ") + std::string("--set ") + key + "=" + value.get<std::string>();
-        }
-        return text.empty() ? std::string("no --set") : text;
-      };
-      throw ConfigError("--set", flags(overrides),
-                        what + " was started with " + flags(startedWith) + " (" + launchFile.string() +
-                            "): resume it with the same, so that its runs stay comparable");
-    }
-  } else {
+  if (!checkStudyCanStart(spec, options)) {
+    const json launchOverrides = overridesOf(options);
     fs::create_directories(outcome.directory);
     writeFileAtomically(studyFile.string(), spec.document.dump(2) + "\n");
-    json launch = {{"overrides", overrides}};
+    json launch = {{"overrides", launchOverrides}};
     if (!spec.file.empty()) launch["file"] = fs::absolute(spec.file).lexically_normal().string();
     writeFileAtomically(launchFile.string(), launch.dump(2) + "\n");
   }

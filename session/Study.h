@@ -149,6 +149,12 @@ struct StudyOutcome {
 // The study file a study was started from (kept in <directory>/launch.json, absolute); "" if unknown.
 std::string studyLaunchFile(const std::string& studyDirectory);
 
+// Whether the study may start as `options` ask: false when the workspace does not hold it yet (a new
+// study), true when it does and may be resumed. Throws ConfigError for what runStudy refuses below
+// (an existing study without `resume`, a changed study file, other --set overrides), so that the app
+// can say so before it starts a worker.
+bool checkStudyCanStart(const StudySpec& spec, const StudyOptions& options);
+
 // Runs every run of the study that is not done, in order. Refuses (ConfigError naming the study) a
 // study directory that exists unless resuming, a resume whose study file differs from the one the
 // study was started with, a resume whose extra settings other than threads and device (--set) differ

@@ -9,9 +9,11 @@
 #include <sstream>
 
 #include "analysis/AnalysisJob.h"
+#include "analysis/PeriodicAnalysis.h"
 #include "core/AtomicFile.h"
 #include "core/Error.h"
 #include "core/JsonFile.h"
+#include "core/store/RunExport.h"
 #include "core/train/RunDirectory.h"
 
 namespace samscape {
@@ -21,30 +23,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// analysis/epoch-NNN with the highest NNN, or "" when the run has none.
-std::string lastAnalysisDirectory(const std::string& runDirectory) {
-  const fs::path analysis = fs::path(runDirectory) / "analysis";
-  std::error_code error;
-  if (!fs::is_directory(analysis, error)) return "";
-  std::string best;
-  int bestEpoch = -1;
-  for (const auto& entry : fs::directory_iterator(analysis, error)) {
-    const std::string name = entry.path().filename().string();
-    if (!entry.is_directory() || name.rfind("epoch-", 0) != 0) continue;
-    try {
-      std::size_t used = 0;
-      const int epoch = std::stoi(name.substr(6), &used);
-      if (used == name.size() - 6 && epoch > bestEpoch) {
-        bestEpoch = epoch;
-        best = entry.path().string();
-      }
-    } catch (const std::exception&) {
-      // not an epoch directory
-    }
-  }
-  return best;
-}
 
 std::string number(double value, int precision = 4) {
   if (!std::isfinite(value)) return "n/a";
@@ -60,13 +38,6 @@ std::string csvNumber(double value) {
   return out.str();
 }
 
-// A CSV field: quoted when it holds a comma, a quote or a line break.
-std::string csvField(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 std::string selectorLabel(const json& selector) {
   std::string label;
@@ -200,8 +171,10 @@ StudyRunResult readStudyRunResult(const StudyRunSlot& slot) {
       result.metrics["train_acc"] = epochs.back().trainAccuracy;
       result.metrics["test_loss"] = epochs.back().testLoss;
     }
-    const std::string analysis = lastAnalysisDirectory(slot.directory);
-    const AnalysisResults results = analysis.empty() ? AnalysisResults{} : readAnalysisDirectory(analysis);
+    // The last epoch is always analysed (PeriodicAnalysis): its directory has the final numbers.
+    const std::string analysis = PeriodicAnalysis::epochDirectory(slot.directory, run.epochsCompleted);
+    const AnalysisResults results =
+        fs::exists(analysis + "/analysis.json") ? readAnalysisDirectory(analysis) : AnalysisResults{};
     if (results.complete()) {
       if (!results.eigenvalues.empty()) result.metrics["lambda_max"] = results.eigenvalues.front();
       // lambda_max / lambda_k, with all k eigenvalues asked for (k >= 2) converged: with fewer, the last

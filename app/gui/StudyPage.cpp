@@ -19,7 +19,6 @@
 
 #include "StudyFigure.h"
 #include "core/Error.h"
-#include "core/JsonFile.h"
 #include "viz/FigureExport.h"
 
 namespace samscape::gui {
@@ -216,18 +215,11 @@ bool StudyPage::startStudy(QString* error) {
   options.workspace = workspace_.toStdString();
   // A study the workspace already holds is continued: its runs done are kept.
   options.resume = true;
-  const std::string recorded = studyDirectory(options.workspace, spec_->name) + "/study.json";
-  if (std::filesystem::exists(recorded)) {
-    try {
-      if (readJsonObjectFile(recorded, "the study's record") != spec_->document) {
-        *error = QString::fromStdString(spec_->name) + ": the workspace holds a study of this name started from another "
-                 "study file (" + QString::fromStdString(recorded) + "); rename the study or use another workspace";
-        return false;
-      }
-    } catch (const Error& failure) {
-      *error = QString::fromUtf8(failure.what());
-      return false;
-    }
+  try {
+    checkStudyCanStart(*spec_, options);
+  } catch (const Error& failure) {
+    *error = QString::fromUtf8(failure.what());
+    return false;
   }
   cancel_ = std::make_shared<std::atomic<bool>>(false);
   auto* worker = new StudyWorker(*spec_, options, cancel_);

@@ -91,6 +91,14 @@ TEST(StudyPage, RunsAStudyStoppedAndResumedThenExportsIt) {
   std::string header;
   std::getline(csv, header);
   EXPECT_EQ(header.rfind("cell,optimizer,runs,done,diverged,test_acc_mean", 0), 0u) << header;
+
+  // The same study name with another grid is refused before any worker starts, naming the record.
+  const std::string changed = dir.file("changed.json");
+  std::ofstream(changed) << R"({"study": "tiny-gui", "seeds": 1, "base": {"model": "mlp", "epochs": 1}})";
+  ASSERT_TRUE(page.loadStudy(QString::fromStdString(changed), &error)) << error.toStdString();
+  EXPECT_FALSE(page.startStudy(&error));
+  EXPECT_TRUE(error.contains("differs from the study file it was started with")) << error.toStdString();
+  EXPECT_FALSE(page.running());
 }
 
 TEST(StudyPage, ABrokenStudyFileIsRefusedNamingIt) {
