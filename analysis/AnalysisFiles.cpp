@@ -134,6 +134,21 @@ std::string trajectoryCsv(const std::vector<int>& epochs, const TrajectoryProjec
   return out;
 }
 
+std::string layerCurvatureCsv(const std::vector<LayerCurvatureRow>& rows) {
+  std::string out = "layer,parameters,lambda_max,trace,trace_stderr\n";
+  for (const auto& row : rows) {
+    std::string name = row.layer;
+    if (name.find_first_of(",\"\n") != std::string::npos) {
+      std::string quoted = "\"";
+      for (char c : name) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+      name = quoted + "\"";
+    }
+    out += name + "," + std::to_string(row.parameters) + "," + number(row.lambdaMax) + "," + number(row.trace) + "," +
+           number(row.traceStandardError) + "\n";
+  }
+  return out;
+}
+
 std::string densityCsv(const DensityCurve& curve) {
   if (curve.density.size() != curve.eigenvalues.size()) {
     throw Error("the spectral density is inconsistent: " + std::to_string(curve.eigenvalues.size()) +
@@ -164,6 +179,10 @@ void writeTrajectoryCsv(const std::string& path, const std::vector<int>& epochs,
 
 void writeDensityCsv(const std::string& path, const DensityCurve& curve) {
   writeNamed(path, [&curve] { return densityCsv(curve); });
+}
+
+void writeLayerCurvatureCsv(const std::string& path, const std::vector<LayerCurvatureRow>& rows) {
+  writeNamed(path, [&rows] { return layerCurvatureCsv(rows); });
 }
 
 // ----- reading ----------------------------------------------------------------------------------------

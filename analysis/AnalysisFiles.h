@@ -7,11 +7,14 @@
 //   interpolation.csv        t,loss,accuracy
 //   trajectory.csv           epoch,x,y (also trajectory_on_slice.csv)
 //   esd.csv                  eigenvalue,density
+//   per_layer.csv            layer,parameters,lambda_max,trace,trace_stderr (export only: the app reads
+//                            analysis.json's per_layer)
 // Numbers are written with 17 significant digits (they read back as the same doubles), in the C
 // locale. Each write* function replaces its file atomically and throws Error naming the path on
 // failure; each read* function throws DataError naming the file (and line) for anything the writers
 // do not write. Plain C++ (library samscape_analysis_files, without LibTorch).
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -37,6 +40,17 @@ struct DensityCurve {
 };
 std::string densityCsv(const DensityCurve& curve);
 
+// One layer's curvature (analysis/LayerCurvature.h), as per_layer.csv and analysis.json hold it.
+struct LayerCurvatureRow {
+  std::string layer;
+  std::int64_t parameters = 0;
+  double lambdaMax = 0.0;  // NaN when its Lanczos did not converge
+  double trace = 0.0;
+  double traceStandardError = 0.0;
+};
+// Layer names are quoted when they hold a comma or a quote.
+std::string layerCurvatureCsv(const std::vector<LayerCurvatureRow>& rows);
+
 // A trajectory file's rows: each checkpoint's epoch and coordinates.
 struct TrajectoryRows {
   std::vector<int> epochs;
@@ -50,6 +64,7 @@ void writeInterpolationCsv(const std::string& path, const InterpolationResult& r
 void writeTrajectoryCsv(const std::string& path, const std::vector<int>& epochs,
                         const TrajectoryProjection& projection);
 void writeDensityCsv(const std::string& path, const DensityCurve& curve);
+void writeLayerCurvatureCsv(const std::string& path, const std::vector<LayerCurvatureRow>& rows);
 
 // slice.csv on the grid that analysis.json describes (`gridSize` points per axis over [rangeMin,
 // rangeMax]): the evaluated points, the others NaN (a slice still being refined, or cancelled). A row

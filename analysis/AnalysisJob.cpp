@@ -13,14 +13,17 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 #include <optional>
 #include <sstream>
 
 #include "analysis/HessianSpectrum.h"
 #include "analysis/HessianTrace.h"
+#include "analysis/LayerCurvature.h"
 #include "analysis/AnalysisFiles.h"
 #include "analysis/LossSurfaceTorch.h"
 #include "analysis/MSharpnessTorch.h"
+#include "analysis/ModeConnectivity.h"
 #include "analysis/ModelHessianTorch.h"
 #include "analysis/SpectralDensity.h"
 #include "core/Error.h"
@@ -116,6 +119,12 @@ struct AnalysisSession::Impl {
   std::string interpolationTargetDescription;
   bool keepDirections = false;
   std::optional<SliceDirections> directions;
+  // The top Hessian eigenvectors of this analysis' weights, when its hessian stage computed at least
+  // two (--slice-directions hessian then slices along them instead of running Lanczos again).
+  std::vector<std::vector<double>> topEigenvectors;
+  std::vector<double> topEigenvectorValues;
+  bool warmStart = false;
+  std::vector<double> lanczosStart;  // the previous analysis' top eigenvectors summed (warm start)
   DistributedGroup* group = nullptr;
 
   // Everything one analyze() call writes, so that each finished stage can be saved at once.
@@ -152,10 +161,33 @@ struct AnalysisSession::Impl {
     return options;
   }
 
+  ModelHessianOptions hessianOptions() const {
+    ModelHessianOptions options;
+    options.normalize = model.run.normalize;
+    options.statistics = data.trainStatistics;
+    options.batchSize = request.batchSize;
+    options.device = device;
+    options.doublePrecision = !request.singlePrecision;
+    options.group = group;
+    return options;
+  }
+  bool slicesAlong(const char* kind) const { return request.slice && request.sliceDirections == kind; }
+
+  // Every epoch's weights in the run's checkpoints so far, oldest first (empty when cancelled).
+  struct CheckpointPath {
+    std::vector<std::vector<double>> weights;
+    std::vector<int> epochs;
+  };
+  CheckpointPath readCheckpointPath(const std::atomic<bool>* cancel) const;
+  // The slice's directions for this analysis by --slice-directions; nullopt (with `skipped` saying
+  // why) when they cannot be had for these weights.
+  std::optional<SliceDirections> sliceDirectionsFor(Job& job, std::string& skipped, json& description);
+
   void runHessian(Job& job, AnalysisOutcome& outcome);
   void runMSharpness(Job& job);
   void runSlice(Job& job);
   void runInterpolation(Job& job);
+  void runBezier(Job& job);
   void runTrajectory(Job& job);
 };
 
@@ -168,6 +200,13 @@ AnalysisSession::AnalysisSession(const AnalysisModel& model, const AnalysisReque
   s.device = request.device.empty() ? model.run.device : request.device;
   if (s.device.empty()) s.device = "cpu";
   checkDeviceName(s.device);
+  if (request.slice && request.sliceDirections == "pca") {
+    if (model.runDirectory.empty()) {
+      throw ConfigError("--slice-directions", "pca", "needs the checkpoints of a run: give --checkpoint RUN_DIRECTORY");
+    }
+    // The point of PCA directions is the path drawn on the surface they span.
+    s.request.trajectory = true;
+  }
   if (request.trajectory && model.runDirectory.empty()) {
     throw ConfigError("--trajectory", "true", "needs the checkpoints of a run: give --checkpoint RUN_DIRECTORY");
   }
@@ -223,6 +262,8 @@ AnalysisSession::~AnalysisSession() = default;
 
 void AnalysisSession::keepDirections(bool keep) { impl_->keepDirections = keep; }
 
+void AnalysisSession::warmStartLanczos(bool warm) { impl_->warmStart = warm; }
+
 void AnalysisSession::setDistributedGroup(DistributedGroup* group) { impl_->group = group; }
 
 std::int64_t AnalysisSession::exampleCount() const { return static_cast<std::int64_t>(impl_->images.size()); }
@@ -269,22 +310,26 @@ AnalysisOutcome AnalysisSession::analyze(const std::string& weightsPath, const s
             << " " << r.split << " examples";
     job.end("loss", summary.str());
 
-    if (r.hessianTop > 0 || r.trace || r.esd) s.runHessian(job, outcome);
+    if (r.hessianTop > 0 || r.hessianBottom > 0 || r.perLayer || r.trace || r.esd) s.runHessian(job, outcome);
     if (r.mSharpness && !cancelled(cancel)) s.runMSharpness(job);
     if (r.slice && !cancelled(cancel)) s.runSlice(job);
     if (!r.interpolate.empty() && !cancelled(cancel)) s.runInterpolation(job);
+    if (r.bezier && !cancelled(cancel)) s.runBezier(job);
     if (r.trajectory && !cancelled(cancel)) s.runTrajectory(job);
   } catch (const AnalysisCancelled&) {
     // Stages record their own partial results; an interrupted Hessian stage records nothing.
   } catch (...) {
-    if (!s.keepDirections) s.directions.reset();
+    if (!s.keepDirections || r.sliceDirections != "random") s.directions.reset();
+    s.topEigenvectors.clear();
     // Keep what finished, marked as failed, then let the caller report the error.
     result["files"] = job.files;
     job.save("failed");
     throw;
   }
-  // A session that does not keep its directions draws them against each set of weights anew.
-  if (!s.keepDirections) s.directions.reset();
+  // A session that does not keep its directions draws them against each set of weights anew; PCA and
+  // Hessian directions belong to the weights they were computed at.
+  if (!s.keepDirections || r.sliceDirections != "random") s.directions.reset();
+  s.topEigenvectors.clear();
   outcome.cancelled = cancelled(cancel);
   result["files"] = job.files;
   job.save(outcome.cancelled ? "cancelled" : "complete");
@@ -295,25 +340,30 @@ AnalysisOutcome AnalysisSession::analyze(const std::string& weightsPath, const s
 
 void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
   const auto& r = request;
-  ModelHessianOptions hessianOptions;
-  hessianOptions.normalize = model.run.normalize;
-  hessianOptions.statistics = data.trainStatistics;
-  hessianOptions.batchSize = r.batchSize;
-  hessianOptions.device = device;
-  hessianOptions.doublePrecision = !r.singlePrecision;
-  hessianOptions.group = group;
   // The spectrum, the trace and the density share one operator (and its float64 copy of the network);
   // destroying it gives the network back in its own precision.
-  const std::unique_ptr<ModelHessian> hessian = makeModelHessian(*network, images, hessianOptions);
+  const std::unique_ptr<ModelHessian> hessian = makeModelHessian(*network, images, hessianOptions());
   CancellableOperator op(*hessian, job.cancel);
 
   if (r.hessianTop > 0) {
     job.begin("hessian");
     SpectrumOptions spectrumOptions;
     spectrumOptions.topK = r.hessianTop;
-    spectrumOptions.eigenvectors = r.eigenvectors;
+    spectrumOptions.eigenvectors = r.eigenvectors || warmStart || (slicesAlong("hessian") && r.hessianTop >= 2);
     spectrumOptions.tolerance = r.tolerance;
+    const bool warm = warmStart && static_cast<std::int64_t>(lanczosStart.size()) == op.size();
+    if (warm) spectrumOptions.start = lanczosStart;
     const SpectrumResult spectrum = topEigenvalues(op, spectrumOptions);
+    if (warmStart && !spectrum.eigenvectors.empty()) {
+      lanczosStart.assign(spectrum.eigenvectors.front().size(), 0.0);
+      for (const auto& vector : spectrum.eigenvectors) {
+        for (std::size_t i = 0; i < vector.size(); ++i) lanczosStart[i] += vector[i];
+      }
+    }
+    if (slicesAlong("hessian") && spectrum.eigenvectors.size() >= 2) {
+      topEigenvectors.assign(spectrum.eigenvectors.begin(), spectrum.eigenvectors.begin() + 2);
+      topEigenvectorValues.assign(spectrum.eigenvalues.begin(), spectrum.eigenvalues.begin() + 2);
+    }
     json eigenvalues = json::array();
     for (double value : spectrum.eigenvalues) eigenvalues.push_back(number(value));
     outcome.eigenvalues = spectrum.eigenvalues;
@@ -322,6 +372,7 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
                              {"converged", spectrum.converged},
                              {"status", spectrum.status},
                              {"lambda_max_over_lambda_k", number(spectrum.ratioTopOverKth)},
+                             {"warm_start", warm},
                              {"precision", r.singlePrecision ? "float32" : "float64"},
                              {"mode", "eval (batch norm on running statistics)"}};
     std::ostringstream summary;
@@ -329,6 +380,63 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
     for (double value : spectrum.eigenvalues) summary << " " << value;
     summary << " (" << spectrum.hessianVectorProducts << " Hessian-vector products, " << spectrum.status << ")";
     job.end("hessian", summary.str());
+  }
+  if (r.hessianBottom > 0) {
+    job.begin("hessian_bottom");
+    SpectrumOptions spectrumOptions;
+    spectrumOptions.topK = r.hessianBottom;
+    spectrumOptions.smallest = true;
+    spectrumOptions.tolerance = r.tolerance;
+    const SpectrumResult spectrum = topEigenvalues(op, spectrumOptions);
+    json eigenvalues = json::array();
+    for (double value : spectrum.eigenvalues) eigenvalues.push_back(number(value));
+    outcome.bottomEigenvalues = spectrum.eigenvalues;
+    json& hessianSection = job.result["hessian"];
+    if (!hessianSection.is_object()) {
+      hessianSection = {{"precision", r.singlePrecision ? "float32" : "float64"},
+                        {"mode", "eval (batch norm on running statistics)"}};
+    }
+    hessianSection["bottom"] = {{"eigenvalues", eigenvalues},
+                                {"hvp_count", spectrum.hessianVectorProducts},
+                                {"converged", spectrum.converged},
+                                {"status", spectrum.status}};
+    std::ostringstream summary;
+    summary << "hessian: bottom " << r.hessianBottom << " eigenvalues";
+    for (double value : spectrum.eigenvalues) summary << " " << value;
+    summary << " (" << spectrum.hessianVectorProducts << " Hessian-vector products, " << spectrum.status << ")";
+    job.end("hessian_bottom", summary.str());
+  }
+  if (r.perLayer) {
+    job.begin("per_layer");
+    std::vector<std::int64_t> sizes;
+    for (const auto& parameter : network->parameters()) sizes.push_back(parameter.numel());
+    LayerCurvatureOptions layerOptions;
+    layerOptions.tolerance = r.tolerance;
+    layerOptions.traceProbes = r.traceProbes;
+    layerOptions.seed = r.seed;
+    const LayerCurvatureResult layers =
+        layerCurvature(op, groupParametersByModule(network->parameterNames(), sizes), layerOptions);
+    std::vector<LayerCurvatureRow> csvRows;
+    json rows = json::array();
+    for (const auto& layer : layers.layers) {
+      csvRows.push_back({layer.group.name, layer.group.size(), layer.topEigenvalue, layer.trace, layer.traceStandardError});
+      rows.push_back({{"layer", layer.group.name},
+                      {"parameters", layer.group.size()},
+                      {"lambda_max", number(layer.topEigenvalue)},
+                      {"converged", layer.converged},
+                      {"trace", number(layer.trace)},
+                      {"trace_stderr", number(layer.traceStandardError)}});
+    }
+    writeLayerCurvatureCsv((job.out / "per_layer.csv").string(), csvRows);
+    job.addFile("per_layer.csv");
+    job.result["per_layer"] = {{"file", "per_layer.csv"},
+                               {"layers", rows},
+                               {"trace_probes", r.traceProbes},
+                               {"hvp_count", layers.hessianVectorProducts}};
+    std::ostringstream summary;
+    summary << "per-layer: " << layers.layers.size() << " layers, " << layers.hessianVectorProducts
+            << " Hessian-vector products -> per_layer.csv";
+    job.end("per_layer", summary.str());
   }
   if (r.trace) {
     job.begin("trace");
@@ -391,36 +499,137 @@ void AnalysisSession::Impl::runMSharpness(Job& job) {
   job.end("m_sharpness", summary.str());
 }
 
+AnalysisSession::Impl::CheckpointPath AnalysisSession::Impl::readCheckpointPath(const std::atomic<bool>* cancel) const {
+  // Memory: one flat float64 copy per checkpoint (fine for the small models this is drawn for; see
+  // DEVELOPERS.md).
+  std::vector<fs::path> checkpoints;
+  const fs::path directory = fs::path(model.runDirectory) / "checkpoints";
+  if (fs::is_directory(directory)) {
+    for (const auto& entry : fs::directory_iterator(directory)) {
+      const std::string name = entry.path().filename().string();
+      if (entry.is_directory() && name.rfind("epoch-", 0) == 0 && name.find(".tmp") == std::string::npos) {
+        checkpoints.push_back(entry.path());
+      }
+    }
+  }
+  std::sort(checkpoints.begin(), checkpoints.end());
+  CheckpointPath path;
+  if (checkpoints.empty()) return path;
+  auto walker = makeNetworkKeepingGlobalRng(model.run.model);
+  for (const auto& checkpoint : checkpoints) {
+    if (cancelled(cancel)) return {};
+    walker->load((checkpoint / "model.pt").string());
+    path.weights.push_back(flatWeights(*walker));
+    path.epochs.push_back(std::stoi(checkpoint.filename().string().substr(6)));
+  }
+  return path;
+}
+
+std::optional<SliceDirections> AnalysisSession::Impl::sliceDirectionsFor(Job& job, std::string& skipped,
+                                                                          json& description) {
+  const auto& r = request;
+  SliceDirections result;
+  result.seed = r.seed;
+  description["filter_normalized"] = false;
+  if (r.sliceDirections == "hessian") {
+    description["directions"] = "hessian";
+    if (topEigenvectors.size() < 2) {
+      // The hessian stage did not compute them (it was off, or asked for one eigenvalue): Lanczos for
+      // the top two here.
+      const std::unique_ptr<ModelHessian> hessian = makeModelHessian(*network, images, hessianOptions());
+      CancellableOperator op(*hessian, job.cancel);
+      SpectrumOptions options;
+      options.topK = 2;
+      options.tolerance = r.tolerance;
+      options.eigenvectors = true;
+      const SpectrumResult spectrum = topEigenvalues(op, options);
+      if (spectrum.eigenvectors.size() < 2) {
+        skipped = "the top two Hessian eigenvectors did not converge: " + spectrum.status;
+        return std::nullopt;
+      }
+      topEigenvectors.assign(spectrum.eigenvectors.begin(), spectrum.eigenvectors.begin() + 2);
+      topEigenvectorValues.assign(spectrum.eigenvalues.begin(), spectrum.eigenvalues.begin() + 2);
+      description["hvp_count"] = spectrum.hessianVectorProducts;
+    }
+    result.first = topEigenvectors[0];
+    result.second = topEigenvectors[1];
+    description["eigenvalues"] = {number(topEigenvectorValues[0]), number(topEigenvectorValues[1])};
+    description["scale"] = 1.0;
+    return result;
+  }
+  if (r.sliceDirections == "pca") {
+    description["directions"] = "pca";
+    const CheckpointPath path = readCheckpointPath(job.cancel);
+    if (path.weights.size() < 3) {
+      skipped = "pca directions need three checkpoints (the run has " + std::to_string(path.weights.size()) + ")";
+      return std::nullopt;
+    }
+    const TrajectoryProjection projection = projectTrajectory(path.weights, flatWeights(*network));
+    if (projection.explainedVarianceRatios.size() < 2 || projection.explainedVarianceRatios[1] <= 0.0) {
+      skipped = "the checkpoints lie on a line: their second principal direction is undefined";
+      return std::nullopt;
+    }
+    // Unit principal directions times one scale for both, so that the path (its coordinates along
+    // them) fills about 80% of the slice's range without distorting the plane.
+    double extent = 0.0;
+    for (std::size_t i = 0; i < projection.xs.size(); ++i) {
+      extent = std::max({extent, std::abs(projection.xs[i]), std::abs(projection.ys[i])});
+    }
+    const double halfRange = std::max(std::abs(r.rangeMin), std::abs(r.rangeMax));
+    const double scale = extent > 0.0 ? extent / (0.8 * halfRange) : 1.0;
+    result.first = projection.first;
+    result.second = projection.second;
+    for (auto& value : result.first) value *= scale;
+    for (auto& value : result.second) value *= scale;
+    description["scale"] = scale;
+    description["explained_by_plane"] = number(projection.explainedByPlane());
+    return result;
+  }
+  // random: from --directions FILE when it exists, else drawn.
+  // Two runs of a pair may reach their first slice at the same moment with one --directions file:
+  // an exclusive lock makes one draw and save them and the other read them.
+  std::optional<FileLock> lock;
+  if (!r.directionsFile.empty()) lock.emplace(r.directionsFile + ".lock");
+  if (!r.directionsFile.empty() && fs::exists(r.directionsFile)) {
+    result = loadDirections(r.directionsFile, parameterCount(*network));
+  } else {
+    DirectionOptions directionOptions;
+    directionOptions.seed = r.seed;
+    result = makeFilterNormalizedDirections(*network, directionOptions);
+    if (!r.directionsFile.empty()) saveDirections(r.directionsFile, result);
+  }
+  description["directions"] = result.seed;
+  description["filter_normalized"] = true;
+  return result;
+}
+
 void AnalysisSession::Impl::runSlice(Job& job) {
   const auto& r = request;
   job.begin("slice");
+  json description = {{"grid", r.grid}, {"range", {r.rangeMin, r.rangeMax}}};
   if (!directions) {
-    // Two runs of a pair may reach their first slice at the same moment with one --directions file:
-    // an exclusive lock makes one draw and save them and the other read them.
-    std::optional<FileLock> lock;
-    if (!r.directionsFile.empty()) lock.emplace(r.directionsFile + ".lock");
-    if (!r.directionsFile.empty() && fs::exists(r.directionsFile)) {
-      directions = loadDirections(r.directionsFile, parameterCount(*network));
-    } else {
-      DirectionOptions directionOptions;
-      directionOptions.seed = r.seed;
-      directions = makeFilterNormalizedDirections(*network, directionOptions);
-      if (!r.directionsFile.empty()) saveDirections(r.directionsFile, *directions);
+    std::string skipped;
+    directions = sliceDirectionsFor(job, skipped, description);
+    if (!directions) {
+      if (cancelled(job.cancel)) return;
+      description["skipped"] = skipped;
+      job.result["slice"] = description;
+      job.end("slice", "slice: skipped, " + skipped);
+      return;
     }
+  } else {
+    description["directions"] = directions->seed;
+    description["filter_normalized"] = true;
   }
   saveDirections((job.out / "directions.bin").string(), *directions);
   job.addFile("directions.bin");
+  description["directions_file"] = "directions.bin";
 
   SliceOptions options;
   options.gridSize = r.grid;
   options.rangeMin = r.rangeMin;
   options.rangeMax = r.rangeMax;
   options.evaluation = evaluationOptions();
-  json description = {{"grid", r.grid},
-                      {"range", {r.rangeMin, r.rangeMax}},
-                      {"directions", directions->seed},
-                      {"directions_file", "directions.bin"},
-                      {"filter_normalized", true}};
   const std::string csvPath = (job.out / "slice.csv").string();
   const SliceResult slice = computeLossSlice(
       *network, images, *directions, options,
@@ -474,35 +683,50 @@ void AnalysisSession::Impl::runInterpolation(Job& job) {
   job.end("interpolation", summary.str());
 }
 
+void AnalysisSession::Impl::runBezier(Job& job) {
+  const auto& r = request;
+  job.begin("bezier");
+  BezierOptions options;
+  options.steps = r.bezierSteps;
+  options.seed = r.seed;
+  options.points = r.interpolatePoints;
+  options.evaluation = evaluationOptions();
+  const BezierResult bezier = trainBezierCurve(*network, data.train, images, flatWeights(*network),
+                                               flatWeights(*interpolationTarget), options, job.cancel);
+  if (bezier.status == LandscapeStatus::Cancelled) return;
+  writeInterpolationCsv((job.out / "bezier.csv").string(), bezier.curve);
+  job.addFile("bezier.csv");
+  double largest = -std::numeric_limits<double>::infinity();
+  for (double loss : bezier.curve.loss) largest = std::max(largest, loss);
+  json description = {{"to", interpolationTargetDescription},
+                      {"file", "bezier.csv"},
+                      {"points", r.interpolatePoints},
+                      {"steps", r.bezierSteps},
+                      {"batch_size", options.batchSize},
+                      {"learning_rate", options.learningRate},
+                      {"momentum", options.momentum},
+                      {"max_loss", number(largest)}};
+  if (!bezier.stepLosses.empty()) {
+    description["first_step_loss"] = number(bezier.stepLosses.front());
+    description["last_step_loss"] = number(bezier.stepLosses.back());
+  }
+  job.result["bezier"] = description;
+  std::ostringstream summary;
+  summary << "bezier: " << r.bezierSteps << " steps, highest loss along the curve " << largest << " -> bezier.csv";
+  job.end("bezier", summary.str());
+}
+
 void AnalysisSession::Impl::runTrajectory(Job& job) {
   job.begin("trajectory");
-  // Every epoch's weights so far, oldest first; the last checkpoint is the final point. Memory: one
-  // flat float64 copy per checkpoint (fine for the small models this is drawn for; see DEVELOPERS.md).
-  std::vector<fs::path> checkpoints;
-  const fs::path directory = fs::path(model.runDirectory) / "checkpoints";
-  if (fs::is_directory(directory)) {
-    for (const auto& entry : fs::directory_iterator(directory)) {
-      const std::string name = entry.path().filename().string();
-      if (entry.is_directory() && name.rfind("epoch-", 0) == 0 && name.find(".tmp") == std::string::npos) {
-        checkpoints.push_back(entry.path());
-      }
-    }
-  }
-  std::sort(checkpoints.begin(), checkpoints.end());
-  if (checkpoints.size() < 2) {
-    job.result["trajectory"] = {{"checkpoints", checkpoints.size()}, {"skipped", "needs at least two checkpoints"}};
+  const CheckpointPath path = readCheckpointPath(job.cancel);
+  if (cancelled(job.cancel)) return;
+  if (path.weights.size() < 2) {
+    job.result["trajectory"] = {{"checkpoints", path.weights.size()}, {"skipped", "needs at least two checkpoints"}};
     job.end("trajectory", "trajectory: skipped, the run has fewer than two checkpoints");
     return;
   }
-  auto walker = makeNetworkKeepingGlobalRng(model.run.model);
-  std::vector<std::vector<double>> weights;
-  std::vector<int> epochs;
-  for (const auto& checkpoint : checkpoints) {
-    if (cancelled(job.cancel)) return;
-    walker->load((checkpoint / "model.pt").string());
-    weights.push_back(flatWeights(*walker));
-    epochs.push_back(std::stoi(checkpoint.filename().string().substr(6)));
-  }
+  const auto& weights = path.weights;
+  const auto& epochs = path.epochs;
   const TrajectoryProjection projection = projectTrajectory(weights, weights.back());
   writeTrajectoryCsv((job.out / "trajectory.csv").string(), epochs, projection);
   job.addFile("trajectory.csv");
@@ -549,7 +773,38 @@ AnalysisResults readAnalysisDirectory(const std::string& directory) {
   results.loss = optionalNumber(document, "loss", "");
   results.accuracy = optionalNumber(document, "accuracy", "");
   results.mSharpness = optionalNumber(document, "m_sharpness", "");
+  if (section("bezier") != nullptr) results.bezier = readInterpolationCsv((base / "bezier.csv").string());
+  if (const json* perLayer = section("per_layer")) {
+    const auto layers = perLayer->find("layers");
+    if (layers == perLayer->end() || !layers->is_array()) throw DataError(path, "per_layer.layers must be a list");
+    for (const auto& layer : *layers) {
+      if (!layer.is_object() || !layer.contains("layer") || !layer["layer"].is_string() ||
+          !layer.contains("parameters") || !layer["parameters"].is_number_integer()) {
+        throw DataError(path, "each per_layer.layers entry needs a layer name and a parameter count");
+      }
+      LayerCurvatureRow row;
+      row.layer = layer["layer"].get<std::string>();
+      row.parameters = layer["parameters"].get<std::int64_t>();
+      const std::string where = "per_layer.layers[" + row.layer + "].";
+      row.lambdaMax = optionalNumber(layer, "lambda_max", where).value_or(std::numeric_limits<double>::quiet_NaN());
+      row.trace = optionalNumber(layer, "trace", where).value_or(std::numeric_limits<double>::quiet_NaN());
+      row.traceStandardError =
+          optionalNumber(layer, "trace_stderr", where).value_or(std::numeric_limits<double>::quiet_NaN());
+      results.perLayer.push_back(row);
+    }
+  }
   if (const json* hessian = section("hessian")) {
+    const auto bottom = hessian->find("bottom");
+    if (bottom != hessian->end()) {
+      const auto values = bottom->is_object() ? bottom->find("eigenvalues") : bottom->end();
+      if (!bottom->is_object() || values == bottom->end() || !values->is_array()) {
+        throw DataError(path, "hessian.bottom.eigenvalues must be a list of numbers");
+      }
+      for (const auto& value : *values) {
+        if (!value.is_number()) throw DataError(path, "hessian.bottom.eigenvalues must be a list of numbers");
+        results.bottomEigenvalues.push_back(value.get<double>());
+      }
+    }
     const auto eigenvalues = hessian->find("eigenvalues");
     if (eigenvalues != hessian->end()) {
       if (!eigenvalues->is_array()) throw DataError(path, "hessian.eigenvalues must be a list of numbers");
@@ -564,7 +819,7 @@ AnalysisResults readAnalysisDirectory(const std::string& directory) {
     results.traceStandardError = optionalNumber(*trace, "stderr", "trace.");
   }
   if (section("esd") != nullptr) results.esd = readDensityCsv((base / "esd.csv").string());
-  if (const json* slice = section("slice")) {
+  if (const json* slice = section("slice"); slice != nullptr && !slice->contains("skipped")) {
     const auto grid = slice->find("grid");
     const auto range = slice->find("range");
     if (grid == slice->end() || !grid->is_number_integer() || range == slice->end() || !range->is_array() ||

@@ -58,6 +58,8 @@ struct AnalysisResults {
   std::optional<double> loss;
   std::optional<double> accuracy;
   std::vector<double> eigenvalues;  // descending; empty without --hessian-top
+  std::vector<double> bottomEigenvalues;  // ascending (most negative first); empty without --hessian-bottom
+  std::vector<LayerCurvatureRow> perLayer;  // empty without --per-layer
   std::optional<double> trace;
   std::optional<double> traceStandardError;
   std::optional<double> mSharpness;
@@ -65,6 +67,7 @@ struct AnalysisResults {
   TrajectoryRows trajectoryOnSlice;  // the checkpoints in the slice's coordinates
   DensityCurve esd;                  // esd.csv
   InterpolationResult interpolation;  // interpolation.csv
+  InterpolationResult bezier;         // bezier.csv: the trained Bezier curve, t in [0, 1]
 
   bool complete() const { return status == "complete"; }
 };
@@ -81,6 +84,7 @@ struct AnalysisOutcome {
   double loss = 0.0;
   double accuracy = 0.0;
   std::vector<double> eigenvalues;  // descending; empty unless --hessian-top
+  std::vector<double> bottomEigenvalues;  // ascending; empty unless --hessian-bottom
 };
 
 // Loads the data split once and builds the network once, then analyzes as many sets of weights as it
@@ -98,6 +102,10 @@ class AnalysisSession {
 
   // Draw the slice directions at the first analysis and reuse them for every later one (as
   // `train --analyze-every` does, so a run's surfaces share their axes).
+  // Start each analysis' Lanczos for --hessian-top from the sum of the previous analysis' top
+  // eigenvectors (as `train --analyze-every` does: between epochs the top eigenspace moves little, and
+  // the eigenvalues converge in fewer products). analysis.json's hessian.warm_start says which start ran.
+  void warmStartLanczos(bool warm);
   void keepDirections(bool keep);
 
   // One rank of a multi-process job (samscape-cli launch -- analyze): Hessian-vector products, traces,

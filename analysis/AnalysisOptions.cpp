@@ -47,6 +47,10 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
   add(fieldOption<R>(info("hessian-top", "Hessian eigenvalues", "Top-K Hessian eigenvalues by Lanczos (0: off)"),
                      [](auto& r) -> auto& { return r.hessianTop; },
                      [](const R& r) { return unlessAtLeast(r.hessianTop, 0, "must be 0 (off) or positive"); }));
+  add(fieldOption<R>(info("hessian-bottom", "Bottom eigenvalues",
+                          "The K smallest (most negative) Hessian eigenvalues by Lanczos: negative curvature (0: off)"),
+                     [](auto& r) -> auto& { return r.hessianBottom; },
+                     [](const R& r) { return unlessAtLeast(r.hessianBottom, 0, "must be 0 (off) or positive"); }));
   add(fieldOption<R>(info("tolerance", "Lanczos tolerance",
                           "Lanczos convergence tolerance (relative residual; eigenvalues come out far more accurate)"),
                      [](auto& r) -> auto& { return r.tolerance; },
@@ -60,9 +64,15 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
                      [](auto& r) -> auto& { return r.singlePrecision; }));
   add(fieldOption<R>(info("trace", "Hessian trace", "Hessian trace by Hutchinson's estimator"),
                      [](auto& r) -> auto& { return r.trace; }));
+  add(fieldOption<R>(info("per-layer", "Per-layer curvature",
+                          "Top eigenvalue and trace of each layer's diagonal Hessian block (per_layer.csv; the trace "
+                          "from --trace-probes probes)"),
+                     [](auto& r) -> auto& { return r.perLayer; }));
   add(fieldOption<R>(info("trace-probes", "Trace probes", "Rademacher probes for --trace"),
                      [](auto& r) -> auto& { return r.traceProbes; },
-                     [](const R& r) { return r.trace ? unlessAtLeast(r.traceProbes, 2, "needs at least 2 probes") : ""; }));
+                     [](const R& r) {
+                       return r.trace || r.perLayer ? unlessAtLeast(r.traceProbes, 2, "needs at least 2 probes") : "";
+                     }));
   add(fieldOption<R>(info("esd", "Spectral density", "Spectral density by stochastic Lanczos quadrature (esd.csv)"),
                      [](auto& r) -> auto& { return r.esd; }));
   add(fieldOption<R>(info("esd-probes", "Density probes", "Probes for --esd"),
@@ -85,6 +95,15 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
   add(fieldOption<R>(info("slice", "Loss slice",
                           "2D loss slice along two filter-normalized directions (slice.csv, slice.vts)"),
                      [](auto& r) -> auto& { return r.slice; }));
+  OptionInfo sliceDirections = info("slice-directions", "Slice directions",
+                                    "random (filter-normalized), pca (the checkpoint path's top two principal directions, "
+                                    "scaled so the path fills the range) or hessian (the top two eigenvectors, unit norm)");
+  sliceDirections.kind = OptionKind::Choice;
+  sliceDirections.choices = {"random", "pca", "hessian"};
+  add(fieldOption<R>(sliceDirections, [](auto& r) -> auto& { return r.sliceDirections; }, [](const R& r) -> std::string {
+    if (r.sliceDirections == "random" || r.sliceDirections == "pca" || r.sliceDirections == "hessian") return "";
+    return "expected random, pca or hessian";
+  }));
   add(fieldOption<R>(info("grid", "Slice grid", "Points per axis of --slice"),
                      [](auto& r) -> auto& { return r.grid; },
                      [](const R& r) { return r.slice ? unlessAtLeast(r.grid, 2, "needs at least 2 points") : ""; }));
@@ -117,6 +136,16 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
                                             r.interpolateMin < r.interpolateMax;
                        return !r.interpolate.empty() && !ordered ? "expected a:b with a < b" : "";
                      }));
+  add(fieldOption<R>(info("bezier", "Bezier curve",
+                          "Mode connectivity: a quadratic Bezier curve to the --interpolate model, its control point "
+                          "trained on the training split (Garipov et al. 2018): bezier.csv"),
+                     [](auto& r) -> auto& { return r.bezier; },
+                     [](const R& r) -> std::string {
+                       return r.bezier && r.interpolate.empty() ? "needs --interpolate (the curve's other end)" : "";
+                     }));
+  add(fieldOption<R>(info("bezier-steps", "Bezier steps", "SGD steps on the curve's control point (batches of 128)"),
+                     [](auto& r) -> auto& { return r.bezierSteps; },
+                     [](const R& r) { return r.bezier ? unlessAtLeast(r.bezierSteps, 0, "must be 0 or more") : ""; }));
   add(fieldOption<R>(info("trajectory", "Trajectory",
                           analyze ? "The run's checkpoints projected on the PCA plane of their differences from the final "
                                     "weights (trajectory.csv; --checkpoint must be a run directory)"
@@ -144,7 +173,7 @@ void validateAnalysisRequest(const AnalysisRequest& request, AnalysisCommand com
 }
 
 bool requestsAnyAnalysis(const AnalysisRequest& r) {
-  return r.hessianTop > 0 || r.trace || r.esd || r.mSharpness || r.slice || !r.interpolate.empty() || r.trajectory;
+  return r.hessianTop > 0 || r.hessianBottom > 0 || r.perLayer || r.trace || r.esd || r.mSharpness || r.slice || !r.interpolate.empty() || r.trajectory;
 }
 
 }  // namespace samscape

@@ -21,10 +21,12 @@ struct AnalysisRequest {
   std::uint64_t seed = 0;       // --seed: probes and directions
 
   int hessianTop = 0;           // --hessian-top K (0: off)
+  int hessianBottom = 0;        // --hessian-bottom K: the K smallest (most negative) eigenvalues (0: off)
   double tolerance = 1e-4;      // --tolerance
   bool eigenvectors = false;    // --eigenvectors (computed, kept in memory only)
   bool singlePrecision = false; // --single-precision: Hessian products in float32 (default float64)
   bool trace = false;           // --trace
+  bool perLayer = false;        // --per-layer: each module's diagonal Hessian block, top eigenvalue and trace
   int traceProbes = 100;        // --trace-probes
   bool esd = false;             // --esd
   int esdProbes = 10;           // --esd-probes
@@ -36,6 +38,10 @@ struct AnalysisRequest {
   int ascentSteps = 1;          // --ascent-steps
 
   bool slice = false;           // --slice
+  // --slice-directions: random (filter-normalized, drawn from --seed), pca (the top two principal
+  // directions of the run's checkpoints: the path shows on the surface; needs a run's checkpoints) or
+  // hessian (the top two Hessian eigenvectors, unit norm).
+  std::string sliceDirections = "random";
   int grid = 51;                // --grid
   double rangeMin = -1.0;       // --range a:b
   double rangeMax = 1.0;
@@ -47,6 +53,11 @@ struct AnalysisRequest {
   int interpolatePoints = 41;   // --interpolate-points
   double interpolateMin = -0.5; // --interpolate-range a:b
   double interpolateMax = 1.5;
+
+  // --bezier: a quadratic Bezier curve between the model and --interpolate's, its control point trained
+  // (Garipov et al. 2018), evaluated at --interpolate-points points of [0, 1]: bezier.csv.
+  bool bezier = false;
+  int bezierSteps = 200;        // --bezier-steps: SGD steps (batches of 128 training examples)
 
   bool trajectory = false;      // --trajectory: the run's checkpoints so far, projected on a plane
 };

@@ -72,10 +72,10 @@ SpectrumResult denseTopEigenvalues(SymmetricOperator& op, const SpectrumOptions&
     result.ratioTopOverKth = std::numeric_limits<double>::quiet_NaN();
     return result;
   }
-  // Eigen sorts ascending; take them from the top.
+  // Eigen sorts ascending; take them from the top (or the bottom).
   const Eigen::Index count = std::min<Eigen::Index>(n, options.topK);
   for (Eigen::Index i = 0; i < count; ++i) {
-    const Eigen::Index column = n - 1 - i;
+    const Eigen::Index column = options.smallest ? i : n - 1 - i;
     result.eigenvalues.push_back(solver.eigenvalues()(column));
     if (options.eigenvectors) {
       const Eigen::VectorXd vector = solver.eigenvectors().col(column);
@@ -84,7 +84,8 @@ SpectrumResult denseTopEigenvalues(SymmetricOperator& op, const SpectrumOptions&
   }
   result.converged = true;
   result.status = "converged (dense: the operator has only " + std::to_string(n) + " dimensions)";
-  result.ratioTopOverKth = topOverKth(result.eigenvalues, static_cast<int>(count));
+  result.ratioTopOverKth = options.smallest ? std::numeric_limits<double>::quiet_NaN()
+                                            : topOverKth(result.eigenvalues, static_cast<int>(count));
   return result;
 }
 
@@ -101,6 +102,15 @@ SpectrumResult topEigenvalues(SymmetricOperator& op, const SpectrumOptions& opti
   }
   if (!(options.tolerance > 0.0)) {
     throw Error("the eigenvalue tolerance must be positive, not " + shortNumber(options.tolerance));
+  }
+  if (!options.start.empty()) {
+    if (static_cast<std::int64_t>(options.start.size()) != n) {
+      throw Error("the Lanczos starting vector has " + std::to_string(options.start.size()) +
+                  " entries; the operator has " + std::to_string(n) + " dimensions");
+    }
+    double squared = 0.0;
+    for (double value : options.start) squared += value * value;
+    if (!(squared > 0.0) || !std::isfinite(squared)) throw Error("the Lanczos starting vector must have a finite, nonzero norm");
   }
   if (options.topK >= n) return denseTopEigenvalues(op, options);
 
@@ -120,14 +130,19 @@ SpectrumResult topEigenvalues(SymmetricOperator& op, const SpectrumOptions& opti
   Spectra::SymEigsSolver<SpectraOperator> solver(adapter, static_cast<Eigen::Index>(k),
                                                  static_cast<Eigen::Index>(ncv));
   // init() starts from Spectra's fixed pseudo-random vector, so results are reproducible.
-  solver.init();
-  solver.compute(Spectra::SortRule::LargestAlge, options.maxIterations, options.tolerance,
-                 Spectra::SortRule::LargestAlge);
+  if (options.start.empty()) {
+    solver.init();
+  } else {
+    solver.init(options.start.data());
+  }
+  const Spectra::SortRule rule = options.smallest ? Spectra::SortRule::SmallestAlge : Spectra::SortRule::LargestAlge;
+  solver.compute(rule, options.maxIterations, options.tolerance, rule);
 
   SpectrumResult result;
   result.hessianVectorProducts = adapter.applications();
   const Spectra::CompInfo info = solver.info();
-  // eigenvalues() holds the converged ones only, already sorted (descending by LargestAlge).
+  // eigenvalues() holds the converged ones only, already sorted (descending by LargestAlge, ascending
+  // by SmallestAlge).
   const Eigen::VectorXd values = solver.eigenvalues();
   result.eigenvalues.assign(values.data(), values.data() + values.size());
   if (options.eigenvectors && values.size() > 0) {
@@ -158,7 +173,7 @@ SpectrumResult topEigenvalues(SymmetricOperator& op, const SpectrumOptions& opti
       result.status = "not computed";
       break;
   }
-  result.ratioTopOverKth = result.converged ? topOverKth(result.eigenvalues, options.topK)
+  result.ratioTopOverKth = result.converged && !options.smallest ? topOverKth(result.eigenvalues, options.topK)
                                             : std::numeric_limits<double>::quiet_NaN();
   return result;
 }

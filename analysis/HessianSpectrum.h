@@ -1,5 +1,5 @@
 #pragma once
-// The top eigenvalues of a large symmetric operator known only through its action on vectors (a
+// The top (or bottom) eigenvalues of a large symmetric operator known only through its action on vectors (a
 // Hessian through Hessian-vector products), by implicitly restarted Lanczos (Spectra's
 // SymEigsSolver). Plain C++ types only: no LibTorch, no Eigen, no Spectra in this header.
 
@@ -19,16 +19,23 @@ class SymmetricOperator {
 };
 
 struct SpectrumOptions {
-  int topK = 5;            // how many of the largest (algebraic) eigenvalues
+  int topK = 5;            // how many of the largest (algebraic) eigenvalues (the smallest with `smallest`)
+  // The topK smallest (most negative) eigenvalues instead, in ascending order: negative curvature,
+  // a saddle's signature.
+  bool smallest = false;
   int ncv = 0;             // Lanczos basis size, topK < ncv <= n; 0: min(n, 25) for topK 1, else min(n, max(2 topK + 1, 20))
   int maxIterations = 1000;  // restarts
   double tolerance = 1e-10;  // Spectra's relative tolerance on each Ritz value
   bool eigenvectors = false;
+  // Lanczos' starting vector (size n, any nonzero norm; empty: Spectra's fixed pseudo-random one).
+  // Warm start: a combination of the eigenvectors of a nearby operator (the previous analysis' during
+  // training) starts in nearly the wanted subspace and converges in fewer products.
+  std::vector<double> start;
 };
 
 struct SpectrumResult {
-  // The converged eigenvalues among the topK largest, in descending order: topK of them when
-  // converged, possibly fewer (even none) when not.
+  // The converged eigenvalues among the topK largest, in descending order (the smallest: ascending):
+  // topK of them when converged, possibly fewer (even none) when not.
   std::vector<double> eigenvalues;
   // When SpectrumOptions::eigenvectors: unit eigenvectors, one per eigenvalue, each of size n.
   std::vector<std::vector<double>> eigenvectors;
@@ -40,10 +47,11 @@ struct SpectrumResult {
   double ratioTopOverKth = 0.0;
 };
 
-// The topK largest eigenvalues of `op`. When topK >= n (tiny operators, where Lanczos is not
+// The topK largest (or smallest) eigenvalues of `op`. When topK >= n (tiny operators, where Lanczos is not
 // defined) the operator is applied to every basis vector and the dense matrix is diagonalized.
 // Non-convergence is reported in the result, not thrown. Throws Error for topK < 1, an ncv out of
-// range or an empty operator; whatever op.apply throws passes through.
+// range, a start of the wrong size or zero norm, or an empty operator; whatever op.apply throws
+// passes through.
 SpectrumResult topEigenvalues(SymmetricOperator& op, const SpectrumOptions& options);
 
 }  // namespace samscape

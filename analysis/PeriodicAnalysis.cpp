@@ -25,9 +25,11 @@ PeriodicAnalysis::PeriodicAnalysis(const TrainConfig& config, int every, Analysi
   AnalysisModel model;
   model.run = config;
   model.description = config.outDir;
-  model.runDirectory = request.trajectory ? config.outDir : "";
+  const bool needsCheckpoints = request.trajectory || (request.slice && request.sliceDirections == "pca");
+  model.runDirectory = needsCheckpoints ? config.outDir : "";
   session_ = std::make_unique<AnalysisSession>(model, request, AnalysisCommand::Train);
   session_->keepDirections(true);
+  session_->warmStartLanczos(true);
 }
 
 PeriodicAnalysis::~PeriodicAnalysis() = default;

@@ -158,6 +158,14 @@ void LineChart::rebuild() {
 
   Range xRange;
   Range yRange;
+  // The data's own largest value bounds how far reference lines may stretch the y axis.
+  double dataMax = -std::numeric_limits<double>::infinity();
+  for (const auto& data : series_) {
+    if (data.reference) continue;
+    for (double y : data.ys) {
+      if (std::isfinite(y) && (!logScale_ || y > 0.0)) dataMax = std::max(dataMax, y);
+    }
+  }
   const bool smoothing = smoothing_ > 0.0;
   for (std::size_t index = 0; index < series_.size(); ++index) {
     const ChartSeries& data = series_[index];
@@ -190,6 +198,7 @@ void LineChart::rebuild() {
           if (faint) color.setAlpha(kRawAlpha);
           QPen pen(color);
           pen.setWidthF(faint ? 1.0 : 2.0);
+          if (data.reference) pen.setStyle(Qt::DashLine);
           segment->setPen(pen);
           chart_->addSeries(segment);
           segment->attachAxis(xAxis);
@@ -204,12 +213,13 @@ void LineChart::rebuild() {
         }
         segment->append(x, y);
         xRange.add(x);
-        yRange.add(y);
+        if (!data.reference || !std::isfinite(dataMax) || y <= 3.0 * std::abs(dataMax)) yRange.add(y);
       }
       finish();
     };
-    if (smoothing) addCurve(ys, /*faint=*/true);
-    addCurve(smoothing ? smoothed : ys, /*faint=*/false);
+    const bool smoothThis = smoothing && !data.reference;
+    if (smoothThis) addCurve(ys, /*faint=*/true);
+    addCurve(smoothThis ? smoothed : ys, /*faint=*/false);
   }
 
   if (!xRange.valid()) {

@@ -23,6 +23,10 @@ struct ChartSeries {
   QColor color;
   std::vector<double> xs;
   std::vector<double> ys;  // NaN: no value (drawn as a gap)
+  // A reference line (a bound such as the edge of stability, 2/lr): dashed, never smoothed, and it
+  // widens the y axis only up to three times the data's largest value, so that a bound far above the
+  // data (2/lr as a schedule decays) leaves the data readable.
+  bool reference = false;
 };
 
 // The exponential moving average shown when smoothing is on: s_0 = y_0, s_i = w s_(i-1) + (1 - w) y_i

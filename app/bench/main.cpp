@@ -1,7 +1,7 @@
 // samscape-bench: training-step costs measured side by side in one run, so that the ratios hold even
 // on a shared, noisy machine. For each model, at a fixed batch on random data of the model's usual
 // input shape, it times full training steps (forward, backward, update, through the trainer's own
-// step) for SGD, SAM, SAM with m = 32 and ASAM, interleaved in rounds; then prints SGD's images/s and
+// step) for SGD, SAM, SAM with m = 32, ASAM, GSAM and LookSAM (k = 5), interleaved in rounds; then prints SGD's images/s and
 // step times (the fastest round: noise on a shared machine only ever adds time) and the cost ratios
 // (the median over rounds of the ratio within each round). With --pytorch-reference SCRIPT it then
 // runs the same steps in PyTorch from Python (app/bench/pytorch_reference.py) on the same device, so
@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "analysis/HessianSpectrum.h"
 #include "analysis/LossSurfaceTorch.h"
+#include "analysis/ModelHessianTorch.h"
 #include "core/Error.h"
 #include "core/Runtime.h"
 #include "core/models/ParameterVector.h"
@@ -37,6 +39,8 @@ struct Variant {
   std::string label;
   OptimizerSpec spec;
   std::unique_ptr<Optimizer> optimizer;
+  GradientRuleMemory memory;  // LookSAM's g_v
+  std::int64_t steps = 0;     // LookSAM's schedule counts them
   double bestSecondsPerStep = std::numeric_limits<double>::infinity();
   std::vector<double> secondsPerRound;
 };
@@ -77,32 +81,46 @@ void benchmarkModel(const std::string& name, int channels, int side, std::int64_
            {"sgd", specFor(OptimizerKind::Sgd, 0)},
            {"sam", specFor(OptimizerKind::Sam, 0)},
            {"sam m=32", specFor(OptimizerKind::Sam, std::min<std::int64_t>(32, batchSize))},
-           {"asam", specFor(OptimizerKind::Asam, 0)}}) {
+           {"asam", specFor(OptimizerKind::Asam, 0)},
+           {"gsam", specFor(OptimizerKind::Gsam, 0)},
+           {"looksam k=5", specFor(OptimizerKind::LookSam, 0)}}) {
     Variant variant;
     variant.label = label;
     variant.spec = spec;
     variants.push_back(std::move(variant));
   }
+  // One step of a variant, through the trainer's own step with the variant's memory and step count.
+  auto step = [&](Variant& variant) {
+    StepContext context;
+    context.globalStep = variant.steps++;
+    context.memory = &variant.memory;
+    trainingStep(replicas, *variant.optimizer, variant.spec, batch, nullptr, context);
+  };
   for (auto& variant : variants) {
     variant.optimizer = makeOptimizer(replicas.front().parameters, variant.spec);
-    trainingStep(replicas, *variant.optimizer, variant.spec, batch);  // warm-up
+    step(variant);  // warm-up
   }
   for (int round = 0; round < rounds; ++round) {
     for (auto& variant : variants) {
       const auto start = Clock::now();
       // trainingStep returns host numbers, so each step has finished on the device when it returns.
-      for (int step = 0; step < stepsPerRound; ++step) trainingStep(replicas, *variant.optimizer, variant.spec, batch);
-      const double seconds = std::chrono::duration<double>(Clock::now() - start).count() / stepsPerRound;
+      // A round of LookSAM spans whole periods of k steps, so that each round holds its share of ascents.
+      const int count = variant.spec.kind == OptimizerKind::LookSam
+                            ? stepsPerRound * static_cast<int>(variant.spec.lookSamK)
+                            : stepsPerRound;
+      for (int i = 0; i < count; ++i) step(variant);
+      const double seconds = std::chrono::duration<double>(Clock::now() - start).count() / count;
       variant.bestSecondsPerStep = std::min(variant.bestSecondsPerStep, seconds);
       variant.secondsPerRound.push_back(seconds);
     }
   }
   const double sgd = variants[0].bestSecondsPerStep;
   const double sam = variants[1].bestSecondsPerStep;
-  std::printf("%-10s %-8s %10.1f %9.2f %9.2f %12.3f %16.3f %11.3f\n", name.c_str(),
+  std::printf("%-10s %-8s %10.1f %9.2f %9.2f %12.3f %16.3f %11.3f %11.3f %15.3f\n", name.c_str(),
               (std::to_string(channels) + "x" + std::to_string(side) + "x" + std::to_string(side)).c_str(),
               static_cast<double>(batchSize) / sgd, 1000 * sgd, 1000 * sam, medianRatio(variants[1], variants[0]),
-              medianRatio(variants[2], variants[1]), medianRatio(variants[3], variants[1]));
+              medianRatio(variants[2], variants[1]), medianRatio(variants[3], variants[1]),
+              medianRatio(variants[4], variants[1]), medianRatio(variants[5], variants[0]));
   std::fflush(stdout);
 }
 
@@ -139,6 +157,71 @@ double secondsOf(Action&& action) {
 // Fashion-MNIST's shape: one Hessian-vector product over one gradient (both over the whole set, in
 // float64 as `analyze` runs them), and a 5 x 5 loss slice's examples/s over plain evaluation-mode
 // forward passes over the same data (float32, as the slice runs).
+// Lanczos started cold (Spectra's fixed vector) and warm (the sum of the previous analysis' top
+// eigenvectors, as `train --analyze-every` does) on the Hessian one epoch after that analysis.
+struct LanczosStarts {
+  int steps = 0;
+  std::int64_t cold = 0;
+  std::int64_t warm = 0;
+};
+
+LanczosStarts lanczosWarmStart(Network& network, const ImageSet& images, const std::string& device) {
+  ModelHessianOptions hessianOptions;
+  hessianOptions.normalize = false;
+  hessianOptions.batchSize = static_cast<std::int64_t>(images.size());
+  hessianOptions.device = device;
+  SpectrumOptions options;
+  options.topK = 5;
+  options.tolerance = 1e-4;
+  options.eigenvectors = true;
+
+  // SGD over the images in batches of 32: 20 epochs to leave the initialization behind, then one more
+  // between the two analyses, as `train --analyze-every 1` has between its analyses mid-run.
+  OptimizerSpec sgd;
+  sgd.learningRate = 0.05;
+  const torch::Device target(device);
+  const torch::Tensor pixels = torch::tensor(std::vector<float>(images.pixels.begin(), images.pixels.end()))
+                                   .view({-1, 1, 28, 28})
+                                   .div(255.0)
+                                   .to(target);
+  const torch::Tensor labels = torch::tensor(images.labels, torch::kInt64).to(target);
+  auto optimizer = makeOptimizer(network.parameters(), sgd);
+  LanczosStarts result;
+  const auto trainEpochs = [&](int epochs) {
+    network.setTraining(true);
+    for (int epoch = 0; epoch < epochs; ++epoch) {
+      for (std::int64_t begin = 0; begin < static_cast<std::int64_t>(images.size()); begin += 32) {
+        for (auto& parameter : network.parameters()) {
+          if (parameter.grad().defined()) parameter.mutable_grad().zero_();
+        }
+        torch::nn::functional::cross_entropy(network.forward(pixels.slice(0, begin, begin + 32)),
+                                             labels.slice(0, begin, begin + 32))
+            .backward();
+        optimizer->applyGradients();
+        ++result.steps;
+      }
+    }
+    network.setTraining(false);
+  };
+  trainEpochs(20);
+  std::vector<double> start;
+  {
+    const auto hessian = makeModelHessian(network, images, hessianOptions);
+    for (const auto& vector : topEigenvalues(*hessian, options).eigenvectors) {
+      if (start.empty()) start.assign(vector.size(), 0.0);
+      for (std::size_t i = 0; i < vector.size(); ++i) start[i] += vector[i];
+    }
+  }
+  result.steps = 0;
+  trainEpochs(1);
+  const auto hessian = makeModelHessian(network, images, hessianOptions);
+  options.eigenvectors = false;
+  result.cold = topEigenvalues(*hessian, options).hessianVectorProducts;
+  options.start = start;
+  result.warm = topEigenvalues(*hessian, options).hessianVectorProducts;
+  return result;
+}
+
 void benchmarkAnalysis(int rounds, const std::string& device) {
   ImageSet images;
   images.channels = 1;
@@ -192,16 +275,21 @@ void benchmarkAnalysis(int rounds, const std::string& device) {
     // examples/s of the slice over examples/s of plain evaluation, for the same number of examples
     sliceOverEval.push_back(eval / slice);
   }
+  const LanczosStarts starts = lanczosWarmStart(*network, images, device);
   std::printf("\nanalysis (cnn, 256 images of 1x28x28, median of %d rounds)\n", rounds);
   std::printf("  one Hessian-vector product / one gradient (float64):        %.3f\n", median(hvpOverGradient));
   std::printf("  5x5 slice examples/s / evaluation-mode forward examples/s:  %.3f\n", median(sliceOverEval));
+  std::printf("  Hessian-vector products, top 5 to 1e-4, one epoch (%d steps) after the last analysis: "
+              "cold %lld, warm %lld (warm / cold %.3f)\n",
+              starts.steps, static_cast<long long>(starts.cold), static_cast<long long>(starts.warm),
+              static_cast<double>(starts.warm) / static_cast<double>(starts.cold));
   std::fflush(stdout);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"samscape-bench: training-step costs of SGD, SAM, m-sharpness and ASAM"};
+  CLI::App app{"samscape-bench: training-step costs of SGD, SAM, m-sharpness, ASAM, GSAM and LookSAM"};
   int threads = 0;
   std::int64_t batchSize = 128;
   int rounds = 9;
@@ -243,8 +331,8 @@ int main(int argc, char** argv) {
     std::printf("samscape-bench: LibTorch %s, device %s, %d threads, batch %lld, %d rounds of %d steps\n",
                 info.torchVersion.c_str(), device.c_str(), usedThreads, static_cast<long long>(batchSize), rounds,
                 steps);
-    std::printf("%-10s %-8s %10s %9s %9s %12s %16s %11s\n", "model", "input", "sgd img/s", "sgd ms", "sam ms",
-                "sam/sgd", "sam m=32/m=all", "asam/sam");
+    std::printf("%-10s %-8s %10s %9s %9s %12s %16s %11s %11s %15s\n", "model", "input", "sgd img/s", "sgd ms",
+                "sam ms", "sam/sgd", "sam m=32/m=all", "asam/sam", "gsam/sam", "looksam k=5/sgd");
     if (device != "cpu") std::printf("GPU: %s\n", cudaDeviceName(device).c_str());
     for (const auto& model : models) {
       if (model == "cnn" || model == "mlp") {

@@ -15,7 +15,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "viz/FigureExport.h"
@@ -67,6 +69,31 @@ double analysisValue(const RunAnalysis& a, const QString& metric) {
   if (metric == "m-sharpness") return a.mSharpness.value_or(kNaN);
   if (metric == "analysis loss") return a.complete() ? a.loss.value_or(kNaN) : kNaN;
   return kNaN;
+}
+
+// The edge of stability (Cohen et al., ICLR 2021) at each epoch's learning rate: gradient descent with
+// heavy-ball momentum beta on a quadratic of curvature lambda is stable iff lambda < 2(1 + beta)/lr
+// (2/lr without momentum; Nesterov's: 2(1 + beta)/((1 + 2 beta) lr)). Drawn beside lambda_max. Runs
+// with an Adam base have none: their bound holds for the preconditioned sharpness, which the analyses
+// do not compute.
+std::optional<viz::ChartSeries> stabilityBound(const GuiRun& run, const QString& runLabel, const QColor& color,
+                                               const std::function<double(int)>& xOf) {
+  const OptimizerSpec& o = run.spec.config.optimizer;
+  if (o.baseKind() != BaseOptimizerKind::Sgd) return std::nullopt;
+  const double beta = o.momentum;
+  const double numerator = o.nesterov ? 2.0 * (1.0 + beta) / (1.0 + 2.0 * beta) : 2.0 * (1.0 + beta);
+  viz::ChartSeries bound;
+  bound.reference = true;
+  bound.color = color;
+  bound.name = runLabel + (beta == 0.0 ? " 2/lr" : (o.nesterov ? " 2(1+β)/((1+2β)lr)" : " 2(1+β)/lr"));
+  for (const EpochMetrics& m : run.epochs) {
+    const double x = xOf(m.epoch);
+    if (std::isnan(x) || !(m.learningRate > 0.0)) continue;
+    bound.xs.push_back(x);
+    bound.ys.push_back(numerator / m.learningRate);
+  }
+  if (bound.xs.empty()) return std::nullopt;
+  return bound;
 }
 
 QString fileSafe(const QString& text) {
@@ -183,6 +210,7 @@ void CurvesPage::refresh() {
         if (axis == "wall time (s)") return index < run->epochEndSeconds.size() ? run->epochEndSeconds[index] : kNaN;
         return epoch;
       };
+      std::optional<viz::ChartSeries> bound;
       if (fromAnalysis) {
         for (const auto& [epoch, analysis] : run->analyses) {
           const double x = xOf(epoch);
@@ -190,6 +218,7 @@ void CurvesPage::refresh() {
           s.xs.push_back(x);
           s.ys.push_back(analysisValue(analysis, metric));
         }
+        if (metric == "lambda_max" && !s.xs.empty()) bound = stabilityBound(*run, run->name(), s.color, xOf);
       } else {
         for (const EpochMetrics& m : run->epochs) {
           const double x = xOf(m.epoch);
@@ -199,6 +228,7 @@ void CurvesPage::refresh() {
         }
       }
       series.push_back(std::move(s));
+      if (bound) series.push_back(std::move(*bound));
     }
     charts_[c]->setTitle(metric);
     charts_[c]->setAxisTitles(axis, metric);
@@ -347,11 +377,19 @@ void LandscapePage::refresh() {
   if (!shown.empty()) {
     if (const PairInterpolation* curve = controller_.pairInterpolation(shown.front()->pairId)) {
       viz::ChartSeries loss;
-      loss.name = "loss";
+      loss.name = "straight line";
       loss.color = QColor(31, 119, 180);
       loss.xs = curve->ts;
       loss.ys = curve->loss;
       series.push_back(loss);
+      if (!curve->bezierTs.empty()) {
+        viz::ChartSeries bezier;
+        bezier.name = "Bezier curve (trained)";
+        bezier.color = QColor(214, 39, 40);
+        bezier.xs = curve->bezierTs;
+        bezier.ys = curve->bezierLoss;
+        series.push_back(bezier);
+      }
     }
   }
   interpolation_->setSeries(series);
@@ -397,18 +435,24 @@ bool LandscapePage::exportAll(const QString& directory, const QString& prefix, Q
 SpectrumPage::SpectrumPage(RunController& controller, QWidget* parent) : RunPage(controller, parent) {
   auto* layout = new QHBoxLayout(this);
   eigenvalues_ = new viz::LineChart(this);
-  eigenvalues_->setTitle("Top Hessian eigenvalues");
+  eigenvalues_->setTitle("Hessian eigenvalues and the edge of stability (dashed)");
   eigenvalues_->setAxisTitles("epoch", "eigenvalue");
   density_ = new viz::LineChart(this);
   density_->setTitle("Spectral density (latest epoch with --esd)");
   density_->setAxisTitles("eigenvalue", "density");
+  layers_ = new viz::LineChart(this);
+  layers_->setTitle("lambda_max of each layer's Hessian block (latest epoch with --per-layer)");
+  layers_->setAxisTitles("layer, in parameter order", "lambda_max");
+  layers_->hide();
   layout->addWidget(eigenvalues_, 1);
   layout->addWidget(density_, 1);
+  layout->addWidget(layers_, 1);
 }
 
 void SpectrumPage::refresh() {
   std::vector<viz::ChartSeries> eigenvalues;
   std::vector<viz::ChartSeries> densities;
+  std::vector<viz::ChartSeries> layers;
   for (int id : runs_) {
     const GuiRun* run = controller_.run(id);
     if (run == nullptr) continue;
@@ -430,6 +474,43 @@ void SpectrumPage::refresh() {
       }
       eigenvalues.push_back(std::move(s));
     }
+    // The most negative eigenvalues (--hessian-bottom), dashed-free and darker than the run's colour.
+    std::size_t bottomK = 0;
+    for (const auto& [epoch, analysis] : run->analyses) bottomK = std::max(bottomK, analysis.bottomEigenvalues.size());
+    for (std::size_t i = 0; i < bottomK; ++i) {
+      viz::ChartSeries s;
+      QString name = run->name();
+      const QRegularExpressionMatch pair = QRegularExpression("^pair \\d+ (.+)$").match(name);
+      if (pair.hasMatch()) name = pair.captured(1);
+      s.name = QString("%1 λmin%2").arg(name).arg(i + 1);
+      s.color = viz::runColor(id).darker(130 + static_cast<int>(i) * 15);
+      for (const auto& [epoch, analysis] : run->analyses) {
+        if (analysis.bottomEigenvalues.empty()) continue;
+        s.xs.push_back(epoch);
+        s.ys.push_back(i < analysis.bottomEigenvalues.size() ? analysis.bottomEigenvalues[i] : kNaN);
+      }
+      eigenvalues.push_back(std::move(s));
+    }
+    for (auto it = run->analyses.rbegin(); it != run->analyses.rend(); ++it) {
+      if (it->second.perLayer.empty()) continue;
+      viz::ChartSeries s;
+      s.name = QString("%1, epoch %2").arg(run->name()).arg(it->first);
+      s.color = viz::runColor(id);
+      for (std::size_t layer = 0; layer < it->second.perLayer.size(); ++layer) {
+        s.xs.push_back(static_cast<double>(layer + 1));
+        s.ys.push_back(it->second.perLayer[layer].lambdaMax);
+      }
+      layers.push_back(std::move(s));
+      break;
+    }
+    if (k > 0) {
+      QString name = run->name();
+      const QRegularExpressionMatch pair = QRegularExpression("^pair \\d+ (.+)$").match(name);
+      if (pair.hasMatch()) name = pair.captured(1);
+      if (auto bound = stabilityBound(*run, name, viz::runColor(id), [](int epoch) { return static_cast<double>(epoch); })) {
+        eigenvalues.push_back(std::move(*bound));
+      }
+    }
     for (auto it = run->analyses.rbegin(); it != run->analyses.rend(); ++it) {
       if (it->second.esd.density.empty()) continue;
       viz::ChartSeries s;
@@ -445,6 +526,8 @@ void SpectrumPage::refresh() {
   density_->setTitle(densities.empty() ? QString("Spectral density: none computed (launch with --esd)")
                                        : QString("Spectral density (latest epoch with --esd)"));
   density_->setSeries(densities);
+  layers_->setSeries(layers);
+  layers_->setVisible(!layers.empty());
 }
 
 bool SpectrumPage::exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) {
@@ -452,6 +535,9 @@ bool SpectrumPage::exportAll(const QString& directory, const QString& prefix, QS
   if (!exportChart(*eigenvalues_, QDir(directory).filePath(prefix + "-eigenvalues"), written, error)) return false;
   if (!density_->series().empty()) {
     if (!exportChart(*density_, QDir(directory).filePath(prefix + "-spectral-density"), written, error)) return false;
+  }
+  if (!layers_->series().empty()) {
+    if (!exportChart(*layers_, QDir(directory).filePath(prefix + "-per-layer"), written, error)) return false;
   }
   return true;
 }

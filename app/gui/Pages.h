@@ -102,6 +102,7 @@ class SpectrumPage : public RunPage {
  private:
   viz::LineChart* eigenvalues_ = nullptr;
   viz::LineChart* density_ = nullptr;
+  viz::LineChart* layers_ = nullptr;  // per-layer lambda_max, shown only when some analysis has it
 };
 
 }  // namespace samscape::gui

@@ -2,6 +2,7 @@
 
 #include <QDateTime>
 #include <QDir>
+#include <QFile>
 #include <QCoreApplication>
 #include <QFileInfo>
 #include <QElapsedTimer>
@@ -285,6 +286,11 @@ void RunController::startPairInterpolation(int pairId) {
       curve.ts = result.ts;
       curve.loss = result.loss;
       curve.accuracy = result.accuracy;
+      if (QFile::exists(directory + "/bezier.csv")) {
+        const InterpolationResult bezier = readInterpolationCsv((directory + "/bezier.csv").toStdString());
+        curve.bezierTs = bezier.ts;
+        curve.bezierLoss = bezier.loss;
+      }
     } catch (const std::exception&) {
       // No curve: the interpolation failed (its worker says nothing more); the chart stays empty.
     }

@@ -23,6 +23,9 @@ struct PairInterpolation {
   std::vector<double> ts;
   std::vector<double> loss;
   std::vector<double> accuracy;
+  // The trained quadratic Bezier curve between the same two solutions (mode connectivity), t in [0, 1].
+  std::vector<double> bezierTs;
+  std::vector<double> bezierLoss;
 };
 
 class RunController : public QObject {

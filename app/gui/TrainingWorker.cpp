@@ -113,6 +113,8 @@ void InterpolationWorker::run() {
     AnalysisRequest request;
     request.subset = subset_;
     request.interpolate = toRun_.toStdString();
+    // And the mode-connecting curve beside the straight line (Garipov et al. 2018).
+    request.bezier = true;
     request.batchSize = from.config.evalBatchSize;
     AnalysisSession session(model, request);
     session.analyze("", "", outDir_.toStdString());

@@ -137,6 +137,11 @@ class BuiltInNetwork final : public CheckedNetwork {
 
   // Registration order, depth first (torch::nn::Module::parameters(recurse=true)).
   std::vector<torch::Tensor> parameters() override { return module_->parameters(/*recurse=*/true); }
+  std::vector<std::string> parameterNames() override {
+    std::vector<std::string> names;
+    for (const auto& item : module_->named_parameters(/*recurse=*/true)) names.push_back(item.key());
+    return names;
+  }
 
   // Floating-point buffers only: BN running_mean and running_var. The integer num_batches_tracked
   // counters are left out (they only matter for BN momentum=None, which no built-in model uses), so
@@ -264,6 +269,11 @@ class ScriptedNetwork final : public CheckedNetwork {
     std::vector<torch::Tensor> out;
     for (const auto& parameter : module_.parameters(/*recurse=*/true)) out.push_back(parameter);
     return out;
+  }
+  std::vector<std::string> parameterNames() override {
+    std::vector<std::string> names;
+    for (const auto& item : module_.named_parameters(/*recurse=*/true)) names.push_back(item.name);
+    return names;
   }
 
   // Floating-point buffers only (integer ones such as BN's num_batches_tracked are left out), as for

@@ -22,6 +22,8 @@ class Network {
   virtual torch::Tensor forward(const torch::Tensor& images) = 0;
   // Trainable parameters in a fixed order (the order of the optimizer's state and of flattened vectors).
   virtual std::vector<torch::Tensor> parameters() = 0;
+  // Their names in the same order, as named_parameters() gives them ("conv1.weight", "fc.bias").
+  virtual std::vector<std::string> parameterNames() = 0;
   // Non-trainable state such as batch-norm running statistics, in a fixed order.
   virtual std::vector<torch::Tensor> buffers() = 0;
   virtual void setTraining(bool training) = 0;

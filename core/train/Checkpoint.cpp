@@ -119,6 +119,11 @@ std::string writeCheckpoint(const std::string& checkpointsDir, Network& network,
   network.save((staging / "model.pt").string());
   torch::serialize::OutputArchive archive;
   optimizer.saveState(archive);
+  for (std::size_t i = 0; i < state.lookSamOrthogonal.size(); ++i) {
+    if (state.lookSamOrthogonal[i].defined()) {
+      archive.write("looksam_orthogonal_" + std::to_string(i), state.lookSamOrthogonal[i].cpu());
+    }
+  }
   {
     // Held for the states only, not for the disk writes: other runs' model builds wait on it.
     const auto generatorLock = lockGlobalGenerator();
@@ -194,6 +199,17 @@ CheckpointState readCheckpoint(const std::string& checkpointDir, Network& networ
     archive.load_from(optimizerPath);
     requireOptimizerStateFits(archive, network.parameters(), optimizerPath);
     optimizer.loadState(archive);
+    const auto parameters = network.parameters();
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+      torch::Tensor orthogonal;
+      if (!archive.try_read("looksam_orthogonal_" + std::to_string(i), orthogonal)) continue;
+      if (!orthogonal.sizes().equals(parameters[i].sizes())) {
+        throw Error(optimizerPath + ": cannot restore LookSAM's direction: its tensor " + std::to_string(i) +
+                    " does not have the shape of parameter " + std::to_string(i));
+      }
+      state.lookSamOrthogonal.resize(parameters.size());
+      state.lookSamOrthogonal[i] = orthogonal.to(parameters[i].device(), parameters[i].scalar_type());
+    }
     torch::Tensor generatorState;
     archive.read("torch_cpu_generator_state", generatorState);
     const auto generatorLock = lockGlobalGenerator();

@@ -1,8 +1,8 @@
 #pragma once
 // Checkpoints of a training run, one per epoch, in <out>/checkpoints/:
 //   epoch-NNN/model.pt       the weights and batch-norm statistics (Network::save)
-//   epoch-NNN/optimizer.pt   the base optimizer's state (momentum, Adam moments) and LibTorch's CPU
-//                            and CUDA generator states
+//   epoch-NNN/optimizer.pt   the base optimizer's state (momentum, Adam moments), LookSAM's g_v and
+//                            LibTorch's CPU and CUDA generator states
 //   epoch-NNN/state.json     epoch, global step, data-order RNG state, metrics so far
 //   latest                   the name of the newest complete checkpoint
 // A checkpoint is written into epoch-NNN.tmp/ and renamed into place before `latest` is replaced
@@ -25,6 +25,9 @@ struct CheckpointState {
   std::string dataOrderState;  // BatchLoader::randomState()
   double seconds = 0.0;        // training time so far
   std::vector<EpochMetrics> epochs;
+  // LookSAM's g_v, one tensor per parameter (empty: none yet, or another optimizer). A checkpoint
+  // without it resumes with an ascent step.
+  std::vector<torch::Tensor> lookSamOrthogonal;
 };
 
 // Returns the checkpoint's directory.

@@ -1,7 +1,9 @@
 #include "core/train/DataParallelStep.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/utils.h>
+#include <torch/version.h>
 
 #include "core/optim/SharpnessAwareGradient.h"
 #include "core/train/DistributedGroup.h"
@@ -23,14 +25,67 @@ void copyAll(const std::vector<torch::Tensor>& from, const std::vector<torch::Te
   for (std::size_t i = 0; i < to.size(); ++i) to[i].copy_(from[i]);
 }
 
+// Autocast in bf16 on the device's type for one forward pass. Each guard clears the autocast cache on
+// leaving (as Python's torch.autocast does at its outermost exit): the cache holds bf16 copies of the
+// weights, which SAM's perturbation and the optimizer change in place between passes.
+class BFloat16Autocast {
+ public:
+  BFloat16Autocast(torch::DeviceType device, bool enabled) : device_(device), enabled_(enabled) {
+    if (!enabled_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    previousEnabled_ = at::autocast::is_autocast_enabled(device_);
+    previousType_ = at::autocast::get_autocast_dtype(device_);
+    at::autocast::set_autocast_dtype(device_, at::kBFloat16);
+    at::autocast::set_autocast_enabled(device_, true);
+#else
+    if (device_ == torch::kCUDA) {
+      previousEnabled_ = at::autocast::is_enabled();
+      previousType_ = at::autocast::get_autocast_gpu_dtype();
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      at::autocast::set_enabled(true);
+    } else {
+      previousEnabled_ = at::autocast::is_cpu_enabled();
+      previousType_ = at::autocast::get_autocast_cpu_dtype();
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~BFloat16Autocast() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(device_, previousEnabled_);
+    at::autocast::set_autocast_dtype(device_, previousType_);
+#else
+    if (device_ == torch::kCUDA) {
+      at::autocast::set_enabled(previousEnabled_);
+      at::autocast::set_autocast_gpu_dtype(previousType_);
+    } else {
+      at::autocast::set_cpu_enabled(previousEnabled_);
+      at::autocast::set_autocast_cpu_dtype(previousType_);
+    }
+#endif
+  }
+  BFloat16Autocast(const BFloat16Autocast&) = delete;
+  BFloat16Autocast& operator=(const BFloat16Autocast&) = delete;
+
+ private:
+  torch::DeviceType device_;
+  bool enabled_;
+  bool previousEnabled_ = false;
+  at::ScalarType previousType_ = at::kFloat;
+};
+
 // A replica's shard of the mini-batch, as the gradient rule sees it. It keeps batch-norm running
 // statistics as SAM needs them: a perturbed pass leaves them as they were; when the shard is
 // evaluated in m-chunks, each chunk's clean pass starts from the step's statistics and the shard ends
 // the step with their average (what data-parallel replicas do when their statistics are averaged).
 class ShardObjective final : public BatchObjective {
  public:
-  ShardObjective(Replica& replica, torch::Tensor images, torch::Tensor labels)
-      : replica_(replica), images_(std::move(images)), labels_(std::move(labels)) {}
+  ShardObjective(Replica& replica, torch::Tensor images, torch::Tensor labels, Precision precision)
+      : replica_(replica), images_(std::move(images)), labels_(std::move(labels)), precision_(precision) {}
 
   std::int64_t size() const override { return labels_.size(0); }
 
@@ -51,8 +106,14 @@ class ShardObjective final : public BatchObjective {
         copyAll(stepStatistics_, replica_.buffers);
       }
     }
-    const torch::Tensor logits = replica_.network->forward(images);
-    const torch::Tensor loss = F::cross_entropy(logits, labels);
+    torch::Tensor logits;
+    torch::Tensor loss;
+    {
+      // The backward pass runs outside the guard, as in PyTorch: autograd replays the forward's casts.
+      BFloat16Autocast autocast(replica_.device.type(), precision_ == Precision::Bf16);
+      logits = replica_.network->forward(images);
+      loss = F::cross_entropy(logits, labels);  // autocast computes cross-entropy in fp32
+    }
     loss.backward();
     if (pass == PassKind::Perturbed) {
       copyAll(before, replica_.buffers);
@@ -88,6 +149,7 @@ class ShardObjective final : public BatchObjective {
   Replica& replica_;
   torch::Tensor images_;
   torch::Tensor labels_;
+  Precision precision_;
   torch::Tensor lossSum_;
   torch::Tensor correct_;
   std::vector<torch::Tensor> stepStatistics_;
@@ -119,7 +181,7 @@ void synchronizeReplicas(std::vector<Replica>& replicas) {
 }
 
 StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, const OptimizerSpec& spec,
-                         const Batch& batch, DistributedGroup* group) {
+                         const Batch& batch, DistributedGroup* group, const StepContext& context) {
   const std::int64_t total = batch.labels.size(0);
   const auto count = static_cast<std::int64_t>(replicas.size());
   const bool distributed = group != nullptr && group->worldSize() > 1;
@@ -132,6 +194,10 @@ StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, c
   torch::Tensor lossSum;
   torch::Tensor correct;
   std::vector<double> shardWeights;
+  GradientRuleMemory noMemory;
+  GradientRuleMemory& memory = context.memory != nullptr ? *context.memory : noMemory;
+  const bool ascent = takesAscent(spec, context.globalStep, memory);
+  std::vector<std::vector<torch::Tensor>> cleanGradients(replicas.size());  // GSAM, LookSAM
   std::int64_t begin = 0;
   for (std::int64_t shard = 0; shard < firstShard; ++shard) begin += shardSize(shard);
   for (std::int64_t r = 0; r < count; ++r) {
@@ -142,31 +208,47 @@ StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, c
     const bool whole = shards == 1;
     ShardObjective objective(replica,
                              whole ? batch.images : batch.images.slice(0, begin, begin + size).to(replica.device),
-                             whole ? batch.labels : batch.labels.slice(0, begin, begin + size).to(replica.device));
+                             whole ? batch.labels : batch.labels.slice(0, begin, begin + size).to(replica.device),
+                             context.precision);
     begin += size;
-    computeStepGradient(replica.parameters, objective, spec);
+    cleanGradients[static_cast<std::size_t>(r)] = computeStepGradient(replica.parameters, objective, spec, ascent);
     objective.finishStep();
     const torch::Tensor shardLoss = objective.lossSum().to(replicas.front().device);
     const torch::Tensor shardCorrect = objective.correct().to(replicas.front().device);
     lossSum = lossSum.defined() ? lossSum + shardLoss : shardLoss;
     correct = correct.defined() ? correct + shardCorrect : shardCorrect;
   }
+  std::vector<torch::Tensor> clean = cleanGradients.front();
+  const bool withClean = ascent && spec.needsCleanGradient();
   if (shards > 1) {
     // The batch's gradient is the shard-size-weighted mean of the replicas' gradients, and so are the
-    // batch-norm statistics every replica continues from.
+    // batch-norm statistics every replica continues from (and GSAM's and LookSAM's clean gradient).
     torch::NoGradGuard noGrad;
     auto& master = replicas.front();
-    for (std::size_t i = 0; i < master.parameters.size(); ++i) {
+    auto weightedMean = [&](std::size_t i, auto&& tensorOf) {
       torch::Tensor sum;
       for (std::size_t r = 0; r < replicas.size(); ++r) {
-        const torch::Tensor& grad = replicas[r].parameters[i].grad();
-        if (!grad.defined() || shardWeights[r] == 0.0) continue;
-        const torch::Tensor weighted = grad.to(master.device) * shardWeights[r];
+        if (shardWeights[r] == 0.0) continue;
+        const torch::Tensor tensor = tensorOf(r);
+        if (!tensor.defined()) continue;
+        const torch::Tensor weighted = tensor.to(master.device) * shardWeights[r];
         sum = sum.defined() ? sum + weighted : weighted;
       }
       // A rank whose shards are all empty (a short last batch) still takes part, with zeros.
       if (!sum.defined() && distributed) sum = torch::zeros_like(master.parameters[i]);
+      return sum;
+    };
+    for (std::size_t i = 0; i < master.parameters.size(); ++i) {
+      const torch::Tensor sum = weightedMean(i, [&](std::size_t r) { return replicas[r].parameters[i].grad(); });
       if (sum.defined()) master.parameters[i].mutable_grad() = sum;
+    }
+    if (withClean) {
+      clean.assign(master.parameters.size(), torch::Tensor());
+      for (std::size_t i = 0; i < master.parameters.size(); ++i) {
+        clean[i] = weightedMean(i, [&](std::size_t r) {
+          return cleanGradients[r].empty() ? torch::Tensor() : cleanGradients[r][i];
+        });
+      }
     }
     std::vector<torch::Tensor> averages;
     for (std::size_t i = 0; i < master.buffers.size(); ++i) {
@@ -183,6 +265,7 @@ StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, c
       std::vector<torch::Tensor> pieces;
       const auto flatOptions = master.parameters.front().options();
       for (const auto& parameter : master.parameters) pieces.push_back(parameter.grad().reshape(-1).to(flatOptions));
+      for (const auto& tensor : clean) pieces.push_back(tensor.reshape(-1).to(flatOptions));
       for (const auto& average : averages) pieces.push_back(average.reshape(-1).to(flatOptions));
       pieces.push_back(lossSum.reshape(-1).to(flatOptions));
       pieces.push_back(correct.reshape(-1).to(flatOptions));
@@ -195,6 +278,7 @@ StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, c
         return piece;
       };
       for (auto& parameter : master.parameters) parameter.mutable_grad().copy_(next(parameter));
+      for (auto& tensor : clean) tensor.copy_(next(tensor));
       for (auto& average : averages) average.copy_(next(average));
       lossSum = next(lossSum).clone();
       correct = next(correct).round().to(torch::kInt64);
@@ -203,6 +287,7 @@ StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, c
       for (auto& replica : replicas) replica.buffers[i].copy_(averages[i]);
     }
   }
+  finishStepGradient(replicas.front().parameters, clean, spec, ascent, memory);
   clipGradientNorm(replicas.front().parameters, spec.clipNorm);
   optimizer.applyGradients();
   for (std::size_t r = 1; r < replicas.size(); ++r) copyAll(replicas.front().parameters, replicas[r].parameters);

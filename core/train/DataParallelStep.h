@@ -21,6 +21,8 @@
 #include "core/models/Network.h"
 #include "core/optim/Optimizer.h"
 #include "core/optim/OptimizerSpec.h"
+#include "core/optim/SharpnessAwareGradient.h"
+#include "core/train/Precision.h"
 
 namespace samscape {
 
@@ -44,10 +46,18 @@ struct StepOutcome {
   std::int64_t correct = 0;  // correct predictions at the step's weights
 };
 
+// What a step needs beyond the batch: where it stands in the run (LookSAM's schedule), the memory the
+// gradient rule carries between steps (required for looksam), and the arithmetic of its passes.
+struct StepContext {
+  std::int64_t globalStep = 0;  // 0-based
+  GradientRuleMemory* memory = nullptr;
+  Precision precision = Precision::Fp32;
+};
+
 // `batch` is the whole (global) mini-batch, on the first replica's device when there is one replica
 // in one process, on the CPU otherwise. With `group`, every rank passes the same batch and the same
 // number of replicas; the outcome is the whole batch's.
 StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, const OptimizerSpec& spec,
-                         const Batch& batch, DistributedGroup* group = nullptr);
+                         const Batch& batch, DistributedGroup* group = nullptr, const StepContext& context = {});
 
 }  // namespace samscape

@@ -80,7 +80,7 @@ OptionTable<TrainConfig> makeTrainOptions() {
                      [](auto& c) -> auto& { return c.model.modelFile; }));
   // Optimization
   add(choiceOption<C>(info("optimizer", "Optimizer", G::Optimization,
-                           "sam and asam wrap the --base optimizer"),
+                           "sam, asam, gsam and looksam wrap the --base optimizer"),
                       [](auto& c) -> auto& { return c.optimizer.kind; }));
   add(fieldOption<C>(info("lr", "Learning rate", G::Optimization, "Base learning rate"),
                      [](auto& c) -> auto& { return c.optimizer.learningRate; },
@@ -98,10 +98,11 @@ OptionTable<TrainConfig> makeTrainOptions() {
   add(fieldOption<C>(info("weight-decay", "Weight decay", G::Optimization, "L2 weight decay"),
                      [](auto& c) -> auto& { return c.optimizer.weightDecay; },
                      [](const C& c) { return unlessNonNegative(c.optimizer.weightDecay); }));
-  add(choiceOption<C>(info("base", "Base optimizer", G::Optimization, "Base optimizer of sam and asam"),
+  add(choiceOption<C>(info("base", "Base optimizer", G::Optimization, "Base optimizer of the sharpness-aware methods"),
                       [](auto& c) -> auto& { return c.optimizer.base; }));
   add(fieldOption<C>(info("rho", "SAM radius (rho)", G::Optimization,
-                          "SAM/ASAM neighbourhood radius (-1: the default, 0.05 for sam, 0.5 for asam)"),
+                          "Neighbourhood radius of the sharpness-aware methods (-1: the default, 0.5 for asam, "
+                          "0.05 for the others)"),
                      [](auto& c) -> auto& { return c.optimizer.rho; },
                      [](const C& c) -> std::string {
                        const double rho = c.optimizer.rho;
@@ -113,7 +114,7 @@ OptionTable<TrainConfig> makeTrainOptions() {
                       [](auto& c) -> auto& { return c.optimizer.rhoSchedule; },
                       [](const C& c) -> std::string {
                         return c.optimizer.rhoSchedule != RhoSchedule::Constant && !c.optimizer.sharpnessAware()
-                                   ? "a radius schedule applies only to --optimizer sam or asam"
+                                   ? "a radius schedule applies only to the sharpness-aware optimizers"
                                    : "";
                       }));
   add(fieldOption<C>(info("asam-eta", "ASAM eta", G::Optimization, "ASAM: T = |w| + eta"),
@@ -125,7 +126,7 @@ OptionTable<TrainConfig> makeTrainOptions() {
                      [](const C& c) -> std::string {
                        const auto& o = c.optimizer;
                        if (o.m < 0) return "must be 0 (the whole batch) or positive";
-                       if (o.m > 0 && !o.sharpnessAware()) return "m-sharpness applies only to --optimizer sam or asam";
+                       if (o.m > 0 && !o.sharpnessAware()) return "m-sharpness applies only to the sharpness-aware optimizers";
                        const auto replicas = static_cast<std::int64_t>(replicaDevices(c).size());
                        if (replicas <= 0 || c.batchSize < replicas) return "";  // --batch-size says what is wrong
                        const std::int64_t perReplicaBatch = (c.batchSize + replicas - 1) / replicas;
@@ -135,6 +136,60 @@ OptionTable<TrainConfig> makeTrainOptions() {
                        }
                        return "";
                      }));
+  add(fieldOption<C>(info("gsam-alpha", "GSAM alpha", G::Optimization,
+                          "GSAM: the step uses g_sam - alpha (g - (g.g_sam / |g_sam|^2) g_sam)"),
+                     [](auto& c) -> auto& { return c.optimizer.gsamAlpha; },
+                     [](const C& c) -> std::string {
+                       const auto& o = c.optimizer;
+                       if (!std::isfinite(o.gsamAlpha)) return notFinite(o.gsamAlpha);
+                       if (o.gsamAlpha < 0.0) return "must be 0 or positive";
+                       return o.kind != OptimizerKind::Gsam && o.gsamAlpha != OptimizerSpec{}.gsamAlpha
+                                  ? "applies only to --optimizer gsam"
+                                  : "";
+                     }));
+  add(fieldOption<C>(info("looksam-k", "LookSAM period (k)", G::Optimization,
+                          "LookSAM: SAM's full ascent every K steps, its orthogonal part reused in between"),
+                     [](auto& c) -> auto& { return c.optimizer.lookSamK; },
+                     [](const C& c) -> std::string {
+                       const auto& o = c.optimizer;
+                       if (o.lookSamK < 1) return "must be positive";
+                       return o.kind != OptimizerKind::LookSam && o.lookSamK != OptimizerSpec{}.lookSamK
+                                  ? "applies only to --optimizer looksam"
+                                  : "";
+                     }));
+  add(fieldOption<C>(info("looksam-alpha", "LookSAM alpha", G::Optimization,
+                          "LookSAM: between ascents the step uses g + alpha (|g| / |g_v|) g_v"),
+                     [](auto& c) -> auto& { return c.optimizer.lookSamAlpha; },
+                     [](const C& c) -> std::string {
+                       const auto& o = c.optimizer;
+                       if (!std::isfinite(o.lookSamAlpha)) return notFinite(o.lookSamAlpha);
+                       if (o.lookSamAlpha < 0.0) return "must be 0 or positive";
+                       return o.kind != OptimizerKind::LookSam && o.lookSamAlpha != OptimizerSpec{}.lookSamAlpha
+                                  ? "applies only to --optimizer looksam"
+                                  : "";
+                     }));
+  add(fieldOption<C>(info("accumulate", "Micro-batches", G::Optimization,
+                          "Process each (per-replica) batch as K micro-batches with the result of one: SAM perturbs "
+                          "with the whole batch's gradient"),
+                     [](auto& c) -> auto& { return c.optimizer.accumulate; },
+                     [](const C& c) -> std::string {
+                       const auto& o = c.optimizer;
+                       if (o.accumulate < 1) return "must be positive";
+                       if (o.accumulate > 1 && o.m > 0) {
+                         return "m-sharpness already processes the batch in chunks of --m examples; use one or the other";
+                       }
+                       const auto replicas = static_cast<std::int64_t>(replicaDevices(c).size());
+                       if (replicas <= 0 || c.batchSize < replicas) return "";  // --batch-size says what is wrong
+                       const std::int64_t perReplicaBatch = c.batchSize / replicas;
+                       if (o.accumulate > perReplicaBatch) {
+                         return "more micro-batches than the " + std::to_string(perReplicaBatch) +
+                                " examples of a replica's batch";
+                       }
+                       return "";
+                     }));
+  add(choiceOption<C>(info("precision", "Precision", G::Optimization,
+                           "fp32, or bf16: forward passes under autocast in bfloat16, fp32 master weights"),
+                      [](auto& c) -> auto& { return c.precision; }));
   add(fieldOption<C>(info("clip-norm", "Gradient clipping", G::Optimization,
                           "Clip the final gradient to this L2 norm (0: off)"),
                      [](auto& c) -> auto& { return c.optimizer.clipNorm; },

@@ -13,6 +13,7 @@
 #include "core/models/ModelSpec.h"
 #include "core/optim/LearningRateSchedule.h"
 #include "core/optim/OptimizerSpec.h"
+#include "core/train/Precision.h"
 
 namespace samscape {
 
@@ -24,6 +25,7 @@ struct TrainConfig {
   ModelSpec model;         // input shape and class count are taken from the dataset
   OptimizerSpec optimizer;
   std::int64_t batchSize = 128;
+  Precision precision = Precision::Fp32;
   int epochs = 10;
   ScheduleKind schedule = ScheduleKind::Cosine;
   double warmupEpochs = 0.0;

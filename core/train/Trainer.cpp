@@ -90,6 +90,7 @@ struct Trainer::Impl {
   std::unique_ptr<BatchLoader> trainLoader;
   std::unique_ptr<LearningRateSchedule> schedule;
   CheckpointState resumed;
+  GradientRuleMemory ruleMemory;  // LookSAM's g_v between its ascents
   std::unique_ptr<DistributedGroup> group;  // set in a multi-process job
   ImageSet testShare;        // with a group: the part of the test set this rank evaluates
   ImageSet validationShare;  // and of the validation set
@@ -194,10 +195,14 @@ Trainer::Trainer(TrainConfig config, const DistributedOptions& distributed) : im
     sam << nameOf(o.kind) << " (rho " << o.effectiveRho();
     if (o.rhoSchedule == RhoSchedule::LearningRate) sam << " times lr / " << o.learningRate;
     if (o.kind == OptimizerKind::Asam) sam << ", eta " << o.asamEta;
+    if (o.kind == OptimizerKind::Gsam) sam << ", alpha " << o.gsamAlpha;
+    if (o.kind == OptimizerKind::LookSam) sam << ", ascent every " << o.lookSamK << " steps, alpha " << o.lookSamAlpha;
     if (o.m > 0) sam << ", m " << o.m;
     sam << ") over " << d.optimizerDescription;
     d.optimizerDescription = sam.str();
   }
+  if (o.accumulate > 1) d.optimizerDescription += ", each batch in " + std::to_string(o.accumulate) + " micro-batches";
+  if (s.config.precision != Precision::Fp32) d.optimizerDescription += ", " + nameOf(s.config.precision) + " autocast";
   if (o.clipNorm > 0) d.optimizerDescription += ", gradient norm clipped to " + std::to_string(o.clipNorm);
   d.device = s.config.devices.empty() ? s.config.device : s.config.devices;
   d.replicaDevices = rankReplicaDevices(replicaDevices(s.config), distributed);
@@ -226,6 +231,7 @@ void Trainer::saveModel(const std::string& path) { impl_->model().save(path); }
 void Trainer::resumeFrom(const std::string& checkpointDir) {
   auto& s = *impl_;
   s.resumed = readCheckpoint(checkpointDir, s.model(), *s.optimizer);
+  s.ruleMemory.lookSamOrthogonal = s.resumed.lookSamOrthogonal;
   if (s.resumed.epochsCompleted > s.config.epochs) {
     throw ConfigError("--epochs", std::to_string(s.config.epochs),
                       "the checkpoint already holds " + std::to_string(s.resumed.epochsCompleted) + " epochs");
@@ -282,7 +288,12 @@ TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
       const auto batchSize = batch.labels.size(0);
       OptimizerSpec stepSpec = s.config.optimizer;
       if (stepSpec.sharpnessAware()) stepSpec.rho = stepSpec.rhoAt(learningRate);
-      const auto [stepLossSum, stepCorrect] = trainingStep(s.replicas, *s.optimizer, stepSpec, batch, s.group.get());
+      StepContext context;
+      context.globalStep = globalStep;
+      context.memory = &s.ruleMemory;
+      context.precision = s.config.precision;
+      const auto [stepLossSum, stepCorrect] =
+          trainingStep(s.replicas, *s.optimizer, stepSpec, batch, s.group.get(), context);
       const double loss = stepLossSum / static_cast<double>(batchSize);
       ++globalStep;
 
@@ -339,6 +350,7 @@ TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
       state.dataOrderState = s.trainLoader->randomState();
       state.seconds = earlierSeconds + secondsSince(runStart);
       state.epochs = result.epochs;
+      state.lookSamOrthogonal = s.ruleMemory.lookSamOrthogonal;
       writeCheckpoint(checkpointsDir, s.model(), *s.optimizer, state);
     }
     for (auto* observer : observers) stopRequested = observer->onEpochEnd(metrics) || stopRequested;

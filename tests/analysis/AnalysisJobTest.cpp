@@ -167,6 +167,28 @@ TEST(AnalysisJob, ASessionThatKeepsDirectionsReusesThemAcrossWeights) {
   EXPECT_NE(test::readText(fixture.dir.file("c") + "/directions.bin"), first);
 }
 
+TEST(AnalysisJob, BottomEigenvaluesAreWrittenUnderHessianBottomAndReadBack) {
+  Fixture fixture;
+  AnalysisRequest request;
+  request.hessianTop = 1;
+  request.hessianBottom = 2;
+  request.subset = 0;
+  AnalysisSession session(fixture.model, request);
+  const std::string out = fixture.dir.file("bottom");
+  const AnalysisOutcome outcome = session.analyze("", "", out);
+  const nlohmann::json json = fixture.analysisJson(out);
+  ASSERT_TRUE(json["hessian"]["bottom"]["eigenvalues"].is_array()) << json.dump(1);
+  ASSERT_EQ(json["hessian"]["bottom"]["eigenvalues"].size(), 2U);
+  const double first = json["hessian"]["bottom"]["eigenvalues"][0].get<double>();
+  const double second = json["hessian"]["bottom"]["eigenvalues"][1].get<double>();
+  EXPECT_LE(first, second) << "ascending: the most negative first";
+  EXPECT_LT(second, json["hessian"]["eigenvalues"][0].get<double>());
+  EXPECT_EQ(outcome.bottomEigenvalues, (std::vector<double>{first, second}));
+  const AnalysisResults results = readAnalysisDirectory(out);
+  EXPECT_EQ(results.bottomEigenvalues, outcome.bottomEigenvalues);
+  EXPECT_EQ(results.eigenvalues.size(), 1U);
+}
+
 TEST(AnalysisJob, RequestsAreValidatedWithTheFlagNamed) {
   AnalysisRequest request;
   request.split = "validation";

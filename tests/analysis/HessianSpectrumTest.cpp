@@ -168,5 +168,83 @@ TEST(HessianSpectrum, BadOptionsAreErrors) {
   EXPECT_EQ(op.applications, 0);
 }
 
+TEST(HessianSpectrum, SmallestAlgebraicEigenvaluesMatchDenseDecompositionAscending) {
+  const Eigen::MatrixXd matrix = withSpectrum(mixedSpectrum(), 13);
+  DenseOperator op(matrix);
+  SpectrumOptions options;
+  options.topK = 3;
+  options.smallest = true;
+  options.eigenvectors = true;
+  const SpectrumResult result = topEigenvalues(op, options);
+  ASSERT_TRUE(result.converged) << result.status;
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> dense(matrix);
+  ASSERT_EQ(result.eigenvalues.size(), 3U);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const double expected = dense.eigenvalues()(static_cast<Eigen::Index>(i));
+    EXPECT_NEAR(result.eigenvalues[i], expected, 1e-10 * std::max(1.0, std::abs(expected))) << i;
+    const Eigen::Map<const Eigen::VectorXd> vector(result.eigenvectors[i].data(), 60);
+    EXPECT_LT((matrix * vector - result.eigenvalues[i] * vector).norm(), 1e-8) << i;
+  }
+  // The spectrum was built with -25 and -12 at the bottom, then the bulk from -1.
+  EXPECT_NEAR(result.eigenvalues[0], -25.0, 1e-9);
+  EXPECT_NEAR(result.eigenvalues[1], -12.0, 1e-9);
+  EXPECT_NEAR(result.eigenvalues[2], -1.0, 1e-9);
+  EXPECT_TRUE(std::isnan(result.ratioTopOverKth));
+
+  // Tiny operators take the dense path from the bottom too.
+  DenseOperator tiny(withSpectrum({3.0, -2.0, 0.5}, 5));
+  options.topK = 3;
+  const SpectrumResult small = topEigenvalues(tiny, options);
+  ASSERT_EQ(small.eigenvalues.size(), 3U);
+  EXPECT_NEAR(small.eigenvalues[0], -2.0, 1e-12);
+  EXPECT_NEAR(small.eigenvalues[2], 3.0, 1e-12);
+}
+
+TEST(HessianSpectrum, AWarmStartNearTheAnswerTakesFewerProductsForTheSameEigenvalues) {
+  // 200 dimensions, the top five close together above a dense bulk: a cold start needs restarts.
+  std::vector<double> spectrum{10.0, 9.8, 9.6, 9.4, 9.2};
+  for (int i = 0; spectrum.size() < 200; ++i) spectrum.push_back(9.0 * static_cast<double>(i) / 194.0);
+  const Eigen::MatrixXd previous = withSpectrum(spectrum, 17);
+  // The operator a little after the one whose eigenvectors start the warm run: as between two
+  // analyses during training.
+  Eigen::MatrixXd perturbation(200, 200);
+  std::mt19937_64 engine(23);
+  for (Eigen::Index i = 0; i < perturbation.size(); ++i) {
+    perturbation.data()[i] = 0.002 * (static_cast<double>(engine() >> 11) / 9007199254740992.0 - 0.5);
+  }
+  const Eigen::MatrixXd current = previous + 0.5 * (perturbation + perturbation.transpose());
+  SpectrumOptions options;
+  options.topK = 5;
+  options.tolerance = 1e-4;
+  options.eigenvectors = true;
+  DenseOperator previousOp(previous);
+  const SpectrumResult earlier = topEigenvalues(previousOp, options);
+  ASSERT_TRUE(earlier.converged);
+
+  DenseOperator coldOp(current);
+  const SpectrumResult cold = topEigenvalues(coldOp, options);
+  options.start.assign(200, 0.0);
+  for (const auto& vector : earlier.eigenvectors) {
+    for (std::size_t j = 0; j < 200; ++j) options.start[j] += vector[j];
+  }
+  DenseOperator warmOp(current);
+  const SpectrumResult warm = topEigenvalues(warmOp, options);
+  ASSERT_TRUE(cold.converged);
+  ASSERT_TRUE(warm.converged) << warm.status;
+  const DenseTop expected = denseTop(current, 5);
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_NEAR(warm.eigenvalues[i], expected.values[i], 1e-6 * std::abs(expected.values[i])) << i;
+    EXPECT_NEAR(cold.eigenvalues[i], expected.values[i], 1e-6 * std::abs(expected.values[i])) << i;
+  }
+  // (samscape-bench measures the saving on a network's Hessian between two epochs.)
+  EXPECT_LT(warm.hessianVectorProducts, cold.hessianVectorProducts)
+      << "warm " << warm.hessianVectorProducts << ", cold " << cold.hessianVectorProducts;
+
+  options.start.assign(199, 1.0);
+  EXPECT_THROW(topEigenvalues(warmOp, options), Error);
+  options.start.assign(200, 0.0);
+  EXPECT_THROW(topEigenvalues(warmOp, options), Error);
+}
+
 }  // namespace
 }  // namespace samscape

@@ -16,6 +16,7 @@
 
 #include "analysis/HessianSpectrum.h"
 #include "analysis/HessianTrace.h"
+#include "analysis/LayerCurvature.h"
 #include "analysis/ModelHessianTorch.h"
 #include "core/Error.h"
 #include "core/data/DatasetLoader.h"
@@ -131,6 +132,52 @@ TEST(ModelHessian, TopEigenvaluesAndTraceMatchTheDenseHessian) {
   EXPECT_LT(std::abs(trace.mean - reference.trace()), 4.0 * trace.standardError)
       << trace.mean << " vs " << reference.trace() << " +- " << trace.standardError;
   EXPECT_LT(trace.standardError, 0.2 * std::abs(reference.trace()));
+}
+
+TEST(ModelHessian, BottomEigenvaluesMatchTheDenseHessiansMostNegative) {
+  Fixture fixture;
+  auto network = test::TinyTanhNet::load(fixture.modelPath);
+  const Eigen::MatrixXd reference = referenceHessian(fixture, flattenParameters(*network));
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> dense(reference, Eigen::EigenvaluesOnly);
+  ASSERT_LT(dense.eigenvalues()(0), 0.0) << "a Hessian with negative curvature is the case worth checking";
+  auto hessian = makeModelHessian(*network, fixture.images, doubleOptions(fixture, 16));
+  SpectrumOptions options;
+  options.topK = 2;
+  options.smallest = true;
+  const SpectrumResult spectrum = topEigenvalues(*hessian, options);
+  ASSERT_TRUE(spectrum.converged) << spectrum.status;
+  ASSERT_EQ(spectrum.eigenvalues.size(), 2U);
+  const double scale = dense.eigenvalues().cwiseAbs().maxCoeff();
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_NEAR(spectrum.eigenvalues[static_cast<std::size_t>(i)], dense.eigenvalues()(i), 1e-8 * scale) << i;
+  }
+}
+
+TEST(ModelHessian, PerLayerCurvatureMatchesTheDenseHessiansDiagonalBlocks) {
+  Fixture fixture;
+  auto network = test::TinyTanhNet::load(fixture.modelPath);
+  const Eigen::MatrixXd reference = referenceHessian(fixture, flattenParameters(*network));
+  std::vector<std::int64_t> sizes;
+  for (const auto& parameter : network->parameters()) sizes.push_back(parameter.numel());
+  // w1, b1, w2, b2: no module prefix, so each parameter is its own group.
+  const auto groups = groupParametersByModule(network->parameterNames(), sizes);
+  ASSERT_EQ(groups.size(), 4u);
+  EXPECT_EQ(groups[0].name, "w1");
+  auto hessian = makeModelHessian(*network, fixture.images, doubleOptions(fixture, 16));
+  LayerCurvatureOptions options;
+  options.tolerance = 1e-10;
+  options.traceProbes = 300;
+  options.seed = 6;
+  const LayerCurvatureResult result = layerCurvature(*hessian, groups, options);
+  ASSERT_EQ(result.layers.size(), 4u);
+  for (const auto& layer : result.layers) {
+    const auto& g = layer.group;
+    const Eigen::MatrixXd block = reference.block(g.begin, g.begin, g.size(), g.size());
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> dense(block, Eigen::EigenvaluesOnly);
+    const double top = dense.eigenvalues()(g.size() - 1);
+    EXPECT_NEAR(layer.topEigenvalue, top, 1e-7 * std::max(1.0, std::abs(top))) << g.name;
+    EXPECT_LT(std::abs(layer.trace - block.trace()), 4.0 * layer.traceStandardError + 1e-9) << g.name;
+  }
 }
 
 TEST(ModelHessian, ProductsMatchFiniteDifferencesOfTheGradient) {

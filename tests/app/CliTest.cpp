@@ -328,6 +328,79 @@ TEST_F(CliTest, AnalyzeLandscapesSharpnessAndDensity) {
   EXPECT_GT(std::abs(path[0][1]), 0.0);
 }
 
+// The loss at grid point (x, y) of a slice.csv read by csvRows (rows x, y, loss, ...).
+double sliceLossAt(const std::vector<std::vector<double>>& rows, double x, double y) {
+  for (const auto& row : rows) {
+    if (std::abs(row[0] - x) < 1e-12 && std::abs(row[1] - y) < 1e-12) return row[2];
+  }
+  ADD_FAILURE() << "no slice point (" << x << ", " << y << ")";
+  return 0.0;
+}
+
+TEST_F(CliTest, SliceAlongTheTopHessianEigenvectorsCurvesAsTheirEigenvalues) {
+  const std::string sgd = dir.file("sgd");
+  ASSERT_EQ(run(tinyRunFlags() + " --out " + sgd).exitCode, 0);
+  const std::string out = dir.file("hessian-slice");
+  const double h = 0.05;
+  const CliResult result = run("analyze --checkpoint " + sgd + " --subset 0 --threads 1 --hessian-top 2 --slice "
+                               "--slice-directions hessian --grid 3 --range -0.05:0.05 --out " + out);
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  const auto analysis = nlohmann::json::parse(readText(out + "/analysis.json"));
+  EXPECT_EQ(analysis["slice"]["directions"], "hessian");
+  const double lambda1 = analysis["hessian"]["eigenvalues"][0].get<double>();
+  const double lambda2 = analysis["hessian"]["eigenvalues"][1].get<double>();
+  EXPECT_EQ(analysis["slice"]["eigenvalues"][0].get<double>(), lambda1);
+  // Along a unit eigenvector the loss is L(0) + lambda t^2 / 2 + O(t^3): the second difference at the
+  // centre is the eigenvalue (to the slice's float32 evaluation and the cubic term).
+  const auto rows = csvRows(out + "/slice.csv");
+  const double centre = sliceLossAt(rows, 0, 0);
+  const double alongFirst = (sliceLossAt(rows, h, 0) - 2 * centre + sliceLossAt(rows, -h, 0)) / (h * h);
+  const double alongSecond = (sliceLossAt(rows, 0, h) - 2 * centre + sliceLossAt(rows, 0, -h)) / (h * h);
+  EXPECT_NEAR(alongFirst, lambda1, 0.02 * lambda1);
+  EXPECT_NEAR(alongSecond, lambda2, 0.02 * lambda1);
+  EXPECT_GT(lambda1, lambda2);
+
+  // The same slice without --hessian-top runs its own Lanczos for the two directions.
+  const std::string alone = dir.file("hessian-slice-alone");
+  ASSERT_EQ(run("analyze --checkpoint " + sgd + " --subset 0 --threads 1 --slice --slice-directions hessian "
+                "--grid 3 --range -0.05:0.05 --out " + alone).exitCode, 0);
+  const auto aloneJson = nlohmann::json::parse(readText(alone + "/analysis.json"));
+  EXPECT_NEAR(aloneJson["slice"]["eigenvalues"][0].get<double>(), lambda1, 1e-3 * lambda1);
+  expectUsageError("analyze --checkpoint " + sgd + " --slice --slice-directions pcb --out " + dir.file("bad"),
+                   "--slice-directions", "pcb");
+}
+
+TEST_F(CliTest, PcaSliceDirectionsDrawTheRunsPathOnTheSurface) {
+  const std::string run4 = dir.file("four-epochs");
+  ASSERT_EQ(run(tinyRunFlags() + " --epochs 4 --out " + run4).exitCode, 0);
+  const std::string out = dir.file("pca-slice");
+  const CliResult result = run("analyze --checkpoint " + run4 + " --subset 0 --threads 1 --slice --slice-directions "
+                               "pca --grid 5 --out " + out);
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  const auto analysis = nlohmann::json::parse(readText(out + "/analysis.json"));
+  EXPECT_EQ(analysis["slice"]["directions"], "pca");
+  EXPECT_GT(analysis["slice"]["scale"].get<double>(), 0.0);
+  // The path is drawn on the slice without --trajectory, inside the slice's range [-1, 1], its largest
+  // coordinate at 80% of it, the final epoch (the analysed weights) at the centre.
+  const auto path = csvRows(out + "/trajectory_on_slice.csv");
+  ASSERT_EQ(path.size(), 4u);
+  double largest = 0.0;
+  for (const auto& row : path) largest = std::max({largest, std::abs(row[1]), std::abs(row[2])});
+  EXPECT_NEAR(largest, 0.8, 1e-6);
+  EXPECT_NEAR(path[3][1], 0.0, 1e-9);
+  EXPECT_NEAR(path[3][2], 0.0, 1e-9);
+
+  // Two checkpoints span no plane: the slice is skipped, saying why, and the rest of the analysis stands.
+  const std::string run2 = dir.file("two-epochs");
+  ASSERT_EQ(run(tinyRunFlags() + " --out " + run2).exitCode, 0);
+  const std::string skipped = dir.file("pca-skipped");
+  ASSERT_EQ(run("analyze --checkpoint " + run2 + " --subset 0 --threads 1 --slice --slice-directions pca --grid 3 "
+                "--out " + skipped).exitCode, 0);
+  const auto skippedJson = nlohmann::json::parse(readText(skipped + "/analysis.json"));
+  EXPECT_NE(skippedJson["slice"]["skipped"].get<std::string>().find("three checkpoints"), std::string::npos);
+  EXPECT_EQ(skippedJson["status"], "complete");
+}
+
 // The test loss of `epoch` in a run's metrics.csv (its fourth column).
 double testLossOfEpoch(const std::string& metricsCsv, int epoch) {
   for (const auto& row : csvRows(metricsCsv)) {

@@ -185,5 +185,149 @@ TEST(SharpnessAwareGradient, DefaultRhoDependsOnTheMethod) {
   EXPECT_DOUBLE_EQ(spec.effectiveRho(), 0.1);
 }
 
+double dot(const Vec& a, const Vec& b) {
+  double sum = 0;
+  for (std::size_t j = 0; j < a.size(); ++j) sum += a[j] * b[j];
+  return sum;
+}
+
+OptimizerSpec kindWith(OptimizerKind kind, double rho) {
+  OptimizerSpec spec = sam(rho);
+  spec.kind = kind;
+  return spec;
+}
+
+TEST(SharpnessAwareGradient, GsamIsSamLessAlphaTimesTheCleanGradientsPartOrthogonalToIt) {
+  QuadraticBatch batch;
+  const Vec w = batch.weights();
+  OptimizerSpec spec = kindWith(OptimizerKind::Gsam, 0.3);
+  spec.gsamAlpha = 0.4;
+  GradientRuleMemory memory;
+  const auto clean = computeStepGradient(batch.parameters(), batch, spec);
+  finishStepGradient(batch.parameters(), clean, spec, true, memory);
+  // By hand: g, g_sam, then g_sam - alpha (g - (g.g_sam / |g_sam|^2) g_sam).
+  const Vec g = batch.handGradient(w, 0, 5);
+  const Vec gSam = batch.handGradient(samPoint(w, g, 0.3), 0, 5);
+  const double projection = dot(g, gSam) / dot(gSam, gSam);
+  Vec expected(5);
+  for (std::size_t j = 0; j < 5; ++j) expected[j] = gSam[j] - 0.4 * (g[j] - projection * gSam[j]);
+  expectNear(batch.computedGradient(), expected, 1e-12);
+  // The subtracted part is orthogonal to g_sam: the step's component along g_sam is SAM's.
+  EXPECT_NEAR(dot(batch.computedGradient(), gSam), dot(gSam, gSam), 1e-12);
+  EXPECT_EQ(batch.weights(), w);
+  EXPECT_EQ(batch.passes, (std::vector<PassKind>{PassKind::Clean, PassKind::Perturbed}));
+}
+
+TEST(SharpnessAwareGradient, GsamWithAlphaZeroIsSam) {
+  QuadraticBatch gsamBatch, samBatch;
+  OptimizerSpec spec = kindWith(OptimizerKind::Gsam, 0.3);
+  spec.gsamAlpha = 0.0;
+  GradientRuleMemory memory;
+  finishStepGradient(gsamBatch.parameters(), computeStepGradient(gsamBatch.parameters(), gsamBatch, spec), spec,
+                     true, memory);
+  computeStepGradient(samBatch.parameters(), samBatch, sam(0.3));
+  expectNear(gsamBatch.computedGradient(), samBatch.computedGradient(), 1e-15);
+}
+
+TEST(SharpnessAwareGradient, GsamOverMChunksDecomposesTheChunkAveragedGradients) {
+  QuadraticBatch batch;
+  const Vec w = batch.weights();
+  OptimizerSpec spec = kindWith(OptimizerKind::Gsam, 0.2);
+  spec.m = 2;  // chunks [0,2) [2,4) [4,5)
+  spec.gsamAlpha = 0.5;
+  GradientRuleMemory memory;
+  finishStepGradient(batch.parameters(), computeStepGradient(batch.parameters(), batch, spec), spec, true, memory);
+  Vec g(5, 0.0), gSam(5, 0.0);
+  for (auto [begin, end] : std::vector<std::pair<int, int>>{{0, 2}, {2, 4}, {4, 5}}) {
+    const Vec chunkClean = batch.handGradient(w, begin, end);
+    const Vec chunkSam = batch.handGradient(samPoint(w, chunkClean, 0.2), begin, end);
+    for (std::size_t j = 0; j < 5; ++j) {
+      g[j] += chunkClean[j] * (end - begin) / 5.0;
+      gSam[j] += chunkSam[j] * (end - begin) / 5.0;
+    }
+  }
+  const double projection = dot(g, gSam) / dot(gSam, gSam);
+  Vec expected(5);
+  for (std::size_t j = 0; j < 5; ++j) expected[j] = gSam[j] - 0.5 * (g[j] - projection * gSam[j]);
+  expectNear(batch.computedGradient(), expected, 1e-12);
+}
+
+TEST(SharpnessAwareGradient, LookSamKeepsTheOrthogonalPartAndReusesItBetweenAscents) {
+  QuadraticBatch batch;
+  const Vec w = batch.weights();
+  OptimizerSpec spec = kindWith(OptimizerKind::LookSam, 0.3);
+  spec.lookSamK = 3;
+  spec.lookSamAlpha = 0.7;
+  GradientRuleMemory memory;
+  ASSERT_TRUE(takesAscent(spec, 1, memory)) << "no g_v yet: the step must ascend";
+
+  // An ascent step is SAM's, and remembers g_v = g_sam - (g.g_sam / |g|^2) g.
+  finishStepGradient(batch.parameters(), computeStepGradient(batch.parameters(), batch, spec, true), spec, true,
+                     memory);
+  const Vec g = batch.handGradient(w, 0, 5);
+  const Vec gSam = batch.handGradient(samPoint(w, g, 0.3), 0, 5);
+  expectNear(batch.computedGradient(), gSam, 1e-12);
+  Vec gV(5);
+  for (std::size_t j = 0; j < 5; ++j) gV[j] = gSam[j] - dot(g, gSam) / dot(g, g) * g[j];
+  ASSERT_EQ(memory.lookSamOrthogonal.size(), 2u);
+  const Vec stored = {memory.lookSamOrthogonal[0][0].item<double>(), memory.lookSamOrthogonal[0][1].item<double>(),
+                      memory.lookSamOrthogonal[1][0].item<double>(), memory.lookSamOrthogonal[1][1].item<double>(),
+                      memory.lookSamOrthogonal[1][2].item<double>()};
+  expectNear(stored, gV, 1e-12);
+  EXPECT_NEAR(dot(stored, g), 0.0, 1e-12);
+
+  // Between ascents (steps 1 and 2 of k = 3): one clean pass at the new weights, plus g_v scaled.
+  EXPECT_TRUE(takesAscent(spec, 0, memory));
+  EXPECT_FALSE(takesAscent(spec, 1, memory));
+  EXPECT_FALSE(takesAscent(spec, 2, memory));
+  EXPECT_TRUE(takesAscent(spec, 3, memory));
+  {
+    torch::NoGradGuard noGrad;
+    batch.first.add_(0.05);
+    batch.second.sub_(0.02);
+  }
+  batch.passes.clear();
+  const Vec moved = batch.weights();
+  finishStepGradient(batch.parameters(), computeStepGradient(batch.parameters(), batch, spec, false), spec, false,
+                     memory);
+  EXPECT_EQ(batch.passes, std::vector<PassKind>{PassKind::Clean});
+  const Vec gNew = batch.handGradient(moved, 0, 5);
+  Vec expected(5);
+  for (std::size_t j = 0; j < 5; ++j) expected[j] = gNew[j] + 0.7 * norm(gNew) / norm(gV) * gV[j];
+  expectNear(batch.computedGradient(), expected, 1e-12);
+}
+
+TEST(SharpnessAwareGradient, AccumulatedMicroBatchesGiveTheWholeBatchsSamGradient) {
+  QuadraticBatch whole, accumulated;
+  computeStepGradient(whole.parameters(), whole, sam(0.3));
+  OptimizerSpec spec = sam(0.3);
+  spec.accumulate = 2;  // micro-batches [0,3) [3,5)
+  computeStepGradient(accumulated.parameters(), accumulated, spec);
+  expectNear(accumulated.computedGradient(), whole.computedGradient(), 1e-12);
+  EXPECT_EQ(accumulated.passes, (std::vector<PassKind>{PassKind::Clean, PassKind::Clean, PassKind::Perturbed,
+                                                       PassKind::Perturbed}));
+  // The perturbation comes from the whole batch's gradient, not each micro-batch's own: per-chunk
+  // perturbations (m-sharpness with the same chunks) give another gradient.
+  QuadraticBatch chunked;
+  OptimizerSpec perChunk = sam(0.3);
+  perChunk.m = 3;
+  computeStepGradient(chunked.parameters(), chunked, perChunk);
+  double difference = 0;
+  for (std::size_t j = 0; j < 5; ++j) {
+    difference += std::abs(chunked.computedGradient()[j] - whole.computedGradient()[j]);
+  }
+  EXPECT_GT(difference, 1e-6);
+}
+
+TEST(SharpnessAwareGradient, AccumulatedMicroBatchesGiveTheWholeBatchsPlainGradient) {
+  QuadraticBatch batch;
+  const Vec w = batch.weights();
+  OptimizerSpec spec;  // sgd
+  spec.accumulate = 3;  // [0,2) [2,4) [4,5)
+  computeStepGradient(batch.parameters(), batch, spec);
+  EXPECT_EQ(batch.passes.size(), 3u);
+  expectNear(batch.computedGradient(), batch.handGradient(w, 0, 5), 1e-12);
+}
+
 }  // namespace
 }  // namespace samscape

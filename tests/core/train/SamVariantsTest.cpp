@@ -1,0 +1,204 @@
+// GSAM, LookSAM, gradient accumulation and bf16 autocast inside real training steps and runs: each
+// against the computation it must equal (one batch, one replica with m-chunks, an uninterrupted run).
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include "core/train/Checkpoint.h"
+#include "core/train/DataParallelStep.h"
+#include "core/train/Trainer.h"
+#include "tests/support/TrainingFixtures.h"
+
+namespace samscape {
+namespace {
+
+ModelSpec modelNamed(const std::string& name) {
+  ModelSpec spec;
+  spec.name = name;
+  spec.inputChannels = 1;
+  spec.imageHeight = 12;
+  spec.imageWidth = 12;
+  spec.numClasses = 10;
+  return spec;
+}
+
+Batch randomBatch(std::int64_t size, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  return {torch::randn({size, 1, 12, 12}), torch::randint(0, 10, {size}, torch::kInt64)};
+}
+
+std::vector<Replica> replicasOn(const std::string& model, const std::vector<std::string>& devices) {
+  torch::manual_seed(3);
+  auto replicas = makeReplicas(modelNamed(model), devices);
+  for (auto& replica : replicas) replica.network->setTraining(true);
+  return replicas;
+}
+
+OptimizerSpec specOf(OptimizerKind kind) {
+  OptimizerSpec spec;
+  spec.kind = kind;
+  spec.rho = 0.1;
+  spec.learningRate = 0.05;
+  return spec;
+}
+
+double largestDifference(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  double largest = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) largest = std::max(largest, (a[i] - b[i]).abs().max().item<double>());
+  return largest;
+}
+
+// `steps` steps of `left` and `right` (each with its own spec and replicas) on the same batches.
+void trainSideBySide(std::vector<Replica>& left, const OptimizerSpec& leftSpec, std::vector<Replica>& right,
+                     const OptimizerSpec& rightSpec, int steps) {
+  auto leftOptimizer = makeOptimizer(left.front().parameters, leftSpec);
+  auto rightOptimizer = makeOptimizer(right.front().parameters, rightSpec);
+  GradientRuleMemory leftMemory, rightMemory;
+  for (int step = 0; step < steps; ++step) {
+    const Batch batch = randomBatch(16, 100 + static_cast<std::uint64_t>(step));
+    StepContext leftContext, rightContext;
+    leftContext.globalStep = rightContext.globalStep = step;
+    leftContext.memory = &leftMemory;
+    rightContext.memory = &rightMemory;
+    const StepOutcome a = trainingStep(left, *leftOptimizer, leftSpec, batch, nullptr, leftContext);
+    const StepOutcome b = trainingStep(right, *rightOptimizer, rightSpec, batch, nullptr, rightContext);
+    EXPECT_NEAR(a.lossSum, b.lossSum, 1e-5 * std::abs(b.lossSum)) << "step " << step;
+  }
+}
+
+TEST(SamVariants, AccumulatedMicroBatchesTrainAsTheWholeBatch) {
+  // The mlp has no batch norm, whose batch statistics would differ between a micro-batch and the batch.
+  for (const OptimizerKind kind : {OptimizerKind::Sgd, OptimizerKind::Sam, OptimizerKind::Gsam}) {
+    auto whole = replicasOn("mlp", {"cpu"});
+    auto micro = replicasOn("mlp", {"cpu"});
+    OptimizerSpec accumulated = specOf(kind);
+    accumulated.accumulate = 4;
+    trainSideBySide(whole, specOf(kind), micro, accumulated, 3);
+    EXPECT_LT(largestDifference(whole.front().parameters, micro.front().parameters), 1e-5) << nameOf(kind);
+  }
+}
+
+TEST(SamVariants, GsamAndLookSamAcrossTwoReplicasEqualOneReplicaWithMHalfTheBatch) {
+  // Each replica perturbs its own half, as m = 8 does on one replica; GSAM's decomposition and
+  // LookSAM's g_v must then be taken on the averaged gradients (clean ones included) to agree.
+  for (const OptimizerKind kind : {OptimizerKind::Gsam, OptimizerKind::LookSam}) {
+    auto two = replicasOn("mlp", {"cpu", "cpu"});
+    auto one = replicasOn("mlp", {"cpu"});
+    OptimizerSpec spec = specOf(kind);
+    spec.gsamAlpha = 0.5;
+    spec.lookSamK = 2;
+    OptimizerSpec chunked = spec;
+    chunked.m = 8;
+    trainSideBySide(two, spec, one, chunked, 5);
+    EXPECT_LT(largestDifference(two.front().parameters, one.front().parameters), 1e-5) << nameOf(kind);
+  }
+}
+
+TEST(SamVariants, LookSamBetweenAscentsTakesOneForwardPassAndDiffersFromSgd) {
+  auto lookSam = replicasOn("mlp", {"cpu"});
+  auto sgd = replicasOn("mlp", {"cpu"});
+  OptimizerSpec spec = specOf(OptimizerKind::LookSam);
+  spec.lookSamK = 3;
+  auto lookSamOptimizer = makeOptimizer(lookSam.front().parameters, spec);
+  auto sgdOptimizer = makeOptimizer(sgd.front().parameters, specOf(OptimizerKind::Sgd));
+  GradientRuleMemory memory;
+  for (int step = 0; step < 3; ++step) {
+    const Batch batch = randomBatch(16, 200 + static_cast<std::uint64_t>(step));
+    StepContext context;
+    context.globalStep = step;
+    context.memory = &memory;
+    EXPECT_EQ(takesAscent(spec, step, memory), step == 0) << "step " << step;
+    trainingStep(lookSam, *lookSamOptimizer, spec, batch, nullptr, context);
+    trainingStep(sgd, *sgdOptimizer, specOf(OptimizerKind::Sgd), batch);
+    EXPECT_FALSE(memory.lookSamOrthogonal.empty());
+  }
+  EXPECT_GT(largestDifference(lookSam.front().parameters, sgd.front().parameters), 1e-4)
+      << "the reused g_v must change the steps between ascents";
+}
+
+TEST(SamVariants, Bf16AutocastStepsCloseToFp32WithFp32MasterWeights) {
+  auto fp32 = replicasOn("cnn", {"cpu"});
+  auto bf16 = replicasOn("cnn", {"cpu"});
+  const OptimizerSpec spec = specOf(OptimizerKind::Sam);
+  auto fp32Optimizer = makeOptimizer(fp32.front().parameters, spec);
+  auto bf16Optimizer = makeOptimizer(bf16.front().parameters, spec);
+  StepContext halfContext;
+  halfContext.precision = Precision::Bf16;
+  for (int step = 0; step < 2; ++step) {
+    const Batch batch = randomBatch(16, 300 + static_cast<std::uint64_t>(step));
+    const StepOutcome a = trainingStep(fp32, *fp32Optimizer, spec, batch);
+    const StepOutcome b = trainingStep(bf16, *bf16Optimizer, spec, batch, nullptr, halfContext);
+    // bf16 keeps 8 significant bits: the loss moves by about 2^-8 relative, never by nothing.
+    EXPECT_NEAR(b.lossSum, a.lossSum, 0.03 * std::abs(a.lossSum)) << "step " << step;
+    if (step == 0) {
+      EXPECT_NE(b.lossSum, a.lossSum) << "the forward pass did not run in bf16";
+    }
+  }
+  for (const auto& parameter : bf16.front().parameters) {
+    EXPECT_EQ(parameter.scalar_type(), torch::kFloat32);
+    ASSERT_TRUE(parameter.grad().defined());
+    EXPECT_EQ(parameter.grad().scalar_type(), torch::kFloat32);
+  }
+  const double drift = largestDifference(fp32.front().parameters, bf16.front().parameters);
+  EXPECT_GT(drift, 0.0);
+  EXPECT_LT(drift, 5e-3);
+  // Autocast is off again once the step is over.
+  EXPECT_EQ(torch::mm(torch::ones({2, 2}), torch::ones({2, 2})).scalar_type(), torch::kFloat32);
+}
+
+class StopAfterEpoch : public TrainingObserver {
+ public:
+  bool onEpochEnd(const EpochMetrics& metrics) override { return metrics.epoch >= 1; }
+};
+
+TEST(SamVariants, ALookSamRunResumedBetweenAscentsEndsAsTheUninterruptedOne) {
+  test::TempDir dir;
+  test::TinyMnist data(dir.file("mnist"));
+  TrainConfig config = test::tinyTrainConfig(dir.file("mnist"));  // 6 steps an epoch
+  config.optimizer.kind = OptimizerKind::LookSam;
+  config.optimizer.lookSamK = 4;  // ascents at steps 0, 4 and 8: epoch 2 starts between ascents
+  config.epochs = 2;
+  config.outDir = dir.file("straight");
+  const TrainingResult straight = Trainer(config).run({});
+  ASSERT_EQ(straight.status, RunStatus::Finished);
+
+  config.outDir = dir.file("interrupted");
+  StopAfterEpoch stop;
+  ASSERT_EQ(Trainer(config).run({&stop}).status, RunStatus::Cancelled);
+  Trainer resumed(config);
+  resumed.resumeFrom(latestCheckpoint(config.outDir + "/checkpoints"));
+  const TrainingResult rest = resumed.run({});
+  ASSERT_EQ(rest.status, RunStatus::Finished);
+  ASSERT_EQ(rest.epochs.size(), 2u);
+  EXPECT_EQ(rest.epochs[1].trainLoss, straight.epochs[1].trainLoss);
+  EXPECT_EQ(rest.epochs[1].testLoss, straight.epochs[1].testLoss);
+}
+
+TEST(SamVariants, TheNewOptionsNameTheirProblems) {
+  TrainConfig config;
+  config.optimizer.kind = OptimizerKind::Sam;
+  config.optimizer.gsamAlpha = 0.3;
+  EXPECT_THROW(validateConfig(config), ConfigError);
+  config.optimizer.kind = OptimizerKind::Gsam;
+  EXPECT_NO_THROW(validateConfig(config));
+  config.optimizer.accumulate = 0;
+  try {
+    validateConfig(config);
+    FAIL() << "accumulate 0 accepted";
+  } catch (const ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("--accumulate"), std::string::npos) << error.what();
+  }
+  config.optimizer.accumulate = 4;
+  config.optimizer.m = 16;
+  EXPECT_THROW(validateConfig(config), ConfigError);
+  config.optimizer.m = 0;
+  config.batchSize = 3;
+  EXPECT_THROW(validateConfig(config), ConfigError);
+  config.batchSize = 128;
+  config.optimizer.kind = OptimizerKind::LookSam;
+  config.optimizer.lookSamK = 0;
+  EXPECT_THROW(validateConfig(config), ConfigError);
+}
+
+}  // namespace
+}  // namespace samscape
