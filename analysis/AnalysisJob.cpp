@@ -30,6 +30,7 @@
 #include "core/JsonFile.h"
 #include "core/Runtime.h"
 #include "core/models/Network.h"
+#include "core/models/ParameterVector.h"
 #include "core/train/Evaluation.h"
 #include "core/train/RunDirectory.h"
 #include "core/train/SavedRun.h"
@@ -123,6 +124,14 @@ struct AnalysisSession::Impl {
   // two (--slice-directions hessian then slices along them instead of running Lanczos again).
   std::vector<std::vector<double>> topEigenvectors;
   std::vector<double> topEigenvectorValues;
+  // --slice-plane: the plane's centre (the three models' centroid), its axes and its models.
+  struct SlicePlane {
+    std::vector<double> centre;
+    std::vector<double> first;   // B - A
+    std::vector<double> second;  // C - A
+    std::vector<std::string> models;
+  };
+  std::optional<SlicePlane> plane;
   bool warmStart = false;
   std::vector<double> lanczosStart;  // the previous analysis' top eigenvectors summed (warm start)
   DistributedGroup* group = nullptr;
@@ -242,6 +251,45 @@ AnalysisSession::AnalysisSession(const AnalysisModel& model, const AnalysisReque
   s.network = makeNetworkKeepingGlobalRng(spec);
   if (!model.weightsPath.empty()) s.network->load(model.weightsPath);
 
+  // The three models of --slice-plane, found and loaded now for the same reason as --interpolate's.
+  if (request.slice && !request.slicePlane.empty()) {
+    std::vector<std::vector<double>> anchors;
+    Impl::SlicePlane plane;
+    std::stringstream list(request.slicePlane);
+    auto anchorNetwork = makeNetworkKeepingGlobalRng(spec);
+    for (std::string entry; std::getline(list, entry, ',');) {
+      std::string weights = entry;
+      std::string description = entry;
+      if (!fs::is_regular_file(entry)) {
+        const SavedModel saved = locateSavedModel(entry, "--slice-plane");
+        weights = saved.weightsPath;
+        description = saved.description;
+      }
+      anchorNetwork->load(weights);
+      anchors.push_back(flatWeights(*anchorNetwork));
+      plane.models.push_back(description);
+    }
+    const std::size_t n = anchors.front().size();
+    plane.centre.assign(n, 0.0);
+    plane.first.assign(n, 0.0);
+    plane.second.assign(n, 0.0);
+    double firstNorm = 0.0, secondNorm = 0.0, dot = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      plane.centre[i] = (anchors[0][i] + anchors[1][i] + anchors[2][i]) / 3.0;
+      plane.first[i] = anchors[1][i] - anchors[0][i];
+      plane.second[i] = anchors[2][i] - anchors[0][i];
+      firstNorm += plane.first[i] * plane.first[i];
+      secondNorm += plane.second[i] * plane.second[i];
+      dot += plane.first[i] * plane.second[i];
+    }
+    // |sin| of the angle between the axes: the three models must span a plane.
+    const double sine = firstNorm > 0.0 && secondNorm > 0.0 ? std::sqrt(std::max(0.0, 1.0 - dot * dot / (firstNorm * secondNorm))) : 0.0;
+    if (sine < 1e-6) {
+      throw ConfigError("--slice-plane", request.slicePlane, "the three models lie on one line (or coincide): they span no plane");
+    }
+    s.plane = std::move(plane);
+  }
+
   // The other end of --interpolate is found and loaded now, so that a wrong path or another
   // architecture is reported before any analysis runs rather than after the others have. It may be a
   // run, a checkpoint, or a bare weights file (e.g. another TorchScript model) of the same architecture.
@@ -319,7 +367,7 @@ AnalysisOutcome AnalysisSession::analyze(const std::string& weightsPath, const s
   } catch (const AnalysisCancelled&) {
     // Stages record their own partial results; an interrupted Hessian stage records nothing.
   } catch (...) {
-    if (!s.keepDirections || r.sliceDirections != "random") s.directions.reset();
+    if (!s.keepDirections || r.sliceDirections != "random" || s.plane) s.directions.reset();
     s.topEigenvectors.clear();
     // Keep what finished, marked as failed, then let the caller report the error.
     result["files"] = job.files;
@@ -327,8 +375,9 @@ AnalysisOutcome AnalysisSession::analyze(const std::string& weightsPath, const s
     throw;
   }
   // A session that does not keep its directions draws them against each set of weights anew; PCA and
-  // Hessian directions belong to the weights they were computed at.
-  if (!s.keepDirections || r.sliceDirections != "random") s.directions.reset();
+  // Hessian directions belong to the weights they were computed at (and a plane's are rebuilt each time
+  // to place the weights analysed in it).
+  if (!s.keepDirections || r.sliceDirections != "random" || s.plane) s.directions.reset();
   s.topEigenvectors.clear();
   outcome.cancelled = cancelled(cancel);
   result["files"] = job.files;
@@ -531,6 +580,22 @@ std::optional<SliceDirections> AnalysisSession::Impl::sliceDirectionsFor(Job& jo
   SliceDirections result;
   result.seed = r.seed;
   description["filter_normalized"] = false;
+  if (plane) {
+    description["directions"] = "plane";
+    const double coordinates[3][2] = {{-1.0 / 3, -1.0 / 3}, {2.0 / 3, -1.0 / 3}, {-1.0 / 3, 2.0 / 3}};
+    json models = json::array();
+    for (std::size_t i = 0; i < 3; ++i) {
+      models.push_back({{"model", plane->models[i]}, {"x", coordinates[i][0]}, {"y", coordinates[i][1]}});
+    }
+    description["plane"] = models;
+    // Where the analysed weights fall: their least-squares coordinates in the plane.
+    const TrajectoryProjection here =
+        projectOntoDirections({flatWeights(*network)}, plane->centre, plane->first, plane->second);
+    description["analysed_weights"] = {{"x", number(here.xs.front())}, {"y", number(here.ys.front())}};
+    result.first = plane->first;
+    result.second = plane->second;
+    return result;
+  }
   if (r.sliceDirections == "hessian") {
     description["directions"] = "hessian";
     if (topEigenvectors.size() < 2) {
@@ -630,6 +695,19 @@ void AnalysisSession::Impl::runSlice(Job& job) {
   options.rangeMin = r.rangeMin;
   options.rangeMax = r.rangeMax;
   options.evaluation = evaluationOptions();
+  // A --slice-plane slice is centred on the plane's centroid: the network holds it for the slice.
+  std::vector<double> analysedWeights;
+  if (plane) {
+    analysedWeights = flatWeights(*network);
+    assignParameters(*network, torch::tensor(plane->centre, torch::kFloat64));
+  }
+  struct RestoreWeights {
+    Network& network;
+    const std::vector<double>& weights;
+    ~RestoreWeights() {
+      if (!weights.empty()) assignParameters(network, torch::tensor(weights, torch::kFloat64));
+    }
+  } restore{*network, analysedWeights};
   const std::string csvPath = (job.out / "slice.csv").string();
   const SliceResult slice = computeLossSlice(
       *network, images, *directions, options,
@@ -735,8 +813,8 @@ void AnalysisSession::Impl::runTrajectory(Job& job) {
                               {"file", "trajectory.csv"}};
   if (directions) {
     // The same path in the slice's own coordinates, so it can be drawn on the slice's surface.
-    const TrajectoryProjection onSlice = projectOntoDirections(weights, flatWeights(*network), directions->first,
-                                                               directions->second);
+    const TrajectoryProjection onSlice = projectOntoDirections(
+        weights, plane ? plane->centre : flatWeights(*network), directions->first, directions->second);
     writeTrajectoryCsv((job.out / "trajectory_on_slice.csv").string(), epochs, onSlice);
     job.addFile("trajectory_on_slice.csv");
     job.result["trajectory"]["slice_file"] = "trajectory_on_slice.csv";

@@ -1,5 +1,7 @@
 #include "analysis/AnalysisOptions.h"
 
+#include <algorithm>
+
 #include "core/Runtime.h"
 
 namespace samscape {
@@ -104,6 +106,16 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
     if (r.sliceDirections == "random" || r.sliceDirections == "pca" || r.sliceDirections == "hessian") return "";
     return "expected random, pca or hessian";
   }));
+  add(fieldOption<R>(info("slice-plane", "Slice plane A,B,C",
+                          "The plane through three models (runs, checkpoints or weights files; e.g. init, SGD, SAM), "
+                          "centred on their centroid: A, B, C at (-1/3,-1/3), (2/3,-1/3), (-1/3,2/3)"),
+                     [](auto& r) -> auto& { return r.slicePlane; },
+                     [](const R& r) -> std::string {
+                       if (r.slicePlane.empty()) return "";
+                       if (r.sliceDirections != "random") return "sets the slice's directions: leave --slice-directions random";
+                       const auto commas = std::count(r.slicePlane.begin(), r.slicePlane.end(), ',');
+                       return commas == 2 ? "" : "expected three models separated by commas, A,B,C";
+                     }));
   add(fieldOption<R>(info("grid", "Slice grid", "Points per axis of --slice"),
                      [](auto& r) -> auto& { return r.grid; },
                      [](const R& r) { return r.slice ? unlessAtLeast(r.grid, 2, "needs at least 2 points") : ""; }));

@@ -42,6 +42,10 @@ struct AnalysisRequest {
   // directions of the run's checkpoints: the path shows on the surface; needs a run's checkpoints) or
   // hessian (the top two Hessian eigenvectors, unit norm).
   std::string sliceDirections = "random";
+  // --slice-plane A,B,C: the plane through three models (runs, checkpoints or weights files): centred
+  // on their centroid G, along d1 = B - A and d2 = C - A, so A, B and C sit at (-1/3, -1/3), (2/3, -1/3)
+  // and (-1/3, 2/3) of the default range. Empty: the plane through the analysed weights.
+  std::string slicePlane;
   int grid = 51;                // --grid
   double rangeMin = -1.0;       // --range a:b
   double rangeMax = 1.0;

@@ -189,6 +189,37 @@ TEST(AnalysisJob, BottomEigenvaluesAreWrittenUnderHessianBottomAndReadBack) {
   EXPECT_EQ(results.eigenvalues.size(), 1U);
 }
 
+TEST(AnalysisJob, ASliceAlongTheTopHessianEigenvectorsCurvesAsTheirEigenvalues) {
+  // A smooth network (tanh): along a unit eigenvector v the loss is L(0) + lambda t^2 / 2 + O(t^3), so
+  // the slice's second difference at the centre is the eigenvalue, up to the cubic term and the slice's
+  // float32 evaluation. (A ReLU network's kinks would bend the slice away from its Hessian.)
+  Fixture fixture;
+  AnalysisRequest request;
+  request.hessianTop = 2;
+  request.subset = 0;
+  request.slice = true;
+  request.sliceDirections = "hessian";
+  request.grid = 3;
+  const double h = 0.02;
+  request.rangeMin = -h;
+  request.rangeMax = h;
+  AnalysisSession session(fixture.model, request);
+  const std::string out = fixture.dir.file("hessian-slice");
+  session.analyze("", "", out);
+  const nlohmann::json json = fixture.analysisJson(out);
+  ASSERT_EQ(json["slice"]["directions"], "hessian") << json.dump(1);
+  const double lambda1 = json["hessian"]["eigenvalues"][0].get<double>();
+  const double lambda2 = json["hessian"]["eigenvalues"][1].get<double>();
+  const SliceGrid grid = readAnalysisDirectory(out).slice;
+  ASSERT_TRUE(grid.complete());
+  const auto loss = [&](std::size_t ix, std::size_t iy) { return grid.loss[grid.index(ix, iy)]; };
+  const double alongFirst = (loss(2, 1) - 2 * loss(1, 1) + loss(0, 1)) / (h * h);
+  const double alongSecond = (loss(1, 2) - 2 * loss(1, 1) + loss(1, 0)) / (h * h);
+  EXPECT_NEAR(alongFirst, lambda1, 0.01 * lambda1);
+  EXPECT_NEAR(alongSecond, lambda2, 0.01 * lambda1);
+  EXPECT_GT(lambda1, lambda2);
+}
+
 TEST(AnalysisJob, RequestsAreValidatedWithTheFlagNamed) {
   AnalysisRequest request;
   request.split = "validation";

@@ -328,37 +328,21 @@ TEST_F(CliTest, AnalyzeLandscapesSharpnessAndDensity) {
   EXPECT_GT(std::abs(path[0][1]), 0.0);
 }
 
-// The loss at grid point (x, y) of a slice.csv read by csvRows (rows x, y, loss, ...).
-double sliceLossAt(const std::vector<std::vector<double>>& rows, double x, double y) {
-  for (const auto& row : rows) {
-    if (std::abs(row[0] - x) < 1e-12 && std::abs(row[1] - y) < 1e-12) return row[2];
-  }
-  ADD_FAILURE() << "no slice point (" << x << ", " << y << ")";
-  return 0.0;
-}
-
-TEST_F(CliTest, SliceAlongTheTopHessianEigenvectorsCurvesAsTheirEigenvalues) {
+TEST_F(CliTest, HessianSliceDirectionsComeFromTheHessianStageOrTheirOwnLanczos) {
+  // (AnalysisJob.ASliceAlongTheTopHessianEigenvectorsCurvesAsTheirEigenvalues checks the curvature.)
   const std::string sgd = dir.file("sgd");
   ASSERT_EQ(run(tinyRunFlags() + " --out " + sgd).exitCode, 0);
   const std::string out = dir.file("hessian-slice");
-  const double h = 0.05;
   const CliResult result = run("analyze --checkpoint " + sgd + " --subset 0 --threads 1 --hessian-top 2 --slice "
                                "--slice-directions hessian --grid 3 --range -0.05:0.05 --out " + out);
   ASSERT_EQ(result.exitCode, 0) << result.err;
   const auto analysis = nlohmann::json::parse(readText(out + "/analysis.json"));
   EXPECT_EQ(analysis["slice"]["directions"], "hessian");
+  EXPECT_EQ(analysis["slice"]["filter_normalized"], false);
   const double lambda1 = analysis["hessian"]["eigenvalues"][0].get<double>();
-  const double lambda2 = analysis["hessian"]["eigenvalues"][1].get<double>();
   EXPECT_EQ(analysis["slice"]["eigenvalues"][0].get<double>(), lambda1);
-  // Along a unit eigenvector the loss is L(0) + lambda t^2 / 2 + O(t^3): the second difference at the
-  // centre is the eigenvalue (to the slice's float32 evaluation and the cubic term).
-  const auto rows = csvRows(out + "/slice.csv");
-  const double centre = sliceLossAt(rows, 0, 0);
-  const double alongFirst = (sliceLossAt(rows, h, 0) - 2 * centre + sliceLossAt(rows, -h, 0)) / (h * h);
-  const double alongSecond = (sliceLossAt(rows, 0, h) - 2 * centre + sliceLossAt(rows, 0, -h)) / (h * h);
-  EXPECT_NEAR(alongFirst, lambda1, 0.02 * lambda1);
-  EXPECT_NEAR(alongSecond, lambda2, 0.02 * lambda1);
-  EXPECT_GT(lambda1, lambda2);
+  EXPECT_FALSE(analysis["slice"].contains("hvp_count")) << "the hessian stage's eigenvectors are reused";
+  EXPECT_EQ(csvRows(out + "/slice.csv").size(), 9u);
 
   // The same slice without --hessian-top runs its own Lanczos for the two directions.
   const std::string alone = dir.file("hessian-slice-alone");
@@ -366,8 +350,60 @@ TEST_F(CliTest, SliceAlongTheTopHessianEigenvectorsCurvesAsTheirEigenvalues) {
                 "--grid 3 --range -0.05:0.05 --out " + alone).exitCode, 0);
   const auto aloneJson = nlohmann::json::parse(readText(alone + "/analysis.json"));
   EXPECT_NEAR(aloneJson["slice"]["eigenvalues"][0].get<double>(), lambda1, 1e-3 * lambda1);
+  EXPECT_GT(aloneJson["slice"]["hvp_count"].get<int>(), 0);
   expectUsageError("analyze --checkpoint " + sgd + " --slice --slice-directions pcb --out " + dir.file("bad"),
                    "--slice-directions", "pcb");
+}
+
+TEST_F(CliTest, ASlicePlaneThroughThreeModelsPassesThroughEachOfThem) {
+  const std::string sgd = dir.file("sgd");
+  const std::string sam = dir.file("sam");
+  ASSERT_EQ(run(tinyRunFlags() + " --out " + sgd).exitCode, 0);
+  ASSERT_EQ(run(tinyRunFlags() + " --optimizer sam --rho 0.5 --out " + sam).exitCode, 0);
+  const std::string first = sgd + "/checkpoints/epoch-001";
+  const std::string out = dir.file("plane");
+  // Grid 7 over [-1, 1]: the models' coordinates -1/3 and 2/3 are grid points.
+  const CliResult result = run("analyze --checkpoint " + sgd + " --subset 0 --threads 1 --slice --grid 7 --slice-plane " +
+                               first + "," + sgd + "," + sam + " --trajectory --out " + out);
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  const auto analysis = nlohmann::json::parse(readText(out + "/analysis.json"));
+  EXPECT_EQ(analysis["slice"]["directions"], "plane");
+  ASSERT_EQ(analysis["slice"]["plane"].size(), 3u);
+  // The analysed weights are the plane's B: at (2/3, -1/3).
+  EXPECT_NEAR(analysis["slice"]["analysed_weights"]["x"].get<double>(), 2.0 / 3, 1e-6);
+  EXPECT_NEAR(analysis["slice"]["analysed_weights"]["y"].get<double>(), -1.0 / 3, 1e-6);
+  const auto rows = csvRows(out + "/slice.csv");
+  ASSERT_EQ(rows.size(), 49u);
+  // Each model's own loss (analysed on its own) is the slice's loss at its coordinates.
+  const std::vector<std::pair<std::string, std::pair<double, double>>> models{
+      {first, {-1.0 / 3, -1.0 / 3}}, {sgd, {2.0 / 3, -1.0 / 3}}, {sam, {-1.0 / 3, 2.0 / 3}}};
+  int index = 0;
+  for (const auto& [model, at] : models) {
+    const std::string own = dir.file("own" + std::to_string(index++));
+    ASSERT_EQ(run("analyze --checkpoint " + model + " --subset 0 --threads 1 --out " + own).exitCode, 0);
+    const double loss = nlohmann::json::parse(readText(own + "/analysis.json"))["loss"].get<double>();
+    bool found = false;
+    for (const auto& row : rows) {
+      if (std::abs(row[0] - at.first) < 1e-9 && std::abs(row[1] - at.second) < 1e-9) {
+        found = true;
+        EXPECT_NEAR(row[2], loss, 1e-5 * loss) << model;
+      }
+    }
+    EXPECT_TRUE(found) << model;
+  }
+  // The run's path in the plane's coordinates: its epochs 1 and 2 are A and B.
+  const auto path = csvRows(out + "/trajectory_on_slice.csv");
+  ASSERT_EQ(path.size(), 2u);
+  EXPECT_NEAR(path[0][1], -1.0 / 3, 1e-6);
+  EXPECT_NEAR(path[1][1], 2.0 / 3, 1e-6);
+  EXPECT_NEAR(path[1][2], -1.0 / 3, 1e-6);
+
+  expectUsageError("analyze --checkpoint " + sgd + " --slice --slice-plane " + sgd + "," + sam + " --out " +
+                       dir.file("bad"), "--slice-plane", sam);
+  const CliResult line = run("analyze --checkpoint " + sgd + " --slice --slice-plane " + sgd + "," + sgd + "," + sam +
+                             " --out " + dir.file("bad2"));
+  EXPECT_EQ(line.exitCode, 2) << line.err;
+  EXPECT_NE(line.err.find("span no plane"), std::string::npos) << line.err;
 }
 
 TEST_F(CliTest, PcaSliceDirectionsDrawTheRunsPathOnTheSurface) {

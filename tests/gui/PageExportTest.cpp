@@ -127,6 +127,31 @@ TEST_F(PageExportTest, SpectrumPageWritesTheEigenvaluesOfEveryAnalysis) {
   EXPECT_FALSE(QFile::exists(QDir(outDir).filePath("report-spectral-density.csv")));
 }
 
+TEST_F(PageExportTest, LambdaMaxIsDrawnBesideItsEdgeOfStabilityAtEachEpochsLearningRate) {
+  gui::CurvesPage page(controller);
+  exportTinyRun(page, {1000, 700});
+  QString header;
+  const auto points = csvPoints(QDir(outDir).filePath("report-curve-lambda-max.csv"), &header);
+  // The tiny run: SGD with the default momentum 0.9, so the bound is 2(1 + 0.9)/lr.
+  std::istringstream metrics(test::readText((runDir() + "/metrics.csv").toStdString()));
+  std::string line;
+  std::getline(metrics, line);
+  const std::size_t lrColumn = 5;  // epoch,train_loss,train_acc,test_loss,test_acc,lr,...
+  int rows = 0;
+  while (std::getline(metrics, line)) {
+    std::vector<double> fields;
+    std::istringstream row(line);
+    for (std::string field; std::getline(row, field, ',');) fields.push_back(std::stod(field));
+    ASSERT_GT(fields.size(), lrColumn);
+    const auto found = points.find({QString("%1 2(1+β)/lr").arg(test::kTinyRunName), fields[0]});
+    ASSERT_NE(found, points.end()) << "epoch " << fields[0];
+    EXPECT_NEAR(found->second, 2.0 * 1.9 / fields[lrColumn], 1e-6 * found->second);
+    EXPECT_NE(points.find({test::kTinyRunName, fields[0]}), points.end()) << "lambda_max itself";
+    ++rows;
+  }
+  EXPECT_EQ(rows, 2);
+}
+
 // Live updates (RunController's signals) redraw a visible page within RunPage::kLiveRefreshMs, not
 // per signal, and a hidden page only when it is shown.
 TEST_F(PageExportTest, LiveUpdatesRedrawAVisiblePageSoonAndAHiddenOneWhenShown) {

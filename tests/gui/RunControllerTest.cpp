@@ -128,6 +128,19 @@ TEST_F(RunControllerTest, PairTrainsAndAnalysesLikeTheCli) {
   ASSERT_GE(curve->ts.size(), 3u);
   EXPECT_EQ(curve->loss.size(), curve->ts.size());
   for (double loss : curve->loss) EXPECT_TRUE(std::isfinite(loss));
+  // And the trained Bezier curve between the same two solutions: it starts and ends at them, so its
+  // ends' losses are the straight line's at t = 0 and t = 1.
+  ASSERT_EQ(curve->bezierTs.size(), curve->ts.size());
+  EXPECT_EQ(curve->bezierTs.front(), 0.0);
+  EXPECT_EQ(curve->bezierTs.back(), 1.0);
+  for (std::size_t i = 0; i < curve->ts.size(); ++i) {
+    if (curve->ts[i] == 0.0) {
+      EXPECT_NEAR(curve->bezierLoss.front(), curve->loss[i], 1e-5 * curve->loss[i]);
+    }
+    if (curve->ts[i] == 1.0) {
+      EXPECT_NEAR(curve->bezierLoss.back(), curve->loss[i], 1e-5 * curve->loss[i]);
+    }
+  }
 
   // Both are recorded in the workspace's store as finished, with their epochs.
   RunStore store(Workspace{std::filesystem::path(workspace.toStdString())});
