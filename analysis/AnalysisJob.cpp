@@ -432,11 +432,29 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
   }
   if (r.hessianBottom > 0) {
     job.begin("hessian_bottom");
+    // The spectrum's scale, |lambda_max|, shifts the operator (see SpectrumOptions::shift): the bottom
+    // eigenvalues then converge to the same absolute accuracy as the top ones instead of a residual
+    // relative to their own small magnitudes.
+    std::int64_t scaleProducts = 0;
+    double scale = outcome.eigenvalues.empty() ? 0.0 : std::abs(outcome.eigenvalues.front());
+    if (outcome.eigenvalues.empty()) {
+      SpectrumOptions topOptions;
+      topOptions.topK = 1;
+      topOptions.tolerance = r.tolerance;
+      const SpectrumResult top = topEigenvalues(op, topOptions);
+      scaleProducts = top.hessianVectorProducts;
+      if (!top.eigenvalues.empty()) scale = std::abs(top.eigenvalues.front());
+    }
     SpectrumOptions spectrumOptions;
     spectrumOptions.topK = r.hessianBottom;
     spectrumOptions.smallest = true;
-    spectrumOptions.tolerance = r.tolerance;
-    const SpectrumResult spectrum = topEigenvalues(op, spectrumOptions);
+    // A hundredth of the tolerance, relative to the shifted values (about |lambda_max|): residuals a
+    // hundred times below the top's, fine enough to tell apart the bottom's closely spaced eigenvalues,
+    // and still far looser in absolute terms than the unshifted test relative to their own magnitudes.
+    spectrumOptions.tolerance = r.tolerance / 100.0;
+    spectrumOptions.shift = scale;
+    SpectrumResult spectrum = topEigenvalues(op, spectrumOptions);
+    spectrum.hessianVectorProducts += scaleProducts;
     json eigenvalues = json::array();
     for (double value : spectrum.eigenvalues) eigenvalues.push_back(number(value));
     outcome.bottomEigenvalues = spectrum.eigenvalues;
@@ -446,6 +464,7 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
                         {"mode", "eval (batch norm on running statistics)"}};
     }
     hessianSection["bottom"] = {{"eigenvalues", eigenvalues},
+                                {"shift", number(scale)},
                                 {"hvp_count", spectrum.hessianVectorProducts},
                                 {"converged", spectrum.converged},
                                 {"status", spectrum.status}};

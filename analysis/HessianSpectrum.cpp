@@ -20,7 +20,7 @@ class SpectraOperator {
  public:
   using Scalar = double;
 
-  explicit SpectraOperator(SymmetricOperator& op) : op_(op), size_(op.size()) {}
+  SpectraOperator(SymmetricOperator& op, double shift) : op_(op), size_(op.size()), shift_(shift) {}
 
   Eigen::Index rows() const { return static_cast<Eigen::Index>(size_); }
   Eigen::Index cols() const { return static_cast<Eigen::Index>(size_); }
@@ -28,6 +28,9 @@ class SpectraOperator {
   // runs a network), hence the reference member and the mutable counter.
   void perform_op(const double* x_in, double* y_out) const {
     op_.apply(x_in, y_out);
+    if (shift_ != 0.0) {
+      for (std::int64_t i = 0; i < size_; ++i) y_out[i] += shift_ * x_in[i];
+    }
     ++applications_;
   }
   std::int64_t applications() const { return applications_; }
@@ -35,6 +38,7 @@ class SpectraOperator {
  private:
   SymmetricOperator& op_;
   std::int64_t size_;
+  double shift_;
   mutable std::int64_t applications_ = 0;
 };
 
@@ -126,7 +130,8 @@ SpectrumResult topEigenvalues(SymmetricOperator& op, const SpectrumOptions& opti
                 ", not " + std::to_string(ncv));
   }
 
-  SpectraOperator adapter(op);
+  if (!std::isfinite(options.shift)) throw Error("the spectrum's shift must be finite, not " + shortNumber(options.shift));
+  SpectraOperator adapter(op, options.shift);
   Spectra::SymEigsSolver<SpectraOperator> solver(adapter, static_cast<Eigen::Index>(k),
                                                  static_cast<Eigen::Index>(ncv));
   // init() starts from Spectra's fixed pseudo-random vector, so results are reproducible.
@@ -143,7 +148,7 @@ SpectrumResult topEigenvalues(SymmetricOperator& op, const SpectrumOptions& opti
   const Spectra::CompInfo info = solver.info();
   // eigenvalues() holds the converged ones only, already sorted (descending by LargestAlge, ascending
   // by SmallestAlge).
-  const Eigen::VectorXd values = solver.eigenvalues();
+  const Eigen::VectorXd values = solver.eigenvalues().array() - options.shift;
   result.eigenvalues.assign(values.data(), values.data() + values.size());
   if (options.eigenvectors && values.size() > 0) {
     const Eigen::MatrixXd vectors = solver.eigenvectors();

@@ -27,6 +27,11 @@ struct SpectrumOptions {
   int maxIterations = 1000;  // restarts
   double tolerance = 1e-10;  // Spectra's relative tolerance on each Ritz value
   bool eigenvectors = false;
+  // Lanczos runs on A + shift I and the eigenvalues come back less the shift: the same Krylov spaces,
+  // but Spectra's convergence test is relative to each Ritz value's magnitude, so eigenvalues near zero
+  // (the bottom of a network's Hessian) would have to converge to a far smaller absolute residual than
+  // the top ones. Shifting by the spectrum's scale (|lambda_max|) asks the same absolute accuracy of both.
+  double shift = 0.0;
   // Lanczos' starting vector (size n, any nonzero norm; empty: Spectra's fixed pseudo-random one).
   // Warm start: a combination of the eigenvectors of a nearby operator (the previous analysis' during
   // training) starts in nearly the wanted subspace and converges in fewer products.
