@@ -36,12 +36,16 @@ std::vector<AnalysisRecord> analysisRecords(std::int64_t runId, std::optional<in
     values["value"] = json["m_sharpness"];
     add("m_sharpness", values, {});
   }
-  if (json.contains("slice")) {
+  if (json.contains("per_layer")) add("per_layer", json["per_layer"], {file("per_layer.csv", "per_layer.csv")});
+  if (json.contains("slice") && json["slice"].contains("skipped")) {
+    add("slice", json["slice"], {});  // e.g. pca directions before the run has three checkpoints
+  } else if (json.contains("slice")) {
     std::vector<AnalysisFile> files{file("slice.csv", "slice.csv"), file("directions", "directions.bin")};
     if (json["slice"].value("complete", false)) files.push_back(file("slice.vts", "slice.vts"));
     add("slice", json["slice"], files);
   }
   if (json.contains("interpolation")) add("interpolation", json["interpolation"], {file("interpolation.csv", "interpolation.csv")});
+  if (json.contains("bezier")) add("bezier", json["bezier"], {file("bezier.csv", "bezier.csv")});
   if (json.contains("trajectory") && json["trajectory"].contains("file")) {
     std::vector<AnalysisFile> files{file("trajectory.csv", "trajectory.csv")};
     if (json["trajectory"].contains("slice_file")) files.push_back(file("trajectory_on_slice.csv", "trajectory_on_slice.csv"));

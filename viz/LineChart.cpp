@@ -173,6 +173,16 @@ void LineChart::rebuild() {
     std::vector<double> ys(data.ys.begin(), data.ys.begin() + static_cast<std::ptrdiff_t>(count));
     const std::vector<double> smoothed = exponentialMovingAverage(ys, smoothing_);
 
+    // A reference line's values beyond the y axis (see ChartSeries::reference) are not drawn: its legend
+    // entry says so, with the largest, rather than leave the reader looking for the line.
+    QString offAxis;
+    if (data.reference && std::isfinite(dataMax)) {
+      double above = -std::numeric_limits<double>::infinity();
+      for (double y : ys) {
+        if (std::isfinite(y) && y > 3.0 * std::abs(dataMax)) above = std::max(above, y);
+      }
+      if (std::isfinite(above)) offAxis = QString(" (above the axis, up to %1)").arg(above, 0, 'g', 3);
+    }
     // One curve as contiguous segments of drawable points: Qt Charts has no gaps, and a NaN inside a
     // QLineSeries breaks its drawing.
     bool legendShown = false;
@@ -193,7 +203,7 @@ void LineChart::rebuild() {
         }
         if (!segment) {
           segment = new QLineSeries;
-          segment->setName(data.name);
+          segment->setName(data.name + offAxis);
           QColor color = data.color.isValid() ? data.color : QColor(Qt::black);
           if (faint) color.setAlpha(kRawAlpha);
           QPen pen(color);

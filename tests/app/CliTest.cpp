@@ -588,14 +588,15 @@ TEST_F(CliTest, TrainAndAnalyzeRecordIntoTheWorkspace) {
   ASSERT_EQ(runDirectories.size(), 1u);
   EXPECT_TRUE(std::filesystem::exists(runDirectories[0] + "/run.json"));
 
-  const CliResult analysed = run("analyze --checkpoint " + runDirectories[0] + " --subset 0 --hessian-top 1 --threads 1 --out " +
+  const CliResult analysed = run("analyze --checkpoint " + runDirectories[0] +
+                                 " --subset 0 --hessian-top 1 --per-layer --trace-probes 4 --threads 1 --out " +
                                  dir.file("analysis"));
   ASSERT_EQ(analysed.exitCode, 0) << analysed.err;
   EXPECT_NE(analysed.out.find("recorded under run 1"), std::string::npos) << analysed.out;
 
   const CliResult shown = run("runs show tiny-sgd");
   ASSERT_EQ(shown.exitCode, 0) << shown.err;
-  for (const std::string expected : {"finished", "smoke", "cli", "hessian", "loss"}) {
+  for (const std::string expected : {"finished", "smoke", "cli", "hessian", "loss", "per_layer"}) {
     EXPECT_NE(shown.out.find(expected), std::string::npos) << expected << " missing from:\n" << shown.out;
   }
   // Both epochs' metrics are in the store: the tidy export has train_loss for epochs 1 and 2.

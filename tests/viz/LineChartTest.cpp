@@ -4,6 +4,7 @@
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QLogValueAxis>
+#include <QValueAxis>
 
 #include <gtest/gtest.h>
 
@@ -78,6 +79,27 @@ TEST(LineChart, SmoothingDrawsTheSmoothedCurveOverAFaintRawOne) {
   for (QLegendMarker* marker : chart.chart()->legend()->markers())
     visibleMarkers += marker->isVisible() ? 1 : 0;
   EXPECT_EQ(visibleMarkers, 1);
+}
+
+TEST(LineChart, AReferenceLineIsDashedUnsmoothedAndStretchesTheAxisOnlySoFar) {
+  LineChart chart;
+  ChartSeries data{"lambda_max", Qt::red, {1, 2, 3}, {10, 12, 14}};
+  ChartSeries near{"2/lr near", Qt::blue, {1, 2, 3}, {20, 30, 40}, /*reference=*/true};
+  ChartSeries far{"2/lr far", Qt::green, {1, 2, 3}, {40, 100, 1000}, /*reference=*/true};
+  chart.setSeries({data, near, far});
+  chart.setSmoothing(0.5);
+  const auto series = lineSeries(chart);
+  // The data's raw and smoothed curves, then one curve for each reference line.
+  ASSERT_EQ(series.size(), 4u);
+  EXPECT_EQ(series[2]->pen().style(), Qt::DashLine);
+  EXPECT_DOUBLE_EQ(series[2]->at(1).y(), 30.0) << "a reference line is never smoothed";
+  EXPECT_EQ(series[2]->name(), "2/lr near");
+  // The axis takes in 40 (within three times the data's 14) but not 100 or 1000, and says so.
+  const auto* axis = qobject_cast<QValueAxis*>(chart.chart()->axes(Qt::Vertical)[0]);
+  ASSERT_NE(axis, nullptr);
+  EXPECT_GE(axis->max(), 40.0);
+  EXPECT_LT(axis->max(), 100.0);
+  EXPECT_EQ(series[3]->name(), "2/lr far (above the axis, up to 1e+03)");
 }
 
 TEST(LineChart, NaNSplitsACurveIntoSegments) {
