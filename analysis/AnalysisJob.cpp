@@ -255,9 +255,8 @@ AnalysisSession::AnalysisSession(const AnalysisModel& model, const AnalysisReque
   if (request.slice && !request.slicePlane.empty()) {
     std::vector<std::vector<double>> anchors;
     Impl::SlicePlane plane;
-    std::stringstream list(request.slicePlane);
     auto anchorNetwork = makeNetworkKeepingGlobalRng(spec);
-    for (std::string entry; std::getline(list, entry, ',');) {
+    for (const std::string& entry : slicePlaneModels(request.slicePlane)) {
       std::string weights = entry;
       std::string description = entry;
       if (!fs::is_regular_file(entry)) {
@@ -269,22 +268,22 @@ AnalysisSession::AnalysisSession(const AnalysisModel& model, const AnalysisReque
       anchors.push_back(flatWeights(*anchorNetwork));
       plane.models.push_back(description);
     }
+    if (anchors.size() != 3) {
+      throw ConfigError("--slice-plane", request.slicePlane, "expected three models separated by commas, A,B,C");
+    }
     const std::size_t n = anchors.front().size();
     plane.centre.assign(n, 0.0);
     plane.first.assign(n, 0.0);
     plane.second.assign(n, 0.0);
-    double firstNorm = 0.0, secondNorm = 0.0, dot = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
       plane.centre[i] = (anchors[0][i] + anchors[1][i] + anchors[2][i]) / 3.0;
       plane.first[i] = anchors[1][i] - anchors[0][i];
       plane.second[i] = anchors[2][i] - anchors[0][i];
-      firstNorm += plane.first[i] * plane.first[i];
-      secondNorm += plane.second[i] * plane.second[i];
-      dot += plane.first[i] * plane.second[i];
     }
-    // |sin| of the angle between the axes: the three models must span a plane.
-    const double sine = firstNorm > 0.0 && secondNorm > 0.0 ? std::sqrt(std::max(0.0, 1.0 - dot * dot / (firstNorm * secondNorm))) : 0.0;
-    if (sine < 1e-6) {
+    // The three models must span a plane: the same test projectOntoDirections applies to the axes.
+    try {
+      projectOntoDirections({plane.centre}, plane.centre, plane.first, plane.second);
+    } catch (const Error&) {
       throw ConfigError("--slice-plane", request.slicePlane, "the three models lie on one line (or coincide): they span no plane");
     }
     s.plane = std::move(plane);

@@ -103,8 +103,10 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
   sliceDirections.kind = OptionKind::Choice;
   sliceDirections.choices = {"random", "pca", "hessian"};
   add(fieldOption<R>(sliceDirections, [](auto& r) -> auto& { return r.sliceDirections; }, [](const R& r) -> std::string {
-    if (r.sliceDirections == "random" || r.sliceDirections == "pca" || r.sliceDirections == "hessian") return "";
-    return "expected random, pca or hessian";
+    if (r.sliceDirections != "random" && r.sliceDirections != "pca" && r.sliceDirections != "hessian") {
+      return "expected random, pca or hessian";
+    }
+    return r.sliceDirections != "random" && !r.slice ? "needs --slice" : "";
   }));
   add(fieldOption<R>(info("slice-plane", "Slice plane A,B,C",
                           "The plane through three models (runs, checkpoints or weights files; e.g. init, SGD, SAM), "
@@ -112,9 +114,10 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
                      [](auto& r) -> auto& { return r.slicePlane; },
                      [](const R& r) -> std::string {
                        if (r.slicePlane.empty()) return "";
+                       if (!r.slice) return "needs --slice";
                        if (r.sliceDirections != "random") return "sets the slice's directions: leave --slice-directions random";
-                       const auto commas = std::count(r.slicePlane.begin(), r.slicePlane.end(), ',');
-                       return commas == 2 ? "" : "expected three models separated by commas, A,B,C";
+                       return slicePlaneModels(r.slicePlane).size() == 3 ? ""
+                                                                        : "expected three models separated by commas, A,B,C";
                      }));
   add(fieldOption<R>(info("grid", "Slice grid", "Points per axis of --slice"),
                      [](auto& r) -> auto& { return r.grid; },
@@ -168,6 +171,23 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
 }
 
 }  // namespace
+
+std::vector<std::string> slicePlaneModels(const std::string& list) {
+  std::vector<std::string> models;
+  std::size_t begin = 0;
+  while (true) {
+    const std::size_t comma = list.find(',', begin);
+    std::string entry = list.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin);
+    const auto first = entry.find_first_not_of(" \t");
+    const auto last = entry.find_last_not_of(" \t");
+    models.push_back(first == std::string::npos ? std::string() : entry.substr(first, last - first + 1));
+    if (comma == std::string::npos) break;
+    begin = comma + 1;
+  }
+  // An empty entry ("a,,c", "a,b,") is no model: the list is malformed.
+  if (std::any_of(models.begin(), models.end(), [](const std::string& model) { return model.empty(); })) return {};
+  return models;
+}
 
 const OptionTable<AnalysisRequest>& analysisOptions(AnalysisCommand command) {
   static const OptionTable<AnalysisRequest> analyze = makeAnalysisOptions(AnalysisCommand::Analyze);

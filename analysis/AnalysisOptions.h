@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/options/OptionTable.h"
 
@@ -75,6 +76,9 @@ const OptionTable<AnalysisRequest>& analysisOptions(AnalysisCommand command);
 
 // Throws ConfigError naming the first invalid option as `command` spells it.
 void validateAnalysisRequest(const AnalysisRequest& request, AnalysisCommand command = AnalysisCommand::Analyze);
+
+// The models of a --slice-plane list, split at commas and trimmed; empty when an entry is empty.
+std::vector<std::string> slicePlaneModels(const std::string& list);
 
 // Whether the request asks for any analysis at all.
 bool requestsAnyAnalysis(const AnalysisRequest& request);

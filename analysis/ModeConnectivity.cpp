@@ -100,6 +100,8 @@ BezierResult trainBezierCurve(Network& network, const ImageSet& train, const Ima
     result.stepTs.push_back(t);
     result.stepLosses.push_back(loss.item<double>());
   }
+  // The gradients were scratch: free them rather than hold a parameter-sized copy for the session.
+  for (const auto& parameter : parameters) parameter.mutable_grad() = torch::Tensor();
   const torch::Tensor controlOnHost = control.to(torch::kFloat64).cpu().contiguous();
   result.control.assign(controlOnHost.data_ptr<double>(), controlOnHost.data_ptr<double>() + n);
 

@@ -174,14 +174,12 @@ void LineChart::rebuild() {
     const std::vector<double> smoothed = exponentialMovingAverage(ys, smoothing_);
 
     // A reference line's values beyond the y axis (see ChartSeries::reference) are not drawn: its legend
-    // entry says so, with the largest, rather than leave the reader looking for the line.
+    // entry ends with an up arrow, rather than leave the reader looking for the line (short: legends
+    // share a row).
     QString offAxis;
     if (data.reference && std::isfinite(dataMax)) {
-      double above = -std::numeric_limits<double>::infinity();
-      for (double y : ys) {
-        if (std::isfinite(y) && y > 3.0 * std::abs(dataMax)) above = std::max(above, y);
-      }
-      if (std::isfinite(above)) offAxis = QString(" (above the axis, up to %1)").arg(above, 0, 'g', 3);
+      const bool above = std::any_of(ys.begin(), ys.end(), [&](double y) { return std::isfinite(y) && y > 3.0 * std::abs(dataMax); });
+      if (above) offAxis = QStringLiteral(" \u2191");
     }
     // One curve as contiguous segments of drawable points: Qt Charts has no gaps, and a NaN inside a
     // QLineSeries breaks its drawing.

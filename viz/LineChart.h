@@ -25,7 +25,8 @@ struct ChartSeries {
   std::vector<double> ys;  // NaN: no value (drawn as a gap)
   // A reference line (a bound such as the edge of stability, 2/lr): dashed, never smoothed, and it
   // widens the y axis only up to three times the data's largest value, so that a bound far above the
-  // data (2/lr as a schedule decays) leaves the data readable.
+  // data (2/lr as a schedule decays) leaves the data readable; its legend entry then ends with an up
+  // arrow (values above the axis).
   bool reference = false;
 };
 

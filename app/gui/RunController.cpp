@@ -275,7 +275,7 @@ void RunController::startPairInterpolation(int pairId) {
   thread->setObjectName(QString("samscape-pair-%1").arg(pairId));
   auto* worker = new InterpolationWorker(QString::fromStdString(sgd->spec.config.outDir),
                                          QString::fromStdString(sam->spec.config.outDir), out,
-                                         sgd->spec.analysis.subset);
+                                         sgd->spec.analysis.subset, helpersCancel_);
   worker->moveToThread(thread);
   connect(thread, &QThread::started, worker, &InterpolationWorker::run);
   connect(thread, &QThread::finished, worker, &QObject::deleteLater);
@@ -322,6 +322,7 @@ void RunController::cancelAll() {
     if (run.status == RunStatus::Queued) run.status = RunStatus::Cancelled;
   }
   for (auto& [id, worker] : workers_) worker.cancel->store(true);
+  helpersCancel_->store(true);
 }
 
 bool RunController::resume(int id, QString* error) {

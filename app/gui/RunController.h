@@ -107,6 +107,8 @@ class RunController : public QObject {
   std::map<int, PairInterpolation> interpolations_;
   std::set<int> interpolationsDone_;
   std::vector<QThread*> helperThreads_;
+  // Set by cancelAll: the helpers (pair interpolations and their Bezier curves) stop within a point or a step.
+  std::shared_ptr<std::atomic<bool>> helpersCancel_ = std::make_shared<std::atomic<bool>>(false);
   QString workspaceDirectory_;
 };
 

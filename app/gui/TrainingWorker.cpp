@@ -99,8 +99,10 @@ RunAnalysis readRunAnalysis(int epoch, const QString& directory) {
 TrainingWorker::TrainingWorker(RunSpec spec, std::shared_ptr<std::atomic<bool>> cancel)
     : spec_(std::move(spec)), cancel_(std::move(cancel)) {}
 
-InterpolationWorker::InterpolationWorker(QString fromRun, QString toRun, QString outDir, std::int64_t subset)
-    : fromRun_(std::move(fromRun)), toRun_(std::move(toRun)), outDir_(std::move(outDir)), subset_(subset) {}
+InterpolationWorker::InterpolationWorker(QString fromRun, QString toRun, QString outDir, std::int64_t subset,
+                                         std::shared_ptr<std::atomic<bool>> cancel)
+    : fromRun_(std::move(fromRun)), toRun_(std::move(toRun)), outDir_(std::move(outDir)), subset_(subset),
+      cancel_(std::move(cancel)) {}
 
 void InterpolationWorker::run() {
   yieldTheCpuToTheWindow();
@@ -117,7 +119,7 @@ void InterpolationWorker::run() {
     request.bezier = true;
     request.batchSize = from.config.evalBatchSize;
     AnalysisSession session(model, request);
-    session.analyze("", "", outDir_.toStdString());
+    session.analyze("", "", outDir_.toStdString(), nullptr, cancel_.get());
   } catch (const std::exception&) {
     // No curve then; the landscape page keeps its interpolation chart empty.
   }

@@ -40,7 +40,10 @@ class TrainingWorker : public QObject {
 class InterpolationWorker : public QObject {
   Q_OBJECT
  public:
-  InterpolationWorker(QString fromRun, QString toRun, QString outDir, std::int64_t subset);
+  // `cancel` (shared with the controller) stops the interpolation and the Bezier curve's training
+  // within a point or a step, so that closing the window does not wait minutes for them.
+  InterpolationWorker(QString fromRun, QString toRun, QString outDir, std::int64_t subset,
+                      std::shared_ptr<std::atomic<bool>> cancel);
  public Q_SLOTS:
   void run();
  Q_SIGNALS:
@@ -51,6 +54,7 @@ class InterpolationWorker : public QObject {
   QString toRun_;
   QString outDir_;
   std::int64_t subset_;
+  std::shared_ptr<std::atomic<bool>> cancel_;
 };
 
 // Reads an analysis directory (analysis.json and its files) into the summary the views draw; when it

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <exception>
 
 namespace samscape {
 namespace {
@@ -144,6 +145,17 @@ std::vector<torch::Tensor> computeStepGradient(const std::vector<torch::Tensor>&
     torch::NoGradGuard noGrad;
     for (const auto& parameter : parameters) weights.push_back(parameter.detach().clone());
   }
+  // A pass that throws (out of memory on a device, say) must not leave the weights perturbed.
+  struct RestoreOnThrow {
+    const std::vector<torch::Tensor>& parameters;
+    const std::vector<torch::Tensor>& weights;
+    int exceptions = std::uncaught_exceptions();
+    ~RestoreOnThrow() {
+      if (std::uncaught_exceptions() <= exceptions) return;
+      torch::NoGradGuard noGrad;
+      for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].copy_(weights[i]);
+    }
+  } restore{parameters, weights};
   for (std::int64_t begin = 0; begin < size; begin += chunk) {
     const std::int64_t end = std::min(size, begin + chunk);
     const double weight = static_cast<double>(end - begin) / static_cast<double>(size);

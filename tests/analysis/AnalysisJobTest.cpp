@@ -220,6 +220,33 @@ TEST(AnalysisJob, ASliceAlongTheTopHessianEigenvectorsCurvesAsTheirEigenvalues) 
   EXPECT_GT(lambda1, lambda2);
 }
 
+TEST(AnalysisJob, SliceOptionsNeedASliceAndAPlaneNeedsThreeModels) {
+  const auto flagOf = [](const AnalysisRequest& request) -> std::string {
+    try {
+      validateAnalysisRequest(request);
+    } catch (const ConfigError& error) {
+      return error.flag();
+    }
+    return "";
+  };
+  AnalysisRequest request;
+  request.sliceDirections = "pca";
+  EXPECT_EQ(flagOf(request), "--slice-directions") << "pca directions without --slice";
+  request.slice = true;
+  EXPECT_EQ(flagOf(request), "");
+  request = {};
+  request.slice = true;
+  for (const char* malformed : {"a,b", "a,b,", ",b,c", "a,,c", "a,b,c,d", "a, ,c"}) {
+    request.slicePlane = malformed;
+    EXPECT_EQ(flagOf(request), "--slice-plane") << malformed;
+  }
+  request.slicePlane = "a, b ,c";
+  EXPECT_EQ(flagOf(request), "");
+  EXPECT_EQ(slicePlaneModels("a, b ,c"), (std::vector<std::string>{"a", "b", "c"}));
+  request.slice = false;
+  EXPECT_EQ(flagOf(request), "--slice-plane") << "a plane without --slice";
+}
+
 TEST(AnalysisJob, RequestsAreValidatedWithTheFlagNamed) {
   AnalysisRequest request;
   request.split = "validation";

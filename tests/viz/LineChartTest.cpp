@@ -99,7 +99,7 @@ TEST(LineChart, AReferenceLineIsDashedUnsmoothedAndStretchesTheAxisOnlySoFar) {
   ASSERT_NE(axis, nullptr);
   EXPECT_GE(axis->max(), 40.0);
   EXPECT_LT(axis->max(), 100.0);
-  EXPECT_EQ(series[3]->name(), "2/lr far (above the axis, up to 1e+03)");
+  EXPECT_EQ(series[3]->name(), QString::fromUtf8("2/lr far \u2191"));
 }
 
 TEST(LineChart, NaNSplitsACurveIntoSegments) {
