@@ -456,41 +456,36 @@ void SpectrumPage::refresh() {
   for (int id : runs_) {
     const GuiRun* run = controller_.run(id);
     if (run == nullptr) continue;
-    std::size_t k = 0;
-    for (const auto& [epoch, analysis] : run->analyses) k = std::max(k, analysis.eigenvalues.size());
-    for (std::size_t i = 0; i < k; ++i) {
-      viz::ChartSeries s;
-      // A pair's runs are told apart by their optimizer: short legend entries fit ten series.
-      QString name = run->name();
-      const QRegularExpressionMatch pair = QRegularExpression("^pair \\d+ (.+)$").match(name);
-      if (pair.hasMatch()) name = pair.captured(1);
-      s.name = QString("%1 λ%2").arg(name).arg(i + 1);
-      // λ1 in the run's colour, the rest lighter and lighter (but still visible on white).
-      s.color = viz::runColor(id).lighter(100 + static_cast<int>(i) * 15);
-      for (const auto& [epoch, analysis] : run->analyses) {
-        if (analysis.eigenvalues.empty()) continue;
-        s.xs.push_back(epoch);
-        s.ys.push_back(i < analysis.eigenvalues.size() ? analysis.eigenvalues[i] : kNaN);
+    // A pair's runs are told apart by their optimizer: short legend entries fit ten series.
+    QString name = run->name();
+    const QRegularExpressionMatch pair = QRegularExpression("^pair \\d+ (.+)$").match(name);
+    if (pair.hasMatch()) name = pair.captured(1);
+    // One series per eigenvalue index over the analysed epochs: label i+1, colour by index.
+    const auto addIndexedSeries = [&](const QString& label, auto valuesOf, auto colorOf) {
+      std::size_t count = 0;
+      for (const auto& [epoch, analysis] : run->analyses) count = std::max(count, valuesOf(analysis).size());
+      for (std::size_t i = 0; i < count; ++i) {
+        viz::ChartSeries s;
+        s.name = QString("%1 %2%3").arg(name, label).arg(i + 1);
+        s.color = colorOf(static_cast<int>(i));
+        for (const auto& [epoch, analysis] : run->analyses) {
+          const std::vector<double>& values = valuesOf(analysis);
+          if (values.empty()) continue;
+          s.xs.push_back(epoch);
+          s.ys.push_back(i < values.size() ? values[i] : kNaN);
+        }
+        eigenvalues.push_back(std::move(s));
       }
-      eigenvalues.push_back(std::move(s));
-    }
-    // The most negative eigenvalues (--hessian-bottom), dashed-free and darker than the run's colour.
-    std::size_t bottomK = 0;
-    for (const auto& [epoch, analysis] : run->analyses) bottomK = std::max(bottomK, analysis.bottomEigenvalues.size());
-    for (std::size_t i = 0; i < bottomK; ++i) {
-      viz::ChartSeries s;
-      QString name = run->name();
-      const QRegularExpressionMatch pair = QRegularExpression("^pair \\d+ (.+)$").match(name);
-      if (pair.hasMatch()) name = pair.captured(1);
-      s.name = QString("%1 λmin%2").arg(name).arg(i + 1);
-      s.color = viz::runColor(id).darker(130 + static_cast<int>(i) * 15);
-      for (const auto& [epoch, analysis] : run->analyses) {
-        if (analysis.bottomEigenvalues.empty()) continue;
-        s.xs.push_back(epoch);
-        s.ys.push_back(i < analysis.bottomEigenvalues.size() ? analysis.bottomEigenvalues[i] : kNaN);
-      }
-      eigenvalues.push_back(std::move(s));
-    }
+      return count;
+    };
+    // λ1 in the run's colour, the rest lighter and lighter (but still visible on white); the most
+    // negative ones (--hessian-bottom) darker.
+    const std::size_t k = addIndexedSeries(
+        "λ", [](const RunAnalysis& a) -> const std::vector<double>& { return a.eigenvalues; },
+        [&](int i) { return viz::runColor(id).lighter(100 + i * 15); });
+    addIndexedSeries(
+        "λmin", [](const RunAnalysis& a) -> const std::vector<double>& { return a.bottomEigenvalues; },
+        [&](int i) { return viz::runColor(id).darker(130 + i * 15); });
     for (auto it = run->analyses.rbegin(); it != run->analyses.rend(); ++it) {
       if (it->second.perLayer.empty()) continue;
       viz::ChartSeries s;
@@ -504,9 +499,6 @@ void SpectrumPage::refresh() {
       break;
     }
     if (k > 0) {
-      QString name = run->name();
-      const QRegularExpressionMatch pair = QRegularExpression("^pair \\d+ (.+)$").match(name);
-      if (pair.hasMatch()) name = pair.captured(1);
       if (auto bound = stabilityBound(*run, name, viz::runColor(id), [](int epoch) { return static_cast<double>(epoch); })) {
         eigenvalues.push_back(std::move(*bound));
       }
