@@ -376,19 +376,9 @@ void LandscapePage::refresh() {
   std::vector<viz::ChartSeries> series;
   if (!shown.empty()) {
     if (const PairInterpolation* curve = controller_.pairInterpolation(shown.front()->pairId)) {
-      viz::ChartSeries loss;
-      loss.name = "straight line";
-      loss.color = QColor(31, 119, 180);
-      loss.xs = curve->ts;
-      loss.ys = curve->loss;
-      series.push_back(loss);
+      series.push_back({"straight line", QColor(31, 119, 180), curve->ts, curve->loss});
       if (!curve->bezierTs.empty()) {
-        viz::ChartSeries bezier;
-        bezier.name = "Bezier curve (trained)";
-        bezier.color = QColor(214, 39, 40);
-        bezier.xs = curve->bezierTs;
-        bezier.ys = curve->bezierLoss;
-        series.push_back(bezier);
+        series.push_back({"Bezier curve (trained)", QColor(214, 39, 40), curve->bezierTs, curve->bezierLoss});
       }
     }
   }
