@@ -32,6 +32,7 @@
 #include "core/models/Network.h"
 #include "core/models/ParameterVector.h"
 #include "core/train/Evaluation.h"
+#include "core/train/ResourceProbe.h"
 #include "core/train/RunDirectory.h"
 #include "core/train/SavedRun.h"
 
@@ -133,6 +134,9 @@ struct AnalysisSession::Impl {
   };
   std::optional<SlicePlane> plane;
   bool warmStart = false;
+  JobShape shape;
+  std::vector<WorkEstimate> longWork;
+  bool longWorkAnnounced = false;
   std::vector<double> lanczosStart;  // the previous analysis' top eigenvectors summed (warm start)
   DistributedGroup* group = nullptr;
 
@@ -143,6 +147,7 @@ struct AnalysisSession::Impl {
     std::vector<std::string> files;
     AnalysisObserver* observer = nullptr;
     const std::atomic<bool>* cancel = nullptr;
+    std::string stage = "start";  // the stage running, for a message when memory runs out
 
     void save(const std::string& status) {
       result["status"] = status;
@@ -151,8 +156,9 @@ struct AnalysisSession::Impl {
     void addFile(const std::string& name) {
       if (std::find(files.begin(), files.end(), name) == files.end()) files.push_back(name);
     }
-    void begin(const std::string& stage) {
-      if (observer != nullptr) observer->onStageBegin(stage);
+    void begin(const std::string& name) {
+      stage = name;
+      if (observer != nullptr) observer->onStageBegin(name);
     }
     void end(const std::string& stage, const std::string& summary) {
       save("running");
@@ -303,6 +309,26 @@ AnalysisSession::AnalysisSession(const AnalysisModel& model, const AnalysisReque
     s.interpolationTarget = makeNetworkKeepingGlobalRng(spec);
     s.interpolationTarget->load(weights);
   }
+
+  // Every size option against the machine, before any work: what a pass costs per example, measured
+  // on a few of them, scaled by each option's value (its cost, beside its definition).
+  s.shape.evaluationExamples = static_cast<std::int64_t>(s.images.size());
+  s.shape.machineBytes = machineMemoryBytes();
+  ProbeOptions probe;
+  probe.normalize = model.run.normalize;
+  probe.statistics = s.data.trainStatistics;
+  probe.device = s.device;
+  probe.hessianProduct = requestsHessianStage(s.request);
+  probe.doublePrecision = probe.hessianProduct && !s.request.singlePrecision;
+  probeFootprint(*s.network, s.images, probe, s.shape);
+  s.longWork = checkOptionCosts(s.request, analysisOptions(command), s.shape);
+  if (command == AnalysisCommand::Train) {
+    // `train` has no analysis --batch-size: its analyses take the run's evaluation batch size.
+    const OptionCost batch = analysisBatchCost(s.request, s.shape);
+    if (s.shape.machineBytes > 0.0 && batch.bytes > s.shape.machineBytes) {
+      throw ResourceError("--eval-batch-size", std::to_string(s.request.batchSize), batch, s.shape.machineBytes);
+    }
+  }
 }
 
 AnalysisSession::~AnalysisSession() = default;
@@ -314,6 +340,11 @@ void AnalysisSession::warmStartLanczos(bool warm) { impl_->warmStart = warm; }
 void AnalysisSession::setDistributedGroup(DistributedGroup* group) { impl_->group = group; }
 
 std::int64_t AnalysisSession::exampleCount() const { return static_cast<std::int64_t>(impl_->images.size()); }
+const JobShape& AnalysisSession::shape() const { return impl_->shape; }
+std::vector<WorkEstimate> AnalysisSession::takeLongWork() {
+  impl_->longWorkAnnounced = true;
+  return impl_->longWork;
+}
 
 AnalysisOutcome AnalysisSession::analyze(const std::string& weightsPath, const std::string& description,
                                          const std::string& outDir, AnalysisObserver* observer,
@@ -335,6 +366,10 @@ AnalysisOutcome AnalysisSession::analyze(const std::string& weightsPath, const s
   job.addFile("analysis.json");
   AnalysisOutcome outcome;
 
+  if (observer != nullptr && !s.longWorkAnnounced) {
+    for (const WorkEstimate& estimate : s.longWork) observer->onLongWork(estimate);
+    s.longWorkAnnounced = true;
+  }
   json& result = job.result;
   result["source"] = description.empty() ? s.model.description : description;
   result["model"] = s.network->describe();
@@ -368,10 +403,11 @@ AnalysisOutcome AnalysisSession::analyze(const std::string& weightsPath, const s
   } catch (...) {
     if (!s.keepDirections || r.sliceDirections != "random" || s.plane) s.directions.reset();
     s.topEigenvectors.clear();
-    // Keep what finished, marked as failed, then let the caller report the error.
+    // Keep what finished, marked as failed, then let the caller report the error (memory running
+    // out as such, naming the stage).
     result["files"] = job.files;
     job.save("failed");
-    throw;
+    rethrowOutOfMemoryAs("the analysis' " + job.stage + " stage");
   }
   // A session that does not keep its directions draws them against each set of weights anew; PCA and
   // Hessian directions belong to the weights they were computed at (and a plane's are rebuilt each time

@@ -49,6 +49,9 @@ class AnalysisObserver {
   virtual void onStageBegin(const std::string& /*stage*/) {}      // "loss", "hessian", "trace", ...
   virtual void onStageEnd(const std::string& /*stage*/, const std::string& /*summary*/) {}  // one line
   virtual void onSliceLevel(const SliceGrid& /*gridSoFar*/) {}    // after each coarse-to-fine level
+  // Before the first analysis of a session, once for each option whose work is estimated to take
+  // longer than kLongWorkSeconds (OptionCost.h): the flag, its value and the estimate.
+  virtual void onLongWork(const WorkEstimate& /*estimate*/) {}
 };
 
 // An analysis directory read back: analysis.json's numbers and its companion files, as the app shows
@@ -93,7 +96,10 @@ class AnalysisSession {
  public:
   // Validates the request (its messages name the options as `command` spells them), loads the split
   // (normalization statistics from the run's training split, as in training) and builds the model.
-  // Throws ConfigError, DataError or ModelError.
+  // Then measures what a pass costs on a few examples (core/train/ResourceProbe.h) and checks every
+  // size option's memory against the machine's: a size that would not fit is a ResourceError naming
+  // the flag, the value and both memories, before any analysis runs.
+  // Throws ConfigError (ResourceError), DataError or ModelError.
   AnalysisSession(const AnalysisModel& model, const AnalysisRequest& request,
                   AnalysisCommand command = AnalysisCommand::Analyze);
   ~AnalysisSession();
@@ -121,6 +127,12 @@ class AnalysisSession {
                           AnalysisObserver* observer = nullptr, const std::atomic<bool>* cancel = nullptr);
 
   std::int64_t exampleCount() const;
+  // What the session measured: the shape its size options were checked against.
+  const JobShape& shape() const;
+  // The options whose work is estimated to take longer than kLongWorkSeconds, each analysis. Taking
+  // them makes the caller the one who announces them; otherwise the first analyze() call's observer is
+  // told (onLongWork).
+  std::vector<WorkEstimate> takeLongWork();
 
  private:
   struct Impl;

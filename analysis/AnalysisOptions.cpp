@@ -1,7 +1,11 @@
 #include "analysis/AnalysisOptions.h"
 
 #include <algorithm>
+#include <cstdio>
 
+#include "analysis/HessianSpectrum.h"
+#include "analysis/LossSurface.h"
+#include "analysis/SpectralDensity.h"
 #include "core/Runtime.h"
 
 namespace samscape {
@@ -18,6 +22,48 @@ OptionInfo info(const char* key, const char* label, std::string help) {
 
 std::string unlessAtLeast(std::int64_t value, std::int64_t least, const char* problem) {
   return value < least ? problem : "";
+}
+
+// ----- what the sizes cost (OptionCost.h), from the job's shape -----------------------------------------
+// Work is counted in passes over the analysed examples: a forward pass, a gradient or a Hessian-vector
+// product per example, at the speeds the session measured on a few of them.
+
+double examples(const JobShape& shape) { return static_cast<double>(shape.evaluationExamples); }
+double forwardPasses(const JobShape& shape, double passes) {
+  return passes * examples(shape) * shape.evaluationSecondsPerExample;
+}
+double hessianProducts(const JobShape& shape, double products) {
+  return products * examples(shape) * shape.hessianProductSecondsPerExample;
+}
+std::string count(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, value < 1e7 ? "%.0f" : "%.2g", value);
+  return text;
+}
+
+}  // namespace
+
+OptionCost analysisBatchCost(const AnalysisRequest& r, const JobShape& shape) {
+  const std::int64_t batchSize = r.batchSize;
+  if (!shape.footprintMeasured) return {};
+  const double perExample = requestsHessianStage(r) ? shape.hessianProductBytesPerExample
+                            : r.mSharpness || r.bezier ? shape.gradientBytesPerExample
+                                                       : shape.evaluationBytesPerExample;
+  const double batch = std::min(static_cast<double>(batchSize), std::max(1.0, examples(shape)));
+  return {batch * perExample, 0.0, "a batch of " + count(batch) + " examples in flight, " +
+                                       formatBytes(perExample) + " each"};
+}
+
+namespace {
+
+OptionCost lanczosCost(int k, bool eigenvectors, double productsFactor, const JobShape& shape, const char* what) {
+  if (k <= 0) return {};
+  const std::int64_t n = std::max<std::int64_t>(shape.parameters, 1);
+  const double products = productsFactor * lanczosTypicalProducts(k, n);
+  return {lanczosBytes(k, n, eigenvectors), hessianProducts(shape, products),
+          std::string(what) + ": a Lanczos basis of " + count(static_cast<double>(lanczosBasisSize(k, n))) +
+              " vectors of " + count(static_cast<double>(n)) + " parameters, about " + count(products) +
+              " Hessian-vector products"};
 }
 
 OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
@@ -42,17 +88,26 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
     add(fieldOption<R>(info("batch-size", "Analysis batch size",
                             "Examples per pass (memory bound; results do not depend on it)"),
                        [](auto& r) -> auto& { return r.batchSize; },
-                       [](const R& r) { return unlessAtLeast(r.batchSize, 1, "must be positive"); }));
+                       [](const R& r) { return unlessAtLeast(r.batchSize, 1, "must be positive"); },
+                       [](const R& r, const JobShape& shape) { return analysisBatchCost(r, shape); }));
     add(fieldOption<R>(info("seed", "Analysis seed", "Seed of the random probes and directions"),
                        [](auto& r) -> auto& { return r.seed; }));
   }
   add(fieldOption<R>(info("hessian-top", "Hessian eigenvalues", "Top-K Hessian eigenvalues by Lanczos (0: off)"),
                      [](auto& r) -> auto& { return r.hessianTop; },
-                     [](const R& r) { return unlessAtLeast(r.hessianTop, 0, "must be 0 (off) or positive"); }));
+                     [](const R& r) { return unlessAtLeast(r.hessianTop, 0, "must be 0 (off) or positive"); },
+                     [](const R& r, const JobShape& shape) {
+                       // Eigenvectors are kept when asked, for a warm start and for hessian directions.
+                       return lanczosCost(r.hessianTop, true, 1.0, shape, "top eigenvalues");
+                     }));
   add(fieldOption<R>(info("hessian-bottom", "Bottom eigenvalues",
                           "The K smallest (most negative) Hessian eigenvalues by Lanczos: negative curvature (0: off)"),
                      [](auto& r) -> auto& { return r.hessianBottom; },
-                     [](const R& r) { return unlessAtLeast(r.hessianBottom, 0, "must be 0 (off) or positive"); }));
+                     [](const R& r) { return unlessAtLeast(r.hessianBottom, 0, "must be 0 (off) or positive"); },
+                     [](const R& r, const JobShape& shape) {
+                       // Shifted, at a hundredth of the tolerance: more restarts than the top.
+                       return lanczosCost(r.hessianBottom, r.eigenvectors, 3.0, shape, "bottom eigenvalues");
+                     }));
   add(fieldOption<R>(info("tolerance", "Lanczos tolerance",
                           "Lanczos convergence tolerance (relative residual; eigenvalues come out far more accurate)"),
                      [](auto& r) -> auto& { return r.tolerance; },
@@ -69,20 +124,52 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
   add(fieldOption<R>(info("per-layer", "Per-layer curvature",
                           "Top eigenvalue and trace of each layer's diagonal Hessian block (per_layer.csv; the trace "
                           "from --trace-probes probes)"),
-                     [](auto& r) -> auto& { return r.perLayer; }));
+                     [](auto& r) -> auto& { return r.perLayer; }, {},
+                     [](const R& r, const JobShape& shape) -> OptionCost {
+                       if (!r.perLayer) return {};
+                       // A top eigenvalue per layer, each product a whole Hessian-vector product.
+                       const double products = static_cast<double>(shape.layers) *
+                                               lanczosTypicalProducts(1, std::max<std::int64_t>(shape.parameters, 1));
+                       return {0.0, hessianProducts(shape, products),
+                               count(shape.layers) + " layers' top eigenvalues, about " + count(products) +
+                                   " Hessian-vector products"};
+                     }));
   add(fieldOption<R>(info("trace-probes", "Trace probes", "Rademacher probes for --trace"),
                      [](auto& r) -> auto& { return r.traceProbes; },
                      [](const R& r) {
                        return r.trace || r.perLayer ? unlessAtLeast(r.traceProbes, 2, "needs at least 2 probes") : "";
+                     },
+                     [](const R& r, const JobShape& shape) -> OptionCost {
+                       if (!r.trace && !r.perLayer) return {};
+                       // Running means: the probes cost time, not memory.
+                       const double probes = r.traceProbes;
+                       return {0.0, hessianProducts(shape, probes),
+                               count(probes) + " Hutchinson probes, one Hessian-vector product each"};
                      }));
   add(fieldOption<R>(info("esd", "Spectral density", "Spectral density by stochastic Lanczos quadrature (esd.csv)"),
                      [](auto& r) -> auto& { return r.esd; }));
   add(fieldOption<R>(info("esd-probes", "Density probes", "Probes for --esd"),
                      [](auto& r) -> auto& { return r.esdProbes; },
-                     [](const R& r) { return r.esd ? unlessAtLeast(r.esdProbes, 1, "must be positive") : ""; }));
+                     [](const R& r) { return r.esd ? unlessAtLeast(r.esdProbes, 1, "must be positive") : ""; },
+                     [](const R& r, const JobShape& shape) -> OptionCost {
+                       if (!r.esd || r.esdProbes < 1 || r.esdSteps < 1) return {};
+                       const double steps = std::min<double>(r.esdSteps, std::max<std::int64_t>(shape.parameters, 1));
+                       const double products = static_cast<double>(r.esdProbes) * steps;
+                       // Every probe's quadrature nodes and weights are kept.
+                       return {16.0 * products, hessianProducts(shape, products),
+                               count(r.esdProbes) + " probes of " + count(steps) + " Lanczos steps, one " +
+                                   "Hessian-vector product each"};
+                     }));
   add(fieldOption<R>(info("esd-steps", "Density Lanczos steps", "Lanczos steps per probe for --esd"),
                      [](auto& r) -> auto& { return r.esdSteps; },
-                     [](const R& r) { return r.esd ? unlessAtLeast(r.esdSteps, 1, "must be positive") : ""; }));
+                     [](const R& r) { return r.esd ? unlessAtLeast(r.esdSteps, 1, "must be positive") : ""; },
+                     [](const R& r, const JobShape& shape) -> OptionCost {
+                       if (!r.esd || r.esdSteps < 1) return {};
+                       const std::int64_t n = std::max<std::int64_t>(shape.parameters, 1);
+                       return {spectralDensityBytes(std::max(r.esdProbes, 1), r.esdSteps, n), 0.0,
+                               "a reorthogonalized Lanczos basis of " + count(std::min<double>(r.esdSteps, n)) +
+                                   " vectors of " + count(n) + " parameters"};
+                     }));
   add(fieldOption<R>(info("m-sharpness", "m-sharpness", "m-sharpness (Foret et al. 2021, section 4.1)"),
                      [](auto& r) -> auto& { return r.mSharpness; }));
   add(fieldOption<R>(info(analyze ? "m" : "sharpness-m", "Sharpness chunk (m)", "Chunk size of --m-sharpness"),
@@ -93,7 +180,14 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
                      [](const R& r) { return r.mSharpness ? unlessNonNegative(r.rho) : ""; }));
   add(fieldOption<R>(info("ascent-steps", "Ascent steps", "Normalized-gradient ascent steps of --m-sharpness"),
                      [](auto& r) -> auto& { return r.ascentSteps; },
-                     [](const R& r) { return r.mSharpness ? unlessAtLeast(r.ascentSteps, 1, "must be positive") : ""; }));
+                     [](const R& r) { return r.mSharpness ? unlessAtLeast(r.ascentSteps, 1, "must be positive") : ""; },
+                     [](const R& r, const JobShape& shape) -> OptionCost {
+                       if (!r.mSharpness || r.ascentSteps < 1) return {};
+                       // Per chunk: the loss, ascentSteps gradients, the loss at the ascended weights.
+                       const double seconds = examples(shape) * (2.0 * shape.evaluationSecondsPerExample +
+                                                                 r.ascentSteps * shape.gradientSecondsPerExample);
+                       return {0.0, seconds, count(r.ascentSteps) + " ascent steps over every chunk"};
+                     }));
   add(fieldOption<R>(info("slice", "Loss slice",
                           "2D loss slice along two filter-normalized directions (slice.csv, slice.vts)"),
                      [](auto& r) -> auto& { return r.slice; }));
@@ -121,7 +215,14 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
                      }));
   add(fieldOption<R>(info("grid", "Slice grid", "Points per axis of --slice"),
                      [](auto& r) -> auto& { return r.grid; },
-                     [](const R& r) { return r.slice ? unlessAtLeast(r.grid, 2, "needs at least 2 points") : ""; }));
+                     [](const R& r) { return r.slice ? unlessAtLeast(r.grid, 2, "needs at least 2 points") : ""; },
+                     [](const R& r, const JobShape& shape) -> OptionCost {
+                       if (!r.slice || r.grid < 2) return {};
+                       const double points = static_cast<double>(r.grid) * static_cast<double>(r.grid);
+                       return {points * kSliceBytesPerPoint, forwardPasses(shape, points),
+                               "a " + count(r.grid) + " x " + count(r.grid) + " slice, " + count(points) +
+                                   " points, each a pass over the examples"};
+                     }));
   add(rangeOption<R>(info("range", "Slice range", "The slice spans [a, b]^2, given as a:b"),
                      [](auto& r) -> auto& { return r.rangeMin; }, [](auto& r) -> auto& { return r.rangeMax; },
                      [](const R& r) -> std::string {
@@ -143,6 +244,13 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
                      [](auto& r) -> auto& { return r.interpolatePoints; },
                      [](const R& r) {
                        return r.interpolate.empty() ? "" : unlessAtLeast(r.interpolatePoints, 2, "needs at least 2 points");
+                     },
+                     [](const R& r, const JobShape& shape) -> OptionCost {
+                       if (r.interpolate.empty() || r.interpolatePoints < 2) return {};
+                       // The straight line, and the Bezier curve at as many points.
+                       const double points = static_cast<double>(r.interpolatePoints) * (r.bezier ? 2.0 : 1.0);
+                       return {points * kInterpolationBytesPerPoint, forwardPasses(shape, points),
+                               count(points) + " interpolation points, each a pass over the examples"};
                      }));
   add(rangeOption<R>(info("interpolate-range", "Interpolation range", "t range of --interpolate, a:b"),
                      [](auto& r) -> auto& { return r.interpolateMin; }, [](auto& r) -> auto& { return r.interpolateMax; },
@@ -160,7 +268,13 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
                      }));
   add(fieldOption<R>(info("bezier-steps", "Bezier steps", "SGD steps on the curve's control point (batches of 128)"),
                      [](auto& r) -> auto& { return r.bezierSteps; },
-                     [](const R& r) { return r.bezier ? unlessAtLeast(r.bezierSteps, 0, "must be 0 or more") : ""; }));
+                     [](const R& r) { return r.bezier ? unlessAtLeast(r.bezierSteps, 0, "must be 0 or more") : ""; },
+                     [](const R& r, const JobShape& shape) -> OptionCost {
+                       if (!r.bezier || r.bezierSteps < 1) return {};
+                       // Each step: a gradient on a batch of 128 training examples; its t and loss are kept.
+                       const double seconds = r.bezierSteps * 128.0 * shape.gradientSecondsPerExample;
+                       return {16.0 * r.bezierSteps, seconds, count(r.bezierSteps) + " SGD steps on batches of 128"};
+                     }));
   add(fieldOption<R>(info("trajectory", "Trajectory",
                           analyze ? "The run's checkpoints projected on the PCA plane of their differences from the final "
                                     "weights (trajectory.csv; --checkpoint must be a run directory)"
@@ -202,6 +316,10 @@ void validateAnalysisRequest(const AnalysisRequest& request, AnalysisCommand com
     if (request.batchSize <= 0) throw ConfigError("--eval-batch-size", std::to_string(request.batchSize), "must be positive");
     if (!request.device.empty()) checkDeviceName(request.device);
   }
+}
+
+bool requestsHessianStage(const AnalysisRequest& r) {
+  return r.hessianTop > 0 || r.hessianBottom > 0 || r.perLayer || r.trace || r.esd;
 }
 
 bool requestsAnyAnalysis(const AnalysisRequest& r) {

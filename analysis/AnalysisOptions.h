@@ -80,6 +80,14 @@ void validateAnalysisRequest(const AnalysisRequest& request, AnalysisCommand com
 // The models of a --slice-plane list, split at commas and trimmed; empty when an entry is empty.
 std::vector<std::string> slicePlaneModels(const std::string& list);
 
+// Whether it asks for a stage built on Hessian-vector products (spectrum, trace, density, per layer).
+bool requestsHessianStage(const AnalysisRequest& request);
+
+// The memory of one batch in flight (--batch-size, or a run's --eval-batch-size): the request's most
+// demanding pass per example (a Hessian-vector product, a gradient or a forward pass), times the
+// examples a batch holds.
+OptionCost analysisBatchCost(const AnalysisRequest& request, const JobShape& shape);
+
 // Whether the request asks for any analysis at all.
 bool requestsAnyAnalysis(const AnalysisRequest& request);
 

@@ -5,6 +5,7 @@
 #include <Spectra/SymEigsSolver.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -124,7 +125,7 @@ SpectrumResult topEigenvalues(SymmetricOperator& op, const SpectrumOptions& opti
     // A single eigenvalue gets a longer first Lanczos run (25): it then usually converges without a
     // restart, and a restart costs ncv - k more products. Measured by tests/analysis/LanczosBudgetTest.cpp
     // on the cnn over 256 Fashion-MNIST images (tolerance 1e-4): 31 products with 20, 26 with 25.
-    ncv = std::min<std::int64_t>(n, k == 1 ? 25 : std::max<std::int64_t>(2 * k + 1, 20));
+    ncv = lanczosBasisSize(k, n);
   } else if (ncv <= k || ncv > n) {
     throw Error("the Lanczos basis size must satisfy " + std::to_string(k) + " < ncv <= " + std::to_string(n) +
                 ", not " + std::to_string(ncv));
@@ -141,7 +142,14 @@ SpectrumResult topEigenvalues(SymmetricOperator& op, const SpectrumOptions& opti
     solver.init(options.start.data());
   }
   const Spectra::SortRule rule = options.smallest ? Spectra::SortRule::SmallestAlge : Spectra::SortRule::LargestAlge;
-  solver.compute(rule, options.maxIterations, options.tolerance, rule);
+  try {
+    solver.compute(rule, options.maxIterations, options.tolerance, rule);
+  } catch (const std::logic_error& error) {
+    // Spectra's own failures (a tridiagonal eigendecomposition that fails on NaN or infinite entries):
+    // the operator's products were not finite, e.g. the weights of a diverged run.
+    throw Error(std::string("Lanczos failed: ") + error.what() +
+                " (the Hessian-vector products were not finite numbers: are the weights finite?)");
+  }
 
   SpectrumResult result;
   result.hessianVectorProducts = adapter.applications();
@@ -181,6 +189,23 @@ SpectrumResult topEigenvalues(SymmetricOperator& op, const SpectrumOptions& opti
   result.ratioTopOverKth = result.converged && !options.smallest ? topOverKth(result.eigenvalues, options.topK)
                                             : std::numeric_limits<double>::quiet_NaN();
   return result;
+}
+
+std::int64_t lanczosBasisSize(std::int64_t topK, std::int64_t n) {
+  return std::min<std::int64_t>(n, topK == 1 ? 25 : std::max<std::int64_t>(2 * topK + 1, 20));
+}
+
+double lanczosBytes(std::int64_t topK, std::int64_t n, bool eigenvectors) {
+  const auto size = static_cast<double>(n);
+  if (topK >= n) return 8.0 * 4.0 * size * size;  // the matrix, its symmetric part, the eigenvectors, workspace
+  const auto basis = static_cast<double>(lanczosBasisSize(topK, n));
+  const double vectors = eigenvectors ? 2.0 * static_cast<double>(topK) * size : 0.0;
+  return 8.0 * (size * (basis + 4.0) + 6.0 * basis * basis + vectors);
+}
+
+double lanczosTypicalProducts(std::int64_t topK, std::int64_t n) {
+  if (topK >= n) return static_cast<double>(n);
+  return 3.0 * static_cast<double>(lanczosBasisSize(topK, n));
 }
 
 }  // namespace samscape

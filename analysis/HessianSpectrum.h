@@ -59,4 +59,15 @@ struct SpectrumResult {
 // passes through.
 SpectrumResult topEigenvalues(SymmetricOperator& op, const SpectrumOptions& options);
 
+// The Lanczos basis size topEigenvalues uses by default for topK eigenvalues of an n-dimensional
+// operator (SpectrumOptions::ncv = 0).
+std::int64_t lanczosBasisSize(std::int64_t topK, std::int64_t n);
+// The memory topEigenvalues holds for topK eigenvalues of an n-dimensional operator, in bytes: Spectra's
+// basis (n x ncv) and its ncv x ncv matrices, the operator's vectors, the eigenvectors when asked (in
+// Eigen's matrix and in the result), or the dense matrix and its eigendecomposition when topK >= n.
+double lanczosBytes(std::int64_t topK, std::int64_t n, bool eigenvectors);
+// Products a top-K Lanczos run typically takes: its first factorization and a few restarts (the
+// tests' budget, tests/analysis/LanczosBudgetTest.cpp, sees 21 to 136); for an estimate of the time.
+double lanczosTypicalProducts(std::int64_t topK, std::int64_t n);
+
 }  // namespace samscape

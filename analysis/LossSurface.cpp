@@ -120,7 +120,7 @@ class PreparedBatches {
     pixels_ = torch::from_blob(const_cast<std::uint8_t*>(images.pixels.data()),
                                {count, images.channels, images.height, images.width}, torch::kUInt8);
     labels_ = torch::from_blob(const_cast<std::int64_t*>(images.labels.data()), {count}, torch::kInt64);
-    batchCount_ = (count + options.batchSize - 1) / options.batchSize;
+    batchCount_ = count / options.batchSize + (count % options.batchSize != 0 ? 1 : 0);  // no overflow
     const std::int64_t elementBytes = dtype == torch::kFloat64 ? 8 : 4;
     if (count * static_cast<std::int64_t>(images.imageBytes()) * elementBytes <= kCacheBytes) {
       for (std::int64_t index = 0; index < batchCount_; ++index) cached_.push_back(make(index));
@@ -139,7 +139,7 @@ class PreparedBatches {
   std::pair<torch::Tensor, torch::Tensor> make(std::int64_t index) const {
     const auto count = static_cast<std::int64_t>(images_.size());
     const std::int64_t begin = index * options_.batchSize;
-    const std::int64_t size = std::min(count, begin + options_.batchSize) - begin;
+    const std::int64_t size = std::min(options_.batchSize, count - begin);
     torch::Tensor images = preprocessImages(pixels_.narrow(0, begin, size), options_.normalize, options_.statistics)
                                .to(device_, dtype_);
     torch::Tensor labels = labels_.narrow(0, begin, size).to(device_);

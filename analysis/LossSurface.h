@@ -67,6 +67,13 @@ enum class LandscapeStatus { Finished, Cancelled };
 
 // ----- 2D slice -----------------------------------------------------------------------------------------
 
+// Memory a slice holds per grid point, in bytes: loss and accuracy (16), the refinement's bookkeeping
+// (about 25), and the text of slice.csv and slice.vts as they are written (about 90 and 110 characters
+// a point, in strings that may grow to twice that). Measured by tests/analysis/ResourceBoundsTest.cpp.
+constexpr double kSliceBytesPerPoint = 320.0;
+// The same for an interpolation's point: t, loss and accuracy, and interpolation.csv's text.
+constexpr double kInterpolationBytesPerPoint = 256.0;
+
 struct SliceOptions {
   int gridSize = 51;  // N: points per axis (at least 2)
   double rangeMin = -1.0;

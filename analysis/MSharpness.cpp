@@ -89,6 +89,11 @@ MSharpnessResult computeMSharpness(Network& network, const ImageSet& images, con
     // onto the ball of radius rho. k = 1 gives e = rho g(w) / ||g(w)||.
     torch::Tensor perturbation = torch::zeros_like(weights);
     for (int step = 0; step < options.ascentSteps; ++step) {
+      // Checked between gradients too: a chunk of many ascent steps is a long wait.
+      if (cancel != nullptr && cancel->load()) {
+        result.cancelled = true;
+        break;
+      }
       if (step > 0) assignParameters(network, weights + perturbation);
       const torch::Tensor gradient = objective.gradient();
       const double norm = gradient.norm().item<double>();
@@ -97,6 +102,7 @@ MSharpnessResult computeMSharpness(Network& network, const ImageSet& images, con
       const double length = perturbation.norm().item<double>();
       if (length > options.rho) perturbation.mul_(options.rho / length);
     }
+    if (result.cancelled) break;  // the chunk's ascent was cut short: not counted
     assignParameters(network, weights + perturbation);
     const double perturbed = objective.loss();
     assignParameters(network, weights);  // back at w before anyone (a progress observer) looks

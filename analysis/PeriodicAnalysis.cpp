@@ -77,6 +77,8 @@ bool PeriodicAnalysis::analyzeEpoch(int epoch) {
   return analysis.outcome.cancelled;
 }
 
+std::vector<WorkEstimate> PeriodicAnalysis::takeLongWork() { return session_->takeLongWork(); }
+
 void PeriodicAnalysis::setOnAnalysis(std::function<void(const EpochAnalysis&)> callback) {
   onAnalysis_ = std::move(callback);
 }

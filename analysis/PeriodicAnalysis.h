@@ -39,6 +39,10 @@ class PeriodicAnalysis : public TrainingObserver {
   // Runs the analysis when the epoch is due; asks the trainer to stop when the analysis was cancelled.
   bool onEpochEnd(const EpochMetrics& metrics) override;
 
+  // The analysis options whose work is estimated to take long, each analysis; the caller announces
+  // them at the start of the run (AnalysisSession::takeLongWork).
+  std::vector<WorkEstimate> takeLongWork();
+
   // Called after each finished analysis.
   void setOnAnalysis(std::function<void(const EpochAnalysis&)> callback);
 

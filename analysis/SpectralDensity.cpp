@@ -144,4 +144,10 @@ SpectralDensity spectralDensity(SymmetricOperator& op, const SpectralDensityOpti
   return result;
 }
 
+double spectralDensityBytes(std::int64_t probes, std::int64_t lanczosSteps, std::int64_t n) {
+  const auto steps = static_cast<double>(std::min(lanczosSteps, n));
+  const auto size = static_cast<double>(n);
+  return 8.0 * (size * (steps + 2.0) + 3.0 * steps * steps + 2.0 * static_cast<double>(probes) * steps);
+}
+
 }  // namespace samscape

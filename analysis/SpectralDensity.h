@@ -30,6 +30,11 @@ struct SpectralDensityOptions {
   double gridMargin = 5.0;
 };
 
+// The memory spectralDensity holds for `probes` probes of `lanczosSteps` steps on an n-dimensional
+// operator, in bytes: the fully reorthogonalized basis (n x L), its tridiagonal matrix and
+// eigendecomposition (L x L each), and every probe's nodes and weights.
+double spectralDensityBytes(std::int64_t probes, std::int64_t lanczosSteps, std::int64_t n);
+
 struct SpectralDensity {
   std::vector<double> grid;     // gridPoints equally spaced points, ascending
   std::vector<double> density;  // phi at each grid point

@@ -3,16 +3,22 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "core/Error.h"
 
 namespace samscape {
 
 void writeFileAtomically(const std::string& path, const std::string& content) {
-  const std::string temporary = path + ".tmp";
+  // A name of this writer's own: two writers of one path (two processes, two threads) never write into
+  // each other's temporary file, and the last rename wins whole.
+  static std::atomic<unsigned long> counter{0};
+  const std::string temporary =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
   const int descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (descriptor < 0) throw Error(temporary + ": cannot open for writing: " + std::strerror(errno));
   std::size_t written = 0;

@@ -4,6 +4,9 @@
 #include <torch/utils.h>
 #include <torch/version.h>
 
+#include <unistd.h>
+
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -15,14 +18,31 @@ int configureThreads(int requested) {
   if (requested < 0) {
     throw ConfigError("--threads", std::to_string(requested), "must be 0 (every core) or positive");
   }
+  if (requested > kMaxThreads) {
+    throw ConfigError("--threads", std::to_string(requested), "at most " + std::to_string(kMaxThreads));
+  }
   int threads = requested;
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
   return threads;
 }
 
+double machineMemoryBytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long pageSize = ::sysconf(_SC_PAGESIZE);
+  double bytes = pages > 0 && pageSize > 0 ? static_cast<double>(pages) * static_cast<double>(pageSize) : 0.0;
+  // cgroup v2 ("max" when unlimited), then v1 (a huge number when unlimited).
+  for (const char* limitFile : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    std::ifstream in(limitFile);
+    double limit = 0.0;
+    if (in >> limit && limit > 0.0 && (bytes <= 0.0 || limit < bytes)) bytes = limit;
+  }
+  return bytes;
+}
+
 void checkDeviceName(const std::string& device) {
-  static const std::regex pattern(R"(cpu|cuda(:[0-9]+)?)");
+  // At most 9 digits: an index std::stol can read (and no machine has a billion devices).
+  static const std::regex pattern(R"(cpu|cuda(:[0-9]{1,9})?)");
   if (!std::regex_match(device, pattern)) {
     throw ConfigError("--device", device, "expected cpu, cuda or cuda:N");
   }

@@ -17,6 +17,14 @@ void checkDeviceName(const std::string& device);
 // The same check's problem (without flag and value), or empty for a usable device.
 std::string deviceNameProblem(const std::string& device);
 
+// The memory this process may use, in bytes: the machine's physical memory, or its cgroup's limit
+// (a container, a systemd slice) when that is lower. The bound every size option is checked against.
+double machineMemoryBytes();
+
+// The most threads --threads takes: more would only oversubscribe the cores, and a mistyped count
+// (2147483647) would make LibTorch's pools try to start that many.
+constexpr int kMaxThreads = 1024;
+
 struct RuntimeInfo {
   std::string samscapeVersion;
   std::string torchVersion;

@@ -7,8 +7,11 @@
 #   - every system header its objects included (ninja's dependency log);
 #   - every shared library its executables and shared objects load (ldd);
 #   - its toolchain (the compilers, CMake and Ninja of its CMakeCache.txt);
-#   - the programs its tests run (the first word of each ctest command: xvfb-run, ...), and the python3
-#     and torch that the bench's test runs the PyTorch reference with.
+#   - the programs its tests run (the first word of each ctest command: xvfb-run, ...), and the Python
+#     it took LibTorch from (SAMSCAPE_PYTHON).
+# LibTorch comes from PyPI's torch wheel, no Debian package: every file the build used from that
+# Python's site-packages must belong to torch at the version cmake/torch.version pins, or to a package
+# torch depends on.
 # Each such package must be named in SETUP_SCRIPT's `packages=( ... )` list (default scripts/setup.sh) or
 # be pulled in by one that is (apt's dependency closure: Depends and Pre-Depends, no Recommends, as
 # setup installs with --no-install-recommends), or be part of every Debian system (Essential, required,
@@ -58,21 +61,62 @@ for test in json.load(open(sys.argv[1])).get("tests", []):
     done >>"$tmp/files"
   fi
 fi
-# 5. The Python and torch that samscape_bench_tests runs the bench's PyTorch reference with: the first
-#    python3 that imports torch, in the test's order (on PATH, then the system's).
-if [ -n "$(find "$build" -name samscape_bench_tests -type f -print -quit)" ]; then
-  found_torch=""
-  for python in python3 /usr/bin/python3; do
-    if torch_file=$("$python" -c 'import torch; print(torch.__file__)' 2>/dev/null); then
-      { echo "$torch_file"; resolve_program "$python"; } >>"$tmp/files"
-      found_torch=yes
-      break
-    fi
-  done
-  [ -n "$found_torch" ] || echo "check-install-list: no python3 here imports torch, which samscape_bench_tests needs" >&2
-fi
+# 5. The Python the build took LibTorch from (SAMSCAPE_PYTHON in CMakeCache.txt; the bench's test runs
+#    the PyTorch reference with it too): its interpreter is a Debian package's.
+samscape_python=$(sed -n 's/^SAMSCAPE_PYTHON:[A-Z]*=//p' "$build/CMakeCache.txt" | head -n 1)
+[ -n "$samscape_python" ] && resolve_program "$samscape_python" >>"$tmp/files"
 xargs -r -a "$tmp/files" readlink -f 2>/dev/null | sort -u >"$tmp/resolved" || true
 sort -u "$tmp/files" "$tmp/resolved" -o "$tmp/files"
+
+# 6. PyPI's torch wheel is no Debian package: checked the same way against its pin. Every file the build
+#    used from that Python's site-packages must belong to torch at the version of cmake/torch.version
+#    (what setup.sh installs) or to a package torch depends on (its nvidia CUDA libraries).
+wheel_problems=""
+if [ -n "$samscape_python" ] && [ -x "$samscape_python" ]; then
+  pinned=$(head -n 1 "${SAMSCAPE_TORCH_VERSION_FILE:-$(dirname "$0")/../cmake/torch.version}")
+  wheel_problems=$("$samscape_python" - "$tmp/files" "$pinned" <<'PY' 2>/dev/null
+import os, re, sys, sysconfig
+from importlib import metadata
+files, pinned = sys.argv[1], sys.argv[2]
+site = os.path.realpath(sysconfig.get_paths()["purelib"]) + "/"
+used = {os.path.realpath(line.strip()) for line in open(files) if line.strip()}
+used = sorted(path for path in used if path.startswith(site))
+owner = {}
+for dist in metadata.distributions():
+    for f in dist.files or []:
+        owner[os.path.realpath(dist.locate_file(f))] = dist
+def key(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+# torch and everything it requires, following extras ("cuda-toolkit[cublas,cudart]" brings the
+# requirements of cuda-toolkit marked extra == "cublas" or "cudart").
+allowed, pending = set(), [("torch", frozenset())]
+while pending:
+    name, extras = pending.pop()
+    allowed.add(key(name))
+    try:
+        requirements = metadata.distribution(name).requires or []
+    except metadata.PackageNotFoundError:
+        continue
+    for requirement in requirements:
+        spec, _, marker = requirement.partition(";")
+        wanted = set(re.findall(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker))
+        if wanted and not wanted & extras:
+            continue
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?", spec)
+        if match and key(match.group(1)) not in allowed:
+            pending.append((match.group(1), frozenset(e.strip() for e in (match.group(2) or "").split(",") if e.strip())))
+torch = metadata.distribution("torch")
+if torch.version.split("+")[0] != pinned:
+    print(f"  torch {torch.version} (cmake/torch.version pins {pinned}; scripts/setup.sh installs it)")
+for path in used:
+    dist = owner.get(path)
+    if dist is None:
+        print(f"  {path}: from no installed package")
+    elif key(dist.metadata["Name"]) not in allowed:
+        print(f"  {path}: from {dist.metadata['Name']} {dist.version}, which torch does not depend on")
+PY
+  ) || wheel_problems="  $samscape_python: cannot read its installed packages"
+fi
 
 # Owner package of each file. dpkg -S knows a path as the package installed it: a file reached through
 # a symlinked directory (/lib vs /usr/lib on a merged-/usr system) is asked for in its other spelling.
@@ -95,13 +139,20 @@ dpkg-query -W -f='${Package} ${Priority} ${Essential}\n' 2>/dev/null |
 sort -u "$tmp/closure" "$tmp/base" "$tmp/listed" >"$tmp/covered"
 
 missing=$(comm -23 "$tmp/needed" "$tmp/covered")
-if [ -z "$missing" ]; then
-  echo "check-install-list: every package the build in $build used ($(wc -l <"$tmp/needed")) is installed by $setup"
+if [ -z "$missing" ] && [ -z "$wheel_problems" ]; then
+  echo "check-install-list: every package the build in $build used ($(wc -l <"$tmp/needed")) is installed by $setup," \
+       "and its LibTorch is the pinned torch wheel's"
   exit 0
 fi
-echo "check-install-list: $setup does not install these packages, which the build in $build used:"
-for p in $missing; do
-  example=$(awk -F'\t' -v p="$p" '{n = split($1, a, /, /); for (i = 1; i <= n; i++) {sub(/:.*/, "", a[i]); if (a[i] == p) {print $2; exit}}}' "$tmp/owners")
-  echo "  $p (e.g. $example)"
-done
+if [ -n "$missing" ]; then
+  echo "check-install-list: $setup does not install these packages, which the build in $build used:"
+  for p in $missing; do
+    example=$(awk -F'\t' -v p="$p" '{n = split($1, a, /, /); for (i = 1; i <= n; i++) {sub(/:.*/, "", a[i]); if (a[i] == p) {print $2; exit}}}' "$tmp/owners")
+    echo "  $p (e.g. $example)"
+  done
+fi
+if [ -n "$wheel_problems" ]; then
+  echo "check-install-list: the build in $build used Python packages that scripts/setup.sh does not install:"
+  echo "$wheel_problems"
+fi
 exit 1

@@ -24,6 +24,9 @@ struct RunSession::Impl {
   std::unique_ptr<PeriodicAnalysis> analyses;
   std::vector<TrainingObserver*> observers;
   std::function<void(const EpochAnalysis&)> onAnalysis;
+  std::string claimedDirectory;  // the default run directory this session claimed; empty: none
+  JobShape shape;
+  std::vector<WorkEstimate> longWork;
 
   bool writesFiles() const { return options.distributed.rank == 0; }
 };
@@ -40,6 +43,32 @@ RunSession::RunSession(const RunSpec& spec, RunSessionOptions options) : impl_(s
     throw ConfigError("--analyze-every", std::to_string(s.spec.analyzeEvery),
                       "not yet in a multi-process job; analyze its checkpoints afterwards with samscape-cli analyze");
   }
+  if (s.writesFiles() && s.spec.outDirIsDefault && !s.spec.resuming()) {
+    // The default directory's name is a second and a model: claimed (or the next free suffix) now.
+    const std::filesystem::path wanted(config.outDir);
+    s.spec.config.outDir = claimRunDirectory(wanted.parent_path().string(), wanted.filename().string());
+    s.claimedDirectory = config.outDir;
+  }
+  try {
+    prepare();
+  } catch (...) {
+    // Nothing of the run was written: a directory claimed for it goes again (with its lock file).
+    s.analyses.reset();
+    s.trainer.reset();
+    s.directory.reset();
+    if (!s.claimedDirectory.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove(std::filesystem::path(s.claimedDirectory) / "run.lock", ignored);
+      std::filesystem::remove(s.claimedDirectory, ignored);  // only when empty
+    }
+    throw;
+  }
+}
+
+void RunSession::prepare() {
+  auto& s = *impl_;
+  const TrainConfig& config = s.spec.config;
+  const DistributedOptions& distributed = s.options.distributed;
   if (s.writesFiles()) {
     if (config.outDir.empty()) throw ConfigError("--out", "", "a run needs a run directory");
     // Refuses an occupied directory before any time goes into loading the data.
@@ -48,8 +77,21 @@ RunSession::RunSession(const RunSpec& spec, RunSessionOptions options) : impl_(s
   }
   s.trainer = std::make_unique<Trainer>(config, distributed);
   if (s.spec.resuming()) s.trainer->resumeFrom(latestCheckpoint(config.outDir + "/checkpoints"));
+  // Every size option against the machine before the first step (OptionCost.h): a batch that cannot
+  // fit is refused now, and a long run says how long.
+  s.shape = s.trainer->measureShape();
+  s.longWork = checkOptionCosts(config, trainOptions(), s.shape);
   if (!s.writesFiles()) return;
 
+  if (s.spec.analyzeEvery > 0) {
+    // Before the store's record: a refused analysis size leaves no run behind.
+    s.analyses = std::make_unique<PeriodicAnalysis>(config, s.spec.analyzeEvery, s.spec.analysis, s.options.cancel,
+                                                    s.options.analysisObserver);
+    for (WorkEstimate estimate : s.analyses->takeLongWork()) {
+      estimate.what += estimate.what.empty() ? "each analysis" : ", each analysis";
+      s.longWork.push_back(std::move(estimate));
+    }
+  }
   if (!s.spec.workspace.empty()) {
     s.store = std::make_unique<RunStore>(Workspace(s.spec.workspace));
     RunRecord record;
@@ -61,9 +103,7 @@ RunSession::RunSession(const RunSpec& spec, RunSessionOptions options) : impl_(s
     record.outDir = config.outDir;
     s.recorder = std::make_unique<StoreRecorder>(*s.store, record, s.spec.resuming());
   }
-  if (s.spec.analyzeEvery > 0) {
-    s.analyses = std::make_unique<PeriodicAnalysis>(config, s.spec.analyzeEvery, s.spec.analysis, s.options.cancel,
-                                                    s.options.analysisObserver);
+  if (s.analyses) {
     s.analyses->setOnAnalysis([this](const EpochAnalysis& done) {
       auto& self = *impl_;
       if (self.store) {
@@ -102,6 +142,8 @@ TrainingResult RunSession::run() {
 
 std::int64_t RunSession::runId() const { return impl_->recorder ? impl_->recorder->runId() : 0; }
 const RunSpec& RunSession::spec() const { return impl_->spec; }
+const std::vector<WorkEstimate>& RunSession::longWork() const { return impl_->longWork; }
+const JobShape& RunSession::shape() const { return impl_->shape; }
 bool RunSession::writesFiles() const { return impl_->writesFiles(); }
 
 }  // namespace samscape

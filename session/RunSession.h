@@ -29,11 +29,14 @@ struct RunSessionOptions {
 
 class RunSession {
  public:
-  // Claims the run directory (refusing one that holds another run unless resuming it), builds the
-  // trainer (loading the data and the model; from the latest checkpoint when the spec resumes), records
-  // the run in the spec's workspace (none when its workspace is empty) and prepares the periodic
-  // analyses (loading their data now, so a bad analysis option fails before any training). Ranks other
-  // than 0 of a multi-process job train only: no files, no record, no analyses.
+  // Claims the run directory (the default one under a free name, claimRunDirectory; refusing one that
+  // another process writes or that holds another run unless resuming it), builds the trainer (loading
+  // the data and the model; from the latest checkpoint when the spec resumes), checks the training
+  // options' sizes against the machine (a ResourceError before any step), prepares the periodic
+  // analyses (loading their data and checking their sizes now, so a bad analysis option fails before
+  // any training) and records the run in the spec's workspace (none when its workspace is empty). When
+  // it throws, a directory it claimed is removed and nothing is recorded. Ranks other than 0 of a
+  // multi-process job train only: no files, no record, no analyses.
   // Throws ConfigError, DataError, ModelError, DistributedError or Error.
   RunSession(const RunSpec& spec, RunSessionOptions options = {});
   ~RunSession();
@@ -52,10 +55,17 @@ class RunSession {
 
   // The run's id in the workspace's store; 0 when not recorded (no workspace, or not rank 0).
   std::int64_t runId() const;
+  // The spec as the session runs it: config.outDir is the directory it claimed.
   const RunSpec& spec() const;
+  // The options whose work is estimated to take long (the run's epochs, each analysis' sizes), to be
+  // announced when the run starts; and the shape they were checked against.
+  const std::vector<WorkEstimate>& longWork() const;
+  const JobShape& shape() const;
   bool writesFiles() const;
 
  private:
+  void prepare();
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -197,6 +197,7 @@ RunSpec resolveRunSpec(const RunSources& sources) {
   spec.tags = sources.tags;
   if (spec.config.outDir.empty() && sources.assignRunDirectory) {
     spec.config.outDir = (workspace.runsDirectory() / defaultRunName(spec.config)).string();
+    spec.outDirIsDefault = true;
   }
   if (sources.validate) resolution.validate();
   spec.analysisFlags = spec.analyzeEvery > 0 ? resolution.analysisFlags() : json::object();

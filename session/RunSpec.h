@@ -28,6 +28,10 @@ struct RunSpec {
   std::string name;       // its name there; empty: its run directory's name
   std::vector<std::string> tags;
   std::string resumeDirectory;  // non-empty: continue this run from its latest checkpoint
+  // config.outDir is the default WORKSPACE/runs/<time>-<model>, not one the user chose: RunSession
+  // claims it, or <time>-<model>-2, -3, ..., whichever is free (claimRunDirectory), so runs started in
+  // the same second never share a directory.
+  bool outDirIsDefault = false;
 
   bool resuming() const { return !resumeDirectory.empty(); }
 };
@@ -51,8 +55,9 @@ struct RunSources {
   std::string workspace;  // --workspace; empty: Workspace::resolve's default
   std::string name;
   std::vector<std::string> tags;
-  // Give a run without --out its default directory, WORKSPACE/runs/<time>-<model>; the form leaves
-  // that to the window, which names run directories itself.
+  // Give a run without --out its default directory, WORKSPACE/runs/<time>-<model> (claimed, with a
+  // suffix when taken, when its session starts); the form leaves that to the window, which claims
+  // run directories itself.
   bool assignRunDirectory = true;
   // Check the values. The form loads a config without checking it (a CUDA config on a machine without
   // CUDA can still be loaded and edited); it checks when a run is launched.

@@ -297,7 +297,7 @@ int main(int argc, char** argv) {
   std::string device = "cpu";
   std::vector<std::string> models{"cnn", "resnet20"};
   std::string pytorchReference;
-  std::string python = "python3";
+  std::string python = SAMSCAPE_TORCH_PYTHON;  // the Python the build took LibTorch from
   bool skipAnalysis = false;
   app.add_option("--models", models, "Models to time (cnn on 1x28x28, the others on 3x32x32)")->delimiter(',');
   app.add_option("--pytorch-reference", pytorchReference,

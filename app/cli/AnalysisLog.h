@@ -8,9 +8,18 @@
 
 namespace samscape::cli {
 
+// "estimate: --trace-probes 2000000000 will take about 85 years (...); Ctrl-C stops it and keeps what
+// finished": an option whose work is long, said before it starts.
+inline std::string longWorkLine(const WorkEstimate& estimate) {
+  return "estimate: " + estimate.flag + " " + estimate.value + " will take about " + formatDuration(estimate.seconds) +
+         (estimate.what.empty() ? std::string() : " (" + estimate.what + ")") +
+         "; Ctrl-C stops it and keeps what finished";
+}
+
 class AnalysisLog : public AnalysisObserver {
  public:
   void onStageEnd(const std::string&, const std::string& summary) override { std::cerr << summary << "\n"; }
+  void onLongWork(const WorkEstimate& estimate) override { std::cerr << longWorkLine(estimate) << "\n"; }
   void onSliceLevel(const SliceGrid& grid) override {
     std::cerr << "slice: level " << grid.level << " done, " << grid.pointsDone << "/" << grid.pointsTotal
               << " points\n";

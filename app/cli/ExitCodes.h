@@ -9,6 +9,7 @@ enum ExitCode : int {
   kExitUsage = 2,  // a bad flag, value or file: one line on stderr naming it
   kExitDiverged = 3,
   kExitDistributed = 4,  // another rank of a multi-process job died, hung past --dist-timeout or disagreed
+  kExitOutOfMemory = 5,  // memory ran out in a stage (the message names it); what had finished is kept
   kExitCancelled = 130,
 };
 

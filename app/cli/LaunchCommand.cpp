@@ -17,6 +17,8 @@
 
 #include "cli/ExitCodes.h"
 #include "core/Error.h"
+#include "core/Runtime.h"
+#include "core/options/OptionCost.h"
 
 namespace samscape::cli {
 namespace {
@@ -93,6 +95,10 @@ void relayOutput(Rank& rank, bool flushPartial) {
   }
 }
 
+// What one rank takes at the least: LibTorch's libraries and allocator, a dataset and a small model
+// (a `train --model mlp` rank's resident memory is above this).
+constexpr double kRankBytes = 256.0 * 1024.0 * 1024.0;
+
 }  // namespace
 
 LaunchCommand::LaunchCommand(CLI::App& parent) {
@@ -109,6 +115,15 @@ LaunchCommand::LaunchCommand(CLI::App& parent) {
 
 int LaunchCommand::run() {
   if (processes_ < 1) throw ConfigError("--nproc", std::to_string(processes_), "must be at least 1");
+  // Each rank is a whole process with LibTorch, the data and the model: at least kRankBytes each.
+  const double machine = machineMemoryBytes();
+  if (machine > 0.0 && static_cast<double>(processes_) * kRankBytes > machine) {
+    throw ResourceError("--nproc", std::to_string(processes_),
+                        OptionCost{static_cast<double>(processes_) * kRankBytes, 0.0,
+                                   std::to_string(processes_) + " processes of at least " + formatBytes(kRankBytes) +
+                                       " each (LibTorch, the data, the model)"},
+                        machine);
+  }
   if (masterPort_ < 0 || masterPort_ > 65535) {
     throw ConfigError("--master-port", std::to_string(masterPort_), "must be a TCP port, 1 to 65535 (or 0: a free one)");
   }

@@ -53,10 +53,14 @@ int TrainCommand::run() {
   RunSession session(spec, options);
   // Rank 0 shows the progress; the other ranks print only errors.
   TerminalProgress progress(stderr, isatty(STDERR_FILENO) == 1);
-  if (session.writesFiles()) session.addObserver(&progress);
+  if (session.writesFiles()) {
+    session.addObserver(&progress);
+    std::cerr << "run directory " << session.spec().config.outDir << "\n";
+    for (const WorkEstimate& estimate : session.longWork()) std::cerr << longWorkLine(estimate) << "\n";
+  }
   const TrainingResult result = session.run();
   if (session.writesFiles()) {
-    std::cout << "results in " << spec.config.outDir << "/ (run.json, metrics.csv, model.pt, checkpoints/)\n";
+    std::cout << "results in " << session.spec().config.outDir << "/ (run.json, metrics.csv, model.pt, checkpoints/)\n";
     std::cout << "recorded as run " << session.runId() << " in the workspace " << spec.workspace << "\n";
   }
   switch (result.status) {

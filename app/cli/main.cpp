@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <new>
 
 #include "cli/AnalyzeCommand.h"
 #include "cli/ExportCommand.h"
@@ -10,6 +11,7 @@
 #include "cli/StudyCommand.h"
 #include "cli/TrainCommand.h"
 #include "core/Error.h"
+#include "core/options/OptionCost.h"
 
 int main(int argc, char** argv) {
   using namespace samscape::cli;
@@ -38,6 +40,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     std::cerr << "samscape-cli: error: " << error.what() << "\n";
     return kExitUsage;
+  } catch (const samscape::OutOfMemoryError& error) {
+    std::cerr << "samscape-cli: error: " << error.what() << "\n";
+    return kExitOutOfMemory;
+  } catch (const std::bad_alloc& error) {
+    std::cerr << "samscape-cli: error: out of memory (" << error.what()
+              << "): the command asked for more memory than the machine could give; use smaller sizes\n";
+    return kExitOutOfMemory;
   } catch (const samscape::DistributedError& error) {
     std::cerr << "samscape-cli: error: " << error.what() << "\n";
     return kExitDistributed;

@@ -101,7 +101,9 @@ int RunController::enqueue(RunSpec spec, int pairId) {
     QString slug = QString::fromStdString(spec.name).toLower();
     slug.replace(QRegularExpression("[^a-z0-9]+"), "-");
     const QString stamp = QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss");
-    spec.config.outDir = QDir(runsDirectory_).filePath(stamp + "-" + QString::number(run.id) + "-" + slug).toStdString();
+    // Claimed now (an atomic mkdir, the next free suffix when taken): another window or a
+    // samscape-cli run into the same workspace in the same second gets a directory of its own.
+    spec.config.outDir = claimRunDirectory(runsDirectory_.toStdString(), (stamp + "-" + slug).toStdString());
   }
   run.spec = std::move(spec);
   run.totalSteps = 0;
@@ -124,8 +126,8 @@ std::pair<int, int> RunController::launchPair(const RunSpec& base) {
   RunSpec sam = base;
   sgd.config.optimizer.kind = OptimizerKind::Sgd;
   sam.config.optimizer.kind = OptimizerKind::Sam;
-  sgd.config.outDir = (prefix + "-sgd").toStdString();
-  sam.config.outDir = (prefix + "-sam").toStdString();
+  sgd.config.outDir = claimRunDirectory(runsDirectory_.toStdString(), QFileInfo(prefix + "-sgd").fileName().toStdString());
+  sam.config.outDir = claimRunDirectory(runsDirectory_.toStdString(), QFileInfo(prefix + "-sam").fileName().toStdString());
   sgd.name = pairName(pairId, "SGD").toStdString();
   sam.name = pairName(pairId, "SAM").toStdString();
   if (base.analysis.directionsFile.empty()) {

@@ -53,7 +53,8 @@ BatchLoader::BatchLoader(const ImageSet& images, BatchOptions options)
 
 std::int64_t BatchLoader::batchesPerEpoch() const {
   const auto count = static_cast<std::int64_t>(images_.size());
-  return (count + options_.batchSize - 1) / options_.batchSize;
+  // Without count + batchSize - 1, which overflows for a batch size near the int64 limit.
+  return count / options_.batchSize + (count % options_.batchSize != 0 ? 1 : 0);
 }
 
 void BatchLoader::startEpoch() {
@@ -69,7 +70,7 @@ void BatchLoader::startEpoch() {
 Batch BatchLoader::batch(std::int64_t index) {
   const auto count = static_cast<std::int64_t>(images_.size());
   const std::int64_t begin = index * options_.batchSize;
-  const std::int64_t end = std::min(count, begin + options_.batchSize);
+  const std::int64_t end = begin + std::min(options_.batchSize, count - begin);
   const std::int64_t size = end - begin;
   const auto indices = torch::from_blob(order_.data() + begin, {size}, torch::kInt64);
 

@@ -1,5 +1,7 @@
 #include "core/models/Network.h"
 
+#include <ATen/Context.h>
+
 #include <torch/script.h>
 #include <torch/torch.h>
 
@@ -255,6 +257,72 @@ class ScriptedNetwork final : public CheckedNetwork {
     }
   }
 
+  // What samscape relies on of a model file's training and evaluation modes: evaluation is deterministic
+  // and treats each example on its own (dropout off, batch norm on its running statistics), and training
+  // updates batch norm's running statistics. torch.jit.trace freezes `self.training` at the mode it traced
+  // in, so a traced module may keep one mode's behaviour in both: refused here, naming the file and the
+  // way out, instead of training or analysing the wrong function. The global generator and the buffers
+  // are given back, so the checks change nothing of the run.
+  void checkModes(const ModelSpec& spec) {
+    Network& network = *this;
+    const std::string& label = file_;
+    const std::string remedy =
+        ". A module made with torch.jit.trace keeps the mode it was traced in: script its batch norm and dropout "
+        "modules first (resources/models/export_model.py --trace does), or export it with torch.jit.script";
+    torch::Generator generator = at::globalContext().defaultGenerator(torch::kCPU);
+    const torch::Tensor generatorState = generator.get_state();
+    // Every buffer, integer ones (batch norm's counter) included.
+    std::vector<torch::Tensor> buffersBefore;
+    for (const auto& buffer : module_.buffers(/*recurse=*/true)) buffersBefore.push_back(buffer.detach().clone());
+    const auto currentBuffers = [this] {
+      std::vector<torch::Tensor> buffers;
+      for (const auto& buffer : module_.buffers(/*recurse=*/true)) buffers.push_back(buffer);
+      return buffers;
+    };
+    const auto restore = [&] {
+      torch::NoGradGuard noGrad;
+      const auto buffers = currentBuffers();
+      for (std::size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(buffersBefore[i]);
+      generator.set_state(generatorState);
+      network.setTraining(false);
+    };
+    // A fixed, varied batch: zeros would hide batch statistics (every example alike).
+    const torch::Tensor input =
+        torch::linspace(-1.0, 1.0, 4 * spec.inputChannels * spec.imageHeight * spec.imageWidth)
+            .reshape({4, spec.inputChannels, spec.imageHeight, spec.imageWidth})
+            .mul(torch::arange(1, 5, torch::kFloat32).reshape({4, 1, 1, 1}));
+    std::string problem;
+    try {
+      torch::NoGradGuard noGrad;
+      network.setTraining(false);
+      const torch::Tensor first = network.forward(input);
+      const torch::Tensor second = network.forward(input);
+      const torch::Tensor alone = network.forward(input.slice(0, 0, 1));
+      if (!torch::equal(first, second)) {
+        problem = "in evaluation mode, two passes over the same images give different logits: dropout (or other "
+                  "randomness) stays on, and samscape's evaluations and analyses need a deterministic model";
+      } else if (!torch::allclose(first.slice(0, 0, 1), alone, 1e-4, 1e-5)) {
+        problem = "in evaluation mode, an image's logits depend on the other images of its batch: batch norm "
+                  "normalizes with the batch's statistics instead of its running ones";
+      } else if (!buffersBefore.empty()) {
+        network.setTraining(true);
+        network.forward(input);
+        bool changed = false;
+        const auto buffers = currentBuffers();
+        for (std::size_t i = 0; i < buffers.size() && !changed; ++i) changed = !torch::equal(buffers[i], buffersBefore[i]);
+        if (!changed) {
+          problem = "in training mode, a pass leaves its buffers (batch norm's running statistics) unchanged: they "
+                    "would never learn the data's statistics, and evaluation would use their initial values";
+        }
+      }
+    } catch (const std::exception& error) {
+      restore();
+      throw ModelError(label + ": a forward pass failed: " + errorReason(error));
+    }
+    restore();
+    if (!problem.empty()) throw ModelError(label + ": " + problem + remedy);
+  }
+
   torch::Tensor forward(const torch::Tensor& images) override {
     const torch::IValue output = module_.forward({images});
     if (!output.isTensor()) {
@@ -378,6 +446,7 @@ std::unique_ptr<Network> makeNetwork(const ModelSpec& spec) {
   if (!spec.modelFile.empty()) {
     auto network = std::make_unique<ScriptedNetwork>(spec);
     checkOutputShape(*network, spec, spec.modelFile);
+    network->checkModes(spec);
     return network;
   }
   auto network = std::make_unique<BuiltInNetwork>(spec);
@@ -391,5 +460,38 @@ std::unique_lock<std::mutex> lockGlobalGenerator() {
 }
 
 std::int64_t parameterCount(Network& network) { return countElements(network.parameters()); }
+
+namespace {
+
+struct FusedAttentionSettings {
+  bool flash = true;
+  bool memoryEfficient = true;
+  bool cudnn = true;
+};
+std::mutex gAttentionMutex;
+int gAttentionScopes = 0;
+FusedAttentionSettings gSavedAttention;
+
+}  // namespace
+
+TwiceDifferentiableAttention::TwiceDifferentiableAttention() {
+  const std::lock_guard<std::mutex> lock(gAttentionMutex);
+  if (gAttentionScopes++ > 0) return;
+  auto& context = at::globalContext();
+  gSavedAttention = {context.userEnabledFlashSDP(), context.userEnabledMemEfficientSDP(),
+                     context.userEnabledCuDNNSDP()};
+  context.setSDPUseFlash(false);
+  context.setSDPUseMemEfficient(false);
+  context.setSDPUseCuDNN(false);
+}
+
+TwiceDifferentiableAttention::~TwiceDifferentiableAttention() {
+  const std::lock_guard<std::mutex> lock(gAttentionMutex);
+  if (--gAttentionScopes > 0) return;
+  auto& context = at::globalContext();
+  context.setSDPUseFlash(gSavedAttention.flash);
+  context.setSDPUseMemEfficient(gSavedAttention.memoryEfficient);
+  context.setSDPUseCuDNN(gSavedAttention.cudnn);
+}
 
 }  // namespace samscape

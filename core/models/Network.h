@@ -52,4 +52,19 @@ std::unique_ptr<Network> makeNetwork(const ModelSpec& spec);
 
 std::int64_t parameterCount(Network& network);
 
+// While one exists, scaled_dot_product_attention (nn.MultiheadAttention, nn.TransformerEncoderLayer)
+// runs its math kernel, not the fused ones (CPU flash attention, CUDA flash, memory-efficient, cuDNN):
+// their backward passes have no derivative of their own ("derivative for
+// aten::_scaled_dot_product_flash_attention_for_cpu_backward is not implemented"), and a Hessian-vector
+// product differentiates the backward pass. The setting is the process's: scopes on several threads are
+// counted, the fused kernels return when the last one ends (training meanwhile runs the math kernel:
+// slower, the same numbers up to rounding).
+class TwiceDifferentiableAttention {
+ public:
+  TwiceDifferentiableAttention();
+  ~TwiceDifferentiableAttention();
+  TwiceDifferentiableAttention(const TwiceDifferentiableAttention&) = delete;
+  TwiceDifferentiableAttention& operator=(const TwiceDifferentiableAttention&) = delete;
+};
+
 }  // namespace samscape

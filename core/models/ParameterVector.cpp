@@ -70,12 +70,13 @@ DatasetObjective::DatasetObjective(Network& network, const ImageSet& images, Obj
 std::int64_t DatasetObjective::exampleCount() const { return static_cast<std::int64_t>(images_.size()); }
 
 std::int64_t DatasetObjective::chunkCount() const {
-  return (exampleCount() + options_.batchSize - 1) / options_.batchSize;
+  // Without N + batchSize - 1, which overflows for a batch size near the int64 limit.
+  return exampleCount() / options_.batchSize + (exampleCount() % options_.batchSize != 0 ? 1 : 0);
 }
 
 DatasetObjective::Chunk DatasetObjective::chunk(std::int64_t index) {
   const std::int64_t begin = index * options_.batchSize;
-  const std::int64_t size = std::min(exampleCount(), begin + options_.batchSize) - begin;
+  const std::int64_t size = std::min(options_.batchSize, exampleCount() - begin);
   const auto bytes = static_cast<std::int64_t>(images_.imageBytes());
   // from_blob does not copy; nothing writes through these views.
   const torch::Tensor pixels =
@@ -133,6 +134,7 @@ torch::Tensor DatasetObjective::hessianVectorProduct(const torch::Tensor& v) {
                 " elements, not " + std::to_string(v.numel()));
   }
   torch::AutoGradMode enableGrad(true);
+  const TwiceDifferentiableAttention attention;  // a transformer's attention, differentiated twice
   network_.setTraining(false);
   const torch::Tensor direction =
       v.detach().to(parameters_.front().device(), parameters_.front().scalar_type());

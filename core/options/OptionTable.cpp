@@ -1,6 +1,8 @@
 #include "core/options/OptionTable.h"
 
 #include <charconv>
+#include <cmath>
+#include <limits>
 #include <sstream>
 
 namespace samscape {
@@ -146,15 +148,22 @@ std::string rangeText(double low, double high) {
   return optionText(nlohmann::json(low)) + ":" + optionText(nlohmann::json(high));
 }
 
-std::string notFinite(double value) { return std::isfinite(value) ? "" : "must be a finite number"; }
+// The weights are float32: a rate, a radius or a decay multiplies them as a float32 scalar, and LibTorch
+// refuses one beyond float32's range ("cannot be converted to type float without overflow") mid-run.
+std::string notFinite(double value) {
+  if (!std::isfinite(value)) return "must be a finite number";
+  return std::abs(value) <= static_cast<double>(std::numeric_limits<float>::max())
+             ? ""
+             : "must be within float32's range (at most 3.4e38 in size): the weights are float32";
+}
 
 std::string unlessPositive(double value) {
-  if (!std::isfinite(value)) return notFinite(value);
+  if (const std::string problem = notFinite(value); !problem.empty()) return problem;
   return value > 0.0 ? "" : "must be positive";
 }
 
 std::string unlessNonNegative(double value) {
-  if (!std::isfinite(value)) return notFinite(value);
+  if (const std::string problem = notFinite(value); !problem.empty()) return problem;
   return value >= 0.0 ? "" : "must be 0 or positive";
 }
 

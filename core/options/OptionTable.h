@@ -21,6 +21,7 @@
 
 #include "core/Error.h"
 #include "core/NamedEnum.h"
+#include "core/options/OptionCost.h"
 
 namespace samscape {
 
@@ -74,6 +75,9 @@ struct Option {
   // The problem with the target's value of this option, or empty when it is valid. May look at other
   // options (--nesterov needs --momentum). Empty function: any value of the type is valid.
   std::function<std::string(const Target&)> check;
+  // What the value costs (OptionCost.h), for an option that sets a size of memory or work: checked
+  // against the machine before the job's work starts. Empty function: nothing to bound.
+  std::function<OptionCost(const Target&, const JobShape&)> cost;
 };
 
 template <typename Target>
@@ -81,6 +85,9 @@ using OptionTable = std::vector<Option<Target>>;
 
 template <typename Target>
 using OptionCheck = std::function<std::string(const Target&)>;
+
+template <typename Target>
+using OptionCostFunction = std::function<OptionCost(const Target&, const JobShape&)>;
 
 // ----- text and JSON ----------------------------------------------------------------------------------
 
@@ -154,7 +161,8 @@ constexpr OptionKind kindOf() {
 // std::vector<int>: IntegerList), unless `info.kind` says Path or Choice for a string.
 
 template <typename Target, typename Field>
-Option<Target> fieldOption(OptionInfo info, Field field, OptionCheck<Target> check = {}) {
+Option<Target> fieldOption(OptionInfo info, Field field, OptionCheck<Target> check = {},
+                           OptionCostFunction<Target> cost = {}) {
   using V = std::decay_t<decltype(field(std::declval<Target&>()))>;
   constexpr OptionKind natural = option_detail::kindOf<V>();
   if (!(natural == OptionKind::Text && (info.kind == OptionKind::Path || info.kind == OptionKind::Choice))) {
@@ -174,6 +182,7 @@ Option<Target> fieldOption(OptionInfo info, Field field, OptionCheck<Target> che
     field(target) = std::move(converted);
   };
   option.check = std::move(check);
+  option.cost = std::move(cost);
   return option;
 }
 
@@ -241,6 +250,11 @@ OptionTable<Outer> liftOptions(const OptionTable<Inner>& table, Member member) {
     if (inner.check) {
       option.check = [check = inner.check, member](const Outer& outer) { return check(member(outer)); };
     }
+    if (inner.cost) {
+      option.cost = [cost = inner.cost, member](const Outer& outer, const JobShape& shape) {
+        return cost(member(outer), shape);
+      };
+    }
     lifted.push_back(std::move(option));
   }
   return lifted;
@@ -305,8 +319,28 @@ void validateOptions(const Target& target, const OptionTable<Target>& table) {
   }
 }
 
+// The memory and work of every option with a cost, against the job's shape. Throws ResourceError for
+// the first value whose memory exceeds what the machine has (a refusal, before any work); returns the
+// options whose work will take longer than kLongWorkSeconds, to be announced with their estimates.
+template <typename Target>
+std::vector<WorkEstimate> checkOptionCosts(const Target& target, const OptionTable<Target>& table,
+                                           const JobShape& shape) {
+  std::vector<WorkEstimate> longWork;
+  for (const auto& option : table) {
+    if (!option.cost) continue;
+    const OptionCost cost = option.cost(target, shape);
+    const std::string value = optionText(option.get(target));
+    if (shape.machineBytes > 0.0 && cost.bytes > shape.machineBytes) {
+      throw ResourceError(option.info.flag(), value, cost, shape.machineBytes);
+    }
+    if (cost.seconds > kLongWorkSeconds) longWork.push_back({option.info.flag(), value, cost.seconds, cost.what});
+  }
+  return longWork;
+}
+
 // ----- common checks --------------------------------------------------------------------------------------
-// Each returns the problem with a number, or empty. `finite` is implied by the others.
+// Each returns the problem with a number, or empty. `notFinite` (NaN, infinite, or beyond float32's
+// range, as the weights are float32) is implied by the others.
 std::string notFinite(double value);
 std::string unlessPositive(double value);             // > 0
 std::string unlessNonNegative(double value);          // >= 0

@@ -1,9 +1,16 @@
 #include "core/train/RunDirectory.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -132,6 +139,23 @@ RunJson readRunJson(const std::string& runDirectory) {
   return run;
 }
 
+std::string claimRunDirectory(const std::string& parent, const std::string& name) {
+  std::error_code error;
+  fs::create_directories(parent, error);
+  if (error || !fs::is_directory(parent)) {
+    throw Error(parent + ": cannot create the directory for runs" + (error ? ": " + error.message() : std::string()));
+  }
+  for (int suffix = 1; suffix <= 100000; ++suffix) {
+    const fs::path candidate = fs::path(parent) / (suffix == 1 ? name : name + "-" + std::to_string(suffix));
+    // mkdir(2) fails with EEXIST on a name that is there, whoever made it and however recently.
+    if (::mkdir(candidate.c_str(), 0755) == 0) return candidate.string();
+    if (errno != EEXIST) {
+      throw Error(candidate.string() + ": cannot create the run directory: " + std::strerror(errno));
+    }
+  }
+  throw Error(parent + ": no free name for a run directory " + name + "-N (100000 taken)");
+}
+
 RunDirectoryWriter::RunDirectoryWriter(std::string directory, TrainConfig config, bool resuming)
     : directory_(std::move(directory)), config_(std::move(config)) {
   std::error_code error;
@@ -140,10 +164,28 @@ RunDirectoryWriter::RunDirectoryWriter(std::string directory, TrainConfig config
     throw ConfigError("--out", directory_, "cannot create the directory" +
                                                (error ? ": " + error.message() : std::string()));
   }
+  // The lock first, then the check for a run.json: two processes given the same --out cannot both
+  // pass the check before either has written its run.json.
+  const std::string lockPath = (fs::path(directory_) / "run.lock").string();
+  lockDescriptor_ = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lockDescriptor_ < 0) {
+    throw ConfigError("--out", directory_, "cannot create run.lock there: " + std::string(std::strerror(errno)));
+  }
+  if (::flock(lockDescriptor_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lockDescriptor_);
+    lockDescriptor_ = -1;
+    throw ConfigError("--out", directory_, "another samscape process is writing a run there (run.lock is held)");
+  }
   if (!resuming && fs::exists(runJsonPath())) {
+    ::close(lockDescriptor_);
+    lockDescriptor_ = -1;
     throw ConfigError("--out", directory_,
                       "already holds a run (run.json); choose another directory or remove it");
   }
+}
+
+RunDirectoryWriter::~RunDirectoryWriter() {
+  if (lockDescriptor_ >= 0) ::close(lockDescriptor_);  // releases the flock
 }
 
 std::string RunDirectoryWriter::runJsonPath() const { return (fs::path(directory_) / "run.json").string(); }

@@ -4,6 +4,8 @@
 //                with ("analysis", read back by --resume), library versions, data, status
 //   metrics.csv  one row per epoch: epoch,train_loss,train_acc,test_loss,test_acc[,val_loss,val_acc],lr,seconds
 //   model.pt     the final weights (written by the caller through Trainer::saveModel)
+//   run.lock     held (flock) by the process writing the run, for its life: two processes never write
+//                one directory, even when both were given the same --out
 // Each file is replaced atomically (written beside, then renamed), so a crash never leaves a torn file.
 
 #include <nlohmann/json.hpp>
@@ -17,12 +19,22 @@
 
 namespace samscape {
 
+// Creates a new directory for a run in `parent` (created when missing) and returns its path: `name`, or
+// else `name-2`, `name-3`, ..., the first that did not exist. Each try is one mkdir, which fails on a
+// name that exists, so processes and threads that claim at the same moment never get the same one.
+// Throws Error naming the parent when it cannot be created or written.
+std::string claimRunDirectory(const std::string& parent, const std::string& name);
+
 class RunDirectoryWriter : public TrainingObserver {
  public:
-  // Creates `directory` if needed. Refuses (ConfigError naming --out) a directory that cannot be
-  // created or already holds a run.json, so an earlier run is never overwritten, unless `resuming`
+  // Creates `directory` if needed and takes its run.lock for the writer's life. Refuses (ConfigError
+  // naming --out) a directory that cannot be created, that another process is writing (its lock is
+  // held) or that already holds a run.json, so an earlier run is never overwritten, unless `resuming`
   // that run (its metrics then continue from the checkpoint's).
   RunDirectoryWriter(std::string directory, TrainConfig config, bool resuming = false);
+  ~RunDirectoryWriter() override;
+  RunDirectoryWriter(const RunDirectoryWriter&) = delete;
+  RunDirectoryWriter& operator=(const RunDirectoryWriter&) = delete;
 
   // The analysis flags given at launch, as a JSON object of --config keys ({"analyze-every": 2,
   // "slice": true, ...}); run.json keeps them so that a resumed run analyses as it did.
@@ -40,6 +52,7 @@ class RunDirectoryWriter : public TrainingObserver {
   void writeRunJson(const std::string& status, const std::string& message, double seconds);
 
   std::string directory_;
+  int lockDescriptor_ = -1;  // run.lock, flock'ed
   TrainConfig config_;
   TrainingBegin begin_;
   std::vector<EpochMetrics> epochs_;

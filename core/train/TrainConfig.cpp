@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -28,6 +29,15 @@ OptionInfo path(const char* key, const char* label, OptionGroup group, std::stri
   OptionInfo option = info(key, label, group, std::move(help));
   option.kind = OptionKind::Path;
   return option;
+}
+
+// A batch of `batch` examples (never more than the set holds) in flight, `perExample` bytes each.
+OptionCost batchMemory(double batch, double setSize, double perExample, const JobShape& shape) {
+  if (!shape.footprintMeasured) return {};
+  batch = std::min(batch, std::max(1.0, setSize));
+  char what[96];
+  std::snprintf(what, sizeof what, "a batch of %.0f examples in flight, ", batch);
+  return {batch * perExample, 0.0, what + formatBytes(perExample) + " each"};
 }
 
 // Every option of a training run, in the order `train --help` and the launch form show them.
@@ -106,7 +116,7 @@ OptionTable<TrainConfig> makeTrainOptions() {
                      [](auto& c) -> auto& { return c.optimizer.rho; },
                      [](const C& c) -> std::string {
                        const double rho = c.optimizer.rho;
-                       if (!std::isfinite(rho)) return notFinite(rho);
+                       if (const std::string problem = notFinite(rho); !problem.empty()) return problem;
                        return c.optimizer.sharpnessAware() && rho < 0.0 && rho != -1.0 ? "must be 0 or positive" : "";
                      }));
   add(choiceOption<C>(info("rho-schedule", "SAM radius schedule", G::Optimization,
@@ -141,7 +151,7 @@ OptionTable<TrainConfig> makeTrainOptions() {
                      [](auto& c) -> auto& { return c.optimizer.gsamAlpha; },
                      [](const C& c) -> std::string {
                        const auto& o = c.optimizer;
-                       if (!std::isfinite(o.gsamAlpha)) return notFinite(o.gsamAlpha);
+                       if (const std::string problem = notFinite(o.gsamAlpha); !problem.empty()) return problem;
                        if (o.gsamAlpha < 0.0) return "must be 0 or positive";
                        return o.kind != OptimizerKind::Gsam && o.gsamAlpha != OptimizerSpec{}.gsamAlpha
                                   ? "applies only to --optimizer gsam"
@@ -162,7 +172,7 @@ OptionTable<TrainConfig> makeTrainOptions() {
                      [](auto& c) -> auto& { return c.optimizer.lookSamAlpha; },
                      [](const C& c) -> std::string {
                        const auto& o = c.optimizer;
-                       if (!std::isfinite(o.lookSamAlpha)) return notFinite(o.lookSamAlpha);
+                       if (const std::string problem = notFinite(o.lookSamAlpha); !problem.empty()) return problem;
                        if (o.lookSamAlpha < 0.0) return "must be 0 or positive";
                        return o.kind != OptimizerKind::LookSam && o.lookSamAlpha != OptimizerSpec{}.lookSamAlpha
                                   ? "applies only to --optimizer looksam"
@@ -213,16 +223,36 @@ OptionTable<TrainConfig> makeTrainOptions() {
                          return "smaller than the number of replicas (" + std::to_string(replicas) + ")";
                        }
                        return "";
+                     },
+                     [](const C& c, const JobShape& shape) {
+                       // A step holds one micro-batch's graph at a time (all replicas of a CPU run
+                       // in this process's memory).
+                       const double micro = std::ceil(static_cast<double>(c.batchSize) /
+                                                      std::max<std::int64_t>(1, c.optimizer.accumulate));
+                       return batchMemory(micro, static_cast<double>(shape.trainExamples),
+                                          shape.gradientBytesPerExample, shape);
                      }));
   add(fieldOption<C>(info("epochs", "Epochs", G::Optimization, "Number of epochs"),
                      [](auto& c) -> auto& { return c.epochs; },
-                     [](const C& c) { return c.epochs <= 0 ? "must be positive" : ""; }));
+                     [](const C& c) { return c.epochs <= 0 ? "must be positive" : ""; },
+                     [](const C& c, const JobShape& shape) -> OptionCost {
+                       if (c.epochs <= 0) return {};
+                       // SAM takes two gradients a step; LookSAM its second only every k-th step.
+                       const auto& o = c.optimizer;
+                       const double gradients = !o.sharpnessAware()             ? 1.0
+                                                : o.kind == OptimizerKind::LookSam ? 1.0 + 1.0 / static_cast<double>(std::max<std::int64_t>(1, o.lookSamK))
+                                                                                    : 2.0;
+                       const double epoch =
+                           static_cast<double>(shape.trainExamples) * gradients * shape.gradientSecondsPerExample +
+                           static_cast<double>(shape.evaluationExamples) * shape.evaluationSecondsPerExample;
+                       return {0.0, c.epochs * epoch, std::to_string(c.epochs) + " epochs"};
+                     }));
   add(choiceOption<C>(info("schedule", "Learning-rate schedule", G::Optimization, "Learning-rate schedule"),
                       [](auto& c) -> auto& { return c.schedule; }));
   add(fieldOption<C>(info("warmup-epochs", "Warm-up epochs", G::Optimization, "Linear warm-up length in epochs"),
                      [](auto& c) -> auto& { return c.warmupEpochs; },
                      [](const C& c) -> std::string {
-                       if (!std::isfinite(c.warmupEpochs)) return notFinite(c.warmupEpochs);
+                       if (const std::string problem = notFinite(c.warmupEpochs); !problem.empty()) return problem;
                        return c.warmupEpochs < 0.0 || c.warmupEpochs > c.epochs ? "must be in [0, --epochs]" : "";
                      }));
   add(fieldOption<C>(info("step-epochs", "Step epochs", G::Optimization,
@@ -239,7 +269,7 @@ OptionTable<TrainConfig> makeTrainOptions() {
   add(fieldOption<C>(info("step-factor", "Step factor", G::Optimization, "Step schedule: the multiplier"),
                      [](auto& c) -> auto& { return c.stepFactor; },
                      [](const C& c) -> std::string {
-                       if (!std::isfinite(c.stepFactor)) return notFinite(c.stepFactor);
+                       if (const std::string problem = notFinite(c.stepFactor); !problem.empty()) return problem;
                        return c.stepFactor <= 0.0 || c.stepFactor > 1.0 ? "must be in (0, 1]" : "";
                      }));
   // Run
@@ -261,10 +291,18 @@ OptionTable<TrainConfig> makeTrainOptions() {
                      }));
   add(fieldOption<C>(info("threads", "CPU threads", G::Run, "CPU threads (0: every core)"),
                      [](auto& c) -> auto& { return c.threads; },
-                     [](const C& c) { return c.threads < 0 ? "must be 0 (every core) or positive" : ""; }));
+                     [](const C& c) -> std::string {
+                       if (c.threads < 0) return "must be 0 (every core) or positive";
+                       return c.threads > kMaxThreads ? "at most " + std::to_string(kMaxThreads) : "";
+                     }));
   add(fieldOption<C>(info("eval-batch-size", "Evaluation batch size", G::Run, "Batch size of evaluation"),
                      [](auto& c) -> auto& { return c.evalBatchSize; },
-                     [](const C& c) { return c.evalBatchSize <= 0 ? "must be positive" : ""; }));
+                     [](const C& c) { return c.evalBatchSize <= 0 ? "must be positive" : ""; },
+                     [](const C& c, const JobShape& shape) {
+                       return batchMemory(static_cast<double>(c.evalBatchSize),
+                                          static_cast<double>(shape.evaluationExamples),
+                                          shape.evaluationBytesPerExample, shape);
+                     }));
   add(fieldOption<C>(path("out", "Run directory", G::Recording, "Run directory (default: WORKSPACE/runs/<time>-<model>)"),
                      [](auto& c) -> auto& { return c.outDir; }));
   return table;

@@ -19,6 +19,7 @@
 #include "core/train/DataParallelStep.h"
 #include "core/train/DistributedGroup.h"
 #include "core/train/Evaluation.h"
+#include "core/train/ResourceProbe.h"
 
 namespace samscape {
 namespace {
@@ -94,6 +95,9 @@ struct Trainer::Impl {
   std::unique_ptr<DistributedGroup> group;  // set in a multi-process job
   ImageSet testShare;        // with a group: the part of the test set this rank evaluates
   ImageSet validationShare;  // and of the validation set
+  std::string stage;         // what run() is doing, for a message when memory runs out
+
+  TrainingResult runEpochs(const std::vector<TrainingObserver*>& observers, const std::atomic<bool>* cancel);
 
   Network& model() { return *replicas.front().network; }
   const torch::Device& device() const { return replicas.front().device; }
@@ -242,9 +246,33 @@ void Trainer::resumeFrom(const std::string& checkpointDir) {
   s.description.resumedEpochs = s.resumed.epochs;
 }
 
+JobShape Trainer::measureShape() {
+  auto& s = *impl_;
+  JobShape shape;
+  shape.trainExamples = static_cast<std::int64_t>(s.data.train.size());
+  shape.evaluationExamples = static_cast<std::int64_t>(s.data.test.size() + s.data.validation.size());
+  shape.machineBytes = machineMemoryBytes();
+  ProbeOptions probe;
+  probe.normalize = s.config.normalize;
+  probe.statistics = s.data.trainStatistics;
+  probe.device = s.device().str();
+  probeFootprint(s.model(), s.data.train, probe, shape);
+  return shape;
+}
+
 TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
                             const std::atomic<bool>* cancel) {
-  auto& s = *impl_;
+  impl_->stage = "the start of the run";
+  try {
+    return impl_->runEpochs(observers, cancel);
+  } catch (...) {
+    rethrowOutOfMemoryAs(impl_->stage);
+  }
+}
+
+TrainingResult Trainer::Impl::runEpochs(const std::vector<TrainingObserver*>& observers,
+                                        const std::atomic<bool>* cancel) {
+  auto& s = *this;
   TrainingResult result;
   result.epochs = s.resumed.epochs;
   const auto runStart = Clock::now();
@@ -282,6 +310,7 @@ TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
       if (s.group == nullptr && cancel != nullptr && cancel->load()) {
         return finish(RunStatus::Cancelled, "cancelled during epoch " + std::to_string(epoch));
       }
+      s.stage = "training (epoch " + std::to_string(epoch) + ", step " + std::to_string(step + 1) + ")";
       learningRate = s.schedule->rateAt(globalStep);
       s.optimizer->setLearningRate(learningRate);
       const Batch batch = s.trainLoader->batch(step);
@@ -331,6 +360,7 @@ TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
     metrics.epoch = epoch;
     metrics.trainLoss = seen > 0 ? lossSum / static_cast<double>(seen) : 0.0;
     metrics.trainAccuracy = seen > 0 ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
+    s.stage = "the evaluation of epoch " + std::to_string(epoch) + " (--eval-batch-size)";
     const Evaluation test = s.evaluate(s.data.test, s.testShare, "test");
     metrics.testLoss = test.meanLoss;
     metrics.testAccuracy = test.accuracy;
@@ -343,6 +373,7 @@ TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
     metrics.seconds = secondsSince(epochStart);
     result.epochs.push_back(metrics);
 
+    s.stage = "the checkpoint of epoch " + std::to_string(epoch);
     if (!checkpointsDir.empty()) {
       CheckpointState state;
       state.epochsCompleted = epoch;
@@ -353,6 +384,7 @@ TrainingResult Trainer::run(const std::vector<TrainingObserver*>& observers,
       state.lookSamOrthogonal = s.ruleMemory.lookSamOrthogonal;
       writeCheckpoint(checkpointsDir, s.model(), *s.optimizer, state);
     }
+    s.stage = "the end of epoch " + std::to_string(epoch) + " (its analyses and records)";
     for (auto* observer : observers) stopRequested = observer->onEpochEnd(metrics) || stopRequested;
     if (s.group != nullptr) {
       // The ranks apply the same all-reduced gradient to the same weights, so they must hold the

@@ -29,6 +29,7 @@ class Trainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
+  // Memory running out anywhere in it ends it with OutOfMemoryError naming the epoch and the stage.
   // Runs every epoch: one optimizer step per mini-batch (loss = mean cross-entropy), then evaluation
   // on the test (and validation) split, then a checkpoint in <outDir>/checkpoints when outDir is set. Stops early when the loss becomes NaN or infinite (Diverged),
   // when `cancel` becomes true or an observer asks (Cancelled). Deterministic on CPU for a seed and
@@ -39,6 +40,11 @@ class Trainer {
   // Continues the run from a checkpoint directory (see Checkpoint.h) written by a run of the same
   // config: run() then starts after its last epoch and, on CPU, ends exactly as the uninterrupted run.
   void resumeFrom(const std::string& checkpointDir);
+
+  // What the run's passes cost per example (memory and time), measured on a few training examples with
+  // the run's model, and its set sizes: the training options' costs are checked against it before the
+  // first step (RunSession). Leaves the model's weights and mode as training expects them.
+  JobShape measureShape();
 
   // The model's weights as they are now (see Network::save).
   void saveModel(const std::string& path);

@@ -29,14 +29,11 @@ BenchResult runBench(const test::TempDir& dir, const std::string& arguments) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::readText(out), test::readText(err)};
 }
 
-// The interpreter that runs the reference: the first of python3 on PATH and the system's python3 that
-// has torch (scripts/setup.sh installs Debian's python3-torch; a pyenv or venv python3 may come first).
+// The interpreter that runs the reference: the Python the build took LibTorch from (SAMSCAPE_PYTHON),
+// so that both sides run the same torch.
 std::string pythonWithTorch() {
-  for (const char* candidate : {"python3", "/usr/bin/python3"}) {
-    const std::string probe = std::string(candidate) + " -c 'import torch' >/dev/null 2>&1";
-    if (std::system(probe.c_str()) == 0) return candidate;
-  }
-  return {};
+  const std::string probe = std::string(SAMSCAPE_TORCH_PYTHON) + " -c 'import torch' >/dev/null 2>&1";
+  return std::system(probe.c_str()) == 0 ? SAMSCAPE_TORCH_PYTHON : "";
 }
 
 int threadsStated(const std::string& text, const std::string& headerStart) {
@@ -47,7 +44,7 @@ int threadsStated(const std::string& text, const std::string& headerStart) {
 
 TEST(BenchTest, ThePyTorchReferenceRunsWithSamscapesThreadCountAndSaysSo) {
   const std::string python = pythonWithTorch();
-  ASSERT_FALSE(python.empty()) << "no python3 with torch (scripts/setup.sh installs Debian's python3-torch)";
+  ASSERT_FALSE(python.empty()) << SAMSCAPE_TORCH_PYTHON << " has no torch (scripts/setup.sh installs it)";
   const test::TempDir dir;
   // Two threads whatever the machine: a distribution's torch starting with one would show as 1.
   for (const int threads : {1, 2}) {

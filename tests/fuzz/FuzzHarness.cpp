@@ -763,4 +763,12 @@ Bytes gzipBytes(const Bytes& raw) {
   return out;
 }
 
+std::size_t refusedAllocationDuring(const std::function<void()>& call) {
+  {
+    const AllocationGuard guard;
+    call();
+  }
+  return gRefusedBytes.exchange(0);
+}
+
 }  // namespace samscape::fuzz

@@ -126,6 +126,10 @@ FuzzResult fuzzReader(const std::string& name, const std::function<void(FuzzInpu
                       const ReaderContract& contract = {},
                       const FuzzSettings& settings = settingsFromEnvironment());
 
+// Runs `call` with the allocation guard on (one operator new above kAllocationLimitBytes is refused
+// with std::bad_alloc); returns the size of the first allocation it refused, 0 when none.
+std::size_t refusedAllocationDuring(const std::function<void()>& call);
+
 // ----- small file helpers ----------------------------------------------------------------------------
 
 Bytes readFile(const std::filesystem::path& path);
