@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -76,6 +78,55 @@ void expectSameMetrics(const std::string& actualCsv, const std::string& expected
   }
 }
 
+// The process ids whose parent is `parent` (from /proc/PID/stat's fourth field).
+std::vector<pid_t> childrenOf(pid_t parent) {
+  std::vector<pid_t> children;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(line.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    if (fields >> state >> ppid && ppid == parent) children.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return children;
+}
+
+// The local addresses (as /proc/net/tcp{,6} spells them, hex "ADDR:PORT") of the TCP sockets that
+// `pid` holds and that are listening.
+std::set<std::string> listeningAddresses(pid_t pid) {
+  std::set<std::string> inodes;
+  std::error_code error;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error)) {
+    const std::string target = std::filesystem::read_symlink(fd.path(), error).string();
+    if (target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  std::set<std::string> addresses;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
+      if (state == "0A" && inodes.count(inode) > 0) addresses.insert(local);  // 0A: LISTEN
+    }
+  }
+  return addresses;
+}
+
+// A wildcard address: 0.0.0.0 or :: (all zeros before the port), on every interface.
+bool isWildcard(const std::string& address) {
+  const std::string host = address.substr(0, address.find(':'));
+  return host.find_first_not_of('0') == std::string::npos;
+}
+
 class LaunchTest : public ::testing::Test {
  protected:
   test::TempDir dir;
@@ -124,6 +175,36 @@ class LaunchTest : public ::testing::Test {
     EXPECT_TRUE(std::filesystem::exists(ranks + "/checkpoints/latest"));
   }
 };
+
+// The rendezvous (rank 0's TCPStore) and Gloo's pairs listen on --master-addr, loopback by default,
+// never on every interface: sampled from /proc while `launch --nproc 2` trains.
+TEST_F(LaunchTest, NoRankListensOnAWildcardAddress) {
+  const pid_t launcher = fork();
+  if (launcher == 0) {
+    const std::string command = "exec env -u MASTER_ADDR -u MASTER_PORT -u RANK -u WORLD_SIZE -u LOCAL_RANK " +
+                                workspaceVariable() + " " + SAMSCAPE_CLI_PATH + " launch --nproc 2 -- " +
+                                tinyRunFlags() + " --model mlp --epochs 30 --out " + dir.file("listen") +
+                                " >/dev/null 2>" + dir.file("listen.err") + " </dev/null";
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::set<std::string> seen;
+  int status = 0;
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (waitpid(launcher, &status, WNOHANG) == 0 && Clock::now() < deadline) {
+    for (const pid_t rank : childrenOf(launcher)) {
+      for (const std::string& address : listeningAddresses(rank)) seen.insert(address);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (Clock::now() >= deadline) {
+    kill(launcher, SIGKILL);
+    waitpid(launcher, &status, 0);
+  }
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << readText(dir.file("listen.err"));
+  ASSERT_FALSE(seen.empty()) << "no listening socket of a rank was seen while the job ran";
+  for (const std::string& address : seen) EXPECT_FALSE(isWildcard(address)) << "a rank listens on " << address;
+}
 
 TEST_F(LaunchTest, TwoRanksEqualOneProcessWithTwoReplicasForSgd) {
   expectTwoRanksEqualTwoReplicas("--model mlp --optimizer sgd --momentum 0.9 --epochs 3 --val-fraction 0.25");
