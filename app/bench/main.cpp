@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -62,8 +63,9 @@ OptimizerSpec specFor(OptimizerKind kind, std::int64_t m) {
   return spec;
 }
 
-void benchmarkModel(const std::string& name, int channels, int side, std::int64_t batchSize, int rounds,
-                    int stepsPerRound, const std::string& device) {
+// Returns SAM's best seconds per step (for the comparison with PyTorch's).
+double benchmarkModel(const std::string& name, int channels, int side, std::int64_t batchSize, int rounds,
+                      int stepsPerRound, const std::string& device, bool print = true) {
   ModelSpec model;
   model.name = name;
   model.inputChannels = channels;
@@ -116,12 +118,14 @@ void benchmarkModel(const std::string& name, int channels, int side, std::int64_
   }
   const double sgd = variants[0].bestSecondsPerStep;
   const double sam = variants[1].bestSecondsPerStep;
+  if (!print) return sam;
   std::printf("%-10s %-8s %10.1f %9.2f %9.2f %12.3f %16.3f %11.3f %11.3f %15.3f\n", name.c_str(),
               (std::to_string(channels) + "x" + std::to_string(side) + "x" + std::to_string(side)).c_str(),
               static_cast<double>(batchSize) / sgd, 1000 * sgd, 1000 * sam, medianRatio(variants[1], variants[0]),
               medianRatio(variants[2], variants[1]), medianRatio(variants[3], variants[1]),
               medianRatio(variants[4], variants[1]), medianRatio(variants[5], variants[0]));
   std::fflush(stdout);
+  return sam;
 }
 
 // The GPU's name, as the CUDA runtime reports it (through LibTorch, so no CUDA headers here).
@@ -302,6 +306,10 @@ int main(int argc, char** argv) {
   app.add_option("--models", models, "Models to time (cnn on 1x28x28, the others on 3x32x32)")->delimiter(',');
   app.add_option("--pytorch-reference", pytorchReference,
                  "Then run this Python script (app/bench/pytorch_reference.py) with the same settings");
+  int alternations = 5;
+  app.add_option("--alternations", alternations,
+                 "With --pytorch-reference: time both sides this many times, alternately, for the comparison")
+      ->capture_default_str();
   app.add_option("--python", python, "Python interpreter for --pytorch-reference (one with torch)")->capture_default_str();
   app.add_flag("--skip-analysis", skipAnalysis, "Time the training steps only");
   app.add_option("--threads", threads, "CPU threads (0: every core)")->capture_default_str();
@@ -321,6 +329,7 @@ int main(int argc, char** argv) {
     if (batchSize <= 0) throw ConfigError("--batch-size", std::to_string(batchSize), "must be positive");
     if (steps <= 0) throw ConfigError("--steps", std::to_string(steps), "must be positive");
     if (rounds <= 0) throw ConfigError("--rounds", std::to_string(rounds), "must be positive");
+    if (alternations <= 0) throw ConfigError("--alternations", std::to_string(alternations), "must be positive");
     checkDeviceName(device);
     // Checked before the minutes of timing, not after them.
     if (!pytorchReference.empty() && !std::filesystem::is_regular_file(pytorchReference)) {
@@ -334,13 +343,15 @@ int main(int argc, char** argv) {
     std::printf("%-10s %-8s %10s %9s %9s %12s %16s %11s %11s %15s\n", "model", "input", "sgd img/s", "sgd ms",
                 "sam ms", "sam/sgd", "sam m=32/m=all", "asam/sam", "gsam/sam", "looksam k=5/sgd");
     if (device != "cpu") std::printf("GPU: %s\n", cudaDeviceName(device).c_str());
-    for (const auto& model : models) {
-      if (model == "cnn" || model == "mlp") {
-        benchmarkModel(model, 1, 28, batchSize, rounds, steps, device);
-      } else {
-        benchmarkModel(model, 3, 32, batchSize, rounds, steps, device);
+    std::map<std::string, double> samSeconds;
+    const auto timeModels = [&](bool print) {
+      for (const auto& model : models) {
+        const bool small = model == "cnn" || model == "mlp";
+        const double sam = benchmarkModel(model, small ? 1 : 3, small ? 28 : 32, batchSize, rounds, steps, device, print);
+        samSeconds[model] = samSeconds.count(model) ? std::min(samSeconds[model], sam) : sam;
       }
-    }
+    };
+    timeModels(true);
     if (!skipAnalysis) benchmarkAnalysis(rounds, device);
     if (!pytorchReference.empty()) {
       std::string modelList;
@@ -352,9 +363,44 @@ int main(int argc, char** argv) {
                                   std::to_string(steps);
       std::printf("\n");
       std::fflush(stdout);
-      if (std::system(command.c_str()) != 0) {
+      // Its lines pass through (the first time); its SAM step times are kept for the comparison below.
+      std::map<std::string, double> pytorchSamSeconds;
+      const auto timeReference = [&](bool print) {
+        std::FILE* reference = ::popen((command + (print ? "" : " 2>/dev/null")).c_str(), "r");
+        if (reference == nullptr) throw Error("--pytorch-reference: cannot run `" + command + "`");
+        char line[512];
+        while (std::fgets(line, sizeof line, reference) != nullptr) {
+          if (print) std::fputs(line, stdout);
+          char model[64];
+          double images = 0.0, sgdMs = 0.0, samMs = 0.0, ratio = 0.0;
+          if (std::sscanf(line, "%63s %lf %lf %lf %lf", model, &images, &sgdMs, &samMs, &ratio) == 5) {
+            const double seconds = samMs / 1000.0;
+            pytorchSamSeconds[model] = pytorchSamSeconds.count(model) ? std::min(pytorchSamSeconds[model], seconds) : seconds;
+          }
+        }
+        std::fflush(stdout);
+        return ::pclose(reference) == 0;
+      };
+      if (!timeReference(true)) {
         std::cerr << "samscape-bench: error: --pytorch-reference: `" << command << "` failed\n";
         return 1;
+      }
+      // The two sides run in different processes, one after the other: a slow spell of a shared machine
+      // would land on one side only. So they alternate --alternations times and each side keeps its
+      // fastest SAM step.
+      for (int alternation = 1; alternation < alternations; ++alternation) {
+        timeModels(false);
+        if (!timeReference(false)) {
+          std::cerr << "samscape-bench: error: --pytorch-reference: `" << command << "` failed\n";
+          return 1;
+        }
+      }
+      std::printf("\nsamscape SAM img/s / PyTorch eager SAM img/s (same torch, device, threads and batch; each side's\n"
+                  "fastest SAM step over %d alternations of the two)\n", alternations);
+      for (const auto& model : models) {
+        const auto found = pytorchSamSeconds.find(model);
+        if (found == pytorchSamSeconds.end()) continue;
+        std::printf("  %-10s %8.3f\n", model.c_str(), found->second / samSeconds[model]);
       }
     }
   } catch (const samscape::Error& error) {

@@ -50,13 +50,18 @@ TEST(BenchTest, ThePyTorchReferenceRunsWithSamscapesThreadCountAndSaysSo) {
   for (const int threads : {1, 2}) {
     const BenchResult result = runBench(
         dir, "--models cnn --batch-size 8 --rounds 1 --steps 1 --skip-analysis --threads " + std::to_string(threads) +
-                 " --pytorch-reference " + SAMSCAPE_SOURCE_DIR "/app/bench/pytorch_reference.py --python " + python);
+                 " --alternations 1 --pytorch-reference " + SAMSCAPE_SOURCE_DIR "/app/bench/pytorch_reference.py --python " +
+                 python);
     ASSERT_EQ(result.exitCode, 0) << result.out << result.err;
     EXPECT_EQ(threadsStated(result.out, "samscape-bench: "), threads) << result.out;
     EXPECT_EQ(threadsStated(result.out, R"(pytorch \(python\): )"), threads) << result.out;
     // Both sides time the same model: the reference defines samscape's cnn rather than skipping it.
     EXPECT_NE(result.out.find("\ncnn "), result.out.rfind("\ncnn ")) << "the reference timed no cnn:\n" << result.out;
     EXPECT_EQ(result.out.find("no Python definition"), std::string::npos) << result.out;
+    // The two sides' SAM throughput compared, for the model both timed.
+    const auto comparison = result.out.find("samscape SAM img/s / PyTorch eager SAM img/s");
+    ASSERT_NE(comparison, std::string::npos) << result.out;
+    EXPECT_NE(result.out.find("  cnn ", comparison), std::string::npos) << result.out;
   }
 }
 

@@ -157,20 +157,31 @@ TEST_F(ModelFileCliTest, TheSmallestModelsTopEigenvaluesEqualItsDenseHessiansInP
   }
 }
 
-TEST_F(ModelFileCliTest, AModuleTracedWithItsBatchNormFrozenIsRefusedNamingTheFile) {
-  // torch.jit.trace of the whole ResNet: batch norm keeps the training mode it was traced in.
-  const std::string frozen = file("frozen.pt");
-  const Outcome exported = shell(
-      std::string(SAMSCAPE_TORCH_PYTHON) + " -W ignore -c \"import sys, torch; sys.path.insert(0, '" +
-          SAMSCAPE_SOURCE_DIR + "/resources/models'); import export_model as e; torch.manual_seed(0); " +
-          "m = e.ResNet18(1, 28, 10).train(); torch.jit.trace(m, torch.randn(2, 1, 28, 28)).save('" + frozen + "')\"",
-      "frozen-export");
-  ASSERT_EQ(exported.exitCode, 0) << exported.err;
-  const Outcome refused = cli(trainFlags(frozen) + " --out " + file("frozen-run"), "frozen-train");
-  EXPECT_EQ(refused.exitCode, 2) << refused.err;
-  EXPECT_NE(refused.err.find(frozen + ": in evaluation mode"), std::string::npos) << refused.err;
-  EXPECT_NE(refused.err.find("export_model.py --trace"), std::string::npos) << refused.err;
-  EXPECT_FALSE(fs::exists(file("frozen-run") + "/run.json"));
+// torch.jit.trace of a whole module freezes `self.training`: each way it shows is refused, naming the
+// file and the way out, before anything trains.
+TEST_F(ModelFileCliTest, AModuleTracedWithItsModeFrozenIsRefusedNamingTheFile) {
+  struct Case {
+    std::string name, model, mode, expected;
+  };
+  const std::vector<Case> cases = {
+      {"bn-train", "ResNet18(1, 28, 10, 8)", "train", ": in evaluation mode, an image's logits depend on the other images"},
+      {"bn-eval", "ResNet18(1, 28, 10, 8)", "eval", ": in training mode, a pass leaves batch norm's running statistics unchanged"},
+      {"dropout-train", "GeluDropoutNet(1, 28, 10)", "train", ": in evaluation mode, two passes over the same images give different logits"},
+  };
+  for (const Case& c : cases) {
+    const std::string frozen = file(c.name + ".pt");
+    const Outcome exported = shell(
+        std::string(SAMSCAPE_TORCH_PYTHON) + " -W ignore -c \"import sys, torch; sys.path.insert(0, '" +
+            SAMSCAPE_SOURCE_DIR + "/resources/models'); import export_model as e; torch.manual_seed(0); " +
+            "m = e." + c.model + "." + c.mode + "(); torch.jit.trace(m, torch.randn(2, 1, 28, 28)).save('" + frozen + "')\"",
+        c.name + "-export");
+    ASSERT_EQ(exported.exitCode, 0) << exported.err;
+    const Outcome refused = cli(trainFlags(frozen) + " --out " + file(c.name + "-run"), c.name + "-train");
+    EXPECT_EQ(refused.exitCode, 2) << c.name << ": " << refused.err;
+    EXPECT_NE(refused.err.find(frozen + c.expected), std::string::npos) << c.name << ": " << refused.err;
+    EXPECT_NE(refused.err.find("export_model.py --trace"), std::string::npos) << refused.err;
+    EXPECT_FALSE(fs::exists(file(c.name + "-run") + "/run.json"));
+  }
 }
 
 }  // namespace
