@@ -16,6 +16,7 @@ shift
 # Everything the build, the tests and the default job need, by Debian package name.
 packages=(
   g++ cmake ninja-build pkg-config
+  ccache                # later clean builds (a CI clone) reuse the objects of earlier ones
   python3-venv          # the virtual environment PyPI's torch wheel (LibTorch) is installed into
   libgloo-dev           # c10d's ProcessGroupGloo.hpp includes gloo's headers (the wheel ships none)
   libeigen3-dev         # analysis
