@@ -2,7 +2,8 @@
 # Runs a command of the README on a fresh Debian 12: a minimal bookworm (debootstrap --variant=minbase:
 # no compiler, no Python, no sudo) in a chroot, with this repository's committed state cloned into it.
 # A developer's machine has packages installed by hand that hide a missing install step; this machine
-# has none. Needs root, debootstrap, git and the network (Debian's mirror, and PyPI for the CUDA check).
+# has none. Needs root, debootstrap, git and the network (Debian's mirror, and PyPI for the torch wheel).
+# The chroot has no CUDA toolkit: the build must not need one (most users' laptops have none).
 #   scripts/check-fresh-debian.sh [COMMAND]       default: ./scripts/test.sh
 # SAMSCAPE_FRESH_DIR (default /var/tmp/samscape-fresh) holds the chroot; an existing one is reused,
 # with a new clone of the repository each time (delete the folder for a machine with nothing installed).
@@ -30,7 +31,11 @@ mountpoint -q "$root/dev/pts" || mount --bind /dev/pts "$root/dev/pts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 rm -rf "$root/samscape"
 git clone --quiet . "$root/samscape"
-echo "check-fresh-debian: running '$command' at $(git rev-parse --short HEAD) in $root" >&2
+if chroot "$root" /bin/sh -c 'command -v nvcc || test -e /usr/local/cuda' >/dev/null 2>&1; then
+  echo "check-fresh-debian: $root has a CUDA toolkit; a fresh machine has none (delete $base)" >&2
+  exit 2
+fi
+echo "check-fresh-debian: running '$command' at $(git rev-parse --short HEAD) in $root (no CUDA toolkit)" >&2
 chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-xterm}" LANG=C.UTF-8 \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   bash -c "cd /samscape && $command"
