@@ -208,6 +208,14 @@ struct AnalysisSession::Impl {
 
 AnalysisSession::AnalysisSession(const AnalysisModel& model, const AnalysisRequest& request, AnalysisCommand command)
     : impl_(std::make_unique<Impl>()) {
+  try {
+    prepare(model, request, command);
+  } catch (...) {
+    rethrowOutOfMemoryAs("the start of the analysis (loading the data and the model, measuring a pass)");
+  }
+}
+
+void AnalysisSession::prepare(const AnalysisModel& model, const AnalysisRequest& request, AnalysisCommand command) {
   validateAnalysisRequest(request, command);
   auto& s = *impl_;
   s.model = model;

@@ -135,6 +135,8 @@ class AnalysisSession {
   std::vector<WorkEstimate> takeLongWork();
 
  private:
+  void prepare(const AnalysisModel& model, const AnalysisRequest& request, AnalysisCommand command);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -61,7 +61,7 @@ RunSession::RunSession(const RunSpec& spec, RunSessionOptions options) : impl_(s
       std::filesystem::remove(std::filesystem::path(s.claimedDirectory) / "run.lock", ignored);
       std::filesystem::remove(s.claimedDirectory, ignored);  // only when empty
     }
-    throw;
+    rethrowOutOfMemoryAs("the start of the run (loading the data and the model, measuring a pass)");
   }
 }
 
@@ -134,6 +134,7 @@ TrainingResult RunSession::run() {
     result = s.trainer->run(observers, s.options.cancel);
   } catch (const std::exception& error) {
     if (s.recorder) s.recorder->markFailed(error.what());
+    if (s.directory) s.directory->markFailed(error.what());
     throw;
   }
   if (s.directory) s.trainer->saveModel(s.directory->modelPath());

@@ -64,6 +64,11 @@ class OutOfMemoryError : public Error {
   OutOfMemoryError(const std::string& stage, const std::string& detail);
 };
 
+// Called inside a catch block: rethrows the exception being handled as OutOfMemoryError naming `stage`
+// when it is memory running out (std::bad_alloc, LibTorch's CPU or CUDA allocator refusing), and as
+// it is otherwise. (Defined in core/train/ResourceProbe.cpp, beside LibTorch.)
+[[noreturn]] void rethrowOutOfMemoryAs(const std::string& stage);
+
 // "1.5 GiB", "730 MiB", "12 KiB".
 std::string formatBytes(double bytes);
 // "45 s", "12 min", "3.2 h", "4.1 days", "6.3 years".

@@ -32,9 +32,5 @@ void probeFootprint(Network& network, const ImageSet& images, const ProbeOptions
 // Bytes the C heap holds for this process now (mallinfo2: arenas in use plus mmapped blocks).
 double heapBytesInUse();
 
-// Called inside a catch block: rethrows the exception being handled as OutOfMemoryError naming `stage`
-// when it is memory running out (std::bad_alloc, LibTorch's CPU or CUDA allocator refusing), and as
-// it is otherwise.
-[[noreturn]] void rethrowOutOfMemoryAs(const std::string& stage);
 
 }  // namespace samscape

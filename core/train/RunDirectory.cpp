@@ -252,4 +252,11 @@ void RunDirectoryWriter::onEnd(const TrainingResult& result) {
   writeRunJson(nameOf(result.status), result.message, result.seconds);
 }
 
+void RunDirectoryWriter::markFailed(const std::string& message) noexcept {
+  try {
+    writeRunJson(nameOf(RunStatus::Failed), message, 0.0);
+  } catch (...) {
+  }
+}
+
 }  // namespace samscape

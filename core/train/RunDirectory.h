@@ -43,6 +43,9 @@ class RunDirectoryWriter : public TrainingObserver {
   void onBegin(const TrainingBegin& begin) override;
   bool onEpochEnd(const EpochMetrics& metrics) override;
   void onEnd(const TrainingResult& result) override;
+  // The run stopped with an error (memory ran out, a file could not be written): run.json says "failed"
+  // with the message, rather than "running" for ever. Never throws.
+  void markFailed(const std::string& message) noexcept;
 
   std::string runJsonPath() const;
   std::string metricsCsvPath() const;

@@ -210,5 +210,35 @@ TEST_F(ResourceLimitsCliTest, LongWorkSaysItsEstimateAtTheStartAndStopsOnCtrlC) 
   EXPECT_EQ(epochs.exitCode, 130) << epochs.err;
 }
 
+// Memory that runs out anyway (the size checks estimate; a process may also be limited below what the
+// machine has) ends the run as failed, exit code 5, naming the stage, in run.json and in the store.
+// The address space is limited to 3.5 GiB (`ulimit -v`; LibTorch's libraries alone map about 2.7
+// GiB), and one step of the cnn on a batch of 60,000 images needs more than that by itself.
+TEST_F(ResourceLimitsCliTest, MemoryRunningOutInAStepFailsTheRunNamingTheStage) {
+  const std::string limit = "ulimit -v 3670016; ";
+  const std::string tiny = dir.file("tiny-under-limit");
+  const int tinyStatus = std::system((limit + cli(trainFlags() + " --epochs 1 --out " + tiny) + " >/dev/null 2>&1").c_str());
+  if (!WIFEXITED(tinyStatus) || WEXITSTATUS(tinyStatus) != 0) {
+    GTEST_SKIP() << "a tiny run does not start within 3.5 GiB of address space here";
+  }
+  const std::string big = dir.file("mnist-big");
+  test::writeMnistDirectory(big, test::makeSyntheticImageSet(60000, 1, 28, 28, 10, 51),
+                            test::makeSyntheticImageSet(100, 1, 28, 28, 10, 52), false);
+  const std::string out = dir.file("oom-run");
+  const std::string err = dir.file("oom.err");
+  const int status = std::system((limit + cli("train --dataset mnist --data-dir " + big +
+                                              " --model cnn --batch-size 60000 --epochs 1 --threads 1 --out " + out) +
+                                  " >/dev/null 2>" + err)
+                                     .c_str());
+  const std::string message = readText(err);
+  ASSERT_TRUE(WIFEXITED(status)) << message;
+  EXPECT_EQ(WEXITSTATUS(status), 5) << message;
+  EXPECT_NE(message.find("samscape-cli: error: out of memory in training (epoch 1, step 1)"), std::string::npos) << message;
+  EXPECT_EQ(message.find("internal error"), std::string::npos) << message;
+  const auto runJson = nlohmann::json::parse(readText(out + "/run.json"));
+  EXPECT_EQ(runJson["status"], "failed");
+  EXPECT_NE(runJson["message"].get<std::string>().find("out of memory in training"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace samscape
