@@ -29,6 +29,13 @@ mountpoint -q "$root/sys" || mount -t sysfs sys "$root/sys"
 mountpoint -q "$root/dev" || mount --bind /dev "$root/dev"
 mountpoint -q "$root/dev/pts" || mount --bind /dev/pts "$root/dev/pts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# A network whose HTTPS goes through a proxy with its own certificate authority (PIP_CERT on the host
+# names the bundle that trusts it): pip in the chroot gets the same bundle, as the host's pip has it.
+pip_cert=""
+if [ -n "${PIP_CERT:-}" ] && [ -f "$PIP_CERT" ]; then
+  cp "$PIP_CERT" "$root/etc/ssl/host-ca-bundle.crt"
+  pip_cert="PIP_CERT=/etc/ssl/host-ca-bundle.crt"
+fi
 rm -rf "$root/samscape"
 git clone --quiet . "$root/samscape"
 if chroot "$root" /bin/sh -c 'command -v nvcc || test -e /usr/local/cuda' >/dev/null 2>&1; then
@@ -36,6 +43,6 @@ if chroot "$root" /bin/sh -c 'command -v nvcc || test -e /usr/local/cuda' >/dev/
   exit 2
 fi
 echo "check-fresh-debian: running '$command' at $(git rev-parse --short HEAD) in $root (no CUDA toolkit)" >&2
-chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-xterm}" LANG=C.UTF-8 \
+chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-xterm}" LANG=C.UTF-8 $pip_cert \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   bash -c "cd /samscape && $command"
