@@ -63,6 +63,24 @@ if(SAMSCAPE_TORCH_CUDA AND NOT TARGET torch::cudart)
     message(FATAL_ERROR "samscape: torch ${SAMSCAPE_FOUND_TORCH_VERSION} of ${SAMSCAPE_PYTHON} is a CUDA ${SAMSCAPE_TORCH_CUDA} "
                         "build but its nvidia packages hold no libcudart.so under ${_samscape_site}/nvidia")
   endif()
+  # cuda_runtime.h includes crt/host_config.h, which CUDA 13 puts in a package torch does not depend on
+  # (nvidia-cuda-crt); a machine with the CUDA toolkit in /usr/local/include would hide its absence.
+  set(_samscape_crt_found FALSE)
+  foreach(_dir IN LISTS _samscape_cuda_includes)
+    if(EXISTS "${_dir}/cuda_runtime.h" AND EXISTS "${_dir}/crt/host_config.h")
+      set(_samscape_crt_found TRUE)
+    endif()
+  endforeach()
+  if(NOT _samscape_crt_found)
+    execute_process(COMMAND "${SAMSCAPE_PYTHON}" "${CMAKE_CURRENT_LIST_DIR}/../scripts/cuda_headers_package.py"
+                    OUTPUT_VARIABLE _samscape_crt_package OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT _samscape_crt_package)
+      set(_samscape_crt_package "nvidia-cuda-crt")
+    endif()
+    message(FATAL_ERROR "samscape: the CUDA runtime headers of ${SAMSCAPE_PYTHON}'s torch lack crt/host_config.h "
+                        "(under ${_samscape_site}/nvidia). Install them with: ${SAMSCAPE_PYTHON} -m pip install "
+                        "'${_samscape_crt_package}' (scripts/setup.sh does this for its own environment)")
+  endif()
   list(GET _samscape_cudart 0 _samscape_cudart)
   add_library(torch::cudart INTERFACE IMPORTED)
   set_target_properties(torch::cudart PROPERTIES

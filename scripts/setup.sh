@@ -68,6 +68,14 @@ else
     "$venv.partial/bin/python3" -m pip install --quiet --no-input --disable-pip-version-check "torch==$torch_version"
     mv "$venv.partial" "$venv"
   fi
+  # The wheel's CUDA runtime headers (nvidia/cu13/include) include crt/host_config.h, which CUDA 13 ships
+  # in a package of its own that torch does not depend on: without it, the NCCL backend's translation
+  # unit does not compile on a machine without the CUDA toolkit. Its version is the runtime's.
+  crt=$("$python" scripts/cuda_headers_package.py)
+  if [ -n "$crt" ]; then
+    echo "setup: installing $crt (the CUDA runtime headers' crt/ folder) into $venv" >&2
+    "$python" -m pip install --quiet --no-input --disable-pip-version-check "$crt"
+  fi
   flock -u 9
 fi
 
