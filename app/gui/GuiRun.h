@@ -36,6 +36,9 @@ struct GuiRun {
   std::int64_t storeId = 0;  // the run's id in the workspace's store (0: not recorded)
   int pairId = -1;           // runs launched together as an SGD/SAM pair share it
   RunSpec spec;  // what the run is, resolved as the command line resolves it (session/RunSpec.h)
+  // The window claimed spec.config.outDir (claimRunDirectory) for this run; a run cancelled before it
+  // starts gives the still empty directory back.
+  bool claimedDirectory = false;
   RunStatus status = RunStatus::Queued;
   QString message;
   std::int64_t globalStep = 0;

@@ -104,6 +104,7 @@ int RunController::enqueue(RunSpec spec, int pairId) {
     // Claimed now (an atomic mkdir, the next free suffix when taken): another window or a
     // samscape-cli run into the same workspace in the same second gets a directory of its own.
     spec.config.outDir = claimRunDirectory(runsDirectory_.toStdString(), (stamp + "-" + slug).toStdString());
+    run.claimedDirectory = true;
   }
   run.spec = std::move(spec);
   run.totalSteps = 0;
@@ -140,6 +141,9 @@ std::pair<int, int> RunController::launchPair(const RunSpec& base) {
   }
   const int first = enqueue(sgd, pairId);
   const int second = enqueue(sam, pairId);
+  for (int id : {first, second}) {
+    if (GuiRun* r = mutableRun(id)) r->claimedDirectory = true;
+  }
   return {first, second};
 }
 
@@ -314,14 +318,26 @@ void RunController::cancel(int id) {
   GuiRun* r = mutableRun(id);
   if (r != nullptr && r->status == RunStatus::Queued) {
     r->status = RunStatus::Cancelled;
+    releaseUnstartedDirectory(*r);
     Q_EMIT runChanged(id);
     Q_EMIT runEnded(id);
   }
 }
 
+void RunController::releaseUnstartedDirectory(GuiRun& run) {
+  // rmdir removes only an empty directory: nothing a run or a user wrote there is ever deleted.
+  if (run.claimedDirectory && !run.spec.config.outDir.empty()) {
+    QDir().rmdir(QString::fromStdString(run.spec.config.outDir));
+    run.claimedDirectory = false;
+  }
+}
+
 void RunController::cancelAll() {
   for (auto& [id, run] : runs_) {
-    if (run.status == RunStatus::Queued) run.status = RunStatus::Cancelled;
+    if (run.status == RunStatus::Queued) {
+      run.status = RunStatus::Cancelled;
+      if (workers_.count(id) == 0) releaseUnstartedDirectory(run);
+    }
   }
   for (auto& [id, worker] : workers_) worker.cancel->store(true);
   helpersCancel_->store(true);

@@ -94,6 +94,8 @@ class RunController : public QObject {
   void startQueued();
   void startRun(GuiRun& run);
   void startPairInterpolation(int pairId);
+  // A run cancelled before it started removes the directory the window claimed for it, when empty.
+  void releaseUnstartedDirectory(GuiRun& run);
   bool nameTaken(const QString& name) const;
 
   QString runsDirectory_;

@@ -3,6 +3,7 @@
 // interpolation and the store's records; a cancelled run stops within a step and resumes to the end.
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -331,8 +332,11 @@ TEST_F(RunControllerTest, QueuedRunsWaitForAFreeSlotAndCancelAtOnce) {
   const int third = controller.enqueue(test::specFromFlags(flags));
   EXPECT_EQ(controller.run(first)->status, RunStatus::Running);
   EXPECT_EQ(controller.run(second)->status, RunStatus::Queued);
+  const QString thirdDirectory = QString::fromStdString(controller.run(third)->spec.config.outDir);
+  EXPECT_TRUE(QFileInfo(thirdDirectory).isDir()) << "claimed when queued";
   controller.cancel(third);
   EXPECT_EQ(controller.run(third)->status, RunStatus::Cancelled);
+  EXPECT_FALSE(QFileInfo::exists(thirdDirectory)) << "a run that never started leaves no empty directory behind";
   ASSERT_TRUE(waitUntilEnded(second));
   EXPECT_EQ(controller.run(first)->status, RunStatus::Finished);
   EXPECT_EQ(controller.run(second)->status, RunStatus::Finished);
