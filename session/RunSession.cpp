@@ -24,7 +24,7 @@ struct RunSession::Impl {
   std::unique_ptr<PeriodicAnalysis> analyses;
   std::vector<TrainingObserver*> observers;
   std::function<void(const EpochAnalysis&)> onAnalysis;
-  std::string claimedDirectory;  // the default run directory this session claimed; empty: none
+  std::string claimedDirectory;  // the run directory this session claimed or created; empty: none
   JobShape shape;
   std::vector<WorkEstimate> longWork;
 
@@ -52,7 +52,8 @@ RunSession::RunSession(const RunSpec& spec, RunSessionOptions options) : impl_(s
   try {
     prepare();
   } catch (...) {
-    // Nothing of the run was written: a directory claimed for it goes again (with its lock file).
+    // Nothing of the run was written: a directory claimed or created for it goes again (with its lock
+    // file; remove() takes a directory only when empty, so nothing else is ever deleted).
     s.analyses.reset();
     s.trainer.reset();
     s.directory.reset();
@@ -73,6 +74,8 @@ void RunSession::prepare() {
     if (config.outDir.empty()) throw ConfigError("--out", "", "a run needs a run directory");
     // Refuses an occupied directory before any time goes into loading the data.
     s.directory = std::make_unique<RunDirectoryWriter>(config.outDir, config, s.spec.resuming());
+    // An --out this run created is this run's to remove again if it is refused before writing.
+    if (s.directory->createdDirectory()) s.claimedDirectory = config.outDir;
     s.directory->setAnalysisFlags(s.spec.analysisFlags.dump());
   }
   s.trainer = std::make_unique<Trainer>(config, distributed);

@@ -159,7 +159,7 @@ std::string claimRunDirectory(const std::string& parent, const std::string& name
 RunDirectoryWriter::RunDirectoryWriter(std::string directory, TrainConfig config, bool resuming)
     : directory_(std::move(directory)), config_(std::move(config)) {
   std::error_code error;
-  fs::create_directories(directory_, error);
+  createdDirectory_ = fs::create_directories(directory_, error);
   if (error || !fs::is_directory(directory_)) {
     throw ConfigError("--out", directory_, "cannot create the directory" +
                                                (error ? ": " + error.message() : std::string()));

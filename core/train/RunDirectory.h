@@ -34,6 +34,9 @@ class RunDirectoryWriter : public TrainingObserver {
   RunDirectoryWriter(std::string directory, TrainConfig config, bool resuming = false);
   ~RunDirectoryWriter() override;
   RunDirectoryWriter(const RunDirectoryWriter&) = delete;
+  // Whether the constructor created the directory (an --out that did not exist): a run refused before
+  // it writes anything may then remove it again.
+  bool createdDirectory() const { return createdDirectory_; }
   RunDirectoryWriter& operator=(const RunDirectoryWriter&) = delete;
 
   // The analysis flags given at launch, as a JSON object of --config keys ({"analyze-every": 2,
@@ -56,6 +59,7 @@ class RunDirectoryWriter : public TrainingObserver {
 
   std::string directory_;
   int lockDescriptor_ = -1;  // run.lock, flock'ed
+  bool createdDirectory_ = false;
   TrainConfig config_;
   TrainingBegin begin_;
   std::vector<EpochMetrics> epochs_;

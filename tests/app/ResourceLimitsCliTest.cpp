@@ -185,6 +185,9 @@ TEST_F(ResourceLimitsCliTest, SizesTheMachineCannotHoldAreRefusedBeforeAnyWork) 
   expectRefused(trainFlags() + " --analyze-every 1 --slice --grid 100000", "--grid", "100000");
   EXPECT_FALSE(fs::exists(fs::path(workspace) / "runs") && !fs::is_empty(fs::path(workspace) / "runs"))
       << "a refused run left a directory behind";
+  const std::string newOut = dir.file("refused-out");
+  expectRefused(trainFlags() + " --out " + newOut + " --analyze-every 1 --slice --grid 100000", "--grid", "100000");
+  EXPECT_FALSE(fs::exists(newOut)) << "a refused run left the --out directory it created behind";
   expectRefused("launch --nproc 1000000 -- " + trainFlags(), "--nproc", "1000000");
 
   const Outcome threads = run(trainFlags() + " --threads 2147483647");
