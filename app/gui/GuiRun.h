@@ -37,7 +37,7 @@ struct GuiRun {
   int pairId = -1;           // runs launched together as an SGD/SAM pair share it
   RunSpec spec;  // what the run is, resolved as the command line resolves it (session/RunSpec.h)
   // The window claimed spec.config.outDir (claimRunDirectory) for this run; a run cancelled before it
-  // starts gives the still empty directory back.
+  // starts, or refused at its start, gives the still empty directory back.
   bool claimedDirectory = false;
   RunStatus status = RunStatus::Queued;
   QString message;

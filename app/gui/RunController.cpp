@@ -246,6 +246,9 @@ void RunController::startRun(GuiRun& run) {
       found->second.thread->deleteLater();
       workers_.erase(found);
     }
+    // A run refused at its start (a size the machine cannot hold, say) wrote nothing: the directory
+    // the window claimed for it goes again. (The worker's thread has ended: its run.lock is released.)
+    if (GuiRun* r = mutableRun(id); r != nullptr && status != RunStatus::Finished) releaseUnstartedDirectory(*r);
     Q_EMIT runChanged(id);
     Q_EMIT runEnded(id);
     const GuiRun* ended = this->run(id);
@@ -325,11 +328,15 @@ void RunController::cancel(int id) {
 }
 
 void RunController::releaseUnstartedDirectory(GuiRun& run) {
-  // rmdir removes only an empty directory: nothing a run or a user wrote there is ever deleted.
-  if (run.claimedDirectory && !run.spec.config.outDir.empty()) {
-    QDir().rmdir(QString::fromStdString(run.spec.config.outDir));
-    run.claimedDirectory = false;
+  if (!run.claimedDirectory || run.spec.config.outDir.empty()) return;
+  // Only a directory that holds nothing, or nothing but the lock of a run refused at its start, goes:
+  // nothing a run or a user wrote there is ever deleted (rmdir removes only an empty directory).
+  const QDir directory(QString::fromStdString(run.spec.config.outDir));
+  if (directory.entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System) ==
+      QStringList{"run.lock"}) {
+    QFile::remove(directory.filePath("run.lock"));
   }
+  if (QDir().rmdir(directory.path())) run.claimedDirectory = false;
 }
 
 void RunController::cancelAll() {

@@ -94,7 +94,8 @@ class RunController : public QObject {
   void startQueued();
   void startRun(GuiRun& run);
   void startPairInterpolation(int pairId);
-  // A run cancelled before it started removes the directory the window claimed for it, when empty.
+  // A run cancelled before it started, or refused at its start, removes the directory the window
+  // claimed for it when that holds nothing (or only the refused run's run.lock).
   void releaseUnstartedDirectory(GuiRun& run);
   bool nameTaken(const QString& name) const;
 

@@ -32,5 +32,4 @@ void probeFootprint(Network& network, const ImageSet& images, const ProbeOptions
 // Bytes the C heap holds for this process now (mallinfo2: arenas in use plus mmapped blocks).
 double heapBytesInUse();
 
-
 }  // namespace samscape

@@ -34,9 +34,6 @@ class RunDirectoryWriter : public TrainingObserver {
   RunDirectoryWriter(std::string directory, TrainConfig config, bool resuming = false);
   ~RunDirectoryWriter() override;
   RunDirectoryWriter(const RunDirectoryWriter&) = delete;
-  // Whether the constructor created the directory (an --out that did not exist): a run refused before
-  // it writes anything may then remove it again.
-  bool createdDirectory() const { return createdDirectory_; }
   RunDirectoryWriter& operator=(const RunDirectoryWriter&) = delete;
 
   // The analysis flags given at launch, as a JSON object of --config keys ({"analyze-every": 2,
@@ -50,6 +47,9 @@ class RunDirectoryWriter : public TrainingObserver {
   // with the message, rather than "running" for ever. Never throws.
   void markFailed(const std::string& message) noexcept;
 
+  // Whether the constructor created the directory (an --out that did not exist): a run refused before
+  // it writes anything may then remove it again.
+  bool createdDirectory() const { return createdDirectory_; }
   std::string runJsonPath() const;
   std::string metricsCsvPath() const;
   std::string modelPath() const;

@@ -322,6 +322,17 @@ TEST_F(RunControllerTest, ARunCancelledAfterAnEpochShowsTheEpochsDone) {
   EXPECT_DOUBLE_EQ(fromDisk.progress(), live.epochsDone() / 4.0);
 }
 
+TEST_F(RunControllerTest, ARunRefusedAtItsStartFailsNamingTheFlagAndLeavesNoDirectory) {
+  QStringList flags = test::tinyTrainFlags(dataDir);
+  flags << "--epochs" << "1" << "--analyze-every" << "1" << "--slice" << "--grid" << "100000";
+  const int id = controller.enqueue(test::specFromFlags(flags));
+  const QString directory = QString::fromStdString(controller.run(id)->spec.config.outDir);
+  ASSERT_TRUE(waitUntilEnded(id));
+  EXPECT_EQ(controller.run(id)->status, RunStatus::Failed);
+  EXPECT_TRUE(controller.run(id)->message.contains("--grid")) << controller.run(id)->message.toStdString();
+  EXPECT_FALSE(QFileInfo::exists(directory)) << "the refused run left " << directory.toStdString();
+}
+
 TEST_F(RunControllerTest, QueuedRunsWaitForAFreeSlotAndCancelAtOnce) {
   controller.setMaxConcurrent(1);
   QStringList flags = test::tinyTrainFlags(dataDir);
