@@ -43,6 +43,14 @@ if chroot "$root" /bin/sh -c 'command -v nvcc || test -e /usr/local/cuda' >/dev/
   exit 2
 fi
 echo "check-fresh-debian: running '$command' at $(git rev-parse --short HEAD) in $root (no CUDA toolkit)" >&2
+started=$SECONDS
+status=0
 chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-xterm}" LANG=C.UTF-8 $pip_cert \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  bash -c "cd /samscape && $command"
+  bash -c "cd /samscape && $command" || status=$?
+if ((status == 0)); then
+  echo "check-fresh-debian: passed in $((SECONDS - started)) s" >&2
+else
+  echo "check-fresh-debian: failed (exit $status) after $((SECONDS - started)) s" >&2
+fi
+exit "$status"
