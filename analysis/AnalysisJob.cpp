@@ -17,6 +17,7 @@
 #include <optional>
 #include <sstream>
 
+#include "analysis/EigenpairCheck.h"
 #include "analysis/HessianSpectrum.h"
 #include "analysis/HessianTrace.h"
 #include "analysis/LayerCurvature.h"
@@ -56,6 +57,10 @@ class CancellableOperator : public SymmetricOperator {
   void apply(const double* in, double* out) override {
     if (cancel_ != nullptr && cancel_->load()) throw AnalysisCancelled{};
     inner_.apply(in, out);
+  }
+  void applyMany(std::int64_t count, const double* in, double* out) override {
+    if (cancel_ != nullptr && cancel_->load()) throw AnalysisCancelled{};
+    inner_.applyMany(count, in, out);
   }
 
  private:
@@ -182,7 +187,9 @@ struct AnalysisSession::Impl {
     options.statistics = data.trainStatistics;
     options.batchSize = request.batchSize;
     options.device = device;
-    options.doublePrecision = !request.singlePrecision;
+    // Built in float32 unless every product is to be float64; stages that need float64 products use
+    // the operator's float64 view (ModelHessian::inDoublePrecision).
+    options.doublePrecision = request.precision == "float64" && !request.singlePrecision;
     options.group = group;
     return options;
   }
@@ -327,7 +334,8 @@ void AnalysisSession::prepare(const AnalysisModel& model, const AnalysisRequest&
   probe.statistics = s.data.trainStatistics;
   probe.device = s.device;
   probe.hessianProduct = requestsHessianStage(s.request);
-  probe.doublePrecision = probe.hessianProduct && !s.request.singlePrecision;
+  // Memory: the float64 check of the eigenpairs (or float64 products) is the Hessian stage's peak.
+  probe.doublePrecision = probe.hessianProduct;
   probeFootprint(*s.network, s.images, probe, s.shape);
   s.longWork = checkOptionCosts(s.request, analysisOptions(command), s.shape);
   if (command == AnalysisCommand::Train) {
@@ -436,6 +444,40 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
   // destroying it gives the network back in its own precision.
   const std::unique_ptr<ModelHessian> hessian = makeModelHessian(*network, images, hessianOptions());
   CancellableOperator op(*hessian, job.cancel);
+  CancellableOperator float64(hessian->inDoublePrecision(), job.cancel);
+  // A Lanczos stage's products in the precision its tolerance allows, every eigenpair checked in float64.
+  const auto lanczos = [&](const SpectrumOptions& options) {
+    const bool float32 = productPrecision(r, options.tolerance) == "float32" && !hessian->doublePrecision();
+    return checkedTopEigenvalues(float32 ? static_cast<SymmetricOperator&>(op) : float64, float64, options,
+                                 float32LanczosTolerance(options.tolerance));
+  };
+  const ProductMethodChoice& method = hessian->productMethod();
+  json methodJson = {{"method", productMethodName(method.method)},
+                     {"probe_examples", method.examples},
+                     {"double_backward_seconds", number(method.doubleBackwardSeconds)},
+                     {"forward_over_reverse_seconds", number(method.forwardOverReverseSeconds)}};
+  if (!method.forwardOverReverseError.empty()) methodJson["forward_over_reverse_unsupported"] = method.forwardOverReverseError;
+  // What the check measured, for analysis.json and the summary line.
+  const auto checkJson = [&](const CheckedSpectrum& checked, const SpectrumOptions& options) {
+    json residuals = json::array();
+    for (double value : checked.check.relativeResiduals) residuals.push_back(number(value));
+    return json{{"products", productPrecision(r, options.tolerance) == "float32" && !hessian->doublePrecision()
+                                 ? "float32"
+                                 : "float64"},
+                {"residuals_float64", residuals},
+                {"tolerance", options.tolerance},
+                {"check", checked.outcome},
+                {"float64_products", checked.checkProducts}};
+  };
+  const auto checkSummary = [&](const CheckedSpectrum& checked, const SpectrumOptions& options) {
+    std::ostringstream out;
+    const double worst = checked.check.relativeResiduals.empty()
+                             ? std::numeric_limits<double>::quiet_NaN()
+                             : *std::max_element(checked.check.relativeResiduals.begin(), checked.check.relativeResiduals.end());
+    out << productPrecision(r, options.tolerance) << " products (" << productMethodName(method.method) << "), check in float64 "
+        << checked.outcome << ": largest relative residual " << worst;
+    return out.str();
+  };
 
   if (r.hessianTop > 0) {
     job.begin("hessian");
@@ -445,7 +487,8 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
     spectrumOptions.tolerance = r.tolerance;
     const bool warm = warmStart && static_cast<std::int64_t>(lanczosStart.size()) == op.size();
     if (warm) spectrumOptions.start = lanczosStart;
-    const SpectrumResult spectrum = topEigenvalues(op, spectrumOptions);
+    const CheckedSpectrum checked = lanczos(spectrumOptions);
+    const SpectrumResult& spectrum = checked.spectrum;
     if (warmStart && !spectrum.eigenvectors.empty()) {
       lanczosStart.assign(spectrum.eigenvectors.front().size(), 0.0);
       for (const auto& vector : spectrum.eigenvectors) {
@@ -465,12 +508,14 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
                              {"status", spectrum.status},
                              {"lambda_max_over_lambda_k", number(spectrum.ratioTopOverKth)},
                              {"warm_start", warm},
-                             {"precision", r.singlePrecision ? "float32" : "float64"},
+                             {"precision", checkJson(checked, spectrumOptions)},
+                             {"product_method", methodJson},
                              {"mode", "eval (batch norm on running statistics)"}};
     std::ostringstream summary;
     summary << "hessian: top " << r.hessianTop << " eigenvalues";
     for (double value : spectrum.eigenvalues) summary << " " << value;
-    summary << " (" << spectrum.hessianVectorProducts << " Hessian-vector products, " << spectrum.status << ")";
+    summary << " (" << spectrum.hessianVectorProducts << " Hessian-vector products, " << spectrum.status << "; "
+            << checkSummary(checked, spectrumOptions) << ")";
     job.end("hessian", summary.str());
   }
   if (r.hessianBottom > 0) {
@@ -484,7 +529,7 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
       SpectrumOptions topOptions;
       topOptions.topK = 1;
       topOptions.tolerance = r.tolerance;
-      const SpectrumResult top = topEigenvalues(op, topOptions);
+      const SpectrumResult top = topEigenvalues(productPrecision(r, topOptions.tolerance) == "float32" ? static_cast<SymmetricOperator&>(op) : float64, topOptions);
       scaleProducts = top.hessianVectorProducts;
       if (!top.eigenvalues.empty()) scale = std::abs(top.eigenvalues.front());
     }
@@ -496,25 +541,27 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
     // and still far looser in absolute terms than the unshifted test relative to their own magnitudes.
     spectrumOptions.tolerance = r.tolerance / 100.0;
     spectrumOptions.shift = scale;
-    SpectrumResult spectrum = topEigenvalues(op, spectrumOptions);
+    CheckedSpectrum checked = lanczos(spectrumOptions);
+    SpectrumResult& spectrum = checked.spectrum;
     spectrum.hessianVectorProducts += scaleProducts;
     json eigenvalues = json::array();
     for (double value : spectrum.eigenvalues) eigenvalues.push_back(number(value));
     outcome.bottomEigenvalues = spectrum.eigenvalues;
     json& hessianSection = job.result["hessian"];
     if (!hessianSection.is_object()) {
-      hessianSection = {{"precision", r.singlePrecision ? "float32" : "float64"},
-                        {"mode", "eval (batch norm on running statistics)"}};
+      hessianSection = {{"product_method", methodJson}, {"mode", "eval (batch norm on running statistics)"}};
     }
     hessianSection["bottom"] = {{"eigenvalues", eigenvalues},
                                 {"shift", number(scale)},
                                 {"hvp_count", spectrum.hessianVectorProducts},
                                 {"converged", spectrum.converged},
-                                {"status", spectrum.status}};
+                                {"status", spectrum.status},
+                                {"precision", checkJson(checked, spectrumOptions)}};
     std::ostringstream summary;
     summary << "hessian: bottom " << r.hessianBottom << " eigenvalues";
     for (double value : spectrum.eigenvalues) summary << " " << value;
-    summary << " (" << spectrum.hessianVectorProducts << " Hessian-vector products, " << spectrum.status << ")";
+    summary << " (" << spectrum.hessianVectorProducts << " Hessian-vector products, " << spectrum.status << "; "
+            << checkSummary(checked, spectrumOptions) << ")";
     job.end("hessian_bottom", summary.str());
   }
   if (r.perLayer) {

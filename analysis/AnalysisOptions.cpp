@@ -116,8 +116,20 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
                      }));
   add(fieldOption<R>(info("eigenvectors", "Eigenvectors", "Also compute the eigenvectors (kept in memory, not written)"),
                      [](auto& r) -> auto& { return r.eigenvectors; }));
-  add(fieldOption<R>(info("single-precision", "Single precision",
-                          "Hessian products in float32 (default float64: Lanczos needs the accuracy)"),
+  OptionInfo precision = info("hessian-precision", "Hessian product precision",
+                              "Hessian-vector products in float32 (then each eigenpair is checked with float64 products, "
+                              "and Lanczos reruns in float64 if it misses the tolerance), float64, or auto: float32 where "
+                              "the tolerance allows it (>= 1e-5)");
+  precision.kind = OptionKind::Choice;
+  precision.choices = {"auto", "float32", "float64"};
+  add(fieldOption<R>(precision, [](auto& r) -> auto& { return r.precision; }, [](const R& r) -> std::string {
+    if (r.precision != "auto" && r.precision != "float32" && r.precision != "float64") {
+      return "expected auto, float32 or float64";
+    }
+    if (r.singlePrecision && r.precision == "float64") return "contradicts --single-precision";
+    return "";
+  }));
+  add(fieldOption<R>(info("single-precision", "Single precision", "The same as --hessian-precision float32"),
                      [](auto& r) -> auto& { return r.singlePrecision; }));
   add(fieldOption<R>(info("trace", "Hessian trace", "Hessian trace by Hutchinson's estimator"),
                      [](auto& r) -> auto& { return r.trace; }));
@@ -325,5 +337,13 @@ bool requestsHessianStage(const AnalysisRequest& r) {
 bool requestsAnyAnalysis(const AnalysisRequest& r) {
   return r.hessianTop > 0 || r.hessianBottom > 0 || r.perLayer || r.trace || r.esd || r.mSharpness || r.slice || !r.interpolate.empty() || r.trajectory;
 }
+
+std::string productPrecision(const AnalysisRequest& request, double tolerance) {
+  if (request.singlePrecision || request.precision == "float32") return "float32";
+  if (request.precision == "float64") return "float64";
+  return tolerance >= kFloat32Tolerance ? "float32" : "float64";
+}
+
+double float32LanczosTolerance(double tolerance) { return std::max(tolerance / 10.0, kFloat32LanczosFloor); }
 
 }  // namespace samscape

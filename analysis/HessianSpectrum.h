@@ -16,6 +16,12 @@ class SymmetricOperator {
   virtual std::int64_t size() const = 0;
   // out = A in; both hold size() doubles and do not overlap.
   virtual void apply(const double* in, double* out) = 0;
+  // out_j = A in_j for `count` vectors stored one after another (count x size() doubles each). An
+  // operator that can share work between vectors (a Hessian's forward pass) overrides it; by default,
+  // one apply() per vector.
+  virtual void applyMany(std::int64_t count, const double* in, double* out) {
+    for (std::int64_t j = 0; j < count; ++j) apply(in + j * size(), out + j * size());
+  }
 };
 
 struct SpectrumOptions {

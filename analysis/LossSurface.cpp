@@ -199,6 +199,18 @@ class InPlaceEvaluator {
     return evaluateCurrent();
   }
 
+  // Loss and accuracy at w + x d1 + y d2 (d1, d2 float64 on the device), formed in one reused float64
+  // buffer: a slice's points each cost a pass over the examples and as little else as possible (a
+  // small model's pass is a few milliseconds, which fresh temporaries of the parameter count would
+  // visibly slow).
+  std::pair<double, double> evaluateAtPoint(double x, const torch::Tensor& first, double y, const torch::Tensor& second) {
+    torch::NoGradGuard noGrad;
+    if (!point_.defined()) point_ = torch::empty_like(originalDouble_);
+    point_.copy_(originalDouble_).add_(first, x).add_(second, y);
+    assignParameters(network_, point_);
+    return evaluateCurrent();
+  }
+
   // As evaluateClassifier: summed cross-entropy in double over batches, divided by N.
   std::pair<double, double> evaluateCurrent() {
     torch::NoGradGuard noGrad;
@@ -222,6 +234,7 @@ class InPlaceEvaluator {
   ScopedAnalysisPlacement placement_;  // gives the exact original weights and device back however evaluation ends
   torch::Tensor original_;
   torch::Tensor originalDouble_;
+  torch::Tensor point_;  // evaluateAtPoint's buffer
   std::optional<PreparedBatches> batches_;
   std::int64_t examples_ = 0;
 };
@@ -409,7 +422,7 @@ SliceResult computeLossSlice(Network& network, const ImageSet& images, const Sli
       const double y = grid.ys[static_cast<std::size_t>(iy)];
       const auto [loss, accuracy] =
           (x == 0.0 && y == 0.0) ? std::make_pair(result.centreLoss, result.centreAccuracy)
-                                 : evaluator.evaluateAt(evaluator.weights() + x * first + y * second);
+                                 : evaluator.evaluateAtPoint(x, first, y, second);
       levelValues[2 * position] = loss;
       levelValues[2 * position + 1] = accuracy;
       if (group == nullptr) {

@@ -12,6 +12,7 @@
 #include "analysis/HessianSpectrum.h"
 #include "core/data/DatasetLoader.h"
 #include "core/data/ImageSet.h"
+#include "core/models/ProductMethod.h"
 
 namespace samscape {
 
@@ -25,9 +26,15 @@ struct ModelHessianOptions {
   // Examples per forward/backward pass (bounds memory; the result does not depend on it).
   std::int64_t batchSize = 256;
   std::string device = "cpu";  // "cpu", "cuda", "cuda:N"
-  // Evaluate in float64 (the network is converted for the operator's lifetime and back afterwards):
-  // Lanczos needs products more accurate than float32's to resolve small or close eigenvalues.
-  bool doublePrecision = true;
+  // Products in float64 (the network is converted for the operator's lifetime and back afterwards);
+  // otherwise in the network's own precision (float32), about 6 times faster on a CPU (a ResNet-20's
+  // product: samscape-bench's analysis table), accurate to about 1e-6 relative, and checkable in
+  // float64 afterwards through inDoublePrecision() (see analysis/EigenpairCheck.h).
+  bool doublePrecision = false;
+  // Time both product methods on a few examples and use the faster (ProductMethod.h); otherwise
+  // `productMethod`.
+  bool chooseProductMethod = true;
+  ProductMethod productMethod = ProductMethod::DoubleBackward;
   // In a multi-process job: each rank's share of the set, the products' sums all-reduced.
   DistributedGroup* group = nullptr;
 };
@@ -46,6 +53,16 @@ class ModelHessian : public SymmetricOperator {
 
   std::int64_t size() const override;  // the parameter count
   void apply(const double* in, double* out) override;
+  // One pass over the set for all the vectors (by double backward, the forward pass is shared).
+  void applyMany(std::int64_t count, const double* in, double* out) override;
+
+  // The same Hessian with its products in float64, whatever this operator's precision: the network is
+  // converted to float64 for each call and back (float32 -> float64 -> float32 is exact), so the
+  // products check results obtained in float32 on the same data. Counted in this operator's products.
+  SymmetricOperator& inDoublePrecision();
+  bool doublePrecision() const;
+  // The method the products use, and what choosing it measured (examples 0: not chosen, as set).
+  const ProductMethodChoice& productMethod() const;
 
   double loss();
   std::vector<double> gradient();

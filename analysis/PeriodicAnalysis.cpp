@@ -1,19 +1,26 @@
 #include "analysis/PeriodicAnalysis.h"
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
+#include "core/AtomicFile.h"
 #include "core/Error.h"
 
 namespace samscape {
 namespace fs = std::filesystem;
 
 PeriodicAnalysis::PeriodicAnalysis(const TrainConfig& config, int every, AnalysisRequest request,
-                                   const std::atomic<bool>* cancel, AnalysisObserver* observer)
-    : config_(config), every_(every), lastEpoch_(config.epochs), cancel_(cancel), observer_(observer) {
+                                   const std::atomic<bool>* cancel, AnalysisObserver* observer, double budget)
+    : config_(config),
+      every_(every),
+      lastEpoch_(config.epochs),
+      cancel_(cancel),
+      observer_(observer),
+      budget_(budget) {
   if (every < 1) throw ConfigError("--analyze-every", std::to_string(every), "must be a positive number of epochs");
   if (config.outDir.empty()) throw ConfigError("--analyze-every", std::to_string(every), "needs a run directory (--out)");
   if (request.directionsFile.empty()) request.directionsFile = (fs::path(config.outDir) / "analysis" / "directions.bin").string();
@@ -36,19 +43,36 @@ PeriodicAnalysis::~PeriodicAnalysis() = default;
 
 void PeriodicAnalysis::onBegin(const TrainingBegin& begin) {
   fs::create_directories(fs::path(config_.outDir) / "analysis");
-  // A resumed run whose last analysis was stopped half-way (Ctrl-C, a kill) redoes it first: the run
-  // stopped at that epoch's checkpoint, so it is the only analysis that can be unfinished.
   if (begin.resumedEpochs.empty()) return;
   const int epoch = begin.resumedEpochs.back().epoch;
-  if (!due(epoch)) return;
-  const fs::path analysisJson = fs::path(epochDirectory(config_.outDir, epoch)) / "analysis.json";
-  // No directory: resumed with analyses the run did not have before. A directory without analysis.json:
-  // the analysis was killed before it wrote anything, and is redone.
-  if (!fs::exists(analysisJson) && !fs::exists(analysisJson.parent_path())) return;
-  std::ifstream in(analysisJson);
-  const auto previous = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (previous.is_object() && previous.value("status", std::string()) == "complete") return;
-  analyzeEpoch(epoch);
+  // A resumed run whose last analysis was stopped half-way (Ctrl-C, a kill) redoes it first: the run
+  // stopped at that epoch's checkpoint, so it is the only analysis that can be unfinished.
+  bool redo = false;
+  if (due(epoch)) {
+    const fs::path analysisJson = fs::path(epochDirectory(config_.outDir, epoch)) / "analysis.json";
+    // No directory: resumed with analyses the run did not have before. A directory without
+    // analysis.json: the analysis was killed before it wrote anything, and is redone.
+    if (fs::exists(analysisJson) || fs::exists(analysisJson.parent_path())) {
+      std::ifstream in(analysisJson);
+      const auto previous = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+      redo = !(previous.is_object() && previous.value("status", std::string()) == "complete");
+    }
+  }
+  // The accounting goes on from the training of the epochs done and budget.json's entries up to the
+  // epoch resumed from (later ones belong to epochs trained again; the unfinished analysis' entry is
+  // replaced by its redone one).
+  double trainingSeconds = 0.0;
+  for (const EpochMetrics& done : begin.resumedEpochs) trainingSeconds += done.seconds;
+  try {
+    costs_ = readAnalysisBudgetFile(budgetFile(config_.outDir));
+  } catch (const DataError&) {
+    costs_.clear();  // a damaged file: the accounting starts again, as for a run that had none
+  }
+  while (!costs_.empty() && (costs_.back().epoch > epoch || (redo && costs_.back().epoch == epoch))) {
+    costs_.pop_back();
+  }
+  budget_.restore(trainingSeconds, costs_.empty() ? nullptr : &costs_.back());
+  if (redo) analyzeEpoch(epoch);
 }
 
 bool PeriodicAnalysis::due(int epoch) const { return epoch % every_ == 0 || epoch == lastEpoch_; }
@@ -59,9 +83,26 @@ std::string PeriodicAnalysis::epochDirectory(const std::string& runDirectory, in
   return (fs::path(runDirectory) / "analysis" / name).string();
 }
 
+std::string PeriodicAnalysis::budgetFile(const std::string& runDirectory) {
+  return (fs::path(runDirectory) / "analysis" / "budget.json").string();
+}
+
 bool PeriodicAnalysis::onEpochEnd(const EpochMetrics& metrics) {
+  budget_.addTraining(metrics.seconds);
   if (!due(metrics.epoch)) return false;
+  if (!budget_.allows(metrics.epoch == lastEpoch_)) {
+    recordCost(budget_.recordSkip(metrics.epoch));
+    return false;
+  }
   return analyzeEpoch(metrics.epoch);
+}
+
+void PeriodicAnalysis::recordCost(const AnalysisCost& cost) {
+  // An epoch analysed again (the unfinished analysis a resumed run redoes) replaces its entry.
+  while (!costs_.empty() && costs_.back().epoch >= cost.epoch) costs_.pop_back();
+  costs_.push_back(cost);
+  writeFileAtomically(budgetFile(config_.outDir), analysisBudgetJson(budget_.budget(), costs_));
+  if (onCost_) onCost_(cost);
 }
 
 bool PeriodicAnalysis::analyzeEpoch(int epoch) {
@@ -71,9 +112,12 @@ bool PeriodicAnalysis::analyzeEpoch(int epoch) {
   // The trainer writes this epoch's checkpoint (of the same name) before it tells its observers.
   const std::string name = fs::path(analysis.directory).filename().string();
   const fs::path checkpoint = fs::path(config_.outDir) / "checkpoints" / name;
+  const auto start = std::chrono::steady_clock::now();
   analysis.outcome = session_->analyze((checkpoint / "model.pt").string(),
                                        config_.outDir + ", checkpoint " + name, analysis.directory, observer_, cancel_);
+  analysis.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (onAnalysis_) onAnalysis_(analysis);
+  recordCost(budget_.recordAnalysis(epoch, analysis.seconds));
   return analysis.outcome.cancelled;
 }
 
@@ -81,6 +125,10 @@ std::vector<WorkEstimate> PeriodicAnalysis::takeLongWork() { return session_->ta
 
 void PeriodicAnalysis::setOnAnalysis(std::function<void(const EpochAnalysis&)> callback) {
   onAnalysis_ = std::move(callback);
+}
+
+void PeriodicAnalysis::setOnCost(std::function<void(const AnalysisCost&)> callback) {
+  onCost_ = std::move(callback);
 }
 
 }  // namespace samscape

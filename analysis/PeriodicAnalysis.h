@@ -7,12 +7,17 @@
 // The analysis loads each checkpoint into its own copy of the model: the trainer's weights, batch-norm
 // statistics and random generators are untouched, so a run's training results do not depend on
 // whether it is analysed.
+//
+// The analyses keep to a share of the training time (`--analysis-budget`, AnalysisBudget.h): each due
+// epoch's analysis is timed against the epochs' training, one that would start over the budget is
+// skipped, and every due epoch's cost goes to <run>/analysis/budget.json and to the cost callback.
 
 #include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "analysis/AnalysisBudget.h"
 #include "analysis/AnalysisJob.h"
 #include "core/train/TrainingObserver.h"
 
@@ -23,20 +28,25 @@ struct EpochAnalysis {
   int epoch = 0;
   std::string directory;  // <run>/analysis/epoch-NNN
   AnalysisOutcome outcome;
+  double seconds = 0.0;  // its wall time
 };
 
 class PeriodicAnalysis : public TrainingObserver {
  public:
-  // `config` is the run's (its outDir holds the checkpoints). Validates the request and loads the
-  // analysis data now, so that a bad flag fails before training starts. `cancel` (may be null) is the
-  // run's cancellation flag: it also stops an analysis in flight.
+  // `config` is the run's (its outDir holds the checkpoints). Validates the request and the budget (a
+  // fraction of the training time, 0: no limit) and loads the analysis data now, so that a bad flag
+  // fails before training starts. `cancel` (may be null) is the run's cancellation flag: it also stops
+  // an analysis in flight.
   PeriodicAnalysis(const TrainConfig& config, int every, AnalysisRequest request,
-                   const std::atomic<bool>* cancel = nullptr, AnalysisObserver* observer = nullptr);
+                   const std::atomic<bool>* cancel = nullptr, AnalysisObserver* observer = nullptr,
+                   double budget = kDefaultAnalysisBudget);
   ~PeriodicAnalysis() override;
 
-  // Redoes the analysis of the epoch a resumed run starts from when it was left unfinished.
+  // Takes up a resumed run's accounting (its epochs' training time, budget.json) and redoes the
+  // analysis of the epoch it starts from when that was left unfinished.
   void onBegin(const TrainingBegin& begin) override;
-  // Runs the analysis when the epoch is due; asks the trainer to stop when the analysis was cancelled.
+  // Counts the epoch's training; runs the analysis when the epoch is due and the budget allows it, or
+  // records it as skipped; asks the trainer to stop when the analysis was cancelled.
   bool onEpochEnd(const EpochMetrics& metrics) override;
 
   // The analysis options whose work is estimated to take long, each analysis; the caller announces
@@ -45,6 +55,12 @@ class PeriodicAnalysis : public TrainingObserver {
 
   // Called after each finished analysis.
   void setOnAnalysis(std::function<void(const EpochAnalysis&)> callback);
+  // Called for every due epoch, analysed (after setOnAnalysis' callback) or skipped.
+  void setOnCost(std::function<void(const AnalysisCost&)> callback);
+  // The cost of the analyses so far: the last due epoch's, empty before the first.
+  const std::vector<AnalysisCost>& costs() const { return costs_; }
+
+  static std::string budgetFile(const std::string& runDirectory);
 
   static std::string epochDirectory(const std::string& runDirectory, int epoch);
 
@@ -52,6 +68,7 @@ class PeriodicAnalysis : public TrainingObserver {
   bool due(int epoch) const;
   // Analyzes the epoch's checkpoint; true when cancelled.
   bool analyzeEpoch(int epoch);
+  void recordCost(const AnalysisCost& cost);
 
   TrainConfig config_;
   int every_;
@@ -60,6 +77,9 @@ class PeriodicAnalysis : public TrainingObserver {
   AnalysisObserver* observer_;
   std::unique_ptr<AnalysisSession> session_;
   std::function<void(const EpochAnalysis&)> onAnalysis_;
+  AnalysisBudget budget_;
+  std::vector<AnalysisCost> costs_;  // budget.json's entries
+  std::function<void(const AnalysisCost&)> onCost_;
 };
 
 }  // namespace samscape

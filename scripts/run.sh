@@ -13,7 +13,7 @@ if (($# == 0)); then
   if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
     echo "run.sh: no display (neither DISPLAY nor WAYLAND_DISPLAY is set). Either run the app under a" >&2
     echo "virtual X server:   xvfb-run -a -s '-screen 0 1600x1000x24' ./scripts/run.sh" >&2
-    echo "(add --demo --screenshot pair.png --after-epochs 2 to samscape to get a picture), or run the same" >&2
+    echo "(add --demo --screenshot pair.png --after-epochs 10 to samscape to get a picture), or run the same" >&2
     echo "pair in the command line:   ./scripts/run.sh --headless" >&2
     exit 2
   fi

@@ -24,6 +24,7 @@ struct RunSession::Impl {
   std::unique_ptr<PeriodicAnalysis> analyses;
   std::vector<TrainingObserver*> observers;
   std::function<void(const EpochAnalysis&)> onAnalysis;
+  std::function<void(const AnalysisCost&)> onAnalysisCost;
   std::string claimedDirectory;  // the run directory this session claimed or created; empty: none
   JobShape shape;
   std::vector<WorkEstimate> longWork;
@@ -89,7 +90,7 @@ void RunSession::prepare() {
   if (s.spec.analyzeEvery > 0) {
     // Before the store's record: a refused analysis size leaves no run behind.
     s.analyses = std::make_unique<PeriodicAnalysis>(config, s.spec.analyzeEvery, s.spec.analysis, s.options.cancel,
-                                                    s.options.analysisObserver);
+                                                    s.options.analysisObserver, s.spec.analysisBudget);
     for (WorkEstimate estimate : s.analyses->takeLongWork()) {
       estimate.what += estimate.what.empty() ? "each analysis" : ", each analysis";
       s.longWork.push_back(std::move(estimate));
@@ -115,6 +116,9 @@ void RunSession::prepare() {
       }
       if (self.onAnalysis) self.onAnalysis(done);
     });
+    s.analyses->setOnCost([this](const AnalysisCost& cost) {
+      if (impl_->onAnalysisCost) impl_->onAnalysisCost(cost);
+    });
   }
 }
 
@@ -124,6 +128,14 @@ void RunSession::addObserver(TrainingObserver* observer) { impl_->observers.push
 
 void RunSession::setOnAnalysis(std::function<void(const EpochAnalysis&)> callback) {
   impl_->onAnalysis = std::move(callback);
+}
+
+void RunSession::setOnAnalysisCost(std::function<void(const AnalysisCost&)> callback) {
+  impl_->onAnalysisCost = std::move(callback);
+}
+
+std::vector<AnalysisCost> RunSession::analysisCosts() const {
+  return impl_->analyses ? impl_->analyses->costs() : std::vector<AnalysisCost>{};
 }
 
 TrainingResult RunSession::run() {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "analysis/PeriodicAnalysis.h"
 #include "core/train/DistributedOptions.h"
@@ -48,10 +49,17 @@ class RunSession {
   void addObserver(TrainingObserver* observer);
   // Called on the training thread after each periodic analysis, once it is recorded in the store.
   void setOnAnalysis(std::function<void(const EpochAnalysis&)> callback);
+  // Called on the training thread for every epoch due an analysis: what it cost against the training
+  // (after setOnAnalysis' callback), or that it was skipped to keep within --analysis-budget.
+  void setOnAnalysisCost(std::function<void(const AnalysisCost&)> callback);
 
   // Trains to the end, a divergence or a stop, then writes model.pt. An exception from training marks
   // the run "failed" in the store, with its message, and propagates.
   TrainingResult run();
+
+  // The cost of the run's analyses, one entry per due epoch (<run>/analysis/budget.json); empty
+  // without analyses.
+  std::vector<AnalysisCost> analysisCosts() const;
 
   // The run's id in the workspace's store; 0 when not recorded (no workspace, or not rank 0).
   std::int64_t runId() const;

@@ -18,6 +18,7 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 constexpr const char* kAnalyzeEvery = "analyze-every";
+constexpr const char* kAnalysisBudget = "analysis-budget";
 
 OptionTable<RunSpec> makeRunOptions() {
   OptionTable<RunSpec> table =
@@ -35,6 +36,22 @@ OptionTable<RunSpec> makeRunOptions() {
                                          }
                                          return "";
                                        }));
+  OptionInfo budget;
+  budget.key = kAnalysisBudget;
+  budget.label = "Analysis budget (share of training)";
+  budget.group = OptionGroup::Analysis;
+  budget.help = "The analyses may take at most this share of the training time (0.25: a quarter; 0: no limit); "
+                "an analysis due while they took more is skipped, and said so; the last epoch's always runs";
+  const auto checkBudget = [](const RunSpec& spec) -> std::string {
+    const std::string problem = analysisBudgetProblem(spec.analysisBudget);
+    if (!problem.empty()) return problem;
+    // A budget without analyses to limit is a slip, as an analysis flag without them is.
+    if (spec.analyzeEvery == 0 && spec.analysisBudget != kDefaultAnalysisBudget) {
+      return "limits the analyses of --analyze-every K, which is off";
+    }
+    return "";
+  };
+  table.push_back(fieldOption<RunSpec>(budget, [](auto& spec) -> auto& { return spec.analysisBudget; }, checkBudget));
   for (auto& option : liftOptions<RunSpec>(analysisOptions(AnalysisCommand::Train),
                                            [](auto& spec) -> auto& { return spec.analysis; })) {
     table.push_back(std::move(option));
@@ -72,6 +89,7 @@ class Resolution {
   // --analyze-every 0: the analyses of the layers before are off.
   void dropAnalyses() {
     spec_.analyzeEvery = 0;
+    spec_.analysisBudget = kDefaultAnalysisBudget;
     spec_.analysis = AnalysisRequest{};
     for (auto it = sources_.begin(); it != sources_.end();) {
       const Option<RunSpec>* option = findOption(runOptions(), it->first);

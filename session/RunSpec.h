@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "analysis/AnalysisBudget.h"
 #include "analysis/AnalysisOptions.h"
 #include "core/options/OptionTable.h"
 #include "core/train/TrainConfig.h"
@@ -20,6 +21,8 @@ namespace samscape {
 struct RunSpec {
   TrainConfig config;
   int analyzeEvery = 0;      // analyse every K-th epoch's checkpoint (and the last); 0: no analyses
+  // The share of the training time those analyses may take (AnalysisBudget.h); 0: no limit.
+  double analysisBudget = kDefaultAnalysisBudget;
   AnalysisRequest analysis;  // what those analyses compute
   // The analysis options that were set (by run.json, a --config file or flags), typed, with file paths
   // absolute, as --config keys: run.json's "analysis", so that a resumed run analyses as launched.
@@ -37,7 +40,7 @@ struct RunSpec {
 };
 
 // Every option of a run as `train` and the launch form take it: the training options
-// (trainOptions()), --analyze-every and the analysis options as `train` spells them.
+// (trainOptions()), --analyze-every, --analysis-budget and the analysis options as `train` spells them.
 const OptionTable<RunSpec>& runOptions();
 
 // The layers a run's options come from, applied in this order, each over the ones before:

@@ -11,7 +11,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/EigenpairCheck.h"
 #include "analysis/HessianSpectrum.h"
 #include "analysis/LossSurfaceTorch.h"
 #include "analysis/ModelHessianTorch.h"
@@ -144,12 +147,6 @@ std::string cudaDeviceName(const std::string& device) {
   return name.empty() ? device + " (name unknown: no nvidia-smi)" : device + ", " + name;
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
 template <typename Action>
 double secondsOf(Action&& action) {
   const auto start = Clock::now();
@@ -157,10 +154,6 @@ double secondsOf(Action&& action) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// The analyses' costs relative to what they are made of, on the small CNN over 256 images of
-// Fashion-MNIST's shape: one Hessian-vector product over one gradient (both over the whole set, in
-// float64 as `analyze` runs them), and a 5 x 5 loss slice's examples/s over plain evaluation-mode
-// forward passes over the same data (float32, as the slice runs).
 // Lanczos started cold (Spectra's fixed vector) and warm (the sum of the previous analysis' top
 // eigenvectors, as `train --analyze-every` does) on the Hessian one epoch after that analysis.
 struct LanczosStarts {
@@ -226,65 +219,252 @@ LanczosStarts lanczosWarmStart(Network& network, const ImageSet& images, const s
   return result;
 }
 
-void benchmarkAnalysis(int rounds, const std::string& device) {
+
+
+// Peak resident memory since the last reset, in MiB (Linux: VmHWM, reset by writing 5 to clear_refs;
+// NaN where /proc does not have them).
+void resetPeakMemory() {
+  if (FILE* file = std::fopen("/proc/self/clear_refs", "w")) {
+    std::fputs("5", file);
+    std::fclose(file);
+  }
+}
+
+double peakMemoryMiB() {
+  std::FILE* file = std::fopen("/proc/self/status", "r");
+  if (file == nullptr) return std::numeric_limits<double>::quiet_NaN();
+  char line[256];
+  double kib = std::numeric_limits<double>::quiet_NaN();
+  while (std::fgets(line, sizeof line, file) != nullptr) {
+    if (std::sscanf(line, "VmHWM: %lf kB", &kib) == 1) break;
+  }
+  std::fclose(file);
+  return kib / 1024.0;
+}
+
+ImageSet randomImages(std::int64_t count, int channels, int side, std::uint64_t seed) {
   ImageSet images;
-  images.channels = 1;
-  images.height = 28;
-  images.width = 28;
+  images.channels = channels;
+  images.height = side;
+  images.width = side;
   images.numClasses = 10;
-  const std::int64_t count = 256;
-  std::mt19937_64 engine(7);
+  std::mt19937_64 engine(seed);
   for (std::int64_t i = 0; i < count; ++i) {
     images.labels.push_back(i % 10);
     for (std::size_t p = 0; p < images.imageBytes(); ++p) images.pixels.push_back(static_cast<std::uint8_t>(engine()));
   }
+  return images;
+}
+
+// What PyTorch from Python measured for one model (pytorch_reference.py --analysis).
+struct ReferenceProducts {
+  double gradient = 0.0;
+  double doubleBackward = 0.0;
+  double forwardOverReverse = 0.0;  // NaN when PyTorch could not
+  double peakMiB = 0.0;
+};
+
+struct ScalingOptions {
+  std::vector<std::string> models;
+  std::int64_t examples = 256;       // gradient, products, top-5
+  std::int64_t sliceExamples = 1000;
+  int sliceGrid = 21;
+  int timedGrid = 5;                 // the grid actually timed (its time projected to sliceGrid's)
+  int rounds = 3;
+  std::string device = "cpu";
+};
+
+// The scaling table: per model, parameters, one gradient, one product by each method (the
+// faster one is what the analyses use), the top 5 eigenvalues to 1e-4 by the default precision policy
+// (float32 products, then the eigenpairs checked with float64 products), a slice's throughput against
+// plain forward passes, and the peak resident memory of these analyses.
+std::map<std::string, double> analysisScaling(const ScalingOptions& options) {
+  std::printf("\nanalysis scaling (%lld random images per gradient, product and top 5; evaluation mode; float32 unless "
+              "said; fastest of %d)\n",
+              static_cast<long long>(options.examples), options.rounds);
+  std::printf("%-9s %9s %8s %9s %9s %8s %8s %-21s %9s %6s %9s %9s %9s %9s\n", "model", "params", "grad s", "db s",
+              "fwd-rev s", "db/grad", "fr/grad", "analyses use", "top5 s", "hvps", "check s", "slice s", "slice/fwd",
+              "peak MiB");
+  std::map<std::string, double> productSeconds;
+  const torch::Device target(options.device);
+  for (const std::string& name : options.models) {
+    const bool small = name == "cnn" || name == "mlp";
+    const int channels = small ? 1 : 3;
+    const int side = small ? 28 : 32;
+    ModelSpec spec;
+    spec.name = name;
+    spec.inputChannels = channels;
+    spec.imageHeight = side;
+    spec.imageWidth = side;
+    spec.numClasses = 10;
+    torch::manual_seed(0);
+    auto network = makeNetwork(spec);
+    {
+      // Running statistics as after training (not the initial 0 and 1).
+      torch::NoGradGuard noGrad;
+      network->setTraining(true);
+      network->forward(torch::randn({64, channels, side, side}));
+      network->setTraining(false);
+    }
+    network->to(target);
+    const ImageSet images = randomImages(options.examples, channels, side, 11);
+    resetPeakMemory();
+
+    ObjectiveOptions objectiveOptions;
+    objectiveOptions.normalize = false;
+    objectiveOptions.batchSize = 256;
+    objectiveOptions.device = target;
+    DatasetObjective objective(*network, images, objectiveOptions);
+    const torch::Tensor v = torch::randn({objective.parameterCount()}).to(target);
+    double gradient = std::numeric_limits<double>::infinity();
+    double doubleBackward = gradient;
+    double forwardOverReverse = gradient;
+    objective.gradient();  // warm-up
+    for (int round = 0; round < options.rounds; ++round) {
+      gradient = std::min(gradient, secondsOf([&] { objective.gradient().sum().item<double>(); }));
+      objective.setProductMethod(ProductMethod::DoubleBackward);
+      doubleBackward = std::min(doubleBackward, secondsOf([&] { objective.hessianVectorProduct(v).sum().item<double>(); }));
+      objective.setProductMethod(ProductMethod::ForwardOverReverse);
+      forwardOverReverse =
+          std::min(forwardOverReverse, secondsOf([&] { objective.hessianVectorProduct(v).sum().item<double>(); }));
+    }
+
+    ModelHessianOptions hessianOptions;
+    hessianOptions.normalize = false;
+    hessianOptions.device = options.device;
+    SpectrumOptions spectrumOptions;
+    spectrumOptions.topK = 5;
+    spectrumOptions.tolerance = 1e-4;
+    double topSeconds = 0.0;
+    double checkSeconds = 0.0;
+    std::int64_t products = 0;
+    std::string method;
+    {
+      const auto start = Clock::now();
+      const auto hessian = makeModelHessian(*network, images, hessianOptions);
+      // The check's time: the float64 view's products, timed as they happen.
+      struct TimedView : SymmetricOperator {
+        SymmetricOperator& inner;
+        double seconds = 0.0;
+        explicit TimedView(SymmetricOperator& view) : inner(view) {}
+        std::int64_t size() const override { return inner.size(); }
+        void apply(const double* in, double* out) override { applyMany(1, in, out); }
+        void applyMany(std::int64_t count, const double* in, double* out) override {
+          seconds += secondsOf([&] { inner.applyMany(count, in, out); });
+        }
+      } float64(hessian->inDoublePrecision());
+      const CheckedSpectrum checked = checkedTopEigenvalues(*hessian, float64, spectrumOptions);
+      topSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+      checkSeconds = float64.seconds;
+      products = checked.spectrum.hessianVectorProducts;
+      method = productMethodName(hessian->productMethod().method);
+      if (checked.outcome != "passed") method += " (" + checked.outcome + ")";
+    }
+    const double peak = peakMemoryMiB();
+
+    // The slice: examples/s over a grid's points against plain evaluation-mode forward passes over the
+    // same prepared batches.
+    const ImageSet sliceImages = randomImages(options.sliceExamples, channels, side, 13);
+    SliceOptions sliceOptions;
+    sliceOptions.gridSize = options.sliceGrid;
+    sliceOptions.evaluation.normalize = false;
+    sliceOptions.evaluation.batchSize = 256;
+    sliceOptions.evaluation.device = options.device;
+    // A slice's cost is its points': a smaller grid is timed and projected to the whole one.
+    const int timedGrid = std::min(options.timedGrid, options.sliceGrid);
+    sliceOptions.gridSize = timedGrid;
+    const int seen = timedGrid * timedGrid;
+    const double gridPoints = static_cast<double>(options.sliceGrid) * options.sliceGrid;
+    const SliceDirections directions = makeFilterNormalizedDirections(*network, DirectionOptions{});
+    const double slice = secondsOf([&] { computeLossSlice(*network, sliceImages, directions, sliceOptions); });
+    const torch::Tensor forwardImages =
+        torch::rand({options.sliceExamples, channels, side, side}).to(target);
+    const double forward = secondsOf([&] {
+      torch::NoGradGuard noGrad;
+      network->setTraining(false);
+      for (int point = 0; point < seen; ++point) {
+        for (std::int64_t begin = 0; begin < options.sliceExamples; begin += 256) {
+          network->forward(forwardImages.slice(0, begin, std::min(begin + 256, options.sliceExamples))).sum().item<double>();
+        }
+      }
+    });
+    const double sliceSeconds = slice / seen * gridPoints;
+    productSeconds[name] = std::min(doubleBackward, forwardOverReverse);
+    std::printf("%-9s %9lld %8.3f %9.3f %9.3f %8.2f %8.2f %-21s %9.1f %6lld %9.1f %9.1f%s %9.3f %9.0f\n", name.c_str(),
+                static_cast<long long>(objective.parameterCount()), gradient, doubleBackward, forwardOverReverse,
+                doubleBackward / gradient, forwardOverReverse / gradient, method.c_str(), topSeconds,
+                static_cast<long long>(products), checkSeconds, sliceSeconds, seen < gridPoints ? "*" : " ",
+                forward / slice, peak);
+    std::fflush(stdout);
+    if (name == "resnet20" && options.examples == 256) {
+      const double worst = std::min(doubleBackward, forwardOverReverse) / gradient;
+      std::printf("  resnet20 targets: top 5 to 1e-4 on 256 images %.1f s (target 60 s: %s); product %.2f gradients "
+                  "(target 3: %s)\n",
+                  topSeconds, topSeconds <= 60.0 ? "met" : ("missed by " + std::to_string(static_cast<int>(topSeconds - 60.0 + 0.5)) + " s").c_str(),
+                  worst, worst <= 3.0 ? "met" : "missed");
+    }
+  }
+  std::printf("  slice: a %d x %d grid over %lld images (* projected from a %d x %d grid's time, --slice-timed-grid)\n",
+              options.sliceGrid, options.sliceGrid, static_cast<long long>(options.sliceExamples),
+              std::min(options.timedGrid, options.sliceGrid), std::min(options.timedGrid, options.sliceGrid));
+  std::printf("  columns: one gradient; one product by double backward (db) and by forward over reverse (fwd-rev); "
+              "top5: the whole stage (choosing the method, float32 Lanczos, the float64 check: check s); slice/fwd: "
+              "the slice's examples/s over plain forward passes' (target >= 0.9); peak: resident memory of the "
+              "gradient, products and top 5 (whole process)\n");
+  std::fflush(stdout);
+  return productSeconds;
+}
+
+// The same gradient and products in PyTorch from Python (pytorch_reference.py --analysis: the same
+// models, images, chunk, threads and device), its lines passed through, and samscape's faster product
+// over PyTorch's faster one.
+void compareProductsWithPyTorch(const std::string& python, const std::string& script, const ScalingOptions& options,
+                                int threads, const std::map<std::string, double>& samscapeProducts) {
+  std::string modelList;
+  for (const auto& model : options.models) modelList += (modelList.empty() ? "" : ",") + model;
+  const std::string command = python + " '" + script + "' --analysis --device " + options.device + " --threads " +
+                              std::to_string(threads) + " --models " + modelList + " --examples " +
+                              std::to_string(options.examples) + " --chunk 256 --rounds " + std::to_string(options.rounds);
+  std::printf("\n");
+  std::fflush(stdout);
+  std::FILE* reference = ::popen(command.c_str(), "r");
+  if (reference == nullptr) throw Error("--pytorch-reference: cannot run `" + command + "`");
+  std::map<std::string, double> pytorchProducts;
+  char line[1024];
+  while (std::fgets(line, sizeof line, reference) != nullptr) {
+    std::fputs(line, stdout);
+    char model[64];
+    ReferenceProducts products;
+    double parameters = 0.0;
+    if (line[0] != '#' && std::sscanf(line, "%63s %lf %lf %lf %lf %lf", model, &parameters, &products.gradient,
+                                      &products.doubleBackward, &products.forwardOverReverse, &products.peakMiB) == 6) {
+      pytorchProducts[model] = std::isnan(products.forwardOverReverse)
+                                   ? products.doubleBackward
+                                   : std::min(products.doubleBackward, products.forwardOverReverse);
+    }
+  }
+  std::fflush(stdout);
+  if (::pclose(reference) != 0) throw Error("--pytorch-reference: `" + command + "` failed");
+  std::printf("samscape product s / PyTorch product s (each side's faster method; same torch, threads, images)\n");
+  for (const auto& model : options.models) {
+    const auto ours = samscapeProducts.find(model);
+    const auto theirs = pytorchProducts.find(model);
+    if (ours == samscapeProducts.end() || theirs == pytorchProducts.end()) continue;
+    std::printf("  %-10s %8.3f\n", model.c_str(), ours->second / theirs->second);
+  }
+  std::fflush(stdout);
+}
+
+void benchmarkWarmStart(const std::string& device) {
+  const ImageSet images = randomImages(256, 1, 28, 7);
   ModelSpec spec;
   spec.name = "cnn";
   torch::manual_seed(0);
   auto network = makeNetwork(spec);
-  const torch::Device target(device);
-  network->to(target);
-
-  std::vector<double> hvpOverGradient;
-  {
-    network->toDtype(torch::kFloat64);
-    ObjectiveOptions options;
-    options.normalize = false;
-    options.batchSize = count;
-    options.device = target;
-    DatasetObjective objective(*network, images, options);
-    const torch::Tensor v = torch::randn({objective.parameterCount()}, torch::kFloat64).to(target);
-    objective.hessianVectorProduct(v);  // warm-up
-    for (int round = 0; round < rounds; ++round) {
-      const double gradient = secondsOf([&] { objective.gradient().sum().item<double>(); });
-      const double product = secondsOf([&] { objective.hessianVectorProduct(v).sum().item<double>(); });
-      hvpOverGradient.push_back(product / gradient);
-    }
-    network->toDtype(torch::kFloat32);
-  }
-
-  std::vector<double> sliceOverEval;
-  SliceOptions sliceOptions;
-  sliceOptions.gridSize = 5;
-  sliceOptions.evaluation.normalize = false;
-  sliceOptions.evaluation.batchSize = count;
-  sliceOptions.evaluation.device = device;
-  const SliceDirections directions = makeFilterNormalizedDirections(*network, DirectionOptions{});
-  const int points = sliceOptions.gridSize * sliceOptions.gridSize;
-  for (int round = 0; round < rounds; ++round) {
-    const double slice = secondsOf([&] { computeLossSlice(*network, images, directions, sliceOptions); });
-    const double eval = secondsOf([&] {
-      for (int i = 0; i < points; ++i) evaluateClassifier(*network, images, false, {}, count, target);
-    });
-    // examples/s of the slice over examples/s of plain evaluation, for the same number of examples
-    sliceOverEval.push_back(eval / slice);
-  }
+  network->to(torch::Device(device));
   const LanczosStarts starts = lanczosWarmStart(*network, images, device);
-  std::printf("\nanalysis (cnn, 256 images of 1x28x28, median of %d rounds)\n", rounds);
-  std::printf("  one Hessian-vector product / one gradient (float64):        %.3f\n", median(hvpOverGradient));
-  std::printf("  5x5 slice examples/s / evaluation-mode forward examples/s:  %.3f\n", median(sliceOverEval));
-  std::printf("  Hessian-vector products, top 5 to 1e-4, one epoch (%d steps) after the last analysis: "
-              "cold %lld, warm %lld (warm / cold %.3f)\n",
+  std::printf("\nLanczos warm start (cnn, 256 images of 1x28x28): Hessian-vector products, top 5 to 1e-4, one epoch "
+              "(%d steps) after the last analysis: cold %lld, warm %lld (warm / cold %.3f)\n",
               starts.steps, static_cast<long long>(starts.cold), static_cast<long long>(starts.warm),
               static_cast<double>(starts.warm) / static_cast<double>(starts.cold));
   std::fflush(stdout);
@@ -312,6 +492,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--python", python, "Python interpreter for --pytorch-reference (one with torch)")->capture_default_str();
   app.add_flag("--skip-analysis", skipAnalysis, "Time the training steps only");
+  bool analysisOnly = false;
+  app.add_flag("--analysis-only", analysisOnly, "Time the analyses only (the scaling table), not the training steps");
+  ScalingOptions scaling;
+  scaling.models = {"mlp", "cnn", "resnet20", "wrn16-4"};
+  app.add_option("--analysis-models", scaling.models, "Models of the analysis scaling table")->delimiter(',')->capture_default_str();
+  app.add_option("--analysis-examples", scaling.examples, "Images for the gradient, the products and the top 5")
+      ->capture_default_str();
+  app.add_option("--slice-examples", scaling.sliceExamples, "Images for the slice")->capture_default_str();
+  app.add_option("--slice-grid", scaling.sliceGrid, "The slice's grid (points per axis)")->capture_default_str();
+  app.add_option("--slice-timed-grid", scaling.timedGrid, "The grid timed, projected to --slice-grid's")->capture_default_str();
+  app.add_option("--analysis-rounds", scaling.rounds, "Gradients and products: the fastest of this many")->capture_default_str();
   app.add_option("--threads", threads, "CPU threads (0: every core)")->capture_default_str();
   app.add_option("--batch-size", batchSize, "Batch size")->capture_default_str();
   app.add_option("--rounds", rounds, "Interleaved rounds (ratios: median over rounds)")->capture_default_str();
@@ -330,6 +521,13 @@ int main(int argc, char** argv) {
     if (steps <= 0) throw ConfigError("--steps", std::to_string(steps), "must be positive");
     if (rounds <= 0) throw ConfigError("--rounds", std::to_string(rounds), "must be positive");
     if (alternations <= 0) throw ConfigError("--alternations", std::to_string(alternations), "must be positive");
+    if (skipAnalysis && analysisOnly) throw ConfigError("--analysis-only", "true", "contradicts --skip-analysis");
+    if (scaling.examples <= 0) throw ConfigError("--analysis-examples", std::to_string(scaling.examples), "must be positive");
+    if (scaling.sliceExamples <= 0) throw ConfigError("--slice-examples", std::to_string(scaling.sliceExamples), "must be positive");
+    if (scaling.sliceGrid < 2) throw ConfigError("--slice-grid", std::to_string(scaling.sliceGrid), "must be at least 2");
+    if (scaling.timedGrid < 2) throw ConfigError("--slice-timed-grid", std::to_string(scaling.timedGrid), "must be at least 2");
+    if (scaling.rounds <= 0) throw ConfigError("--analysis-rounds", std::to_string(scaling.rounds), "must be positive");
+    scaling.device = device;
     checkDeviceName(device);
     // Checked before the minutes of timing, not after them.
     if (!pytorchReference.empty() && !std::filesystem::is_regular_file(pytorchReference)) {
@@ -340,8 +538,10 @@ int main(int argc, char** argv) {
     std::printf("samscape-bench: LibTorch %s, device %s, %d threads, batch %lld, %d rounds of %d steps\n",
                 info.torchVersion.c_str(), device.c_str(), usedThreads, static_cast<long long>(batchSize), rounds,
                 steps);
-    std::printf("%-10s %-8s %10s %9s %9s %12s %16s %11s %11s %15s\n", "model", "input", "sgd img/s", "sgd ms",
-                "sam ms", "sam/sgd", "sam m=32/m=all", "asam/sam", "gsam/sam", "looksam k=5/sgd");
+    if (!analysisOnly) {
+      std::printf("%-10s %-8s %10s %9s %9s %12s %16s %11s %11s %15s\n", "model", "input", "sgd img/s", "sgd ms",
+                  "sam ms", "sam/sgd", "sam m=32/m=all", "asam/sam", "gsam/sam", "looksam k=5/sgd");
+    }
     if (device != "cpu") std::printf("GPU: %s\n", cudaDeviceName(device).c_str());
     std::map<std::string, double> samSeconds;
     const auto timeModels = [&](bool print) {
@@ -351,9 +551,13 @@ int main(int argc, char** argv) {
         samSeconds[model] = samSeconds.count(model) ? std::min(samSeconds[model], sam) : sam;
       }
     };
-    timeModels(true);
-    if (!skipAnalysis) benchmarkAnalysis(rounds, device);
-    if (!pytorchReference.empty()) {
+    if (!analysisOnly) timeModels(true);
+    if (!skipAnalysis) {
+      const std::map<std::string, double> products = analysisScaling(scaling);
+      if (!pytorchReference.empty()) compareProductsWithPyTorch(python, pytorchReference, scaling, usedThreads, products);
+      benchmarkWarmStart(device);
+    }
+    if (!pytorchReference.empty() && !analysisOnly) {
       std::string modelList;
       for (const auto& model : models) modelList += (modelList.empty() ? "" : ",") + model;
       // The same thread count as this side: a distribution's torch may start with one intra-op thread.

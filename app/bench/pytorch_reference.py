@@ -13,6 +13,25 @@ the model's usual input shape; no data loading.
 CPU threads: --threads N (0: every core, as samscape's default) sets torch's intra-op threads, which a
 distribution's torch may otherwise start at 1; the header line states the count torch then reports, so
 both sides of the comparison say what they ran with.
+
+--analysis (instead of the training steps; only its table is printed): the costs of samscape's analysis
+in PyTorch. For each model, in evaluation mode, on --examples N random inputs of the model's usual shape
+with random labels in 0..9, the loss L = (sum of the cross-entropies) / N, taken over chunks of --chunk C
+examples whose contributions are summed (bounding memory, as samscape's analysis does), it times: one
+gradient dL/dw; one Hessian-vector product by double backward (per chunk g = autograd.grad(loss, params,
+create_graph=True), then autograd.grad(g, params, grad_outputs=v)); one by forward-over-reverse
+(torch.func.jvp of torch.func.grad of a functional_call loss, per chunk), "nan" where PyTorch lacks a
+forward derivative it needs (e.g. of nll_loss_backward or native_batch_norm_backward; the reason follows
+the '#'). Each quantity is warmed up once, then timed --rounds times (default 3) and the fastest kept.
+Dtype: the models' float32 (samscape-bench's own analysis line uses float64). PEAK_MIB is the peak memory
+of the product phase: on CPU the peak resident set (VmHWM after writing 5 to /proc/self/clear_refs, Linux
+only) of the whole process, so it includes the interpreter, torch's libraries, the model and the data, not
+the products' working memory alone; on CUDA torch.cuda.max_memory_allocated (tensors only). Each data line,
+MODEL PARAMS GRAD_S HVP_DB_S HVP_FR_S PEAK_MIB, reads with sscanf("%63s %lf %lf %lf %lf %lf"); free text
+follows a '#' (the product/gradient ratios, the peak of each product method, why a column is nan), and
+lines that are not data start with '#'. --check adds a '#' line per model: max|a-b| / max|b| of the
+gradient and the double-backward product, chunked against one chunk of all N examples, and of the
+forward-over-reverse product against the double-backward one. --batch-size and --steps do not apply.
 """
 import argparse
 import os
@@ -160,22 +179,210 @@ def sam_step(model, optimizer, images, labels, rho=0.05):
     return loss
 
 
+def analysis_inputs(model_name, examples, chunk, device):
+    """Random inputs of the model's usual shape and labels in 0..9, split into chunks of at most `chunk`."""
+    shape = (1, 28, 28) if model_name in ("mlp", "cnn") else (3, 32, 32)
+    images = torch.randn(examples, *shape).to(device)
+    labels = torch.randint(0, 10, (examples,)).to(device)
+    return list(zip(images.split(chunk), labels.split(chunk)))
+
+
+def chunk_loss(logits, labels, examples):
+    """The chunk's share of L = (sum of the cross-entropies) / N."""
+    return F.cross_entropy(logits, labels, reduction="sum") / examples
+
+
+def accumulate(total, parts):
+    if total is None:
+        return [p.detach().clone() for p in parts]
+    torch._foreach_add_(total, [p.detach() for p in parts])
+    return total
+
+
+def gradient(model, params, chunks, examples):
+    total = None
+    for images, labels in chunks:
+        total = accumulate(total, torch.autograd.grad(chunk_loss(model(images), labels, examples), params))
+    return total
+
+
+def hvp_double_backward(model, params, chunks, examples, v):
+    total = None
+    for images, labels in chunks:
+        g = torch.autograd.grad(chunk_loss(model(images), labels, examples), params, create_graph=True)
+        total = accumulate(total, torch.autograd.grad(g, params, grad_outputs=v))
+    return total
+
+
+def hvp_forward_over_reverse(model, names, params, buffers, chunks, examples, v):
+    from torch.func import functional_call, grad, jvp
+
+    primals = {n: p.detach() for n, p in zip(names, params)}
+    tangents = {n: t for n, t in zip(names, v)}
+    total = None
+    for images, labels in chunks:
+        def loss(weights, images=images, labels=labels):
+            return chunk_loss(functional_call(model, (weights, buffers), (images,)), labels, examples)
+
+        _, product = jvp(grad(loss), (primals,), (tangents,))
+        total = accumulate(total, [product[n] for n in names])
+    return total
+
+
+def relative_difference(a, b):
+    """max|a-b| / max|b| over all the parameters' entries together."""
+    difference = max(float((x - y).abs().max()) for x, y in zip(a, b))
+    scale = max(float(y.abs().max()) for y in b)
+    return difference / scale if scale > 0 else difference
+
+
+class PeakMemory:
+    """The peak memory since reset(): CUDA, torch's allocated tensors; else the process's VmHWM (Linux)."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def reset(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            return
+        try:
+            with open("/proc/self/clear_refs", "w") as clear_refs:
+                clear_refs.write("5")  # resets VmHWM to the current resident set
+        except OSError:
+            pass
+
+    def mib(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            return torch.cuda.max_memory_allocated(self.device) / 2**20
+        try:
+            with open("/proc/self/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024  # kB
+        except OSError:
+            pass
+        return float("nan")
+
+
+def analyse(args, device, synchronize):
+    try:  # now, so that its import-time warnings (on stderr) come before the table
+        import torch.func  # noqa: F401
+    except Exception:  # noqa: BLE001: reported per model as the forward-over-reverse column's n/a
+        pass
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    examples, chunk, rounds = args.examples, args.chunk, args.rounds
+    print(f"pytorch (python) analysis: torch {torch.__version__}, device {args.device} ({name}), "
+          f"{torch.get_num_threads()} threads, {examples} examples in chunks of {chunk}, eval mode, float32, "
+          f"mean cross-entropy, fastest of {rounds} rounds", flush=True)
+    memory = "peak_mib" if device.type == "cuda" else "peak_rss_mib"
+    print(f"# {'model':<8} {'params':>9} {'grad_s':>10} {'hvp_db_s':>10} {'hvp_fr_s':>10} {memory:>12}   "
+          f"# hvp/grad per method, peak of each method, notes", flush=True)
+    peak = PeakMemory(device)
+
+    def fastest(compute):
+        compute()  # warm-up (cuDNN picks its algorithms, the allocator fills its cache)
+        synchronize()
+        best = float("inf")
+        for _ in range(rounds):
+            synchronize()
+            start = time.perf_counter()
+            compute()
+            synchronize()
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    for model_name in args.models.split(","):
+        if model_name not in MODELS:
+            print(f"{model_name:<10} (no Python definition)", flush=True)
+            continue
+        torch.manual_seed(0)
+        model = MODELS[model_name]().to(device).eval()
+        names, params = zip(*[(n, p) for n, p in model.named_parameters() if p.requires_grad])
+        params = list(params)
+        buffers = dict(model.named_buffers())
+        count = sum(p.numel() for p in params)
+        chunks = analysis_inputs(model_name, examples, chunk, device)
+        v = [torch.randn(p.shape).to(device) for p in params]
+
+        grad_s = fastest(lambda: gradient(model, params, chunks, examples))
+        peak.reset()
+        db_s = fastest(lambda: hvp_double_backward(model, params, chunks, examples, v))
+        db_mib = peak.mib()
+        notes = []
+        peak.reset()
+        try:
+            fr_s = fastest(lambda: hvp_forward_over_reverse(model, names, params, buffers, chunks, examples, v))
+            fr_mib = peak.mib()
+        except Exception as error:  # noqa: BLE001: a missing forward derivative, reported as n/a
+            fr_s, fr_mib = float("nan"), float("nan")
+            reason = (str(error).strip().splitlines() or [""])[0]
+            notes.append(f"fr n/a: {type(error).__name__}: {reason[:120]}")
+        fr_ok = fr_s == fr_s
+        peak_mib = max(db_mib, fr_mib) if fr_ok else db_mib
+        ratios = f"db/grad {db_s / grad_s:.3f} fr/grad " + (f"{fr_s / grad_s:.3f}" if fr_ok else "n/a")
+        peaks = f"peak db {db_mib:.1f} fr " + (f"{fr_mib:.1f}" if fr_ok else "n/a") + " MiB"
+        fr_text = f"{fr_s:10.6f}" if fr_ok else f"{'nan':>10}"
+        print(f"{model_name:<10} {count:9d} {grad_s:10.6f} {db_s:10.6f} {fr_text} {peak_mib:12.1f}   # "
+              + "; ".join([ratios, peaks] + notes), flush=True)
+
+        if args.check:
+            whole = [(torch.cat([c[0] for c in chunks]), torch.cat([c[1] for c in chunks]))]  # one chunk of N
+            g_chunked = gradient(model, params, chunks, examples)
+            g_whole = gradient(model, params, whole, examples)
+            db_chunked = hvp_double_backward(model, params, chunks, examples, v)
+            db_whole = hvp_double_backward(model, params, whole, examples, v)
+            line = (f"# check {model_name}: max|a-b|/max|b|: grad chunks of {chunk} vs one of {examples} "
+                    f"{relative_difference(g_chunked, g_whole):.2e}, hvp_db chunks vs one "
+                    f"{relative_difference(db_chunked, db_whole):.2e}, hvp_fr vs hvp_db (chunks) ")
+            if fr_ok:
+                fr_chunked = hvp_forward_over_reverse(model, names, params, buffers, chunks, examples, v)
+                line += f"{relative_difference(fr_chunked, db_chunked):.2e}"
+            else:
+                line += "n/a"
+            norm = lambda parts: float(torch.linalg.vector_norm(torch.cat([p.flatten() for p in parts])))
+            line += f"; |grad| {norm(g_chunked):.6e}, |hvp_db| {norm(db_chunked):.6e}"
+            print(line, flush=True)
+        del model, params, buffers, chunks, v
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--models", default="resnet20,wrn28-10")
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=None, help="timed rounds (default 9; 3 with --analysis)")
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: every core)")
+    parser.add_argument("--analysis", action="store_true",
+                        help="time a gradient and Hessian-vector products instead of training steps")
+    parser.add_argument("--examples", type=int, default=None, help="--analysis: examples N (default 256)")
+    parser.add_argument("--chunk", type=int, default=None, help="--analysis: examples per chunk (default 256)")
+    parser.add_argument("--check", action="store_true",
+                        help="--analysis: also print the differences between chunkings and between product methods")
     args = parser.parse_args()
     if args.threads < 0:
         parser.error(f"--threads {args.threads}: must be 0 (every core) or positive")
+    if not args.analysis:
+        for flag, value in (("--examples", args.examples), ("--chunk", args.chunk), ("--check", args.check or None)):
+            if value is not None:
+                parser.error(f"{flag} applies only with --analysis")
+    args.rounds = args.rounds if args.rounds is not None else (3 if args.analysis else 9)
+    args.examples = args.examples if args.examples is not None else 256
+    args.chunk = args.chunk if args.chunk is not None else 256
+    for flag, value in (("--rounds", args.rounds), ("--examples", args.examples), ("--chunk", args.chunk)):
+        if args.analysis and value < 1:
+            parser.error(f"{flag} {value}: must be positive")
     torch.set_num_threads(args.threads if args.threads > 0 else (os.cpu_count() or 1))
     device = torch.device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    if args.analysis:
+        analyse(args, device, synchronize)
+        return
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(f"pytorch (python): torch {torch.__version__}, device {args.device} ({name}), {torch.get_num_threads()} threads, "
           f"batch {args.batch_size}, {args.rounds} rounds of {args.steps} steps")

@@ -57,8 +57,15 @@ int TrainCommand::run() {
     session.addObserver(&progress);
     std::cerr << "run directory " << session.spec().config.outDir << "\n";
     for (const WorkEstimate& estimate : session.longWork()) std::cerr << longWorkLine(estimate) << "\n";
+    // What each analysis cost against the training, or why it was skipped (--analysis-budget).
+    session.setOnAnalysisCost([](const AnalysisCost& cost) {
+      std::cerr << (cost.skipped ? analysisSkipLine(cost) : analysisCostLine(cost)) << "\n";
+    });
   }
   const TrainingResult result = session.run();
+  if (const auto costs = session.analysisCosts(); !costs.empty()) {
+    std::cerr << analysisTotalLine(costs.back()) << "\n";
+  }
   if (session.writesFiles()) {
     std::cout << "results in " << session.spec().config.outDir << "/ (run.json, metrics.csv, model.pt, checkpoints/)\n";
     std::cout << "recorded as run " << session.runId() << " in the workspace " << spec.workspace << "\n";

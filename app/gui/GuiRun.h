@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/AnalysisBudget.h"
 #include "analysis/AnalysisJob.h"
 #include "analysis/LossSurface.h"
 #include "core/train/TrainingObserver.h"
@@ -48,6 +49,9 @@ struct GuiRun {
   std::vector<std::int64_t> epochEndSteps;
   std::vector<double> epochEndSeconds;  // wall time since the run started
   std::map<int, RunAnalysis> analyses;
+  // What the analyses cost against the training, one entry per due epoch, analysed or skipped over
+  // the budget (live from the worker, or DIR/analysis/budget.json for a run read from disk).
+  std::vector<AnalysisCost> analysisCosts;
   QString tags;
   QString notes;
 
@@ -71,4 +75,5 @@ Q_DECLARE_METATYPE(samscape::TrainingBegin)
 Q_DECLARE_METATYPE(samscape::StepProgress)
 Q_DECLARE_METATYPE(samscape::SliceGrid)
 Q_DECLARE_METATYPE(samscape::gui::RunAnalysis)
+Q_DECLARE_METATYPE(samscape::AnalysisCost)
 Q_DECLARE_METATYPE(samscape::RunStatus)

@@ -25,6 +25,7 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -104,6 +105,8 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   table_->setItemDelegateForColumn(RunTableModel::Progress, new ProgressDelegate(table_));
   table_->horizontalHeader()->setStretchLastSection(true);
+  // "12% of training (budget 25%), 1 skipped" whole: a clipped share would hide the skipped ones.
+  table_->horizontalHeader()->setSectionResizeMode(RunTableModel::Analyses, QHeaderView::ResizeToContents);
   table_->verticalHeader()->hide();
   runsLayout->addWidget(table_);
   connect(filterEdit_, &QLineEdit::textChanged, filter_, &QSortFilterProxyModel::setFilterFixedString);
@@ -466,7 +469,11 @@ void MainWindow::checkScreenshot() {
       if (screenshotEpochs_ >= run->spec.config.epochs) due = run->spec.config.epochs;
       if (due > 0) {
         const auto found = run->analyses.find(due);
-        if (found == run->analyses.end() || !found->second.complete()) return;
+        // One skipped to keep within --analysis-budget will not come: the grab shows the one before.
+        const bool skipped =
+            std::any_of(run->analysisCosts.begin(), run->analysisCosts.end(),
+                        [due](const AnalysisCost& cost) { return cost.epoch == due && cost.skipped; });
+        if (!skipped && (found == run->analyses.end() || !found->second.complete())) return;
       }
     }
   }

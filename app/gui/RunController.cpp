@@ -64,6 +64,7 @@ RunController::RunController(QString runsDirectory, QObject* parent)
   qRegisterMetaType<samscape::StepProgress>();
   qRegisterMetaType<samscape::SliceGrid>();
   qRegisterMetaType<samscape::gui::RunAnalysis>();
+  qRegisterMetaType<samscape::AnalysisCost>();
   qRegisterMetaType<samscape::RunStatus>();
 }
 
@@ -232,6 +233,15 @@ void RunController::startRun(GuiRun& run) {
         Q_EMIT runChanged(id);
       }
       Q_EMIT analysisChanged(id, analysis.epoch);
+    }
+  }, Qt::QueuedConnection);
+  connect(trainer, &TrainingWorker::analysisCostReported, this, [this, id](const AnalysisCost& cost) {
+    if (GuiRun* r = mutableRun(id)) {
+      // A resumed run reports its epochs from where it resumed: those entries are replaced.
+      auto& costs = r->analysisCosts;
+      while (!costs.empty() && costs.back().epoch >= cost.epoch) costs.pop_back();
+      costs.push_back(cost);
+      Q_EMIT runChanged(id);
     }
   }, Qt::QueuedConnection);
   connect(trainer, &TrainingWorker::ended, this, [this, id](RunStatus status, const QString& message) {
@@ -459,6 +469,7 @@ int RunController::addExisting(const QString& runDirectory, QString* error) {
     try {
       const RunSpec resumed = resolveRunSpec(sources);
       entry.spec.analyzeEvery = resumed.analyzeEvery;
+      entry.spec.analysisBudget = resumed.analysisBudget;
       entry.spec.analysis = resumed.analysis;
       entry.spec.analysisFlags = resumed.analysisFlags;
     } catch (const std::exception& analysisError) {
@@ -479,6 +490,13 @@ int RunController::addExisting(const QString& runDirectory, QString* error) {
     entry.analyses[epoch] = readRunAnalysis(epoch, analysisDir.filePath(name));
     const QString& problem = entry.analyses[epoch].problem;
     if (!problem.isEmpty() && entry.message.isEmpty()) entry.message = problem;  // the first problem found
+  }
+  // What its analyses cost (none recorded before the budget existed); a damaged file costs the run
+  // only that column.
+  try {
+    entry.analysisCosts = readAnalysisBudgetFile((runDirectory + "/analysis/budget.json").toStdString());
+  } catch (const std::exception&) {
+    entry.analysisCosts.clear();
   }
   const int id = entry.id;
   runs_.emplace(id, std::move(entry));

@@ -3,10 +3,12 @@
 #include <QApplication>
 #include <QColor>
 #include <QPainter>
+#include <QStringList>
 #include <QStyleOptionProgressBar>
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "viz/RunColors.h"
 
@@ -18,6 +20,49 @@ QString formatDuration(double seconds) {
   if (total < 60) return QString("%1 s").arg(total);
   if (total < 3600) return QString("%1 min %2 s").arg(total / 60).arg(total % 60, 2, 10, QChar('0'));
   return QString("%1 h %2 min").arg(total / 3600).arg((total % 3600) / 60, 2, 10, QChar('0'));
+}
+
+namespace {
+
+// The last cost with the training of every epoch done since (a run in flight trains on after an
+// analysis; a resumed one reports its earlier epochs again).
+std::optional<AnalysisCost> currentCost(const GuiRun& run) {
+  if (run.analysisCosts.empty()) return std::nullopt;
+  AnalysisCost cost = run.analysisCosts.back();
+  double training = 0.0;
+  for (const EpochMetrics& metrics : run.epochs) training += metrics.seconds;
+  cost.trainingSeconds = std::max(cost.trainingSeconds, training);
+  return cost;
+}
+
+}  // namespace
+
+QString analysisCostText(const GuiRun& run) {
+  const std::optional<AnalysisCost> cost = currentCost(run);
+  if (!cost) return {};
+  const double percent = cost->fraction() * 100.0;
+  const QString share =
+      percent < 10.0 ? QString::number(percent, 'f', 1) : QString::number(std::lround(percent));
+  QString text =
+      QString("%1% of training (budget %2)").arg(share, QString::fromStdString(budgetText(cost->budget)));
+  if (cost->skippedCount > 0) text += QString(", %1 skipped").arg(cost->skippedCount);
+  return text;
+}
+
+QString analysisCostDetails(const GuiRun& run) {
+  const std::optional<AnalysisCost> cost = currentCost(run);
+  if (!cost) return {};
+  QString details = QString::fromStdString(analysisTotalLine(*cost));
+  QStringList skipped;
+  for (const AnalysisCost& entry : run.analysisCosts) {
+    if (entry.skipped) skipped << QString::number(entry.epoch);
+  }
+  if (!skipped.isEmpty()) {
+    details += QString("\nskipped to keep within the budget (--analysis-budget): epoch%1 %2")
+                   .arg(skipped.size() > 1 ? "s" : "")
+                   .arg(skipped.join(", "));
+  }
+  return details;
 }
 
 RunTableModel::RunTableModel(RunController& controller, QObject* parent)
@@ -68,6 +113,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
   if (role == Qt::DecorationRole && index.column() == Name) return viz::runColor(run->id);
   if (role == Qt::ToolTipRole) {
     if (index.column() == Status && !run->message.isEmpty()) return run->message;
+    if (index.column() == Analyses && !run->analysisCosts.empty()) return analysisCostDetails(*run);
     return QString::fromStdString(run->spec.config.outDir);
   }
   if (role != Qt::DisplayRole && role != Qt::EditRole) return {};
@@ -90,6 +136,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
       }
       return QString();
     }
+    case Analyses: return analysisCostText(*run);
     case Tags: return run->tags;
     case Notes: return run->notes;
     default: return {};
@@ -98,7 +145,8 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
 
 QVariant RunTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
   if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-  static const char* names[] = {"Name", "Optimizer", "Status", "Progress", "ETA", "Test acc", "λmax", "Tags", "Notes"};
+  static const char* names[] = {"Name",     "Optimizer", "Status",   "Progress", "ETA",
+                                "Test acc", "λmax",      "Analyses", "Tags",     "Notes"};
   return section >= 0 && section < ColumnCount ? QString::fromUtf8(names[section]) : QVariant();
 }
 

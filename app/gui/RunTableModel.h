@@ -14,7 +14,19 @@ namespace samscape::gui {
 class RunTableModel : public QAbstractTableModel {
   Q_OBJECT
  public:
-  enum Column { Name, Optimizer, Status, Progress, Eta, TestAccuracy, LambdaMax, Tags, Notes, ColumnCount };
+  enum Column {
+    Name,
+    Optimizer,
+    Status,
+    Progress,
+    Eta,
+    TestAccuracy,
+    LambdaMax,
+    Analyses,  // the share of the training time the analyses took (analysisCostText)
+    Tags,
+    Notes,
+    ColumnCount
+  };
   static constexpr int RunIdRole = Qt::UserRole + 1;
   static constexpr int ProgressRole = Qt::UserRole + 2;  // 0..1
 
@@ -46,5 +58,12 @@ class ProgressDelegate : public QStyledItemDelegate {
 };
 
 QString formatDuration(double seconds);
+
+// The Analyses column: the share of the run's training time its analyses took, against the budget
+// ("12% of training (budget 25%)", ", 1 skipped" when some were skipped over it); empty before the
+// first analysis. The training counts every epoch done, so the share falls as training goes on.
+QString analysisCostText(const GuiRun& run);
+// Its tooltip: the seconds, the counts and the epochs skipped.
+QString analysisCostDetails(const GuiRun& run);
 
 }  // namespace samscape::gui

@@ -138,6 +138,7 @@ void TrainingWorker::run() {
     session.setOnAnalysis([this](const EpochAnalysis& done) {
       Q_EMIT analysisReady(readRunAnalysis(done.epoch, QString::fromStdString(done.directory)));
     });
+    session.setOnAnalysisCost([this](const AnalysisCost& cost) { Q_EMIT analysisCostReported(cost); });
     const TrainingResult result = session.run();
     Q_EMIT ended(result.status, QString::fromStdString(result.message));
   } catch (const std::exception& error) {

@@ -27,6 +27,8 @@ class TrainingWorker : public QObject {
   void epochEnded(const samscape::EpochMetrics& metrics);
   void sliceRefined(int epoch, const samscape::SliceGrid& grid);
   void analysisReady(const samscape::gui::RunAnalysis& analysis);
+  // Every epoch due an analysis: its cost against the training, or that it was skipped (budget).
+  void analysisCostReported(const samscape::AnalysisCost& cost);
   // finished, diverged, cancelled or failed; `message` says why when not finished.
   void ended(samscape::RunStatus status, const QString& message);
 

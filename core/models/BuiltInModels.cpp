@@ -44,6 +44,16 @@ std::string modelLabel(const ModelSpec& spec) { return "model '" + spec.name + "
 
 // ---------------------------------------------------------------------------------------------
 
+torch::Tensor AffineEvalBatchNorm2dImpl::forward(const torch::Tensor& input) {
+  if (is_training() || !options.affine() || !options.track_running_stats()) {
+    return torch::nn::BatchNorm2dImpl::forward(input);
+  }
+  _check_input_dim(input);
+  const torch::Tensor scale = weight * torch::rsqrt(running_var + options.eps());
+  const torch::Tensor shift = bias - running_mean * scale;
+  return input * scale.view({1, -1, 1, 1}) + shift.view({1, -1, 1, 1});
+}
+
 MlpImpl::MlpImpl(std::int64_t inputFeatures, std::int64_t numClasses) {
   fc1_ = register_module("fc1", nn::Linear(inputFeatures, 256));
   fc2_ = register_module("fc2", nn::Linear(256, 128));
@@ -84,16 +94,16 @@ torch::Tensor LeNetImpl::forward(const torch::Tensor& images) {
 
 BasicBlockImpl::BasicBlockImpl(std::int64_t inChannels, std::int64_t outChannels, std::int64_t stride) {
   conv1_ = register_module("conv1", conv3x3(inChannels, outChannels, stride));
-  bn1_ = register_module("bn1", nn::BatchNorm2d(outChannels));
+  bn1_ = register_module("bn1", AffineEvalBatchNorm2d(outChannels));
   conv2_ = register_module("conv2", conv3x3(outChannels, outChannels, 1));
-  bn2_ = register_module("bn2", nn::BatchNorm2d(outChannels));
+  bn2_ = register_module("bn2", AffineEvalBatchNorm2d(outChannels));
   // He et al. 2016 (section 3.3) offer option A (identity with zero-padded extra channels and
   // subsampling, no parameters) and option B (a projection, 1x1 conv + BN, where the shape changes).
   // We use option B, as torchvision and most SAM code bases do: it costs 2,752 parameters in
   // resnet20 (272,474 instead of option A's 269,722, both the "0.27M" of the paper's Table 6).
   if (stride != 1 || inChannels != outChannels) {
     shortcut_ = register_module(
-        "shortcut", nn::Sequential(conv1x1(inChannels, outChannels, stride), nn::BatchNorm2d(outChannels)));
+        "shortcut", nn::Sequential(conv1x1(inChannels, outChannels, stride), AffineEvalBatchNorm2d(outChannels)));
   }
 }
 
@@ -112,7 +122,7 @@ CifarResNetImpl::CifarResNetImpl(int depth, std::int64_t channels, std::int64_t 
     return s;
   };
   stem_ = register_module("stem", conv3x3(channels, 16, 1));
-  stemBn_ = register_module("stem_bn", nn::BatchNorm2d(16));
+  stemBn_ = register_module("stem_bn", AffineEvalBatchNorm2d(16));
   stage1_ = register_module("stage1", stage(16, 16, 1));
   stage2_ = register_module("stage2", stage(16, 32, 2));
   stage3_ = register_module("stage3", stage(32, 64, 2));
@@ -130,9 +140,9 @@ torch::Tensor CifarResNetImpl::forward(const torch::Tensor& images) {
 
 WideBasicBlockImpl::WideBasicBlockImpl(std::int64_t inChannels, std::int64_t outChannels,
                                        std::int64_t stride) {
-  bn1_ = register_module("bn1", nn::BatchNorm2d(inChannels));
+  bn1_ = register_module("bn1", AffineEvalBatchNorm2d(inChannels));
   conv1_ = register_module("conv1", conv3x3(inChannels, outChannels, stride));
-  bn2_ = register_module("bn2", nn::BatchNorm2d(outChannels));
+  bn2_ = register_module("bn2", AffineEvalBatchNorm2d(outChannels));
   conv2_ = register_module("conv2", conv3x3(outChannels, outChannels, 1));
   if (stride != 1 || inChannels != outChannels) {
     shortcut_ = register_module("shortcut", conv1x1(inChannels, outChannels, stride));
@@ -161,7 +171,7 @@ WideResNetImpl::WideResNetImpl(int depth, int widen, std::int64_t channels, std:
   stage1_ = register_module("stage1", stage(16, 16 * k, 1));
   stage2_ = register_module("stage2", stage(16 * k, 32 * k, 2));
   stage3_ = register_module("stage3", stage(32 * k, 64 * k, 2));
-  finalBn_ = register_module("final_bn", nn::BatchNorm2d(64 * k));
+  finalBn_ = register_module("final_bn", AffineEvalBatchNorm2d(64 * k));
   fc_ = register_module("fc", nn::Linear(64 * k, numClasses));
   initResidualNetwork(*this);
 }

@@ -26,6 +26,20 @@ class ClassifierImpl : public torch::nn::Module {
 // input shape the architecture cannot take.
 std::shared_ptr<ClassifierImpl> makeBuiltInModel(const ModelSpec& spec);
 
+// Batch normalization (Ioffe & Szegedy 2015) whose evaluation-mode forward is written out as the
+// per-channel affine map it then is: y = x * scale + shift, scale = weight / sqrt(running_var + eps),
+// shift = bias - running_mean * scale. The same function as LibTorch's batch_norm in evaluation mode
+// (to rounding), but made of elementwise products, which the Hessian analyses differentiate cheaply:
+// LibTorch's native_batch_norm_backward has no forward-mode derivative (so no forward-over-reverse
+// Hessian-vector product through it) and its double backward handles the general training-mode case.
+// Training mode is LibTorch's own. Parameters and buffers are BatchNorm2d's, under the same names.
+class AffineEvalBatchNorm2dImpl : public torch::nn::BatchNorm2dImpl {
+ public:
+  using torch::nn::BatchNorm2dImpl::BatchNorm2dImpl;
+  torch::Tensor forward(const torch::Tensor& input);
+};
+TORCH_MODULE(AffineEvalBatchNorm2d);
+
 // ---------------------------------------------------------------------------------------------
 // The architectures. Exposed for tests and benchmarks; use makeBuiltInModel otherwise.
 
@@ -61,7 +75,7 @@ class BasicBlockImpl : public torch::nn::Module {
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+  AffineEvalBatchNorm2d bn1_{nullptr}, bn2_{nullptr};
   torch::nn::Sequential shortcut_{nullptr};  // empty (identity) when the shape does not change
 };
 TORCH_MODULE(BasicBlock);
@@ -75,7 +89,7 @@ class CifarResNetImpl : public ClassifierImpl {
 
  private:
   torch::nn::Conv2d stem_{nullptr};
-  torch::nn::BatchNorm2d stemBn_{nullptr};
+  AffineEvalBatchNorm2d stemBn_{nullptr};
   torch::nn::Sequential stage1_{nullptr}, stage2_{nullptr}, stage3_{nullptr};
   torch::nn::Linear fc_{nullptr};
 };
@@ -88,7 +102,7 @@ class WideBasicBlockImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+  AffineEvalBatchNorm2d bn1_{nullptr}, bn2_{nullptr};
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::Conv2d shortcut_{nullptr};  // null (identity) when the shape does not change
 };
@@ -103,7 +117,7 @@ class WideResNetImpl : public ClassifierImpl {
  private:
   torch::nn::Conv2d stem_{nullptr};
   torch::nn::Sequential stage1_{nullptr}, stage2_{nullptr}, stage3_{nullptr};
-  torch::nn::BatchNorm2d finalBn_{nullptr};
+  AffineEvalBatchNorm2d finalBn_{nullptr};
   torch::nn::Linear fc_{nullptr};
 };
 

@@ -13,6 +13,7 @@
 #include "core/data/DatasetLoader.h"
 #include "core/data/ImageSet.h"
 #include "core/models/Network.h"
+#include "core/models/ProductMethod.h"
 
 namespace samscape {
 
@@ -83,17 +84,31 @@ class DatasetObjective {
   DatasetObjective(Network& network, const ImageSet& images, ObjectiveOptions options);
 
   std::int64_t parameterCount() const { return parameterCount_; }
+  // The dtype of the parameters, and so of gradients and products, now (it follows the network's).
+  torch::Dtype gradientDtype() const { return parameters_.front().scalar_type(); }
   std::int64_t exampleCount() const;
 
   double loss();
   // dL/dw, flat, on the device in the parameters' dtype.
   torch::Tensor gradient();
-  // H v with H the Hessian of L at the current parameters, by double backpropagation: per chunk,
-  // g = grad(L_chunk, w) with create_graph, then grad(g . v, w). `v` is flat, of length
-  // parameterCount(), on any device and of any floating dtype (converted); the result is like gradient().
+  // H v with H the Hessian of L at the current parameters, per chunk by productMethod(), summed. `v` is
+  // flat, of length parameterCount(), on any device and of any floating dtype (converted); the result is
+  // like gradient().
   torch::Tensor hessianVectorProduct(const torch::Tensor& v);
-  // How many hessianVectorProduct calls this objective has answered (each is one pass over the set).
+  // H v_j for several vectors in one pass over the set. By double backward, each chunk's forward pass
+  // and first backward pass serve every vector (then one second backward pass per vector); by forward
+  // over reverse, one pass per vector. Counts as vectors.size() products.
+  std::vector<torch::Tensor> hessianVectorProducts(const std::vector<torch::Tensor>& vectors);
+  // How many Hessian-vector products this objective has computed (each one pass over the set's worth).
   std::int64_t hessianVectorProducts() const { return hessianVectorProducts_; }
+
+  ProductMethod productMethod() const { return productMethod_; }
+  void setProductMethod(ProductMethod method) { productMethod_ = method; }
+  // Times one product of each method over the set's first `examples` examples (fewer when the set or
+  // the batch size is smaller), the faster of two tries each, and sets the faster method. A network
+  // whose operations lack forward derivatives keeps double backward (the reason is returned). The
+  // probe's products are not counted.
+  ProductMethodChoice chooseProductMethod(std::int64_t examples = 64);
 
  private:
   struct Chunk {
@@ -102,8 +117,15 @@ class DatasetObjective {
   };
   std::int64_t chunkCount() const;
   Chunk chunk(std::int64_t index);
-  // Sum of the chunk's cross-entropies divided by the whole set's size, with autograd on.
+  Chunk rows(std::int64_t begin, std::int64_t size);
+  // Sum of the chunk's cross-entropies divided by the whole set's size, with autograd on. Written as
+  // logsumexp(z) - z_y rather than through cross_entropy: LibTorch's nll_loss_backward has no forward
+  // derivative, which forward over reverse needs.
   torch::Tensor chunkLoss(const Chunk& chunk);
+  // The chunk's share of H v_j for each direction (each given split like the parameters).
+  std::vector<torch::Tensor> chunkProducts(const Chunk& chunk, ProductMethod method,
+                                           const std::vector<std::vector<torch::Tensor>>& directions);
+  std::vector<torch::Tensor> directionPieces(const torch::Tensor& v);
 
   Network& network_;
   const ImageSet& images_;
@@ -117,6 +139,7 @@ class DatasetObjective {
   std::vector<torch::Tensor> parameters_;
   std::int64_t parameterCount_ = 0;
   std::int64_t hessianVectorProducts_ = 0;
+  ProductMethod productMethod_ = ProductMethod::DoubleBackward;
 };
 
 }  // namespace samscape

@@ -276,6 +276,7 @@ TEST(ModelHessian, BuiltInBatchNormModelInEvaluationMode) {
   ModelHessianOptions options;
   options.statistics = statistics;
   options.batchSize = 3;
+  options.doublePrecision = true;
   const auto n = static_cast<std::size_t>(parameterCount(*network));
   std::vector<double> u(n);
   std::vector<double> v(n);

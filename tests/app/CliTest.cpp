@@ -495,6 +495,56 @@ TEST_F(CliTest, TrainAnalyzeEveryAnalysesCheckpointsWithoutChangingTheRun) {
   expectUsageError(tinyRunFlags() + " --analyze-every 1 --slice --grid 1 --out " + dir.file("z"), "--grid", "1");
 }
 
+// --analysis-budget: a run whose analyses take more than their share of the training skips the ones
+// due while over it, says so on stderr and in DIR/analysis/budget.json, and still analyses the last
+// epoch; each analysis and the run's total cost are printed.
+TEST_F(CliTest, AnalysesOverTheBudgetAreSkippedAndReportedButTheLastEpochIsAnalysed) {
+  const std::string out = dir.file("run");
+  // Training on the tiny set takes milliseconds: any analysis is far over a budget of 0.01%.
+  const CliResult result = run(tinyRunFlags() + " --epochs 3 --analyze-every 1 --subset 0 --hessian-top 1 "
+                                                "--analysis-budget 0.0001 --out " + out);
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  EXPECT_NE(result.err.find("analysis of epoch 1: "), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("budget 0.01%)"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("analysis of epoch 2 skipped: analyses took "), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("--analysis-budget raises it"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("analysis of epoch 3: "), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("analyses: "), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("2 ran, 1 skipped (over budget)"), std::string::npos) << result.err;
+  EXPECT_TRUE(std::filesystem::exists(out + "/analysis/epoch-001/analysis.json"));
+  EXPECT_FALSE(std::filesystem::exists(out + "/analysis/epoch-002"));
+  EXPECT_EQ(nlohmann::json::parse(readText(out + "/analysis/epoch-003/analysis.json"))["status"], "complete");
+
+  const auto budget = nlohmann::json::parse(readText(out + "/analysis/budget.json"));
+  EXPECT_EQ(budget["budget"], 0.0001);
+  EXPECT_EQ(budget["analysed"], 2);
+  EXPECT_EQ(budget["skipped"], 1);
+  ASSERT_EQ(budget["epochs"].size(), 3u) << budget.dump(2);
+  EXPECT_EQ(budget["epochs"][1]["epoch"], 2);
+  EXPECT_EQ(budget["epochs"][1]["skipped"], true);
+  EXPECT_EQ(budget["epochs"][2]["skipped"], false);
+  EXPECT_GT(budget["epochs"][2]["seconds"].get<double>(), 0.0);
+  const auto rows = csvRows(out + "/metrics.csv");
+  double training = 0.0;
+  for (const auto& row : rows) training += row.back();
+  EXPECT_NEAR(budget["training_seconds"].get<double>(), training, 1e-3 + 1e-3 * training) << "metrics.csv's seconds";
+  // The budget is one of the analysis flags run.json keeps for --resume.
+  EXPECT_EQ(nlohmann::json::parse(readText(out + "/run.json"))["analysis"]["analysis-budget"], 0.0001);
+
+  // Resumed, the run goes on with its accounting: one more epoch, the last, analysed.
+  const CliResult resumed = run("train --resume " + out + " --epochs 4");
+  ASSERT_EQ(resumed.exitCode, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("3 ran, 1 skipped (over budget)"), std::string::npos) << resumed.err;
+  EXPECT_EQ(nlohmann::json::parse(readText(out + "/analysis/budget.json"))["epochs"].size(), 4u);
+
+  expectUsageError(tinyRunFlags() + " --analyze-every 1 --analysis-budget -1 --out " + dir.file("x"),
+                   "--analysis-budget", "-1");
+  expectUsageError(tinyRunFlags() + " --analyze-every 1 --analysis-budget nan --out " + dir.file("y"),
+                   "--analysis-budget", "nan");
+  expectUsageError(tinyRunFlags() + " --analyze-every 1 --analysis-budget 101 --out " + dir.file("z"),
+                   "--analysis-budget", "101");
+}
+
 // run.json keeps the analysis flags a run was launched with, and --resume analyses with them (unless
 // told otherwise): an interrupted analysed run does not come back unanalysed.
 TEST_F(CliTest, AResumedRunAnalysesAsItWasLaunched) {

@@ -334,8 +334,10 @@ TEST_F(LaunchTest, TwoRanksAnalyzeAsOneProcess) {
   const auto actual = two["hessian"]["eigenvalues"].get<std::vector<double>>();
   ASSERT_EQ(actual.size(), 2u);
   for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(actual[i], expected[i], 1e-9 * std::abs(expected[i]));
+  // The trace's products are float32 (--hessian-precision auto): two ranks sum the chunks in another
+  // order, which float32 rounds differently (about 1e-8 relative).
   const double trace = one["trace"]["mean"].get<double>();
-  EXPECT_NEAR(two["trace"]["mean"].get<double>(), trace, 1e-9 * std::abs(trace) + 1e-12);
+  EXPECT_NEAR(two["trace"]["mean"].get<double>(), trace, 1e-6 * std::abs(trace) + 1e-12);
   const double sharpness = one["m_sharpness"].get<double>();
   EXPECT_NEAR(two["m_sharpness"].get<double>(), sharpness, 1e-6 * std::abs(sharpness) + 1e-9);
   // The slice's points were split between the ranks, each evaluated by one: the same numbers.

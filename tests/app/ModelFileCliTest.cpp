@@ -93,6 +93,12 @@ class ModelFileCliTest : public ::testing::Test {
     ASSERT_EQ(result["hessian"]["eigenvalues"].size(), 2u) << result.dump(2);
     EXPECT_TRUE(result["hessian"]["converged"].get<bool>());
     for (const auto& value : result["hessian"]["eigenvalues"]) EXPECT_TRUE(std::isfinite(value.get<double>()));
+    // The precision policy's record: float32 products, each pair's residual measured in float64.
+    const json& precision = result["hessian"]["precision"];
+    EXPECT_EQ(precision["products"], "float32") << precision.dump();
+    ASSERT_EQ(precision["residuals_float64"].size(), 2u) << precision.dump();
+    for (const auto& residual : precision["residuals_float64"]) EXPECT_LE(residual.get<double>(), 1e-4);
+    EXPECT_GE(precision["float64_products"].get<int>(), 2);
     EXPECT_EQ(result["slice"]["points_done"], 25);
   }
 
@@ -108,6 +114,12 @@ TEST_F(ModelFileCliTest, AVisionTransformerTrainsAndIsAnalysed) {
 TEST_F(ModelFileCliTest, ATracedResNetWithBatchNormTrainsAndIsAnalysed) {
   // ResNet-18's layout at an eighth of its width (176,000 parameters), for the test's time.
   trainsAndIsAnalysed("resnet18", exportModel("resnet18", "--trace --width 8"));
+  // LibTorch's own batch norm has no forward derivative of its backward: the products fall back to
+  // double backward, and the analysis says why.
+  const json method = json::parse(readText(file("resnet18-analysis") + "/analysis.json"))["hessian"]["product_method"];
+  EXPECT_EQ(method["method"], "double backward") << method.dump();
+  EXPECT_NE(method.value("forward_over_reverse_unsupported", std::string()).find("batch_norm"), std::string::npos)
+      << method.dump();
 }
 
 TEST_F(ModelFileCliTest, AGeluDropoutNetTrainsIsAnalysedAndResumesExactly) {

@@ -241,9 +241,11 @@ TEST(LaunchPanel, PresetsFillTheForm) {
   EXPECT_EQ(setups[0].config.epochs, 10);
   EXPECT_EQ(setups[0].config.data.trainSubset, 10000);
   EXPECT_DOUBLE_EQ(setups[0].config.optimizer.learningRate, 0.05);
-  EXPECT_EQ(setups[0].analyzeEvery, 2);
+  // Analysed once, at the last epoch, to stay within the default analysis budget.
+  EXPECT_EQ(setups[0].analyzeEvery, 10);
+  EXPECT_DOUBLE_EQ(setups[0].analysisBudget, 0.25);
   EXPECT_TRUE(setups[0].analysis.slice);
-  EXPECT_EQ(setups[0].analysis.grid, 21);
+  EXPECT_EQ(setups[0].analysis.grid, 13);
   EXPECT_DOUBLE_EQ(setups[0].config.data.labelNoise, 0.0);
   EXPECT_DOUBLE_EQ(setups[1].config.data.labelNoise, 0.4);
   EXPECT_EQ(setups[2].config.data.kind, DatasetKind::Cifar10);

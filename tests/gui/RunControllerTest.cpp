@@ -84,6 +84,12 @@ TEST_F(RunControllerTest, PairTrainsAndAnalysesLikeTheCli) {
     EXPECT_EQ(run.epochs[1].epoch, 2);
     EXPECT_EQ(run.globalStep, run.totalSteps);
     EXPECT_EQ(run.totalSteps, 12);  // 96 examples, batches of 16, 2 epochs
+    // Each due epoch's cost reached the window: the first and the last epoch's always run.
+    ASSERT_EQ(run.analysisCosts.size(), 2u);
+    EXPECT_EQ(run.analysisCosts[1].epoch, 2);
+    EXPECT_FALSE(run.analysisCosts[1].skipped);
+    EXPECT_EQ(run.analysisCosts[1].analysed, 2);
+    EXPECT_GT(run.analysisCosts[1].analysisSeconds, 0.0);
     for (int epoch : {1, 2}) {
       ASSERT_EQ(run.analyses.count(epoch), 1u) << "run " << id << " epoch " << epoch;
       const gui::RunAnalysis& analysis = run.analyses.at(epoch);

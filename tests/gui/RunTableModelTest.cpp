@@ -74,6 +74,43 @@ TEST_F(RunTableModelTest, OneRowPerRunWithItsStatusAndMetrics) {
   EXPECT_EQ(model.rowCount(), 0);
 }
 
+// The Analyses column: the share of the training its analyses took, against the budget, from
+// DIR/analysis/budget.json for a run read from disk; the skipped ones counted, and named in the tooltip.
+TEST_F(RunTableModelTest, AnalysesShowTheirShareOfTheTrainingAndWhatWasSkipped) {
+  Model model(controller);
+  const int id = controller.addExisting(runDir());
+  ASSERT_GE(id, 0);
+  const auto text = [&] { return model.data(model.index(0, Model::Analyses), Qt::DisplayRole).toString(); };
+  // The tiny run's one analysis (epoch 2) under the default budget: far over it, as tiny runs are.
+  ASSERT_EQ(controller.run(id)->analysisCosts.size(), 1u);
+  EXPECT_TRUE(text().endsWith("% of training (budget 25%)")) << text().toStdString();
+  EXPECT_TRUE(model.data(model.index(0, Model::Analyses), Qt::ToolTipRole).toString().startsWith("analyses: "));
+
+  // Made-up costs: 2 s of analyses against two epochs of 10 s, the second epoch's skipped.
+  gui::GuiRun& run = *controller.mutableRun(id);
+  run.epochs.resize(1);
+  run.epochs[0].seconds = 10.0;
+  AnalysisBudget budget(0.25);
+  budget.addTraining(10.0);
+  run.analysisCosts = {budget.recordAnalysis(1, 2.0)};
+  EXPECT_EQ(text(), "20% of training (budget 25%)");
+  run.epochs.resize(2);
+  run.epochs[1].seconds = 10.0;
+  budget.addTraining(10.0);
+  run.analysisCosts.push_back(budget.recordSkip(2));
+  EXPECT_EQ(text(), "10% of training (budget 25%), 1 skipped");
+  // Training goes on after the last analysis: the share falls with it.
+  run.epochs.resize(4);
+  run.epochs[2].seconds = run.epochs[3].seconds = 15.0;
+  EXPECT_EQ(text(), "4.0% of training (budget 25%), 1 skipped");
+  const QString tooltip = model.data(model.index(0, Model::Analyses), Qt::ToolTipRole).toString();
+  EXPECT_TRUE(tooltip.contains("2.0 s of 50 s training")) << tooltip.toStdString();
+  EXPECT_TRUE(tooltip.contains("--analysis-budget): epoch 2")) << tooltip.toStdString();
+  // No analyses, nothing shown.
+  run.analysisCosts.clear();
+  EXPECT_EQ(text(), "");
+}
+
 // A run that stopped part-way shows its percentage and the epochs done, read from its files alone.
 TEST_F(RunTableModelTest, AStoppedRunShowsTheEpochsItFinished) {
   Model model(controller);

@@ -113,6 +113,35 @@ TEST_F(RunSpecTest, ErrorsNameTheFlagAsTypedAndTheFileAValueCameFrom) {
   test::expectContains(test::messageOf<ConfigError>([&] { resolveRunSpec(elsewhere); }), {"--out", "--resume"});
 }
 
+// --analysis-budget: a share of the training time from 0 (no limit) to 100, kept in run.json's
+// "analysis" like the analysis flags, and refused with the flag and the value otherwise.
+TEST_F(RunSpecTest, AnalysisBudgetIsAShareFromZeroToAHundred) {
+  EXPECT_DOUBLE_EQ(resolveRunSpec(sources({{"analyze-every", "2"}})).analysisBudget, 0.25);
+  const RunSpec half = resolveRunSpec(sources({{"analyze-every", "2"}, {"analysis-budget", "0.5"}}));
+  EXPECT_DOUBLE_EQ(half.analysisBudget, 0.5);
+  EXPECT_EQ(half.analysisFlags, nlohmann::json({{"analyze-every", 2}, {"analysis-budget", 0.5}}));
+  EXPECT_DOUBLE_EQ(resolveRunSpec(sources({{"analyze-every", "2"}, {"analysis-budget", "0"}})).analysisBudget, 0.0);
+  EXPECT_DOUBLE_EQ(resolveRunSpec(sources({{"analyze-every", "2"}, {"analysis-budget", "100"}})).analysisBudget, 100.0);
+  for (const std::string bad : {"-0.1", "nan", "100.5", "inf", "1000"}) {
+    test::expectContains(test::messageOf<ConfigError>([&] {
+                           resolveRunSpec(sources({{"analyze-every", "2"}, {"analysis-budget", bad}}));
+                         }),
+                         {"--analysis-budget", "'" + bad + "'", "from 0 (no limit) to 100"});
+  }
+  test::expectContains(test::messageOf<ConfigError>([&] {
+                         resolveRunSpec(sources({{"analyze-every", "2"}, {"analysis-budget", "a quarter"}}));
+                       }),
+                       {"--analysis-budget", "a quarter", "a number"});
+  // A budget without analyses to limit is a mistake worth saying, as an analysis flag without them is.
+  test::expectContains(test::messageOf<ConfigError>([&] { resolveRunSpec(sources({{"analysis-budget", "0.5"}})); }),
+                       {"--analysis-budget", "--analyze-every"});
+  // From a file, the file is named.
+  RunSources fromFile = sources();
+  fromFile.configFile = writeJson("budget.json", {{"analyze-every", 1}, {"analysis-budget", -2}});
+  test::expectContains(test::messageOf<ConfigError>([&] { resolveRunSpec(fromFile); }),
+                       {"--analysis-budget", "'-2'", fromFile.configFile});
+}
+
 // The settings the form shows for a spec resolve back to the same spec, and a config file written from
 // a spec reads back as the same spec: the command line, run.json and the form see one run.
 TEST_F(RunSpecTest, SettingsAndConfigFilesRoundTrip) {
