@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/Error.h"
+#include "core/models/BuiltInModels.h"
 #include "core/models/ModelSpec.h"
 #include "core/models/Network.h"
 #include "tests/support/TempDir.h"
@@ -225,6 +226,34 @@ TEST(ModelShapesTest, UnknownNameIsAConfigErrorNamingIt) {
     EXPECT_NE(message.find("resnet-9000"), std::string::npos) << message;
     EXPECT_NE(message.find("wrn28-10"), std::string::npos) << message;  // lists the valid names
   }
+}
+
+// The built-in batch norm's evaluation mode is LibTorch's batch_norm written as its affine map: the
+// same outputs (to float32 rounding) on running statistics away from 0 and 1; training mode is
+// LibTorch's own, bit for bit, running statistics included.
+TEST(ModelShapesTest, AffineEvaluationBatchNormEqualsLibTorchs) {
+  torch::manual_seed(3);
+  models::AffineEvalBatchNorm2d ours(6);
+  torch::nn::BatchNorm2d theirs(6);
+  {
+    torch::NoGradGuard noGrad;
+    for (auto* bn : {static_cast<torch::nn::BatchNorm2dImpl*>(ours.get()), theirs.get()}) {
+      bn->weight.copy_(torch::linspace(0.5, 2.0, 6));
+      bn->bias.copy_(torch::linspace(-1.0, 1.0, 6));
+      bn->running_mean.copy_(torch::linspace(-0.3, 0.7, 6));
+      bn->running_var.copy_(torch::linspace(0.2, 3.0, 6));
+    }
+  }
+  const torch::Tensor input = torch::randn({4, 6, 5, 5}) * 2.0 + 0.5;
+  ours->eval();
+  theirs->eval();
+  const torch::Tensor expected = theirs->forward(input);
+  EXPECT_TRUE(torch::allclose(ours->forward(input), expected, 1e-6, 1e-6));
+  ours->train();
+  theirs->train();
+  EXPECT_TRUE(torch::equal(ours->forward(input), theirs->forward(input)));
+  EXPECT_TRUE(torch::equal(ours->running_mean, theirs->running_mean));
+  EXPECT_TRUE(torch::equal(ours->running_var, theirs->running_var));
 }
 
 TEST(ModelShapesTest, BatchNormModelsHaveFloatingPointBuffersAndMlpNone) {
