@@ -65,6 +65,36 @@ TEST(BenchTest, ThePyTorchReferenceRunsWithSamscapesThreadCountAndSaysSo) {
   }
 }
 
+// The analysis scaling table: a row per model with every column, the method the analyses use being
+// one of the two, and the slice's throughput a positive ratio; PyTorch's analysis lines under it.
+TEST(BenchTest, TheAnalysisTableHasARowPerModelBesidePyTorchs) {
+  test::TempDir dir;
+  const std::string python = pythonWithTorch();
+  std::string arguments = "--analysis-only --analysis-models mlp,cnn --analysis-examples 16 --slice-examples 32 "
+                          "--slice-timed-grid 2 --analysis-rounds 1 --threads 1";
+  if (!python.empty()) {
+    arguments += " --pytorch-reference " SAMSCAPE_SOURCE_DIR "/app/bench/pytorch_reference.py --python " + python;
+  }
+  const BenchResult result = runBench(dir, arguments);
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  for (const std::string model : {"mlp", "cnn"}) {
+    const std::regex row("\\n" + model +
+                         R"( +(\d+) +([0-9.]+) +([0-9.]+) +([0-9.]+) +([0-9.]+) +([0-9.]+) +(double backward|forward over reverse)[^\n]*? ([0-9.]+)\*? +([0-9.]+) +([0-9]+)\n)");
+    std::smatch match;
+    ASSERT_TRUE(std::regex_search(result.out, match, row)) << model << ":\n" << result.out;
+    EXPECT_GT(std::stoll(match[1]), 0) << model;
+    EXPECT_GT(std::stod(match[9]), 0.0) << model;  // slice/fwd
+  }
+  EXPECT_EQ(result.out.find("sgd img/s"), std::string::npos) << "--analysis-only times no training step";
+  if (!python.empty()) {
+    EXPECT_NE(result.out.find("pytorch (python) analysis:"), std::string::npos) << result.out;
+    EXPECT_NE(result.out.find("samscape product s / PyTorch product s"), std::string::npos) << result.out;
+  }
+  const BenchResult both = runBench(dir, "--analysis-only --skip-analysis");
+  EXPECT_EQ(both.exitCode, 2);
+  EXPECT_NE(both.err.find("--analysis-only"), std::string::npos) << both.err;
+}
+
 TEST(BenchTest, AMissingReferenceScriptIsNamedBeforeAnyTiming) {
   const test::TempDir dir;
   const BenchResult result = runBench(dir, "--models cnn --pytorch-reference " + dir.file("missing.py"));
