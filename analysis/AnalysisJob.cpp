@@ -445,10 +445,15 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
   const std::unique_ptr<ModelHessian> hessian = makeModelHessian(*network, images, hessianOptions());
   CancellableOperator op(*hessian, job.cancel);
   CancellableOperator float64(hessian->inDoublePrecision(), job.cancel);
+  // The operator a stage with `tolerance` runs its products on: float32 where the policy allows it.
+  const auto productsIn = [&](double tolerance) -> SymmetricOperator& {
+    if (productPrecision(r, tolerance) == "float32" && !hessian->doublePrecision()) return op;
+    return float64;
+  };
+  const auto precisionName = [&](double tolerance) { return &productsIn(tolerance) == &op ? "float32" : "float64"; };
   // A Lanczos stage's products in the precision its tolerance allows, every eigenpair checked in float64.
   const auto lanczos = [&](const SpectrumOptions& options) {
-    const bool float32 = productPrecision(r, options.tolerance) == "float32" && !hessian->doublePrecision();
-    return checkedTopEigenvalues(float32 ? static_cast<SymmetricOperator&>(op) : float64, float64, options,
+    return checkedTopEigenvalues(productsIn(options.tolerance), float64, options,
                                  float32LanczosTolerance(options.tolerance));
   };
   const ProductMethodChoice& method = hessian->productMethod();
@@ -461,9 +466,7 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
   const auto checkJson = [&](const CheckedSpectrum& checked, const SpectrumOptions& options) {
     json residuals = json::array();
     for (double value : checked.check.relativeResiduals) residuals.push_back(number(value));
-    return json{{"products", productPrecision(r, options.tolerance) == "float32" && !hessian->doublePrecision()
-                                 ? "float32"
-                                 : "float64"},
+    return json{{"products", precisionName(options.tolerance)},
                 {"residuals_float64", residuals},
                 {"tolerance", options.tolerance},
                 {"check", checked.outcome},
@@ -474,7 +477,7 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
     const double worst = checked.check.relativeResiduals.empty()
                              ? std::numeric_limits<double>::quiet_NaN()
                              : *std::max_element(checked.check.relativeResiduals.begin(), checked.check.relativeResiduals.end());
-    out << productPrecision(r, options.tolerance) << " products (" << productMethodName(method.method) << "), check in float64 "
+    out << precisionName(options.tolerance) << " products (" << productMethodName(method.method) << "), check in float64 "
         << checked.outcome << ": largest relative residual " << worst;
     return out.str();
   };
@@ -529,7 +532,7 @@ void AnalysisSession::Impl::runHessian(Job& job, AnalysisOutcome& outcome) {
       SpectrumOptions topOptions;
       topOptions.topK = 1;
       topOptions.tolerance = r.tolerance;
-      const SpectrumResult top = topEigenvalues(productPrecision(r, topOptions.tolerance) == "float32" ? static_cast<SymmetricOperator&>(op) : float64, topOptions);
+      const SpectrumResult top = topEigenvalues(productsIn(topOptions.tolerance), topOptions);
       scaleProducts = top.hessianVectorProducts;
       if (!top.eigenvalues.empty()) scale = std::abs(top.eigenvalues.front());
     }
