@@ -25,8 +25,11 @@
 #include <string>
 #include <vector>
 
+#include "analysis/AnalysisBudget.h"
+#include "analysis/AnalysisDirectory.h"
 #include "analysis/AnalysisFiles.h"
 #include "analysis/AnalysisOptions.h"
+#include "analysis/AnalysisResults.h"
 #include "analysis/LossSurface.h"
 #include "core/train/TrainConfig.h"
 
@@ -42,56 +45,26 @@ struct AnalysisModel {
   std::string runDirectory;     // for --trajectory; empty when the weights do not come from a run
 };
 
-// Receives an analysis's progress on the thread that runs it. Every hook is optional.
+// Receives an analysis's progress and results, in memory, on the thread that runs it. Every hook is
+// optional.
 class AnalysisObserver {
  public:
   virtual ~AnalysisObserver() = default;
-  virtual void onStageBegin(const std::string& /*stage*/) {}      // "loss", "hessian", "trace", ...
+  virtual void onStageBegin(const std::string& /*stage*/) {}      // a stage's name(): "loss", "hessian", ...
   virtual void onStageEnd(const std::string& /*stage*/, const std::string& /*summary*/) {}  // one line
   virtual void onSliceLevel(const SliceGrid& /*gridSoFar*/) {}    // after each coarse-to-fine level
   // Before the first analysis of a session, once for each option whose work is estimated to take
   // longer than kLongWorkSeconds (OptionCost.h): the flag, its value and the estimate.
   virtual void onLongWork(const WorkEstimate& /*estimate*/) {}
-};
-
-// An analysis directory read back: analysis.json's numbers and its companion files, as the app shows
-// them. Optional values are absent when the analysis did not compute them (or has not yet).
-struct AnalysisResults {
-  std::string status;  // running, complete, cancelled or failed
-  std::optional<double> loss;
-  std::optional<double> accuracy;
-  std::vector<double> eigenvalues;  // descending; empty without --hessian-top
-  std::vector<double> bottomEigenvalues;  // ascending (most negative first); empty without --hessian-bottom
-  std::vector<LayerCurvatureRow> perLayer;  // empty without --per-layer
-  std::optional<double> trace;
-  std::optional<double> traceStandardError;
-  std::optional<double> mSharpness;
-  SliceGrid slice;                   // slice.csv on analysis.json's grid; empty xs without a slice
-  TrajectoryRows trajectoryOnSlice;  // the checkpoints in the slice's coordinates
-  DensityCurve esd;                  // esd.csv
-  InterpolationResult interpolation;  // interpolation.csv
-  InterpolationResult bezier;         // bezier.csv: the trained Bezier curve, t in [0, 1]
-
-  bool complete() const { return status == "complete"; }
-};
-
-// Reads DIR/analysis.json and the files it names. Throws DataError naming the file for a missing or
-// malformed analysis.json, a field of the wrong type, or a companion file it names that is missing or
-// malformed. (A slice killed before it finished has no "slice" entry: its partial slice.csv is not read.)
-AnalysisResults readAnalysisDirectory(const std::string& directory);
-
-struct AnalysisOutcome {
-  std::string jsonText;             // analysis.json's content
-  bool cancelled = false;
-  std::vector<std::string> files;   // the files written, relative to the output directory
-  double loss = 0.0;
-  double accuracy = 0.0;
-  std::vector<double> eigenvalues;  // descending; empty unless --hessian-top
-  std::vector<double> bottomEigenvalues;  // ascending; empty unless --hessian-bottom
+  // `train --analyze-every` (PeriodicAnalysis): an epoch's finished analysis, as analyze() returned it
+  // (also written to its directory), and what each due epoch's analysis cost or why it was skipped.
+  virtual void onEpochAnalysis(int /*epoch*/, const AnalysisResults& /*results*/) {}
+  virtual void onAnalysisCost(const AnalysisCost& /*cost*/) {}
 };
 
 // Loads the data split once and builds the network once, then analyzes as many sets of weights as it
-// is given (the checkpoints of a run, one after another). Not thread-safe: one thread at a time.
+// is given (the checkpoints of a run, one after another): each analysis runs the registered stages
+// (analysis/stages/) the request asks for, in order. Not thread-safe: one thread at a time.
 class AnalysisSession {
  public:
   // Validates the request (its messages name the options as `command` spells them), loads the split
@@ -119,11 +92,12 @@ class AnalysisSession {
   // split across the ranks. Every rank computes the same results; the caller lets one write them.
   void setDistributedGroup(DistributedGroup* group);
 
-  // Analyzes the weights in `weightsPath` (empty: the model's own weights) into `outDir` (created).
+  // Analyzes the weights in `weightsPath` (empty: the model's own weights) into `outDir` (created) and
+  // returns what it computed (the same values readAnalysisDirectory(outDir) reads back).
   // `cancel` (may be null) is checked between points, products and chunks: when it becomes true the job
-  // stops within one of those, writes what it finished, and returns with cancelled set. Throws Error
-  // (with a message naming the file or flag) for bad input; files finished before a throw stay.
-  AnalysisOutcome analyze(const std::string& weightsPath, const std::string& description, const std::string& outDir,
+  // stops within one of those, writes what it finished, and returns with status "cancelled". Throws
+  // Error (with a message naming the file or flag) for bad input; files finished before a throw stay.
+  AnalysisResults analyze(const std::string& weightsPath, const std::string& description, const std::string& outDir,
                           AnalysisObserver* observer = nullptr, const std::atomic<bool>* cancel = nullptr);
 
   std::int64_t exampleCount() const;

@@ -22,6 +22,7 @@
 #include "core/Runtime.h"
 #include "core/data/BatchLoader.h"
 #include "core/models/ParameterVector.h"
+#include "core/models/NetworkPlacement.h"
 #include "core/train/RunDirectory.h"
 
 namespace samscape {

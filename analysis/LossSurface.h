@@ -14,10 +14,9 @@
 #include <vector>
 
 #include "core/data/DatasetLoader.h"
+#include "core/data/EvaluationSettings.h"
 
 namespace samscape {
-
-class DistributedGroup;
 
 // ----- directions -----------------------------------------------------------------------------------
 
@@ -53,15 +52,10 @@ SliceDirections loadDirections(const std::string& path, std::int64_t expectedPar
 
 // How each point's loss and accuracy are computed: the mean cross-entropy and accuracy over the whole
 // image set in evaluation mode, exactly as the trainer's test loss (core/train/Evaluation.h).
-struct LandscapeEvaluationOptions {
-  bool normalize = true;  // per-channel standardization with `statistics`, as the run trained
-  ChannelStatistics statistics;
-  std::int64_t batchSize = 256;  // examples per forward pass
-  std::string device = "cpu";    // "cpu", "cuda", "cuda:N"
-  // In a multi-process job: a slice's points are split across the ranks (each level's results are
-  // all-reduced, so every rank ends with the whole grid); other evaluations run on every rank.
-  DistributedGroup* group = nullptr;
-};
+// How a landscape evaluates its points (a slice's points are split across a multi-process job's ranks,
+// each level's results all-reduced, so every rank ends with the whole grid; other evaluations run on
+// every rank).
+using LandscapeEvaluationOptions = EvaluationSettings;
 
 enum class LandscapeStatus { Finished, Cancelled };
 

@@ -12,6 +12,8 @@
 #include "core/Error.h"
 #include "core/Runtime.h"
 #include "core/models/ParameterVector.h"
+#include "core/train/DatasetObjective.h"
+#include "core/models/NetworkPlacement.h"
 
 namespace samscape {
 namespace {
@@ -32,10 +34,10 @@ void checkOptions(const ImageSet& images, const MSharpnessOptions& options) {
     throw Error("the number of m-sharpness ascent steps must be at least 1, not " +
                 std::to_string(options.ascentSteps));
   }
-  if (options.batchSize < 1) {
-    throw Error("the m-sharpness batch size must be at least 1, not " + std::to_string(options.batchSize));
+  if (options.evaluation.batchSize < 1) {
+    throw Error("the m-sharpness batch size must be at least 1, not " + std::to_string(options.evaluation.batchSize));
   }
-  checkDeviceName(options.device);
+  checkDeviceName(options.evaluation.device);
 }
 
 // Examples [begin, begin + count) of `images` as their own set (a copy of m images: small next to the
@@ -57,14 +59,8 @@ ImageSet sliceImages(const ImageSet& images, std::int64_t begin, std::int64_t co
 MSharpnessResult computeMSharpness(Network& network, const ImageSet& images, const MSharpnessOptions& options,
                                    const MSharpnessProgress& progress, const std::atomic<bool>* cancel) {
   checkOptions(images, options);
-  ObjectiveOptions objectiveOptions;
-  objectiveOptions.normalize = options.normalize;
-  objectiveOptions.statistics = options.statistics;
-  objectiveOptions.batchSize = options.batchSize;
-  objectiveOptions.device = torch::Device(options.device);
-  objectiveOptions.group = options.group;
   // The one saved copy of the weights, written back bit for bit however this function ends.
-  ScopedAnalysisPlacement placement(network, objectiveOptions.device, options.doublePrecision, /*saveWeights=*/true);
+  ScopedAnalysisPlacement placement(network, torch::Device(options.evaluation.device), options.doublePrecision, /*saveWeights=*/true);
   const torch::Tensor& weights = placement.savedWeights();
 
   const auto total = static_cast<std::int64_t>(images.size());
@@ -82,7 +78,7 @@ MSharpnessResult computeMSharpness(Network& network, const ImageSet& images, con
     const std::int64_t begin = index * options.m;
     const std::int64_t count = std::min(options.m, total - begin);
     const ImageSet chunk = sliceImages(images, begin, count);
-    DatasetObjective objective(network, chunk, objectiveOptions);
+    DatasetObjective objective(network, chunk, options.evaluation);
 
     const double unperturbed = objective.loss();  // every chunk starts (and ends) at w
     // Normalized-gradient ascent from w: e <- P(e + (rho / k) g(w + e) / ||g(w + e)||), P the projection

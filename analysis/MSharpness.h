@@ -16,11 +16,10 @@
 #include <vector>
 
 #include "core/data/DatasetLoader.h"
+#include "core/data/EvaluationSettings.h"
 #include "core/data/ImageSet.h"
 
 namespace samscape {
-
-class DistributedGroup;
 
 struct MSharpnessOptions {
   // Examples per chunk; the chunks are taken in file order. When m does not divide the set's size the
@@ -29,19 +28,15 @@ struct MSharpnessOptions {
   std::int64_t m = 128;
   double rho = 0.05;    // radius of the ball, >= 0
   int ascentSteps = 1;  // k >= 1; k > 1: steps of rho / k along g(w + e) / ||g(w + e)||, e projected onto the ball
-  // Per-channel standardization with `statistics` (as the run trained); off: pixels scaled to [0, 1].
-  bool normalize = true;
-  ChannelStatistics statistics;
-  // Examples per forward/backward pass inside a chunk (bounds memory; the result does not depend on it).
-  std::int64_t batchSize = 256;
-  std::string device = "cpu";  // "cpu", "cuda", "cuda:N"
+  // The passes: standardization as the run trained, examples per forward/backward pass inside a chunk
+  // (bounds memory; the result does not depend on it), device, and a multi-process job's group (each
+  // chunk's passes split across the ranks, their sums all-reduced).
+  EvaluationSettings evaluation;
   // Evaluate in float64 (the network is converted for the computation and back afterwards). Off: the
   // network's own precision, as in training.
   bool doublePrecision = false;
   // Keep each chunk's value in MSharpnessResult::chunkValues.
   bool keepChunkValues = false;
-  // In a multi-process job: each chunk's passes split across the ranks, their sums all-reduced.
-  DistributedGroup* group = nullptr;
 };
 
 struct MSharpnessResult {

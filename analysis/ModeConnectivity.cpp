@@ -12,6 +12,7 @@
 #include "core/data/BatchLoader.h"
 #include "core/models/Network.h"
 #include "core/models/ParameterVector.h"
+#include "core/models/NetworkPlacement.h"
 #include "core/train/Evaluation.h"
 
 namespace samscape {

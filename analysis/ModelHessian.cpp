@@ -11,6 +11,8 @@
 #include "core/Error.h"
 #include "core/Runtime.h"
 #include "core/models/ParameterVector.h"
+#include "core/train/DatasetObjective.h"
+#include "core/models/NetworkPlacement.h"
 
 namespace samscape {
 
@@ -102,16 +104,10 @@ std::vector<double> ModelHessian::gradient() {
 
 std::unique_ptr<ModelHessian> makeModelHessian(Network& network, const ImageSet& images,
                                                const ModelHessianOptions& options) {
-  checkDeviceName(options.device);
-  ObjectiveOptions objectiveOptions;
-  objectiveOptions.normalize = options.normalize;
-  objectiveOptions.statistics = options.statistics;
-  objectiveOptions.batchSize = options.batchSize;
-  objectiveOptions.device = torch::Device(options.device);
-  objectiveOptions.group = options.group;
+  checkDeviceName(options.evaluation.device);
   // If the objective throws, destroying `impl` gives the network back.
-  auto impl = std::make_unique<ModelHessian::Impl>(network, objectiveOptions.device, options.doublePrecision);
-  impl->objective.emplace(network, images, objectiveOptions);
+  auto impl = std::make_unique<ModelHessian::Impl>(network, torch::Device(options.evaluation.device), options.doublePrecision);
+  impl->objective.emplace(network, images, options.evaluation);
   if (options.chooseProductMethod) {
     impl->method = impl->objective->chooseProductMethod();
   } else {

@@ -11,21 +11,17 @@
 
 #include "analysis/HessianSpectrum.h"
 #include "core/data/DatasetLoader.h"
+#include "core/data/EvaluationSettings.h"
 #include "core/data/ImageSet.h"
 #include "core/models/ProductMethod.h"
 
 namespace samscape {
 
-class DistributedGroup;
-
 struct ModelHessianOptions {
-  // Per-channel standardization with `statistics`, as the run trained (its training split's
-  // statistics); off: pixels only scaled to [0, 1].
-  bool normalize = true;
-  ChannelStatistics statistics;
-  // Examples per forward/backward pass (bounds memory; the result does not depend on it).
-  std::int64_t batchSize = 256;
-  std::string device = "cpu";  // "cpu", "cuda", "cuda:N"
+  // The passes over the set: per-channel standardization as the run trained, examples per pass (bounds
+  // memory; the result does not depend on it), device, and a multi-process job's group (each rank's
+  // share of the set, the products' sums all-reduced).
+  EvaluationSettings evaluation;
   // Products in float64 (the network is converted for the operator's lifetime and back afterwards);
   // otherwise in the network's own precision (float32), about 6 times faster on a CPU (a ResNet-20's
   // product: samscape-bench's analysis table), accurate to about 1e-6 relative, and checkable in
@@ -35,8 +31,6 @@ struct ModelHessianOptions {
   // `productMethod`.
   bool chooseProductMethod = true;
   ProductMethod productMethod = ProductMethod::DoubleBackward;
-  // In a multi-process job: each rank's share of the set, the products' sums all-reduced.
-  DistributedGroup* group = nullptr;
 };
 
 // H = d^2 L / dw^2 with L the mean cross-entropy over the image set in evaluation mode, at the

@@ -102,33 +102,23 @@ void PeriodicAnalysis::recordCost(const AnalysisCost& cost) {
   while (!costs_.empty() && costs_.back().epoch >= cost.epoch) costs_.pop_back();
   costs_.push_back(cost);
   writeFileAtomically(budgetFile(config_.outDir), analysisBudgetJson(budget_.budget(), costs_));
-  if (onCost_) onCost_(cost);
+  if (observer_ != nullptr) observer_->onAnalysisCost(cost);
 }
 
 bool PeriodicAnalysis::analyzeEpoch(int epoch) {
-  EpochAnalysis analysis;
-  analysis.epoch = epoch;
-  analysis.directory = epochDirectory(config_.outDir, epoch);
+  const std::string directory = epochDirectory(config_.outDir, epoch);
   // The trainer writes this epoch's checkpoint (of the same name) before it tells its observers.
-  const std::string name = fs::path(analysis.directory).filename().string();
+  const std::string name = fs::path(directory).filename().string();
   const fs::path checkpoint = fs::path(config_.outDir) / "checkpoints" / name;
   const auto start = std::chrono::steady_clock::now();
-  analysis.outcome = session_->analyze((checkpoint / "model.pt").string(),
-                                       config_.outDir + ", checkpoint " + name, analysis.directory, observer_, cancel_);
-  analysis.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (onAnalysis_) onAnalysis_(analysis);
-  recordCost(budget_.recordAnalysis(epoch, analysis.seconds));
-  return analysis.outcome.cancelled;
+  const AnalysisResults results = session_->analyze((checkpoint / "model.pt").string(),
+                                                    config_.outDir + ", checkpoint " + name, directory, observer_, cancel_);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (observer_ != nullptr) observer_->onEpochAnalysis(epoch, results);
+  recordCost(budget_.recordAnalysis(epoch, seconds));
+  return results.cancelled();
 }
 
 std::vector<WorkEstimate> PeriodicAnalysis::takeLongWork() { return session_->takeLongWork(); }
-
-void PeriodicAnalysis::setOnAnalysis(std::function<void(const EpochAnalysis&)> callback) {
-  onAnalysis_ = std::move(callback);
-}
-
-void PeriodicAnalysis::setOnCost(std::function<void(const AnalysisCost&)> callback) {
-  onCost_ = std::move(callback);
-}
 
 }  // namespace samscape

@@ -10,7 +10,10 @@
 //
 // The analyses keep to a share of the training time (`--analysis-budget`, AnalysisBudget.h): each due
 // epoch's analysis is timed against the epochs' training, one that would start over the budget is
-// skipped, and every due epoch's cost goes to <run>/analysis/budget.json and to the cost callback.
+// skipped, and every due epoch's cost goes to <run>/analysis/budget.json and to the observer.
+//
+// The observer (AnalysisObserver) sees, on the training thread, each analysis' stages and slice levels,
+// each finished analysis' results in memory (onEpochAnalysis) and each due epoch's cost (onAnalysisCost).
 
 #include <atomic>
 #include <functional>
@@ -22,14 +25,6 @@
 #include "core/train/TrainingObserver.h"
 
 namespace samscape {
-
-// What one periodic analysis produced, for observers further along (a store, the GUI).
-struct EpochAnalysis {
-  int epoch = 0;
-  std::string directory;  // <run>/analysis/epoch-NNN
-  AnalysisOutcome outcome;
-  double seconds = 0.0;  // its wall time
-};
 
 class PeriodicAnalysis : public TrainingObserver {
  public:
@@ -53,10 +48,6 @@ class PeriodicAnalysis : public TrainingObserver {
   // them at the start of the run (AnalysisSession::takeLongWork).
   std::vector<WorkEstimate> takeLongWork();
 
-  // Called after each finished analysis.
-  void setOnAnalysis(std::function<void(const EpochAnalysis&)> callback);
-  // Called for every due epoch, analysed (after setOnAnalysis' callback) or skipped.
-  void setOnCost(std::function<void(const AnalysisCost&)> callback);
   // The cost of the analyses so far: the last due epoch's, empty before the first.
   const std::vector<AnalysisCost>& costs() const { return costs_; }
 
@@ -76,10 +67,8 @@ class PeriodicAnalysis : public TrainingObserver {
   const std::atomic<bool>* cancel_;
   AnalysisObserver* observer_;
   std::unique_ptr<AnalysisSession> session_;
-  std::function<void(const EpochAnalysis&)> onAnalysis_;
   AnalysisBudget budget_;
   std::vector<AnalysisCost> costs_;  // budget.json's entries
-  std::function<void(const AnalysisCost&)> onCost_;
 };
 
 }  // namespace samscape

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analysis/Metrics.h"
+
 namespace samscape {
 
 viz::StudyChartData studyChartData(const StudySummary& summary) {
@@ -11,7 +13,8 @@ viz::StudyChartData studyChartData(const StudySummary& summary) {
     if (std::find(metrics.begin(), metrics.end(), check.metric) == metrics.end()) metrics.push_back(check.metric);
   }
   if (summary.spec.checks.empty()) {
-    for (const char* name : {"lambda_max", "m_sharpness"}) {
+    // Without checks: the two sharpness measures of the paper's claims, where the runs measured them.
+    for (const std::string name : {"lambda_max", "m_sharpness"}) {
       for (const auto& cell : summary.cells) {
         if (cell.metrics.at(name).count > 0 && std::find(metrics.begin(), metrics.end(), name) == metrics.end()) {
           metrics.push_back(name);
@@ -23,7 +26,7 @@ viz::StudyChartData studyChartData(const StudySummary& summary) {
   data.title = QString::fromStdString(summary.spec.name + (summary.spec.claim.empty() ? "" : ": " + summary.spec.claim));
   for (const auto& metric : metrics) {
     viz::StudyChartPanel panel;
-    panel.title = QString::fromStdString(metric + " (mean, 95% CI, seeds)");
+    panel.title = QString::fromStdString(metricLabelWithUnit(metricDefinition(metric)) + " (mean, 95% CI, seeds)");
     for (std::size_t c = 0; c < summary.spec.cells.size(); ++c) {
       const SampleSummary& stats = summary.cells[c].metrics.at(metric);
       viz::StudyChartBar bar;

@@ -14,6 +14,43 @@
 
 namespace samscape {
 
+namespace {
+
+// Between the periodic analyses and the caller's observer: records each finished analysis in the store
+// (from the results in memory) before the caller sees it, and passes everything else on.
+class RecordingAnalysisObserver : public AnalysisObserver {
+ public:
+  RecordingAnalysisObserver(AnalysisObserver* next, const std::unique_ptr<RunStore>& store,
+                            const std::unique_ptr<StoreRecorder>& recorder)
+      : next_(next), store_(store), recorder_(recorder) {}
+  void onStageBegin(const std::string& stage) override {
+    if (next_ != nullptr) next_->onStageBegin(stage);
+  }
+  void onStageEnd(const std::string& stage, const std::string& summary) override {
+    if (next_ != nullptr) next_->onStageEnd(stage, summary);
+  }
+  void onSliceLevel(const SliceGrid& grid) override {
+    if (next_ != nullptr) next_->onSliceLevel(grid);
+  }
+  void onLongWork(const WorkEstimate& estimate) override {
+    if (next_ != nullptr) next_->onLongWork(estimate);
+  }
+  void onEpochAnalysis(int epoch, const AnalysisResults& results) override {
+    if (store_ && recorder_) store_->recordAnalyses(analysisRecords(recorder_->runId(), epoch, results));
+    if (next_ != nullptr) next_->onEpochAnalysis(epoch, results);
+  }
+  void onAnalysisCost(const AnalysisCost& cost) override {
+    if (next_ != nullptr) next_->onAnalysisCost(cost);
+  }
+
+ private:
+  AnalysisObserver* next_;
+  const std::unique_ptr<RunStore>& store_;
+  const std::unique_ptr<StoreRecorder>& recorder_;
+};
+
+}  // namespace
+
 struct RunSession::Impl {
   RunSpec spec;
   RunSessionOptions options;
@@ -23,8 +60,7 @@ struct RunSession::Impl {
   std::unique_ptr<StoreRecorder> recorder;
   std::unique_ptr<PeriodicAnalysis> analyses;
   std::vector<TrainingObserver*> observers;
-  std::function<void(const EpochAnalysis&)> onAnalysis;
-  std::function<void(const AnalysisCost&)> onAnalysisCost;
+  std::unique_ptr<RecordingAnalysisObserver> analysisObserver;
   std::string claimedDirectory;  // the run directory this session claimed or created; empty: none
   JobShape shape;
   std::vector<WorkEstimate> longWork;
@@ -89,8 +125,9 @@ void RunSession::prepare() {
 
   if (s.spec.analyzeEvery > 0) {
     // Before the store's record: a refused analysis size leaves no run behind.
+    s.analysisObserver = std::make_unique<RecordingAnalysisObserver>(s.options.analysisObserver, s.store, s.recorder);
     s.analyses = std::make_unique<PeriodicAnalysis>(config, s.spec.analyzeEvery, s.spec.analysis, s.options.cancel,
-                                                    s.options.analysisObserver, s.spec.analysisBudget);
+                                                    s.analysisObserver.get(), s.spec.analysisBudget);
     for (WorkEstimate estimate : s.analyses->takeLongWork()) {
       estimate.what += estimate.what.empty() ? "each analysis" : ", each analysis";
       s.longWork.push_back(std::move(estimate));
@@ -107,32 +144,11 @@ void RunSession::prepare() {
     record.outDir = config.outDir;
     s.recorder = std::make_unique<StoreRecorder>(*s.store, record, s.spec.resuming());
   }
-  if (s.analyses) {
-    s.analyses->setOnAnalysis([this](const EpochAnalysis& done) {
-      auto& self = *impl_;
-      if (self.store) {
-        self.store->recordAnalyses(
-            analysisRecords(self.recorder->runId(), done.epoch, done.directory, done.outcome.jsonText));
-      }
-      if (self.onAnalysis) self.onAnalysis(done);
-    });
-    s.analyses->setOnCost([this](const AnalysisCost& cost) {
-      if (impl_->onAnalysisCost) impl_->onAnalysisCost(cost);
-    });
-  }
 }
 
 RunSession::~RunSession() = default;
 
 void RunSession::addObserver(TrainingObserver* observer) { impl_->observers.push_back(observer); }
-
-void RunSession::setOnAnalysis(std::function<void(const EpochAnalysis&)> callback) {
-  impl_->onAnalysis = std::move(callback);
-}
-
-void RunSession::setOnAnalysisCost(std::function<void(const AnalysisCost&)> callback) {
-  impl_->onAnalysisCost = std::move(callback);
-}
 
 std::vector<AnalysisCost> RunSession::analysisCosts() const {
   return impl_->analyses ? impl_->analyses->costs() : std::vector<AnalysisCost>{};

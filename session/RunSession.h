@@ -24,7 +24,8 @@ struct RunSessionOptions {
   DistributedOptions distributed;
   // Checked every step and, by the analyses, every point, product and chunk; may be null.
   const std::atomic<bool>* cancel = nullptr;
-  // Receives the periodic analyses' stages and slice levels (on the training thread); may be null.
+  // Receives the periodic analyses' stages, slice levels, results (each recorded in the store first)
+  // and costs, on the training thread; may be null.
   AnalysisObserver* analysisObserver = nullptr;
 };
 
@@ -47,12 +48,6 @@ class RunSession {
   // Observers that see each report before the session's own (the run directory, the store, the
   // analyses): a progress display, the app's bridge. Must outlive run().
   void addObserver(TrainingObserver* observer);
-  // Called on the training thread after each periodic analysis, once it is recorded in the store.
-  void setOnAnalysis(std::function<void(const EpochAnalysis&)> callback);
-  // Called on the training thread for every epoch due an analysis: what it cost against the training
-  // (after setOnAnalysis' callback), or that it was skipped to keep within --analysis-budget.
-  void setOnAnalysisCost(std::function<void(const AnalysisCost&)> callback);
-
   // Trains to the end, a divergence or a stop, then writes model.pt. An exception from training marks
   // the run "failed" in the store, with its message, and propagates.
   TrainingResult run();

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "analysis/AnalysisJob.h"
+#include "analysis/Metrics.h"
 #include "analysis/PeriodicAnalysis.h"
 #include "core/AtomicFile.h"
 #include "core/Error.h"
@@ -140,8 +141,16 @@ std::string studyCommand(const StudySummary& summary) {
 }
 
 const std::vector<std::string>& studyMetricNames() {
-  static const std::vector<std::string> names = {"test_acc", "train_acc", "test_loss", "lambda_max",
-                                                 "lambda_ratio", "m_sharpness", "trace"};
+  static const std::vector<std::string> names = [] {
+    // study.csv's columns since the first studies, in their order (its readers, the README's table
+    // among them, keep working), then any other metric summarized in studies, in allMetrics() order.
+    std::vector<std::string> keys{"test_acc", "train_acc", "test_loss", "lambda_max", "lambda_ratio", "m_sharpness", "trace"};
+    for (const std::string& key : keys) metricDefinition(key);  // each one defined
+    for (const MetricDefinition& metric : allMetrics()) {
+      if (metric.inStudies && std::find(keys.begin(), keys.end(), metric.key) == keys.end()) keys.push_back(metric.key);
+    }
+    return keys;
+  }();
   return names;
 }
 
@@ -166,25 +175,19 @@ StudyRunResult readStudyRunResult(const StudyRunSlot& slot) {
     if (result.state != StudyRunState::Done) return result;
     const std::vector<EpochMetrics> epochs = readMetricsCsv((fs::path(slot.directory) / "metrics.csv").string());
     for (const auto& epoch : epochs) result.seconds += epoch.seconds;
-    if (!epochs.empty()) {
-      result.metrics["test_acc"] = epochs.back().testAccuracy;
-      result.metrics["train_acc"] = epochs.back().trainAccuracy;
-      result.metrics["test_loss"] = epochs.back().testLoss;
-    }
     // The last epoch is always analysed (PeriodicAnalysis): its directory has the final numbers.
     const std::string analysis = PeriodicAnalysis::epochDirectory(slot.directory, run.epochsCompleted);
     const AnalysisResults results =
         fs::exists(analysis + "/analysis.json") ? readAnalysisDirectory(analysis) : AnalysisResults{};
-    if (results.complete()) {
-      if (!results.eigenvalues.empty()) result.metrics["lambda_max"] = results.eigenvalues.front();
-      // lambda_max / lambda_k, with all k eigenvalues asked for (k >= 2) converged: with fewer, the last
-      // one found is not lambda_k.
-      const int k = run.analysisFlags.value("hessian-top", 0);
-      if (k >= 2 && results.eigenvalues.size() == static_cast<std::size_t>(k)) {
-        result.metrics["lambda_ratio"] = results.eigenvalues.front() / results.eigenvalues.back();
+    for (const std::string& name : studyMetricNames()) {
+      const MetricDefinition& metric = metricDefinition(name);
+      std::optional<double> value;
+      if (metric.perEpoch) {
+        if (!epochs.empty()) value = metricValue(metric, epochs.back());
+      } else if (results.complete()) {
+        value = metricValue(metric, results);
       }
-      if (results.mSharpness) result.metrics["m_sharpness"] = *results.mSharpness;
-      if (results.trace) result.metrics["trace"] = *results.trace;
+      if (value) result.metrics[name] = *value;
     }
   } catch (const std::exception& error) {  // samscape's errors, and the filesystem's
     result.problem = error.what();

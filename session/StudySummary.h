@@ -4,12 +4,10 @@
 // study's checks judged on those, and the files and tables that report them (study.csv, the terminal
 // table, the README's "What samscape reproduces" rows).
 //
-// The metrics of a run:
-//   test_acc, train_acc, test_loss  the last epoch's row of metrics.csv
-//   lambda_max      the top Hessian eigenvalue of the last analysis (analysis/epoch-NNN, highest NNN)
-//   lambda_ratio    lambda_max / lambda_k of that analysis (k = --hessian-top; the spectrum's spread)
-//   m_sharpness     its m-sharpness
-//   trace           its Hessian trace
+// The metrics of a run: every metric defined with inStudies (analysis/Metrics.h), the training ones
+// (test_acc, train_acc, test_loss) from the last epoch's row of metrics.csv, the analysis ones
+// (lambda_max, lambda_ratio, trace, m_sharpness, and any stage's that says so) from the last epoch's
+// analysis (analysis/epoch-NNN, highest NNN) when it completed.
 // A metric the run's analyses did not compute is NaN and left out of the cell's summary.
 //
 // A check is judged on the cells' means:
@@ -30,6 +28,7 @@
 
 namespace samscape {
 
+// The keys of the metrics a study summarizes (every one defined with inStudies).
 const std::vector<std::string>& studyMetricNames();
 
 struct StudyRunResult {

@@ -31,6 +31,7 @@
 #include "core/Error.h"
 #include "core/Runtime.h"
 #include "core/models/ParameterVector.h"
+#include "core/train/DatasetObjective.h"
 #include "core/train/DataParallelStep.h"
 #include "core/train/Evaluation.h"
 
@@ -174,9 +175,9 @@ struct LanczosStarts {
 
 LanczosStarts lanczosWarmStart(Network& network, const ImageSet& images, const std::string& device) {
   ModelHessianOptions hessianOptions;
-  hessianOptions.normalize = false;
-  hessianOptions.batchSize = static_cast<std::int64_t>(images.size());
-  hessianOptions.device = device;
+  hessianOptions.evaluation.normalize = false;
+  hessianOptions.evaluation.batchSize = static_cast<std::int64_t>(images.size());
+  hessianOptions.evaluation.device = device;
   SpectrumOptions options;
   options.topK = 5;
   options.tolerance = 1e-4;
@@ -314,10 +315,10 @@ std::map<std::string, double> analysisScaling(const ScalingOptions& options) {
     const ImageSet images = randomImages(options.examples, channels, side, 11);
     resetPeakMemory();
 
-    ObjectiveOptions objectiveOptions;
+    EvaluationSettings objectiveOptions;
     objectiveOptions.normalize = false;
     objectiveOptions.batchSize = 256;
-    objectiveOptions.device = target;
+    objectiveOptions.device = options.device;
     DatasetObjective objective(*network, images, objectiveOptions);
     const torch::Tensor v = torch::randn({objective.parameterCount()}).to(target);
     double gradient = std::numeric_limits<double>::infinity();
@@ -334,8 +335,8 @@ std::map<std::string, double> analysisScaling(const ScalingOptions& options) {
     }
 
     ModelHessianOptions hessianOptions;
-    hessianOptions.normalize = false;
-    hessianOptions.device = options.device;
+    hessianOptions.evaluation.normalize = false;
+    hessianOptions.evaluation.device = options.device;
     SpectrumOptions spectrumOptions;
     spectrumOptions.topK = 5;
     spectrumOptions.tolerance = 1e-4;

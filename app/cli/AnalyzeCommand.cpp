@@ -67,7 +67,7 @@ AnalyzeCommand::AnalyzeCommand(CLI::App& parent) {
 
 // The results go into the workspace's store under the run the weights come from (registered there
 // first when the run predates the workspace); a bare --model-file has no run to file them under.
-void AnalyzeCommand::recordInWorkspace(const AnalysisModel& model, const AnalysisOutcome& outcome) const {
+void AnalyzeCommand::recordInWorkspace(const AnalysisModel& model, const AnalysisResults& results) const {
   if (model.runDirectory.empty()) {
     std::cerr << "not recorded in the workspace: a --model-file analysis belongs to no run\n";
     return;
@@ -96,7 +96,7 @@ void AnalyzeCommand::recordInWorkspace(const AnalysisModel& model, const Analysi
   std::optional<int> epoch;
   const std::string folder = std::filesystem::path(model.weightsPath).parent_path().filename().string();
   if (folder.rfind("epoch-", 0) == 0) epoch = std::atoi(folder.c_str() + 6);
-  store.recordAnalyses(analysisRecords(runId, epoch, outDir_, outcome.jsonText));
+  store.recordAnalyses(analysisRecords(runId, epoch, results));
   std::cout << "recorded under run " << runId << " in the workspace " << store.workspace().directory().string() << "\n";
 }
 
@@ -148,15 +148,15 @@ int AnalyzeCommand::run() {
     }
   }
   AnalysisLog log;
-  AnalysisOutcome outcome;
+  AnalysisResults outcome;
   {
     InterruptScope interrupt;
     outcome = session.analyze("", "", outDir, distributed.rank == 0 ? &log : nullptr, interrupt.flag());
   }
-  if (distributed.rank != 0) return outcome.cancelled ? kExitCancelled : kExitOk;
+  if (distributed.rank != 0) return outcome.cancelled() ? kExitCancelled : kExitOk;
   std::cout << "results in " << outDir_ << "/analysis.json\n";
   recordInWorkspace(model, outcome);
-  if (outcome.cancelled) {
+  if (outcome.cancelled()) {
     std::cerr << "analysis cancelled; what had finished is in " << outDir_ << "/analysis.json (status \"cancelled\")\n";
     return kExitCancelled;
   }

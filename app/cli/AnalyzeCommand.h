@@ -30,7 +30,7 @@ class AnalyzeCommand {
   std::string outDir_;
   std::string workspaceDir_;
 
-  void recordInWorkspace(const AnalysisModel& model, const AnalysisOutcome& outcome) const;
+  void recordInWorkspace(const AnalysisModel& model, const AnalysisResults& results) const;
 };
 
 }  // namespace samscape::cli

@@ -51,16 +51,14 @@ int TrainCommand::run() {
   options.cancel = interrupt.flag();
   options.analysisObserver = &analysisLog;
   RunSession session(spec, options);
-  // Rank 0 shows the progress; the other ranks print only errors.
+  // Rank 0 shows the progress and what each analysis cost against the training, or why it was skipped
+  // (--analysis-budget); the other ranks print only errors.
+  analysisLog.showCosts(session.writesFiles());
   TerminalProgress progress(stderr, isatty(STDERR_FILENO) == 1);
   if (session.writesFiles()) {
     session.addObserver(&progress);
     std::cerr << "run directory " << session.spec().config.outDir << "\n";
     for (const WorkEstimate& estimate : session.longWork()) std::cerr << longWorkLine(estimate) << "\n";
-    // What each analysis cost against the training, or why it was skipped (--analysis-budget).
-    session.setOnAnalysisCost([](const AnalysisCost& cost) {
-      std::cerr << (cost.skipped ? analysisSkipLine(cost) : analysisCostLine(cost)) << "\n";
-    });
   }
   const TrainingResult result = session.run();
   if (const auto costs = session.analysisCosts(); !costs.empty()) {

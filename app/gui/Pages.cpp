@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 
+#include "analysis/Metrics.h"
 #include "viz/FigureExport.h"
 #include "viz/LandscapeView.h"
 #include "viz/LineChart.h"
@@ -39,36 +40,6 @@ bool exportChart(viz::LineChart& chart, const QString& base, QStringList* writte
   if (!chart.exportCsv(base + ".csv", error)) return false;
   written->append(base + ".csv");
   return true;
-}
-
-// The metrics the curve charts offer, and how to read each from a run at one epoch.
-struct CurveMetric {
-  const char* label;
-  bool fromAnalysis;
-};
-const std::vector<CurveMetric>& curveMetrics() {
-  static const std::vector<CurveMetric> metrics{
-      {"test loss", false},   {"train loss", false},    {"test accuracy", false}, {"train accuracy", false},
-      {"learning rate", false}, {"lambda_max", true},   {"Hessian trace", true},  {"m-sharpness", true},
-      {"analysis loss", true}};
-  return metrics;
-}
-
-double epochValue(const EpochMetrics& m, const QString& metric) {
-  if (metric == "test loss") return m.testLoss;
-  if (metric == "train loss") return m.trainLoss;
-  if (metric == "test accuracy") return m.testAccuracy;
-  if (metric == "train accuracy") return m.trainAccuracy;
-  if (metric == "learning rate") return m.learningRate;
-  return kNaN;
-}
-
-double analysisValue(const RunAnalysis& a, const QString& metric) {
-  if (metric == "lambda_max") return a.eigenvalues.empty() ? kNaN : a.eigenvalues.front();
-  if (metric == "Hessian trace") return a.trace.value_or(kNaN);
-  if (metric == "m-sharpness") return a.mSharpness.value_or(kNaN);
-  if (metric == "analysis loss") return a.complete() ? a.loss.value_or(kNaN) : kNaN;
-  return kNaN;
 }
 
 // The edge of stability (Cohen et al., ICLR 2021) at each epoch's learning rate: gradient descent with
@@ -168,12 +139,16 @@ CurvesPage::CurvesPage(RunController& controller, QWidget* parent) : RunPage(con
   layout->addLayout(controls);
 
   auto* grid = new QGridLayout;
-  const char* defaults[] = {"test loss", "test accuracy", "lambda_max", "m-sharpness"};
+  // Every metric defined (analysis/Metrics.h): the items show labels and carry keys.
+  const char* defaults[] = {"test_loss", "test_acc", "lambda_max", "m_sharpness"};
   for (int i = 0; i < 4; ++i) {
     auto* cell = new QVBoxLayout;
     auto* metric = new QComboBox(this);
-    for (const auto& m : curveMetrics()) metric->addItem(m.label);
-    metric->setCurrentText(defaults[i]);
+    for (const MetricDefinition& m : allMetrics()) {
+      metric->addItem(QString::fromStdString(m.label), QString::fromStdString(m.key));
+      metric->setItemData(metric->count() - 1, QString::fromStdString(m.source), Qt::ToolTipRole);
+    }
+    metric->setCurrentIndex(metric->findData(QString(defaults[i])));
     auto* chart = new viz::LineChart(this);
     chart->setMinimumSize(280, 200);
     cell->addWidget(metric);
@@ -192,10 +167,10 @@ CurvesPage::CurvesPage(RunController& controller, QWidget* parent) : RunPage(con
 void CurvesPage::refresh() {
   const QString axis = xAxis_->currentText();
   for (std::size_t c = 0; c < charts_.size(); ++c) {
-    const QString metric = metrics_[c]->currentText();
-    const bool fromAnalysis = std::any_of(curveMetrics().begin(), curveMetrics().end(), [&](const CurveMetric& m) {
-      return metric == m.label && m.fromAnalysis;
-    });
+    const MetricDefinition* definition = findMetric(metrics_[c]->currentData().toString().toStdString());
+    if (definition == nullptr) continue;
+    const MetricDefinition& metric = *definition;
+    const QString label = QString::fromStdString(metricLabelWithUnit(metric));
     std::vector<viz::ChartSeries> series;
     for (int id : runs_) {
       const GuiRun* run = controller_.run(id);
@@ -211,27 +186,27 @@ void CurvesPage::refresh() {
         return epoch;
       };
       std::optional<viz::ChartSeries> bound;
-      if (fromAnalysis) {
+      if (!metric.perEpoch) {
         for (const auto& [epoch, analysis] : run->analyses) {
           const double x = xOf(epoch);
           if (std::isnan(x)) continue;
           s.xs.push_back(x);
-          s.ys.push_back(analysisValue(analysis, metric));
+          s.ys.push_back(metricValue(metric, analysis).value_or(kNaN));
         }
-        if (metric == "lambda_max" && !s.xs.empty()) bound = stabilityBound(*run, run->name(), s.color, xOf);
+        if (metric.key == "lambda_max" && !s.xs.empty()) bound = stabilityBound(*run, run->name(), s.color, xOf);
       } else {
         for (const EpochMetrics& m : run->epochs) {
           const double x = xOf(m.epoch);
           if (std::isnan(x)) continue;
           s.xs.push_back(x);
-          s.ys.push_back(epochValue(m, metric));
+          s.ys.push_back(metricValue(metric, m).value_or(kNaN));
         }
       }
       series.push_back(std::move(s));
       if (bound) series.push_back(std::move(*bound));
     }
-    charts_[c]->setTitle(metric);
-    charts_[c]->setAxisTitles(axis, metric);
+    charts_[c]->setTitle(label);
+    charts_[c]->setAxisTitles(axis, label);
     charts_[c]->setLogScale(logScale_->isChecked());
     charts_[c]->setSmoothing(smoothing_->value() / 100.0);
     charts_[c]->setSeries(series);

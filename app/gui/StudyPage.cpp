@@ -17,6 +17,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "analysis/Metrics.h"
 #include "StudyFigure.h"
 #include "core/Error.h"
 #include "viz/FigureExport.h"
@@ -277,7 +278,8 @@ void StudyPage::refresh() {
   const StudySummary& summary = *summary_;
   // Test accuracy, and the other metrics the study's analyses measure.
   std::vector<std::string> metrics{"test_acc"};
-  for (const char* name : {"lambda_max", "lambda_ratio", "m_sharpness", "trace"}) {
+  for (const std::string& name : studyMetricNames()) {
+    if (metricDefinition(name).perEpoch) continue;
     for (const auto& cell : summary.cells) {
       if (cell.metrics.at(name).count > 0) {
         metrics.push_back(name);
@@ -286,7 +288,9 @@ void StudyPage::refresh() {
     }
   }
   QStringList headers{"cell", "runs done"};
-  for (const auto& metric : metrics) headers << QString::fromStdString(metric) + " mean [95% CI]";
+  for (const auto& metric : metrics) {
+    headers << QString::fromStdString(metricLabelWithUnit(metricDefinition(metric))) + " mean [95% CI]";
+  }
   table_->clear();
   table_->setColumnCount(headers.size());
   table_->setHorizontalHeaderLabels(headers);

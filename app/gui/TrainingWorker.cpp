@@ -74,6 +74,15 @@ class SignalBridge : public TrainingObserver, public AnalysisObserver {
     return false;
   }
   void onSliceLevel(const SliceGrid& grid) override { Q_EMIT worker_.sliceRefined(epoch_, grid); }
+  // The analysis as computed, in memory: the window does not read back what was just written.
+  void onEpochAnalysis(int epoch, const AnalysisResults& results) override {
+    RunAnalysis analysis;
+    static_cast<AnalysisResults&>(analysis) = results;
+    analysis.epoch = epoch;
+    analysis.directory = QString::fromStdString(results.directory);
+    Q_EMIT worker_.analysisReady(analysis);
+  }
+  void onAnalysisCost(const AnalysisCost& cost) override { Q_EMIT worker_.analysisCostReported(cost); }
 
  private:
   TrainingWorker& worker_;
@@ -135,10 +144,6 @@ void TrainingWorker::run() {
     options.analysisObserver = &bridge;
     RunSession session(spec_, options);
     session.addObserver(&bridge);
-    session.setOnAnalysis([this](const EpochAnalysis& done) {
-      Q_EMIT analysisReady(readRunAnalysis(done.epoch, QString::fromStdString(done.directory)));
-    });
-    session.setOnAnalysisCost([this](const AnalysisCost& cost) { Q_EMIT analysisCostReported(cost); });
     const TrainingResult result = session.run();
     Q_EMIT ended(result.status, QString::fromStdString(result.message));
   } catch (const std::exception& error) {

@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/train/TrainingMetrics.h"
 #include "core/AtomicFile.h"
 #include "core/Error.h"
 
@@ -59,26 +60,23 @@ std::string row(const std::vector<std::string>& fields) {
 
 std::string epochText(const std::optional<int>& epoch) { return epoch ? std::to_string(*epoch) : ""; }
 
-// The metrics of an epoch by their export names, in a fixed order; validation only when measured.
+// The metrics of an epoch by their keys (core/train/TrainingMetrics.h), in its order; validation only
+// when measured.
 std::vector<std::pair<std::string, double>> namedMetrics(const EpochMetrics& m) {
-  std::vector<std::pair<std::string, double>> named = {{"train_loss", m.trainLoss},
-                                                       {"train_acc", m.trainAccuracy},
-                                                       {"test_loss", m.testLoss},
-                                                       {"test_acc", m.testAccuracy}};
-  if (m.validationLoss) named.emplace_back("val_loss", *m.validationLoss);
-  if (m.validationAccuracy) named.emplace_back("val_acc", *m.validationAccuracy);
-  named.emplace_back("lr", m.learningRate);
-  named.emplace_back("seconds", m.seconds);
+  std::vector<std::pair<std::string, double>> named;
+  for (const MetricDefinition& metric : trainingMetrics()) {
+    if (const auto value = trainingMetricValue(metric.key, m)) named.emplace_back(metric.key, *value);
+  }
   return named;
 }
 
-const std::vector<std::string> kMetricOrder = {"train_loss", "train_acc", "test_loss", "test_acc",
-                                               "val_loss",   "val_acc",   "lr",        "seconds"};
-
 // Losses are best low, accuracies high; the learning rate and the time have no "best".
-std::optional<bool> lowerIsBetter(const std::string& metric) {
-  if (metric.size() > 5 && metric.compare(metric.size() - 5, 5, "_loss") == 0) return true;
-  if (metric.size() > 4 && metric.compare(metric.size() - 4, 4, "_acc") == 0) return false;
+std::optional<bool> lowerIsBetter(const std::string& key) {
+  for (const MetricDefinition& metric : trainingMetrics()) {
+    if (metric.key != key) continue;
+    if (metric.better == MetricDefinition::Better::Neither) return std::nullopt;
+    return metric.better == MetricDefinition::Better::Lower;
+  }
   return std::nullopt;
 }
 
@@ -185,7 +183,8 @@ ExportSummary exportRuns(const RunStore& store, const std::vector<std::int64_t>&
                                      "seconds", "device",     "out_dir",    "epochs"};
   for (const auto& key : configKeys) header.push_back("config." + key);
   std::vector<std::string> metricColumns;
-  for (const auto& metric : kMetricOrder) {
+  for (const MetricDefinition& definition : trainingMetrics()) {
+    const std::string& metric = definition.key;
     if (!metricsSeen.count(metric)) continue;
     header.push_back("final_" + metric);
     metricColumns.push_back("final_" + metric);

@@ -12,6 +12,8 @@
 
 #include "core/data/BatchLoader.h"
 #include "core/models/ParameterVector.h"
+#include "core/train/DatasetObjective.h"
+#include "core/models/NetworkPlacement.h"
 
 namespace samscape {
 namespace {

@@ -69,9 +69,9 @@ TEST(AnalysisJob, CancellingInsideTheHessianKeepsTheFinishedStagesOnly) {
   std::atomic<bool> cancel{false};
   CancelAtStage observer("hessian", cancel);
   const std::string out = fixture.dir.file("out");
-  const AnalysisOutcome outcome = session.analyze("", "", out, &observer, &cancel);
+  const AnalysisResults outcome = session.analyze("", "", out, &observer, &cancel);
 
-  EXPECT_TRUE(outcome.cancelled);
+  EXPECT_TRUE(outcome.cancelled());
   const auto analysis = fixture.analysisJson(out);
   EXPECT_EQ(analysis["status"], "cancelled");
   EXPECT_TRUE(analysis.contains("loss"));
@@ -83,9 +83,9 @@ TEST(AnalysisJob, CancellingInsideTheHessianKeepsTheFinishedStagesOnly) {
   // The network was given back intact: the same session, uncancelled, gives the same loss and
   // a converged spectrum.
   std::atomic<bool> keepGoing{false};
-  const AnalysisOutcome again = session.analyze("", "", fixture.dir.file("again"), nullptr, &keepGoing);
-  EXPECT_FALSE(again.cancelled);
-  EXPECT_EQ(again.loss, outcome.loss);
+  const AnalysisResults again = session.analyze("", "", fixture.dir.file("again"), nullptr, &keepGoing);
+  EXPECT_FALSE(again.cancelled());
+  EXPECT_EQ(again.metric("analysis_loss"), outcome.metric("analysis_loss"));
   EXPECT_EQ(again.eigenvalues.size(), 2u);
   EXPECT_EQ(fixture.analysisJson(fixture.dir.file("again"))["status"], "complete");
 }
@@ -175,7 +175,7 @@ TEST(AnalysisJob, BottomEigenvaluesAreWrittenUnderHessianBottomAndReadBack) {
   request.subset = 0;
   AnalysisSession session(fixture.model, request);
   const std::string out = fixture.dir.file("bottom");
-  const AnalysisOutcome outcome = session.analyze("", "", out);
+  const AnalysisResults outcome = session.analyze("", "", out);
   const nlohmann::json json = fixture.analysisJson(out);
   ASSERT_TRUE(json["hessian"]["bottom"]["eigenvalues"].is_array()) << json.dump(1);
   ASSERT_EQ(json["hessian"]["bottom"]["eigenvalues"].size(), 2U);
@@ -278,6 +278,55 @@ TEST(AnalysisJob, RequestsAreValidatedWithTheFlagNamed) {
   } catch (const ConfigError& error) {
     EXPECT_EQ(error.flag(), "--m");
   }
+}
+
+// What analyze() returns in memory (what the app draws and the store records at once) is what a
+// reader of the directory gets back: every stage fills both the same way.
+TEST(AnalysisJob, TheResultsInMemoryAreWhatTheDirectoryReadsBack) {
+  Fixture fixture;
+  AnalysisRequest request;
+  request.hessianTop = 2;
+  request.hessianBottom = 1;
+  request.perLayer = true;
+  request.trace = true;
+  request.traceProbes = 3;
+  request.esd = true;
+  request.esdProbes = 2;
+  request.esdSteps = 6;
+  request.mSharpness = true;
+  request.m = 8;
+  request.slice = true;
+  request.grid = 3;
+  request.subset = 0;
+  AnalysisSession session(fixture.model, request);
+  const std::string out = fixture.dir.file("memory");
+  const AnalysisResults inMemory = session.analyze("", "", out);
+  const AnalysisResults readBack = readAnalysisDirectory(out);
+
+  EXPECT_EQ(inMemory.status, "complete");
+  EXPECT_EQ(readBack.status, inMemory.status);
+  EXPECT_EQ(readBack.jsonText, inMemory.jsonText);
+  EXPECT_EQ(readBack.files, inMemory.files);
+  for (const char* key : {"analysis_loss", "analysis_accuracy", "lambda_max", "lambda_ratio", "trace", "trace_stderr",
+                          "m_sharpness"}) {
+    EXPECT_TRUE(inMemory.metric(key).has_value()) << key;
+  }
+  EXPECT_EQ(readBack.metrics, inMemory.metrics);
+  EXPECT_EQ(readBack.eigenvalues, inMemory.eigenvalues);
+  EXPECT_EQ(readBack.bottomEigenvalues, inMemory.bottomEigenvalues);
+  ASSERT_EQ(readBack.perLayer.size(), inMemory.perLayer.size());
+  ASSERT_FALSE(inMemory.perLayer.empty());
+  for (std::size_t i = 0; i < inMemory.perLayer.size(); ++i) {
+    EXPECT_EQ(readBack.perLayer[i].layer, inMemory.perLayer[i].layer);
+    EXPECT_EQ(readBack.perLayer[i].parameters, inMemory.perLayer[i].parameters);
+    EXPECT_EQ(readBack.perLayer[i].trace, inMemory.perLayer[i].trace);
+  }
+  EXPECT_EQ(readBack.esd.eigenvalues, inMemory.esd.eigenvalues);
+  EXPECT_EQ(readBack.esd.density, inMemory.esd.density);
+  ASSERT_EQ(inMemory.slice.loss.size(), 9U);
+  EXPECT_EQ(readBack.slice.xs, inMemory.slice.xs);
+  EXPECT_EQ(readBack.slice.loss, inMemory.slice.loss);
+  EXPECT_EQ(readBack.slice.accuracy, inMemory.slice.accuracy);
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include "core/data/DatasetLoader.h"
 #include "core/data/DatasetReaders.h"
 #include "core/models/ParameterVector.h"
+#include "core/train/DatasetObjective.h"
 
 namespace samscape {
 namespace {
@@ -60,7 +61,7 @@ TEST(LanczosBudget, CnnOnFashionMnistMeetsTheHessianVectorProductBudget) {
 
   // A briefly trained model, more realistic than the initialization: 10 full-batch gradient steps.
   {
-    ObjectiveOptions objectiveOptions;
+    EvaluationSettings objectiveOptions;
     objectiveOptions.statistics = statistics;
     DatasetObjective objective(*network, images, objectiveOptions);
     for (int step = 0; step < 10; ++step) {
@@ -70,7 +71,7 @@ TEST(LanczosBudget, CnnOnFashionMnistMeetsTheHessianVectorProductBudget) {
   }
 
   ModelHessianOptions hessianOptions;
-  hessianOptions.statistics = statistics;
+  hessianOptions.evaluation.statistics = statistics;
   hessianOptions.doublePrecision = true;
   auto hessian = makeModelHessian(*network, images, hessianOptions);
 

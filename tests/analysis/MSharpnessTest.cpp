@@ -15,6 +15,7 @@
 #include "core/Error.h"
 #include "core/data/DatasetLoader.h"
 #include "core/models/ParameterVector.h"
+#include "core/train/DatasetObjective.h"
 #include "tests/support/SyntheticData.h"
 #include "tests/support/TempDir.h"
 #include "tests/support/TinyTanhNet.h"
@@ -69,9 +70,9 @@ double handSharpness(const Fixture& fixture, const torch::Tensor& weights, std::
 MSharpnessOptions doubleOptions(const Fixture& fixture, std::int64_t m) {
   MSharpnessOptions options;
   options.m = m;
-  options.statistics = fixture.statistics;
+  options.evaluation.statistics = fixture.statistics;
   options.doublePrecision = true;
-  options.batchSize = 7;  // several passes per chunk: the value must not depend on it
+  options.evaluation.batchSize = 7;  // several passes per chunk: the value must not depend on it
   options.keepChunkValues = true;
   return options;
 }
@@ -217,7 +218,7 @@ TEST(MSharpness, RejectsBadOptions) {
   options.ascentSteps = 0;
   EXPECT_THROW(computeMSharpness(*network, fixture.images, options), Error);
   options = doubleOptions(fixture, 10);
-  options.device = "tpu";
+  options.evaluation.device = "tpu";
   EXPECT_THROW(computeMSharpness(*network, fixture.images, options), ConfigError);
   ImageSet empty = fixture.images;
   empty.pixels.clear();

@@ -21,6 +21,7 @@
 #include "analysis/ModelHessianTorch.h"
 #include "core/data/DatasetLoader.h"
 #include "core/models/ParameterVector.h"
+#include "core/train/DatasetObjective.h"
 #include "tests/support/SyntheticData.h"
 #include "tests/support/TempDir.h"
 #include "tests/support/TinyTanhNet.h"
@@ -64,8 +65,8 @@ std::unique_ptr<Network> resnet20(int channels, int side, std::uint64_t seed) {
 
 ModelHessianOptions optionsFor(const ImageSet& images, bool doublePrecision, ProductMethod method, std::int64_t batch) {
   ModelHessianOptions options;
-  options.statistics = computeChannelStatistics(images);
-  options.batchSize = batch;
+  options.evaluation.statistics = computeChannelStatistics(images);
+  options.evaluation.batchSize = batch;
   options.doublePrecision = doublePrecision;
   options.chooseProductMethod = false;
   options.productMethod = method;
@@ -117,7 +118,7 @@ TEST(ModelHessianPrecision, ForwardOverReverseEqualsDoubleBackwardOnAResNetWithB
   // The choice by timing: both methods work on the built-in models (their batch norm's evaluation is
   // elementwise, BuiltInModels.h), and the chosen one is one of them.
   ModelHessianOptions options;
-  options.statistics = computeChannelStatistics(images);
+  options.evaluation.statistics = computeChannelStatistics(images);
   auto hessian = makeModelHessian(*network, images, options);
   const ProductMethodChoice& choice = hessian->productMethod();
   EXPECT_TRUE(choice.forwardOverReverseError.empty()) << choice.forwardOverReverseError;
@@ -172,8 +173,8 @@ TEST(ModelHessianPrecision, TheDefaultPolicyMeetsTheToleranceAgainstTheDenseHess
   AnalysisRequest request;  // --hessian-precision auto, --tolerance 1e-4
   ASSERT_EQ(productPrecision(request, request.tolerance), "float32");
   ModelHessianOptions options;
-  options.statistics = computeChannelStatistics(images);
-  options.batchSize = 7;
+  options.evaluation.statistics = computeChannelStatistics(images);
+  options.evaluation.batchSize = 7;
   auto hessian = makeModelHessian(*network, images, options);  // float32, the faster method
   SpectrumOptions spectrum;
   spectrum.topK = 4;
@@ -212,8 +213,8 @@ TEST(ModelHessianPrecision, AResNetsTopEigenvaluesByTheDefaultAndByFloat64Agree)
   spectrum.topK = 3;
   spectrum.tolerance = 1e-4;
   ModelHessianOptions options;
-  options.statistics = computeChannelStatistics(images);
-  options.batchSize = 4;
+  options.evaluation.statistics = computeChannelStatistics(images);
+  options.evaluation.batchSize = 4;
   auto fast = makeModelHessian(*network, images, options);
   const CheckedSpectrum checked = checkedTopEigenvalues(*fast, fast->inDoublePrecision(), spectrum,
                                                        float32LanczosTolerance(spectrum.tolerance));

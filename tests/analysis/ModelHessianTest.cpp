@@ -21,6 +21,7 @@
 #include "core/Error.h"
 #include "core/data/DatasetLoader.h"
 #include "core/models/ParameterVector.h"
+#include "core/train/DatasetObjective.h"
 #include "tests/support/SyntheticData.h"
 #include "tests/support/TempDir.h"
 #include "tests/support/TinyTanhNet.h"
@@ -65,8 +66,8 @@ Eigen::MatrixXd referenceHessian(const Fixture& fixture, const torch::Tensor& fl
 
 ModelHessianOptions doubleOptions(const Fixture& fixture, std::int64_t batchSize) {
   ModelHessianOptions options;
-  options.statistics = fixture.statistics;
-  options.batchSize = batchSize;  // 30 examples: chunks of 7 and a last one of 2
+  options.evaluation.statistics = fixture.statistics;
+  options.evaluation.batchSize = batchSize;  // 30 examples: chunks of 7 and a last one of 2
   options.doublePrecision = true;
   return options;
 }
@@ -184,7 +185,7 @@ TEST(ModelHessian, ProductsMatchFiniteDifferencesOfTheGradient) {
   Fixture fixture;
   auto network = test::TinyTanhNet::load(fixture.modelPath);
   network->toDtype(torch::kFloat64);
-  ObjectiveOptions options;
+  EvaluationSettings options;
   options.statistics = fixture.statistics;
   options.batchSize = 11;
   DatasetObjective objective(*network, fixture.images, options);
@@ -274,8 +275,8 @@ TEST(ModelHessian, BuiltInBatchNormModelInEvaluationMode) {
   const torch::Tensor weightsBefore = flattenParameters(*network);
 
   ModelHessianOptions options;
-  options.statistics = statistics;
-  options.batchSize = 3;
+  options.evaluation.statistics = statistics;
+  options.evaluation.batchSize = 3;
   options.doublePrecision = true;
   const auto n = static_cast<std::size_t>(parameterCount(*network));
   std::vector<double> u(n);
@@ -319,13 +320,13 @@ TEST(ModelHessian, BadInputsAreErrors) {
   Fixture fixture;
   auto network = test::TinyTanhNet::load(fixture.modelPath);
   ModelHessianOptions options = doubleOptions(fixture, 8);
-  options.device = "tpu";
+  options.evaluation.device = "tpu";
   EXPECT_THROW(makeModelHessian(*network, fixture.images, options), Error);
   options = doubleOptions(fixture, 0);
   EXPECT_THROW(makeModelHessian(*network, fixture.images, options), Error);
   options = doubleOptions(fixture, 8);
-  options.statistics.mean = {0.5, 0.5, 0.5};
-  options.statistics.stddev = {0.2, 0.2, 0.2};
+  options.evaluation.statistics.mean = {0.5, 0.5, 0.5};
+  options.evaluation.statistics.stddev = {0.2, 0.2, 0.2};
   EXPECT_THROW(makeModelHessian(*network, fixture.images, options), Error);
   // A failed build leaves the network as it was.
   EXPECT_EQ(network->parameters().front().scalar_type(), torch::kFloat32);

@@ -1,0 +1,45 @@
+#pragma once
+// What one analysis computed, as plain values: what AnalysisSession::analyze returns in memory and what
+// readAnalysisDirectory reads back from a directory, the same either way. Each stage
+// (analysis/stages/) fills its part: its scalar metrics under their keys (analysis/Metrics.h), and its
+// curves and grids in the fields below. Optional values are absent when the analysis did not compute
+// them (or has not yet). Plain C++: the GUI holds these.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/AnalysisFiles.h"
+#include "analysis/LossSurface.h"
+
+namespace samscape {
+
+struct AnalysisResults {
+  std::string status;  // running, complete, cancelled or failed
+  std::string directory;  // where analysis.json is
+  std::vector<std::string> files;  // the files written, relative to the directory
+  std::string jsonText;  // analysis.json's content (the store's records are made from it)
+
+  // Every scalar metric the stages measured, by its key: analysis_loss, analysis_accuracy,
+  // lambda_max, lambda_ratio, trace, trace_stderr, m_sharpness, ... (analysis/Metrics.h).
+  std::map<std::string, double> metrics;
+
+  std::vector<double> eigenvalues;  // descending; empty without --hessian-top
+  std::vector<double> bottomEigenvalues;  // ascending (most negative first); empty without --hessian-bottom
+  std::vector<LayerCurvatureRow> perLayer;  // empty without --per-layer
+  SliceGrid slice;                   // slice.csv on analysis.json's grid; empty xs without a slice
+  TrajectoryRows trajectoryOnSlice;  // the checkpoints in the slice's coordinates
+  DensityCurve esd;                  // esd.csv
+  InterpolationResult interpolation;  // interpolation.csv
+  InterpolationResult bezier;         // bezier.csv: the trained Bezier curve, t in [0, 1]
+
+  bool complete() const { return status == "complete"; }
+  bool cancelled() const { return status == "cancelled"; }
+  std::optional<double> metric(const std::string& key) const {
+    const auto found = metrics.find(key);
+    return found == metrics.end() ? std::nullopt : std::optional<double>(found->second);
+  }
+};
+
+}  // namespace samscape

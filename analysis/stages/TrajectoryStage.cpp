@@ -1,0 +1,71 @@
+// --trajectory: the run's checkpoints so far projected on the plane of their top two principal
+// directions (Li et al. 2018, section 7), and, with a slice, in the slice's own coordinates so the path
+// is drawn on its surface.
+#include <sstream>
+
+#include "analysis/LossSurfaceTorch.h"
+#include "analysis/Trajectory.h"
+#include "analysis/stages/StageContext.h"
+
+namespace samscape {
+namespace {
+
+class TrajectoryStage : public AnalysisStage {
+ public:
+  std::string name() const override { return "trajectory"; }
+  bool requested(const AnalysisRequest& request) const override { return request.trajectory; }
+
+  void run(StageContext& context) override {
+    const CheckpointPath path = context.session.readCheckpointPath(context.cancel);
+    if (context.cancelled()) return;
+    if (path.weights.size() < 2) {
+      context.document["trajectory"] = {{"checkpoints", path.weights.size()}, {"skipped", "needs at least two checkpoints"}};
+      context.end(name(), "trajectory: skipped, the run has fewer than two checkpoints");
+      return;
+    }
+    const auto& weights = path.weights;
+    const auto& epochs = path.epochs;
+    const TrajectoryProjection projection = projectTrajectory(weights, weights.back());
+    writeTrajectoryCsv(context.file("trajectory.csv"), epochs, projection);
+    context.addFile("trajectory.csv");
+    context.document["trajectory"] = {{"checkpoints", epochs.size()},
+                                      {"explained_by_plane", jsonNumber(projection.explainedByPlane())},
+                                      {"file", "trajectory.csv"}};
+    if (const SliceDirections* directions = context.sliceDirections) {
+      // The same path in the slice's own coordinates, so it can be drawn on the slice's surface.
+      const TrajectoryProjection onSlice = projectOntoDirections(
+          weights, context.sliceCentre.empty() ? flatWeights(context.network) : context.sliceCentre, directions->first,
+          directions->second);
+      writeTrajectoryCsv(context.file("trajectory_on_slice.csv"), epochs, onSlice);
+      context.addFile("trajectory_on_slice.csv");
+      context.document["trajectory"]["slice_file"] = "trajectory_on_slice.csv";
+      context.results.trajectoryOnSlice = {epochs, onSlice.xs, onSlice.ys};
+    }
+    std::ostringstream summary;
+    summary << "trajectory: " << epochs.size() << " checkpoints, the plane explains " << projection.explainedByPlane()
+            << " of the variance";
+    context.end(name(), summary.str());
+  }
+
+  void read(const AnalysisJsonReader& reader, AnalysisResults& results) const override {
+    const nlohmann::json* trajectory = reader.section("trajectory");
+    if (trajectory != nullptr && trajectory->contains("slice_file")) {
+      results.trajectoryOnSlice = readTrajectoryCsv(reader.file("trajectory_on_slice.csv"));
+    }
+  }
+
+  void addRecords(const nlohmann::json& document, std::vector<StageRecord>& records) const override {
+    if (!document.contains("trajectory") || !document["trajectory"].contains("file")) return;
+    StageRecord record{"trajectory", document["trajectory"], {{"trajectory.csv", "trajectory.csv"}}};
+    if (document["trajectory"].contains("slice_file")) {
+      record.files.emplace_back("trajectory_on_slice.csv", "trajectory_on_slice.csv");
+    }
+    records.push_back(std::move(record));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<AnalysisStage> makeTrajectoryStage() { return std::make_unique<TrajectoryStage>(); }
+
+}  // namespace samscape

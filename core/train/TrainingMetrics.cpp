@@ -1,0 +1,32 @@
+#include "core/train/TrainingMetrics.h"
+
+namespace samscape {
+
+const std::vector<MetricDefinition>& trainingMetrics() {
+  using B = MetricDefinition::Better;
+  static const std::vector<MetricDefinition> metrics{
+      {"train_loss", "train loss", "", "metrics.csv train_loss: the epoch's mini-batches, before each step", B::Lower, true},
+      {"train_acc", "train accuracy", "", "metrics.csv train_accuracy: the epoch's mini-batches, before each step", B::Higher, true, false, true},
+      {"test_loss", "test loss", "", "metrics.csv test_loss: after the epoch's last step", B::Lower, true, false, true},
+      {"test_acc", "test accuracy", "", "metrics.csv test_accuracy: after the epoch's last step", B::Higher, true, false, true},
+      {"val_loss", "validation loss", "", "metrics.csv val_loss (with --val-fraction)", B::Lower, true},
+      {"val_acc", "validation accuracy", "", "metrics.csv val_accuracy (with --val-fraction)", B::Higher, true},
+      {"lr", "learning rate", "", "metrics.csv lr: the epoch's last step's", B::Neither, true},
+      {"seconds", "epoch time", "s", "metrics.csv seconds: the epoch's wall time, evaluation included", B::Neither, true},
+  };
+  return metrics;
+}
+
+std::optional<double> trainingMetricValue(const std::string& key, const EpochMetrics& epoch) {
+  if (key == "train_loss") return epoch.trainLoss;
+  if (key == "train_acc") return epoch.trainAccuracy;
+  if (key == "test_loss") return epoch.testLoss;
+  if (key == "test_acc") return epoch.testAccuracy;
+  if (key == "val_loss") return epoch.validationLoss;
+  if (key == "val_acc") return epoch.validationAccuracy;
+  if (key == "lr") return epoch.learningRate;
+  if (key == "seconds") return epoch.seconds;
+  return std::nullopt;
+}
+
+}  // namespace samscape
