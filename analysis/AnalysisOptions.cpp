@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "analysis/stages/AnalysisStage.h"
 #include "analysis/HessianSpectrum.h"
 #include "analysis/LossSurface.h"
 #include "analysis/SpectralDensity.h"
@@ -331,11 +332,19 @@ void validateAnalysisRequest(const AnalysisRequest& request, AnalysisCommand com
 }
 
 bool requestsHessianStage(const AnalysisRequest& r) {
-  return r.hessianTop > 0 || r.hessianBottom > 0 || r.perLayer || r.trace || r.esd;
+  for (const auto& stage : analysisStages()) {
+    if (stage->usesHessian() && stage->requested(r)) return true;
+  }
+  return false;
 }
 
 bool requestsAnyAnalysis(const AnalysisRequest& r) {
-  return r.hessianTop > 0 || r.hessianBottom > 0 || r.perLayer || r.trace || r.esd || r.mSharpness || r.slice || !r.interpolate.empty() || r.trajectory;
+  // The loss is evaluated with every analysis (a default request asks for it): any other stage counts.
+  const AnalysisRequest none;
+  for (const auto& stage : analysisStages()) {
+    if (stage->requested(r) && !stage->requested(none)) return true;
+  }
+  return false;
 }
 
 std::string productPrecision(const AnalysisRequest& request, double tolerance) {

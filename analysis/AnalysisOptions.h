@@ -99,7 +99,7 @@ void validateAnalysisRequest(const AnalysisRequest& request, AnalysisCommand com
 // The models of a --slice-plane list, split at commas and trimmed; empty when an entry is empty.
 std::vector<std::string> slicePlaneModels(const std::string& list);
 
-// Whether it asks for a stage built on Hessian-vector products (spectrum, trace, density, per layer).
+// Whether it asks for a stage built on Hessian-vector products (a registered stage that usesHessian()).
 bool requestsHessianStage(const AnalysisRequest& request);
 
 // The memory of one batch in flight (--batch-size, or a run's --eval-batch-size): the request's most
@@ -107,7 +107,7 @@ bool requestsHessianStage(const AnalysisRequest& request);
 // examples a batch holds.
 OptionCost analysisBatchCost(const AnalysisRequest& request, const JobShape& shape);
 
-// Whether the request asks for any analysis at all.
+// Whether the request asks for any analysis beyond the loss (any other registered stage).
 bool requestsAnyAnalysis(const AnalysisRequest& request);
 
 }  // namespace samscape
