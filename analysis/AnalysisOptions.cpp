@@ -134,6 +134,9 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
                      [](auto& r) -> auto& { return r.singlePrecision; }));
   add(fieldOption<R>(info("trace", "Hessian trace", "Hessian trace by Hutchinson's estimator"),
                      [](auto& r) -> auto& { return r.trace; }));
+  add(fieldOption<R>(info("perturbation-alignment", "Perturbation alignment",
+                          "|cos| between SAM's perturbation (the gradient's direction) and the top Hessian eigenvector"),
+                     [](auto& r) -> auto& { return r.perturbationAlignment; }));
   add(fieldOption<R>(info("per-layer", "Per-layer curvature",
                           "Top eigenvalue and trace of each layer's diagonal Hessian block (per_layer.csv; the trace "
                           "from --trace-probes probes)"),

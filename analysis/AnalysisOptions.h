@@ -32,6 +32,7 @@ struct AnalysisRequest {
   std::string precision = "auto";
   bool singlePrecision = false; // --single-precision: --hessian-precision float32 (kept: earlier runs' settings name it)
   bool trace = false;           // --trace
+  bool perturbationAlignment = false;  // --perturbation-alignment: |cos| of SAM's perturbation and the top eigenvector
   bool perLayer = false;        // --per-layer: each module's diagonal Hessian block, top eigenvalue and trace
   int traceProbes = 100;        // --trace-probes
   bool esd = false;             // --esd

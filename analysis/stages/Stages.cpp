@@ -16,6 +16,7 @@ namespace samscape {
   STAGE(makeLayerCurvatureStage)  /* --per-layer: each layer's block */                                   \
   STAGE(makeTraceStage)           /* --trace: Hutchinson */                                               \
   STAGE(makeSpectralDensityStage) /* --esd: stochastic Lanczos quadrature */                              \
+  STAGE(makePerturbationAlignmentStage) /* --perturbation-alignment: SAM's e against v1 */                \
   STAGE(makeMSharpnessStage)      /* --m-sharpness */                                                     \
   STAGE(makeSliceStage)           /* --slice: the 2D loss surface */                                      \
   STAGE(makeInterpolationStage)   /* --interpolate: the straight line to another model */                 \

@@ -69,8 +69,10 @@ def forward(self, x):
     return x;
   }
 
-  // The mean cross-entropy written functionally in the flat parameter vector (order w1, b1, w2, b2).
-  static torch::Tensor referenceLoss(const torch::Tensor& w, const torch::Tensor& x, const torch::Tensor& labels) {
+  // The mean cross-entropy written functionally in the flat parameter vector (order w1, b1, w2, b2), for a
+  // network written with `classes` outputs.
+  static torch::Tensor referenceLoss(const torch::Tensor& w, const torch::Tensor& x, const torch::Tensor& labels,
+                                     int classes = kClasses) {
     std::int64_t offset = 0;
     auto take = [&](std::vector<std::int64_t> shape) {
       std::int64_t count = 1;
@@ -81,8 +83,8 @@ def forward(self, x):
     };
     const torch::Tensor w1 = take({kHidden, kInputs});
     const torch::Tensor b1 = take({kHidden});
-    const torch::Tensor w2 = take({kClasses, kHidden});
-    const torch::Tensor b2 = take({kClasses});
+    const torch::Tensor w2 = take({classes, kHidden});
+    const torch::Tensor b2 = take({classes});
     const torch::Tensor logits = torch::tanh(x.matmul(w1.t()) + b1).matmul(w2.t()) + b2;
     return -torch::log_softmax(logits, 1).gather(1, labels.view({-1, 1})).mean();
   }
