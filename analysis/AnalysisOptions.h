@@ -1,5 +1,5 @@
 #pragma once
-// The analyses' options (an AnalysisRequest, which AnalysisJob.h's session runs), each described once,
+// The analyses' options (an AnalysisRequest, which AnalysisSession.h's session runs), each described once,
 // for both commands that take them: `samscape-cli analyze` and `train --analyze-every` (and so the
 // app's launch form). Plain C++ (OptionTable.h): no LibTorch.
 

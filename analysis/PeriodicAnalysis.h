@@ -21,7 +21,7 @@
 #include <string>
 
 #include "analysis/AnalysisBudget.h"
-#include "analysis/AnalysisJob.h"
+#include "analysis/AnalysisSession.h"
 #include "core/train/TrainingObserver.h"
 
 namespace samscape {

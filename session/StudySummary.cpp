@@ -8,7 +8,7 @@
 #include <limits>
 #include <sstream>
 
-#include "analysis/AnalysisJob.h"
+#include "analysis/AnalysisSession.h"
 #include "analysis/Metrics.h"
 #include "analysis/PeriodicAnalysis.h"
 #include "core/AtomicFile.h"

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "analysis/AnalysisJob.h"
+#include "analysis/AnalysisSession.h"
 #include "analysis/EigenpairCheck.h"
 #include "analysis/HessianSpectrum.h"
 #include "analysis/ModelHessianTorch.h"

@@ -5,7 +5,7 @@
 
 #include <iostream>
 
-#include "analysis/AnalysisJob.h"
+#include "analysis/AnalysisSession.h"
 
 namespace samscape::cli {
 

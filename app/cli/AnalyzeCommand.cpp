@@ -9,7 +9,7 @@
 #include <iostream>
 #include <optional>
 
-#include "analysis/AnalysisJob.h"
+#include "analysis/AnalysisSession.h"
 #include "cli/AnalysisLog.h"
 #include "session/AnalysisRecords.h"
 #include "cli/StoreCommands.h"

@@ -1,13 +1,13 @@
 #pragma once
 // `samscape-cli analyze`: flatness analyses of a saved run (--checkpoint) or a TorchScript model
 // (--model-file) on a dataset split, written to --out DIR/analysis.json and companion files (see
-// analysis/AnalysisJob.h). Ctrl-C stops it cleanly, keeping what had finished.
+// analysis/AnalysisSession.h). Ctrl-C stops it cleanly, keeping what had finished.
 
 #include <string>
 
 #include <CLI/CLI.hpp>
 
-#include "analysis/AnalysisJob.h"
+#include "analysis/AnalysisSession.h"
 #include "cli/OptionFlags.h"
 
 namespace samscape::cli {

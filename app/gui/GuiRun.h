@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "analysis/AnalysisBudget.h"
-#include "analysis/AnalysisJob.h"
+#include "analysis/AnalysisSession.h"
 #include "analysis/LossSurface.h"
 #include "core/train/TrainingObserver.h"
 #include "session/RunSpec.h"

@@ -9,7 +9,7 @@
 
 #include <cmath>
 
-#include "analysis/AnalysisJob.h"
+#include "analysis/AnalysisSession.h"
 #include "analysis/Metrics.h"
 #include "core/data/DatasetLoader.h"
 #include "core/models/ParameterVector.h"

@@ -329,7 +329,7 @@ TEST_F(CliTest, AnalyzeLandscapesSharpnessAndDensity) {
 }
 
 TEST_F(CliTest, HessianSliceDirectionsComeFromTheHessianStageOrTheirOwnLanczos) {
-  // (AnalysisJob.ASliceAlongTheTopHessianEigenvectorsCurvesAsTheirEigenvalues checks the curvature.)
+  // (AnalysisSession.ASliceAlongTheTopHessianEigenvectorsCurvesAsTheirEigenvalues checks the curvature.)
   const std::string sgd = dir.file("sgd");
   ASSERT_EQ(run(tinyRunFlags() + " --out " + sgd).exitCode, 0);
   const std::string out = dir.file("hessian-slice");

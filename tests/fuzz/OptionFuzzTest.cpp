@@ -14,7 +14,7 @@
 #include <mutex>
 #include <thread>
 
-#include "analysis/AnalysisJob.h"
+#include "analysis/AnalysisSession.h"
 #include "core/Error.h"
 #include "session/RunSession.h"
 #include "session/RunSpec.h"

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "analysis/AnalysisJob.h"
+#include "analysis/AnalysisSession.h"
 #include "analysis/LossSurface.h"
 #include "core/Error.h"
 #include "core/data/DatasetReaders.h"

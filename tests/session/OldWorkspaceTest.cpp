@@ -13,7 +13,7 @@
 #include <map>
 #include <sstream>
 
-#include "analysis/AnalysisJob.h"
+#include "analysis/AnalysisSession.h"
 #include "analysis/Metrics.h"
 #include "core/store/RunStore.h"
 #include "core/store/Workspace.h"

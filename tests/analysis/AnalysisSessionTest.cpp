@@ -1,4 +1,4 @@
-// The analysis job (analysis/AnalysisJob.h): cancellation inside the Hessian products, what a failed
+// The analysis job (analysis/AnalysisSession.h): cancellation inside the Hessian products, what a failed
 // stage leaves behind, and a session that keeps its slice directions across analyses.
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "analysis/AnalysisJob.h"
+#include "analysis/AnalysisSession.h"
 #include "core/Error.h"
 #include "tests/support/FileHelpers.h"
 #include "tests/support/SyntheticData.h"
@@ -58,7 +58,7 @@ class CancelAtStage : public AnalysisObserver {
   std::atomic<bool>& cancel_;
 };
 
-TEST(AnalysisJob, CancellingInsideTheHessianKeepsTheFinishedStagesOnly) {
+TEST(AnalysisSession, CancellingInsideTheHessianKeepsTheFinishedStagesOnly) {
   Fixture fixture;
   AnalysisRequest request;
   request.hessianTop = 2;
@@ -102,7 +102,7 @@ class FailAtStage : public AnalysisObserver {
   std::string stage_;
 };
 
-TEST(AnalysisJob, AFailingStageLeavesTheFinishedOnesMarkedFailed) {
+TEST(AnalysisSession, AFailingStageLeavesTheFinishedOnesMarkedFailed) {
   Fixture fixture;
   AnalysisRequest request;
   request.mSharpness = true;
@@ -122,7 +122,7 @@ TEST(AnalysisJob, AFailingStageLeavesTheFinishedOnesMarkedFailed) {
 
 // --interpolate's other model is found and loaded with the session: a wrong path or another
 // architecture is refused before any analysis runs (and before any file is written).
-TEST(AnalysisJob, AnInterpolationTargetIsCheckedBeforeAnyAnalysis) {
+TEST(AnalysisSession, AnInterpolationTargetIsCheckedBeforeAnyAnalysis) {
   Fixture fixture;
   AnalysisRequest request;
   request.mSharpness = true;
@@ -147,7 +147,7 @@ TEST(AnalysisJob, AnInterpolationTargetIsCheckedBeforeAnyAnalysis) {
   EXPECT_EQ(analysis["interpolation"]["to"], request.interpolate);
 }
 
-TEST(AnalysisJob, ASessionThatKeepsDirectionsReusesThemAcrossWeights) {
+TEST(AnalysisSession, ASessionThatKeepsDirectionsReusesThemAcrossWeights) {
   Fixture fixture;
   const std::string otherWeights = TinyTanhNet::write(fixture.dir.file("other.pt"), 12, kMnistClasses);
   AnalysisRequest request;
@@ -167,7 +167,7 @@ TEST(AnalysisJob, ASessionThatKeepsDirectionsReusesThemAcrossWeights) {
   EXPECT_NE(test::readText(fixture.dir.file("c") + "/directions.bin"), first);
 }
 
-TEST(AnalysisJob, BottomEigenvaluesAreWrittenUnderHessianBottomAndReadBack) {
+TEST(AnalysisSession, BottomEigenvaluesAreWrittenUnderHessianBottomAndReadBack) {
   Fixture fixture;
   AnalysisRequest request;
   request.hessianTop = 1;
@@ -189,7 +189,7 @@ TEST(AnalysisJob, BottomEigenvaluesAreWrittenUnderHessianBottomAndReadBack) {
   EXPECT_EQ(results.eigenvalues.size(), 1U);
 }
 
-TEST(AnalysisJob, ASliceAlongTheTopHessianEigenvectorsCurvesAsTheirEigenvalues) {
+TEST(AnalysisSession, ASliceAlongTheTopHessianEigenvectorsCurvesAsTheirEigenvalues) {
   // A smooth network (tanh): along a unit eigenvector v the loss is L(0) + lambda t^2 / 2 + O(t^3), so
   // the slice's second difference at the centre is the eigenvalue, up to the cubic term and the slice's
   // float32 evaluation. (A ReLU network's kinks would bend the slice away from its Hessian.)
@@ -220,7 +220,7 @@ TEST(AnalysisJob, ASliceAlongTheTopHessianEigenvectorsCurvesAsTheirEigenvalues) 
   EXPECT_GT(lambda1, lambda2);
 }
 
-TEST(AnalysisJob, SliceOptionsNeedASliceAndAPlaneNeedsThreeModels) {
+TEST(AnalysisSession, SliceOptionsNeedASliceAndAPlaneNeedsThreeModels) {
   const auto flagOf = [](const AnalysisRequest& request) -> std::string {
     try {
       validateAnalysisRequest(request);
@@ -247,7 +247,7 @@ TEST(AnalysisJob, SliceOptionsNeedASliceAndAPlaneNeedsThreeModels) {
   EXPECT_EQ(flagOf(request), "--slice-plane") << "a plane without --slice";
 }
 
-TEST(AnalysisJob, RequestsAreValidatedWithTheFlagNamed) {
+TEST(AnalysisSession, RequestsAreValidatedWithTheFlagNamed) {
   AnalysisRequest request;
   request.split = "validation";
   try {
@@ -282,7 +282,7 @@ TEST(AnalysisJob, RequestsAreValidatedWithTheFlagNamed) {
 
 // What analyze() returns in memory (what the app draws and the store records at once) is what a
 // reader of the directory gets back: every stage fills both the same way.
-TEST(AnalysisJob, TheResultsInMemoryAreWhatTheDirectoryReadsBack) {
+TEST(AnalysisSession, TheResultsInMemoryAreWhatTheDirectoryReadsBack) {
   Fixture fixture;
   AnalysisRequest request;
   request.hessianTop = 2;

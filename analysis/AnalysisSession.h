@@ -4,7 +4,7 @@
 // companion files. The CLI's analyze command, the trainer's periodic analysis and the GUI's workers all
 // run analyses through this, so analysis.json means the same thing wherever it comes from.
 //
-// Plain C++ types only (the network and the tensors live in AnalysisJob.cpp): the GUI can hold a
+// Plain C++ types only (the network and the tensors live in AnalysisSession.cpp): the GUI can hold a
 // session on a worker thread.
 //
 // Files in the output directory:

@@ -1,4 +1,4 @@
-#include "analysis/AnalysisJob.h"
+#include "analysis/AnalysisSession.h"
 
 #include <filesystem>
 #include <optional>
