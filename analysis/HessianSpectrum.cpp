@@ -8,10 +8,10 @@
 #include <stdexcept>
 #include <cmath>
 #include <limits>
-#include <sstream>
 #include <string>
 
 #include "core/Error.h"
+#include "core/NumberFormat.h"
 
 namespace samscape {
 namespace {
@@ -42,12 +42,6 @@ class SpectraOperator {
   double shift_;
   mutable std::int64_t applications_ = 0;
 };
-
-std::string shortNumber(double value) {
-  std::ostringstream out;
-  out << value;  // 1e-10, not std::to_string's 0.000000
-  return out.str();
-}
 
 double topOverKth(const std::vector<double>& eigenvalues, int topK) {
   if (static_cast<int>(eigenvalues.size()) != topK || eigenvalues.back() == 0.0) {

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <sstream>
 #include <string>
 
 #include "analysis/MSharpnessTorch.h"
 #include "core/Error.h"
+#include "core/NumberFormat.h"
 #include "core/Runtime.h"
 #include "core/models/ParameterVector.h"
 #include "core/train/DatasetObjective.h"
@@ -17,12 +17,6 @@
 
 namespace samscape {
 namespace {
-
-std::string shortNumber(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
 
 void checkOptions(const ImageSet& images, const MSharpnessOptions& options) {
   if (images.size() == 0) throw Error("m-sharpness needs at least one example; the image set is empty");

@@ -7,19 +7,13 @@
 #include <cmath>
 #include <limits>
 #include <random>
-#include <sstream>
 #include <string>
 
 #include "core/Error.h"
+#include "core/NumberFormat.h"
 
 namespace samscape {
 namespace {
-
-std::string shortNumber(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
 
 void checkOptions(const SpectralDensityOptions& options) {
   if (options.probes < 1) {

@@ -6,11 +6,11 @@
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cli/StoreCommands.h"
 #include "cli/ExitCodes.h"
 #include "core/Error.h"
+#include "core/NumberFormat.h"
 #include "core/store/RunExport.h"
 
 namespace samscape::cli {
@@ -23,12 +23,6 @@ std::string joined(const std::vector<std::string>& items, const std::string& sep
 }
 
 std::string label(const RunRecord& run) { return "run " + std::to_string(run.id) + " (" + run.name + ")"; }
-
-std::string shortNumber(double value) {
-  std::ostringstream out;
-  out << std::setprecision(6) << value;
-  return out.str();
-}
 
 std::string prettyJson(const std::string& text) {
   try {

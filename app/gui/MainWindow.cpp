@@ -34,6 +34,8 @@
 #include "core/store/RunStore.h"
 #include "core/store/Workspace.h"
 #include "gui/LaunchPanel.h"
+#include "gui/Page.h"
+#include "gui/PageList.h"
 #include "gui/Pages.h"
 #include "gui/RunTableModel.h"
 #include "gui/StudyPage.h"
@@ -51,6 +53,14 @@ const char* const lastArguments = "launch/lastArguments";
 }  // namespace keys
 
 }  // namespace
+
+template <typename T>
+T* MainWindow::pageOfType() const {
+  for (const ShownPage& shown : pages_) {
+    if (auto* page = qobject_cast<T*>(shown.page->widget())) return page;
+  }
+  return nullptr;
+}
 
 MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(parent), workspace_(workspace) {
   setWindowTitle("samscape: Sharpness-Aware Minimization lab");
@@ -113,15 +123,14 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] { refreshPages(); });
 
   tabs_ = new QTabWidget(splitter);
-  curves_ = new CurvesPage(*controller_, tabs_);
-  landscape_ = new LandscapePage(*controller_, tabs_);
-  spectrum_ = new SpectrumPage(*controller_, tabs_);
-  tabs_->addTab(curves_, "Curves");
-  tabs_->addTab(landscape_, "Landscape");
-  tabs_->addTab(spectrum_, "Spectrum");
-  // Studies (grids of runs over seeds) are not about the selected runs: the page stands on its own.
-  study_ = new StudyPage(workspace, tabs_);
-  tabs_->addTab(study_, "Study");
+  const PageContext context{*controller_, workspace};
+  for (const PageEntry& entry : pageList()) {
+    std::unique_ptr<Page> page = entry.create(context, tabs_);
+    tabs_->addTab(page->widget(), entry.title);
+    pages_.push_back({&entry, std::move(page)});
+  }
+  landscape_ = pageOfType<LandscapePage>();
+  study_ = pageOfType<StudyPage>();
   splitter->addWidget(runsPanel);
   splitter->addWidget(tabs_);
   splitter->setStretchFactor(0, 1);
@@ -183,10 +192,7 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   });
 
   auto pageRefresh = [this](int id) {
-    for (RunPage* page : {static_cast<RunPage*>(curves_), static_cast<RunPage*>(landscape_), spectrum_}) {
-      const auto& runs = page->runs();
-      if (std::find(runs.begin(), runs.end(), id) != runs.end()) page->requestRefresh();
-    }
+    for (const ShownPage& shown : pages_) shown.page->runUpdated(id);
     checkScreenshot();
   };
   connect(controller_.get(), &RunController::epochAdded, this, [pageRefresh](int id, int) { pageRefresh(id); });
@@ -344,14 +350,18 @@ void MainWindow::refreshPages() {
       ids.insert(ids.begin(), partner);
     }
   }
-  curves_->setRuns(ids);
-  landscape_->setRuns(ids);
-  spectrum_->setRuns(ids);
+  shownRuns_ = ids;
+  for (const ShownPage& shown : pages_) shown.page->setRuns(ids);
 }
 
 void MainWindow::showStudyPage() { tabs_->setCurrentWidget(study_); }
 
-RunPage* MainWindow::currentPage() const { return qobject_cast<RunPage*>(tabs_->currentWidget()); }
+Page* MainWindow::currentPage() const {
+  for (const ShownPage& shown : pages_) {
+    if (shown.page->widget() == tabs_->currentWidget()) return shown.page.get();
+  }
+  return nullptr;
+}
 
 void MainWindow::updateStatus() {
   int running = 0;
@@ -374,11 +384,11 @@ void MainWindow::exportCurrentView() {
 void MainWindow::exportCurrentData() {
   const QString directory = QFileDialog::getExistingDirectory(this, "Export the current page's data and figures into");
   if (directory.isEmpty()) return;
+  Page* page = currentPage();
+  if (page == nullptr) return;
   QStringList written;
   QString error;
-  const bool exported = currentPage() != nullptr ? currentPage()->exportAll(directory, "samscape", &written, &error)
-                                                 : study_->exportTo(directory, &written, &error);
-  if (!exported) QMessageBox::warning(this, "Export", error);
+  if (!page->exportAll(directory, "samscape", &written, &error)) QMessageBox::warning(this, "Export", error);
 }
 
 void MainWindow::exportLandscapePng() {
@@ -406,12 +416,11 @@ bool MainWindow::exportReport(const QString& directory, QStringList* written, QS
   }
   // Every page draws the selection; the landscape's 3D views must have been shown once to render.
   const int current = tabs_->currentIndex();
-  for (int index = 0; index < tabs_->count(); ++index) {
-    tabs_->setCurrentIndex(index);
+  for (const ShownPage& shown : pages_) {
+    tabs_->setCurrentWidget(shown.page->widget());
     QApplication::processEvents();
-    auto* page = qobject_cast<RunPage*>(tabs_->widget(index));
-    if (page == nullptr) continue;  // the Study page: not about the selected runs
-    if (!page->exportAll(directory, "report", written, error)) {
+    if (!shown.page->showsSelectedRuns()) continue;  // e.g. the Study page
+    if (!shown.page->exportAll(directory, "report", written, error)) {
       tabs_->setCurrentIndex(current);
       return false;
     }
@@ -419,7 +428,7 @@ bool MainWindow::exportReport(const QString& directory, QStringList* written, QS
   tabs_->setCurrentIndex(current);
   // The runs' own metrics, as the table shows them.
   QString csv = "run,epoch,train_loss,train_acc,test_loss,test_acc,lr\n";
-  for (int id : curves_->runs()) {
+  for (int id : shownRuns_) {
     const GuiRun* run = controller_->run(id);
     for (const EpochMetrics& m : run->epochs) {
       csv += QString("\"%1\",%2,%3,%4,%5,%6,%7\n")
@@ -497,14 +506,14 @@ void MainWindow::checkScreenshot() {
     const bool saved = image.save(screenshotPath_, "PNG");
     const QWidget* view = landscape_->view(0);
     const QPoint origin = view->mapTo(this, QPoint(0, 0));
-    // The other pages too, beside it: FILE's name with -curves and -spectrum.
+    // The other pages too, beside it: FILE's name with each page's suffix (-curves, -spectrum).
     const QFileInfo info(screenshotPath_);
     const QString stem = info.dir().filePath(info.completeBaseName());
-    for (const auto& [page, suffix] : {std::pair<QWidget*, const char*>{curves_, "-curves.png"},
-                                       std::pair<QWidget*, const char*>{spectrum_, "-spectrum.png"}}) {
-      tabs_->setCurrentWidget(page);
+    for (const ShownPage& shown : pages_) {
+      if (shown.entry->screenshotSuffix.isEmpty()) continue;
+      tabs_->setCurrentWidget(shown.page->widget());
       QApplication::processEvents();
-      grab().toImage().save(stem + suffix, "PNG");
+      grab().toImage().save(stem + shown.entry->screenshotSuffix, "PNG");
     }
     tabs_->setCurrentWidget(landscape_);
     std::cout << "screenshot " << screenshotPath_.toStdString() << (saved ? "" : " FAILED") << "\n"
@@ -516,7 +525,9 @@ void MainWindow::checkScreenshot() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
-  if ((controller_->anyInFlight() || study_->running()) && screenshotPath_.isEmpty()) {
+  const bool pagesWorking =
+      std::any_of(pages_.begin(), pages_.end(), [](const ShownPage& shown) { return shown.page->working(); });
+  if ((controller_->anyInFlight() || pagesWorking) && screenshotPath_.isEmpty()) {
     const auto answer = QMessageBox::question(
         this, "Runs in flight",
         "Runs are still training. Stop them and quit? They stop after the current step and can be resumed from "
@@ -526,7 +537,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
       return;
     }
   }
-  study_->stopStudy();
+  for (const ShownPage& shown : pages_) shown.page->stopWork();
   controller_->cancelAll();
   controller_->waitForWorkers();
   QSettings settings;

@@ -1,11 +1,13 @@
 #pragma once
-// The samscape window: the launch form (left), the runs panel (top) and the curves, landscape and
-// spectrum pages (bottom) for the selected runs. Training and analysis run on worker threads owned by
-// RunController; this class only reacts to their queued reports.
+// The samscape window: the launch form (left), the runs panel (top) and the pages (bottom, one tab each,
+// in the order of PageList.h): curves, landscape and spectrum of the selected runs, and studies.
+// Training and analysis run on worker threads owned by RunController; this class only reacts to their
+// queued reports.
 
 #include <QMainWindow>
 
 #include <memory>
+#include <vector>
 
 #include "gui/RunController.h"
 
@@ -21,10 +23,10 @@ class RunStore;
 
 namespace samscape::gui {
 
-class CurvesPage;
 class LandscapePage;
 class LaunchPanel;
-class RunPage;
+class Page;
+struct PageEntry;
 class StudyPage;
 class RunTableModel;
 
@@ -49,7 +51,8 @@ class MainWindow : public QMainWindow {
 
   // Saves a grab of the window to `path` once every run in flight has done `epochs` epochs and the
   // analyses due by then, prints the landscape view's place in the grab, then quits the application.
-  // The curves and spectrum pages are saved beside it (FILE's name + -curves.png, -spectrum.png).
+  // The pages with a screenshot suffix in PageList.h are saved beside it (FILE's name + -curves.png,
+  // -spectrum.png).
   void screenshotAfterEpochs(const QString& path, int epochs);
 
   // Writes every page's figures and data for the selected runs into `directory`.
@@ -65,7 +68,10 @@ class MainWindow : public QMainWindow {
   void selectRuns(const std::vector<int>& ids);
   void refreshPages();
   void checkScreenshot();
-  RunPage* currentPage() const;
+  Page* currentPage() const;
+  // The page of type T (LandscapePage, StudyPage) in the page list.
+  template <typename T>
+  T* pageOfType() const;
   void exportCurrentView();
   void exportCurrentData();
   void exportLandscapePng();
@@ -81,9 +87,15 @@ class MainWindow : public QMainWindow {
   QTableView* table_ = nullptr;
   QLineEdit* filterEdit_ = nullptr;
   QTabWidget* tabs_ = nullptr;
-  CurvesPage* curves_ = nullptr;
+  // The tabs, built from pageList() in its order.
+  struct ShownPage {
+    const PageEntry* entry = nullptr;
+    std::unique_ptr<Page> page;
+  };
+  std::vector<ShownPage> pages_;
+  std::vector<int> shownRuns_;  // what the pages about the selected runs show
+  // For what is theirs alone: the landscape's 3D exports and the screenshot's view; --study.
   LandscapePage* landscape_ = nullptr;
-  RunPage* spectrum_ = nullptr;
   StudyPage* study_ = nullptr;
   QLabel* status_ = nullptr;
   QString screenshotPath_;

@@ -298,8 +298,10 @@ void RunController::startPairInterpolation(int pairId) {
   worker->moveToThread(thread);
   connect(thread, &QThread::started, worker, &InterpolationWorker::run);
   connect(thread, &QThread::finished, worker, &QObject::deleteLater);
-  connect(worker, &InterpolationWorker::finished, this, [this, pairId, thread](const QString& directory) {
+  connect(worker, &InterpolationWorker::finished, this,
+          [this, pairId, thread](const QString& directory, const QString& workerProblem) {
     PairInterpolation curve;
+    QString problem = workerProblem;
     try {
       const InterpolationResult result = readInterpolationCsv((directory + "/interpolation.csv").toStdString());
       curve.ts = result.ts;
@@ -310,16 +312,28 @@ void RunController::startPairInterpolation(int pairId) {
         curve.bezierTs = bezier.ts;
         curve.bezierLoss = bezier.loss;
       }
-    } catch (const std::exception&) {
-      // No curve: the interpolation failed (its worker says nothing more); the chart stays empty.
+    } catch (const std::exception& error) {
+      // No curve: the chart stays empty. The worker's own failure is the cause when it has one; a
+      // cancelled worker (the window closing) wrote nothing, which is no failure.
+      if (problem.isEmpty() && !helpersCancel_->load()) problem = QString::fromUtf8(error.what());
     }
     if (!curve.ts.empty()) interpolations_[pairId] = curve;
     interpolationsDone_.insert(pairId);
+    if (!problem.isEmpty()) showPairProblem(pairId, "the interpolation between the pair's solutions failed: " + problem);
     thread->quit();
     Q_EMIT pairInterpolationReady(pairId);
   }, Qt::QueuedConnection);
   helperThreads_.push_back(thread);
   thread->start();
+}
+
+void RunController::showPairProblem(int pairId, const QString& problem) {
+  for (auto& [id, run] : runs_) {
+    if (run.pairId != pairId) continue;
+    // Both runs finished; a message they already carry (an analysis that cannot be read back) stays.
+    run.message = run.message.isEmpty() ? problem : run.message + "; " + problem;
+    Q_EMIT runChanged(id);
+  }
 }
 
 void RunController::cancel(int id) {

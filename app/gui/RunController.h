@@ -65,7 +65,8 @@ class RunController : public QObject {
 
   // Set once both runs of the pair have finished and the interpolation between them has run.
   const PairInterpolation* pairInterpolation(int pairId) const;
-  // Whether the pair's interpolation job has ended (with a curve or without one, when it failed).
+  // Whether the pair's interpolation job has ended (with a curve or without one, when it failed: then
+  // both runs' messages say why, in their rows, and runChanged is emitted for each).
   bool pairInterpolationDone(int pairId) const { return interpolationsDone_.count(pairId) > 0; }
   // Names the workspace holds beyond this window's runs (e.g. asked of its store): the names this
   // controller gives new runs avoid them as well as its own runs' names.
@@ -94,6 +95,8 @@ class RunController : public QObject {
   void startQueued();
   void startRun(GuiRun& run);
   void startPairInterpolation(int pairId);
+  // A pair's failure that is neither run's own (its interpolation): shown in both runs' rows.
+  void showPairProblem(int pairId, const QString& problem);
   // A run cancelled before it started, or refused at its start, removes the directory the window
   // claimed for it when that holds nothing (or only the refused run's run.lock).
   void releaseUnstartedDirectory(GuiRun& run);

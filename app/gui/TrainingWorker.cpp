@@ -115,8 +115,9 @@ InterpolationWorker::InterpolationWorker(QString fromRun, QString toRun, QString
 
 void InterpolationWorker::run() {
   yieldTheCpuToTheWindow();
+  QString problem;
   try {
-    const SavedModel from = locateSavedModel(fromRun_.toStdString());
+    const SavedModel from = locateSavedModel(fromRun_.toStdString(), "--checkpoint");
     AnalysisModel model;
     model.run = from.config;
     model.weightsPath = from.weightsPath;
@@ -129,10 +130,11 @@ void InterpolationWorker::run() {
     request.batchSize = from.config.evalBatchSize;
     AnalysisSession session(model, request);
     session.analyze("", "", outDir_.toStdString(), nullptr, cancel_.get());
-  } catch (const std::exception&) {
-    // No curve then; the landscape page keeps its interpolation chart empty.
+  } catch (const std::exception& error) {
+    // No curve then (or only what finished before the throw); the controller shows why in the pair's rows.
+    problem = QString::fromUtf8(error.what());
   }
-  Q_EMIT finished(outDir_);
+  Q_EMIT finished(outDir_, problem);
 }
 
 void TrainingWorker::run() {

@@ -38,7 +38,8 @@ class TrainingWorker : public QObject {
 };
 
 // The 1D interpolation from one run's final weights to another's (a pair's SGD and SAM solutions),
-// on the first `subset` test examples, written to `outDir`.
+// on the first `subset` test examples, written to `outDir`: what `samscape-cli analyze --checkpoint
+// FROM --interpolate TO --bezier` does, whose flags its messages name.
 class InterpolationWorker : public QObject {
   Q_OBJECT
  public:
@@ -49,7 +50,9 @@ class InterpolationWorker : public QObject {
  public Q_SLOTS:
   void run();
  Q_SIGNALS:
-  void finished(const QString& outDir);  // interpolation.csv is there unless it failed
+  // interpolation.csv is there unless it failed, when `problem` says why (the file or run directory and
+  // what is wrong with it); `problem` is empty when it ran to the end or was cancelled.
+  void finished(const QString& outDir, const QString& problem);
 
  private:
   QString fromRun_;

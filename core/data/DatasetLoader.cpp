@@ -5,23 +5,16 @@
 #include <cstdint>
 #include <numeric>
 #include <random>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/Error.h"
+#include "core/NumberFormat.h"
 #include "core/data/DatasetReaders.h"
 
 namespace samscape {
 namespace {
-
-// A flag's value echoed in a message; six significant digits are plenty to recognise it.
-std::string formatValue(double value) {
-  std::ostringstream stream;
-  stream << value;
-  return stream.str();
-}
 
 // Rounds half away from zero, as std::llround does, for a non-negative count.
 std::size_t roundedCount(double fraction, std::size_t total) {
@@ -82,10 +75,10 @@ void validateOptions(const DatasetOptions& options) {
   }
   // Written so that NaN fails too.
   if (!(options.valFraction >= 0.0 && options.valFraction < 1.0)) {
-    throw ConfigError("--val-fraction", formatValue(options.valFraction), "must be in [0, 1)");
+    throw ConfigError("--val-fraction", shortNumber(options.valFraction), "must be in [0, 1)");
   }
   if (!(options.labelNoise >= 0.0 && options.labelNoise <= 1.0)) {
-    throw ConfigError("--label-noise", formatValue(options.labelNoise), "must be in [0, 1]");
+    throw ConfigError("--label-noise", shortNumber(options.labelNoise), "must be in [0, 1]");
   }
 }
 
@@ -155,13 +148,13 @@ ChannelStatistics computeChannelStatistics(const ImageSet& images) {
 
 std::int64_t applySymmetricLabelNoise(ImageSet& images, double rate, std::uint64_t seed) {
   if (!(rate >= 0.0 && rate <= 1.0)) {
-    throw ConfigError("--label-noise", formatValue(rate), "must be in [0, 1]");
+    throw ConfigError("--label-noise", shortNumber(rate), "must be in [0, 1]");
   }
   const std::size_t total = images.size();
   const std::size_t noisyCount = roundedCount(rate, total);
   if (noisyCount == 0) return 0;
   if (images.numClasses < 2) {
-    throw ConfigError("--label-noise", formatValue(rate),
+    throw ConfigError("--label-noise", shortNumber(rate),
                       "needs at least 2 classes to give an example a different label");
   }
   std::mt19937_64 engine(seed);
@@ -205,11 +198,11 @@ DatasetSplits loadDataset(const DatasetOptions& options) {
   const std::size_t validationCount = roundedCount(options.valFraction, available);
   if (options.valFraction > 0.0 && validationCount == 0) {
     throw ConfigError(
-        "--val-fraction", formatValue(options.valFraction),
+        "--val-fraction", shortNumber(options.valFraction),
         "gives an empty validation set for " + std::to_string(available) + " training examples");
   }
   if (validationCount >= available) {
-    throw ConfigError("--val-fraction", formatValue(options.valFraction),
+    throw ConfigError("--val-fraction", shortNumber(options.valFraction),
                       "leaves no training examples out of " + std::to_string(available));
   }
   const std::size_t trainCount = available - validationCount;

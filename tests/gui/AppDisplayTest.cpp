@@ -85,6 +85,10 @@ TEST(AppDisplayTest, DemoScreenshotShowsTheLandscape) {
 
   const QImage image(png);
   ASSERT_FALSE(image.isNull()) << png.toStdString();
+  // The pages with a screenshot suffix in the page list (app/gui/PageList.cpp) are saved beside it.
+  for (const char* beside : {"demo-curves.png", "demo-spectrum.png"}) {
+    EXPECT_FALSE(QImage(QString::fromStdString(dir.file(beside))).isNull()) << beside;
+  }
   const PixelStatistics whole = statisticsOf(image, image.rect());
   EXPECT_GT(whole.grayStdDev, 10.0);
 

@@ -1,6 +1,7 @@
 // RunController end to end on the tiny dataset: a pair trains on worker threads with analyses every
 // epoch, exactly as `samscape-cli train` would (same metrics), with shared slice directions, the pair's
-// interpolation and the store's records; a cancelled run stops within a step and resumes to the end.
+// interpolation (or why it failed) and the store's records; a cancelled run stops within a step and
+// resumes to the end.
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
@@ -337,6 +338,38 @@ TEST_F(RunControllerTest, ARunRefusedAtItsStartFailsNamingTheFlagAndLeavesNoDire
   EXPECT_EQ(controller.run(id)->status, RunStatus::Failed);
   EXPECT_TRUE(controller.run(id)->message.contains("--grid")) << controller.run(id)->message.toStdString();
   EXPECT_FALSE(QFileInfo::exists(directory)) << "the refused run left " << directory.toStdString();
+}
+
+// A pair's interpolation that cannot run says why in both runs' rows, naming the run directory at
+// fault, rather than leave the landscape's chart empty without a word. Here the run that ends first
+// loses its weights before its partner ends (when the interpolation starts).
+TEST_F(RunControllerTest, AFailedPairInterpolationShowsWhyInThePairsRows) {
+  QSignalSpy interpolated(&controller, &gui::RunController::pairInterpolationReady);
+  const auto [sgdId, samId] = controller.launchPair(test::specFromFlags(test::tinyTrainFlags(dataDir)));
+  const int sgd = sgdId;
+  const int sam = samId;
+  QString withoutWeights;
+  QObject::connect(&controller, &gui::RunController::runEnded, &controller, [&](int id) {
+    if (!withoutWeights.isEmpty() || !controller.run(controller.partnerOf(id))->inFlight()) return;
+    withoutWeights = outDir(id);
+    std::filesystem::remove_all((withoutWeights + "/checkpoints").toStdString());
+    std::filesystem::remove((withoutWeights + "/model.pt").toStdString());
+  });
+  ASSERT_TRUE(waitUntilEnded(sgd));
+  ASSERT_TRUE(waitUntilEnded(sam));
+  ASSERT_FALSE(withoutWeights.isEmpty());
+  ASSERT_TRUE(interpolated.count() > 0 || interpolated.wait(kTimeoutMs));
+
+  const int pairId = controller.run(sgd)->pairId;
+  EXPECT_TRUE(controller.pairInterpolationDone(pairId));
+  EXPECT_EQ(controller.pairInterpolation(pairId), nullptr);
+  for (int id : {sgd, sam}) {
+    const gui::GuiRun& run = *controller.run(id);
+    EXPECT_EQ(run.status, RunStatus::Finished);
+    EXPECT_TRUE(run.message.contains("interpolation")) << run.message.toStdString();
+    EXPECT_TRUE(run.message.contains(withoutWeights)) << run.message.toStdString();
+    EXPECT_TRUE(run.message.contains("neither a checkpoint nor a model.pt")) << run.message.toStdString();
+  }
 }
 
 TEST_F(RunControllerTest, QueuedRunsWaitForAFreeSlotAndCancelAtOnce) {
