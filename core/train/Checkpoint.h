@@ -7,6 +7,7 @@
 //   latest                   the name of the newest complete checkpoint
 // A checkpoint is written into epoch-NNN.tmp/ and renamed into place before `latest` is replaced
 // (itself by a rename), so a crash at any moment leaves the previous checkpoint as the latest.
+// Finding the latest one needs no LibTorch: CheckpointFiles.h.
 // LibTorch header: not for the GUI.
 
 #include <cstdint>
@@ -15,7 +16,8 @@
 
 #include "core/models/Network.h"
 #include "core/optim/Optimizer.h"
-#include "core/train/TrainingObserver.h"
+#include "core/train/CheckpointFiles.h"
+#include "core/train/EpochMetrics.h"
 
 namespace samscape {
 
@@ -33,9 +35,6 @@ struct CheckpointState {
 // Returns the checkpoint's directory.
 std::string writeCheckpoint(const std::string& checkpointsDir, Network& network, const Optimizer& optimizer,
                             const CheckpointState& state);
-
-// The newest complete checkpoint's directory in `checkpointsDir`; throws Error when there is none.
-std::string latestCheckpoint(const std::string& checkpointsDir);
 
 // Restores network, optimizer and LibTorch's CPU generator; returns the rest. Throws Error naming
 // the checkpoint on a missing or malformed file.
