@@ -7,6 +7,7 @@
 #include "core/optim/rules/AsamRule.h"
 #include "core/optim/rules/GsamRule.h"
 #include "core/optim/rules/LookSamRule.h"
+#include "core/optim/rules/MomentumSamRule.h"
 #include "core/optim/rules/PlainGradientRule.h"
 #include "core/optim/rules/SamRule.h"
 
@@ -29,6 +30,7 @@ const std::vector<RuleFactory>& factories() {
       registered<AsamRule>(),
       registered<GsamRule>(),
       registered<LookSamRule>(),
+      registered<MomentumSamRule>(),
   };
   return list;
 }
