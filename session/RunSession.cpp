@@ -7,7 +7,7 @@
 #include "core/store/RunStore.h"
 #include "core/store/StoreRecorder.h"
 #include "core/store/Workspace.h"
-#include "core/train/Checkpoint.h"
+#include "core/train/CheckpointFiles.h"
 #include "core/train/RunDirectory.h"
 #include "core/train/Trainer.h"
 #include "session/AnalysisRecords.h"

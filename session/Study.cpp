@@ -19,7 +19,7 @@
 #include "core/store/RunStore.h"
 #include "core/store/Workspace.h"
 #include "analysis/PeriodicAnalysis.h"
-#include "core/train/Checkpoint.h"
+#include "core/train/CheckpointFiles.h"
 #include "core/train/RunDirectory.h"
 #include "session/RunSession.h"
 #include "session/StudySummary.h"

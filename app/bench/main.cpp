@@ -31,6 +31,7 @@
 #include "core/Error.h"
 #include "core/Runtime.h"
 #include "core/models/ParameterVector.h"
+#include "core/optim/rules/SharpnessRules.h"
 #include "core/train/DatasetObjective.h"
 #include "core/train/DataParallelStep.h"
 #include "core/train/Evaluation.h"
@@ -44,7 +45,7 @@ struct Variant {
   std::string label;
   OptimizerSpec spec;
   std::unique_ptr<Optimizer> optimizer;
-  GradientRuleMemory memory;  // LookSAM's g_v
+  std::unique_ptr<SharpnessRule> rule;  // its state (LookSAM's g_v) carries from step to step
   std::int64_t steps = 0;     // LookSAM's schedule counts them
   double bestSecondsPerStep = std::numeric_limits<double>::infinity();
   std::vector<double> secondsPerRound;
@@ -60,7 +61,7 @@ double medianRatio(const Variant& a, const Variant& b) {
   return n % 2 == 1 ? ratios[n / 2] : 0.5 * (ratios[n / 2 - 1] + ratios[n / 2]);
 }
 
-OptimizerSpec specFor(OptimizerKind kind, std::int64_t m) {
+OptimizerSpec specFor(const std::string& kind, std::int64_t m) {
   OptimizerSpec spec;
   spec.kind = kind;
   spec.m = m;
@@ -94,12 +95,12 @@ double benchmarkModel(const std::string& name, std::int64_t batchSize, int round
 
   std::vector<Variant> variants;
   for (const auto& [label, spec] : std::vector<std::pair<std::string, OptimizerSpec>>{
-           {"sgd", specFor(OptimizerKind::Sgd, 0)},
-           {"sam", specFor(OptimizerKind::Sam, 0)},
-           {"sam m=32", specFor(OptimizerKind::Sam, std::min<std::int64_t>(32, batchSize))},
-           {"asam", specFor(OptimizerKind::Asam, 0)},
-           {"gsam", specFor(OptimizerKind::Gsam, 0)},
-           {"looksam k=5", specFor(OptimizerKind::LookSam, 0)}}) {
+           {"sgd", specFor("sgd", 0)},
+           {"sam", specFor("sam", 0)},
+           {"sam m=32", specFor("sam", std::min<std::int64_t>(32, batchSize))},
+           {"asam", specFor("asam", 0)},
+           {"gsam", specFor("gsam", 0)},
+           {"looksam k=5", specFor("looksam", 0)}}) {
     Variant variant;
     variant.label = label;
     variant.spec = spec;
@@ -109,11 +110,12 @@ double benchmarkModel(const std::string& name, std::int64_t batchSize, int round
   auto step = [&](Variant& variant) {
     StepContext context;
     context.globalStep = variant.steps++;
-    context.memory = &variant.memory;
+    context.rule = variant.rule.get();
     trainingStep(replicas, *variant.optimizer, variant.spec, batch, nullptr, context);
   };
   for (auto& variant : variants) {
     variant.optimizer = makeOptimizer(replicas.front().parameters, variant.spec);
+    variant.rule = makeSharpnessRule(variant.spec.kind);
     step(variant);  // warm-up
   }
   for (int round = 0; round < rounds; ++round) {
@@ -121,7 +123,7 @@ double benchmarkModel(const std::string& name, std::int64_t batchSize, int round
       const auto start = Clock::now();
       // trainingStep returns host numbers, so each step has finished on the device when it returns.
       // A round of LookSAM spans whole periods of k steps, so that each round holds its share of ascents.
-      const int count = variant.spec.kind == OptimizerKind::LookSam
+      const int count = variant.spec.kind == "looksam"
                             ? stepsPerRound * static_cast<int>(variant.spec.lookSamK)
                             : stepsPerRound;
       for (int i = 0; i < count; ++i) step(variant);

@@ -309,7 +309,7 @@ bool MainWindow::launchSingle() {
     RunSpec spec = launch_->resolve();
     launch_->showProblem({});
     QSettings().setValue(keys::lastArguments, launch_->arguments());
-    spec.name = QString::fromStdString(nameOf(spec.config.optimizer.kind)).toUpper().toStdString() + " " +
+    spec.name = QString::fromStdString(spec.config.optimizer.kind).toUpper().toStdString() + " " +
                 (spec.config.model.modelFile.empty() ? spec.config.model.name : "model file");
     selectRuns({controller_->enqueue(spec)});
     return true;
@@ -344,7 +344,7 @@ void MainWindow::refreshPages() {
   if (ids.size() == 1 && controller_->partnerOf(ids.front()) >= 0) {
     const int partner = controller_->partnerOf(ids.front());
     const GuiRun* run = controller_->run(ids.front());
-    if (run != nullptr && run->spec.config.optimizer.kind == OptimizerKind::Sgd) {
+    if (run != nullptr && run->spec.config.optimizer.kind == "sgd") {
       ids.push_back(partner);
     } else {
       ids.insert(ids.begin(), partner);

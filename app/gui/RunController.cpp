@@ -30,7 +30,7 @@ constexpr qint64 kProgressRedrawMs = 250;
 
 QString GuiRun::optimizerLabel() const {
   const auto& o = spec.config.optimizer;
-  QString label = QString::fromStdString(nameOf(o.kind)).toUpper();
+  QString label = QString::fromStdString(o.kind).toUpper();
   if (o.sharpnessAware()) {
     label += QString(" rho=%1").arg(o.effectiveRho());
     if (o.m > 0) label += QString(" m=%1").arg(o.m);
@@ -126,8 +126,8 @@ std::pair<int, int> RunController::launchPair(const RunSpec& base) {
   const QString prefix = QDir(runsDirectory_).filePath(stamp + QString("-pair%1").arg(pairId));
   RunSpec sgd = base;
   RunSpec sam = base;
-  sgd.config.optimizer.kind = OptimizerKind::Sgd;
-  sam.config.optimizer.kind = OptimizerKind::Sam;
+  sgd.config.optimizer.kind = "sgd";
+  sam.config.optimizer.kind = "sam";
   sgd.config.outDir = claimRunDirectory(runsDirectory_.toStdString(), QFileInfo(prefix + "-sgd").fileName().toStdString());
   sam.config.outDir = claimRunDirectory(runsDirectory_.toStdString(), QFileInfo(prefix + "-sam").fileName().toStdString());
   sgd.name = pairName(pairId, "SGD").toStdString();
@@ -286,7 +286,7 @@ void RunController::startPairInterpolation(int pairId) {
   const GuiRun* sam = nullptr;
   for (const auto& [id, candidate] : runs_) {
     if (candidate.pairId != pairId) continue;
-    (candidate.spec.config.optimizer.kind == OptimizerKind::Sgd ? sgd : sam) = &candidate;
+    (candidate.spec.config.optimizer.kind == "sgd" ? sgd : sam) = &candidate;
   }
   if (sgd == nullptr || sam == nullptr) return;
   const QString out = QString::fromStdString(sgd->spec.config.outDir) + "/analysis/pair-interpolation";

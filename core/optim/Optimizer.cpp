@@ -4,6 +4,7 @@
 #include <torch/optim/sgd.h>
 
 #include <sstream>
+#include <type_traits>
 
 #include "core/Error.h"
 
@@ -32,6 +33,21 @@ class LibTorchOptimizer final : public Optimizer {
   }
 
   std::string describe() const override { return description_; }
+
+  std::vector<torch::Tensor> momentumBuffers() const override {
+    std::vector<torch::Tensor> buffers;
+    if constexpr (std::is_same_v<TorchOptimizer, torch::optim::SGD>) {
+      // LibTorch keys a parameter's state by its TensorImpl (torch/optim/sgd.cpp), a restored one too.
+      const auto& state = optimizer_.state();
+      for (const auto& parameter : optimizer_.param_groups().front().params()) {
+        const auto found = state.find(parameter.unsafeGetTensorImpl());
+        buffers.push_back(found == state.end()
+                              ? torch::Tensor()
+                              : static_cast<const torch::optim::SGDParamState&>(*found->second).momentum_buffer());
+      }
+    }
+    return buffers;
+  }
 
   void saveState(torch::serialize::OutputArchive& archive) const override { optimizer_.save(archive); }
   void loadState(torch::serialize::InputArchive& archive) override { optimizer_.load(archive); }

@@ -36,6 +36,10 @@ class Optimizer {
   virtual void setLearningRate(double rate) = 0;
   virtual double learningRate() const = 0;
   virtual std::string describe() const = 0;
+  // The SGD momentum buffer of each parameter, in the order of the list the optimizer was built on
+  // (undefined before the parameter's first step, or without momentum); empty for Adam. Gradient rules
+  // may perturb along it (RuleContext::base).
+  virtual std::vector<torch::Tensor> momentumBuffers() const = 0;
   // Momentum buffers, Adam moments and step counts, for checkpoints.
   virtual void saveState(torch::serialize::OutputArchive& archive) const = 0;
   virtual void loadState(torch::serialize::InputArchive& archive) = 0;

@@ -5,65 +5,9 @@
 #include <algorithm>
 #include <exception>
 
+#include "core/optim/rules/TensorLists.h"
+
 namespace samscape {
-namespace {
-
-// The joint L2 norm of a list of tensors, with one synchronization.
-double jointNorm(const std::vector<torch::Tensor>& tensors) {
-  std::vector<torch::Tensor> norms;
-  for (const auto& tensor : tensors) {
-    if (tensor.defined()) norms.push_back(tensor.norm().to(torch::kFloat64));
-  }
-  if (norms.empty()) return 0.0;
-  return torch::stack(norms).pow(2).sum().sqrt().item<double>();
-}
-
-std::vector<torch::Tensor> gradients(const std::vector<torch::Tensor>& parameters) {
-  std::vector<torch::Tensor> result;
-  result.reserve(parameters.size());
-  for (const auto& parameter : parameters) result.push_back(parameter.grad());
-  return result;
-}
-
-}  // namespace
-
-std::vector<torch::Tensor> sharpnessPerturbation(const std::vector<torch::Tensor>& parameters,
-                                                 const OptimizerSpec& spec) {
-  torch::NoGradGuard noGrad;
-  const double rho = spec.effectiveRho();
-  const bool adaptive = spec.kind == OptimizerKind::Asam;
-  std::vector<torch::Tensor> scaled;  // T g for ASAM, g for SAM
-  std::vector<torch::Tensor> scale;   // T for ASAM
-  for (const auto& parameter : parameters) {
-    const torch::Tensor& grad = parameter.grad();
-    if (!grad.defined()) {
-      scaled.emplace_back();
-      scale.emplace_back();
-      continue;
-    }
-    if (adaptive) {
-      scale.push_back(parameter.detach().abs().add(spec.asamEta));
-      scaled.push_back(grad * scale.back());
-    } else {
-      scale.emplace_back();
-      scaled.push_back(grad);
-    }
-  }
-  const double norm = jointNorm(scaled);
-  std::vector<torch::Tensor> perturbation;
-  perturbation.reserve(parameters.size());
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    if (!scaled[i].defined() || norm == 0.0) {
-      perturbation.push_back(torch::zeros_like(parameters[i]));
-    } else if (adaptive) {
-      perturbation.push_back(scaled[i] * scale[i] * (rho / norm));  // rho T (T g) / ||T g||
-    } else {
-      perturbation.push_back(scaled[i] * (rho / norm));
-    }
-  }
-  return perturbation;
-}
-
 namespace {
 
 // Adds weight * tensors into sum, entry by entry (undefined entries stay undefined until defined).
@@ -96,7 +40,7 @@ void rangeGradient(const std::vector<torch::Tensor>& parameters, BatchObjective&
   for (std::int64_t part = 0; part < parts; ++part) {
     const std::int64_t microEnd = microBegin + size / parts + (part < size % parts ? 1 : 0);
     objective.lossAndGradient(microBegin, microEnd, pass);
-    addWeighted(sum, gradients(parameters), static_cast<double>(microEnd - microBegin) / static_cast<double>(size));
+    addWeighted(sum, gradientsOf(parameters), static_cast<double>(microEnd - microBegin) / static_cast<double>(size));
     microBegin = microEnd;
   }
   setGradients(parameters, sum);
@@ -109,28 +53,13 @@ std::vector<torch::Tensor> detachedCopies(const std::vector<torch::Tensor>& tens
   return copies;
 }
 
-// The dot product of two lists of tensors, in double.
-double jointDot(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
-  std::vector<torch::Tensor> products;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i].defined() && b[i].defined()) products.push_back((a[i].to(torch::kFloat64) * b[i].to(torch::kFloat64)).sum());
-  }
-  if (products.empty()) return 0.0;
-  return torch::stack(products).sum().item<double>();
-}
-
 }  // namespace
 
-bool takesAscent(const OptimizerSpec& spec, std::int64_t globalStep, const GradientRuleMemory& memory) {
-  if (!spec.sharpnessAware()) return false;
-  if (spec.kind != OptimizerKind::LookSam) return true;
-  return memory.lookSamOrthogonal.empty() || spec.lookSamK <= 1 || globalStep % spec.lookSamK == 0;
-}
-
 std::vector<torch::Tensor> computeStepGradient(const std::vector<torch::Tensor>& parameters, BatchObjective& objective,
-                                               const OptimizerSpec& spec, bool ascent) {
+                                               const SharpnessRule& rule, const RuleContext& step, bool ascent) {
+  const OptimizerSpec& spec = step.spec;
   const std::int64_t size = objective.size();
-  if (!spec.sharpnessAware() || !ascent) {
+  if (!rule.sharpnessAware() || !ascent) {
     rangeGradient(parameters, objective, 0, size, PassKind::Clean, spec.accumulate);
     return {};
   }
@@ -156,28 +85,33 @@ std::vector<torch::Tensor> computeStepGradient(const std::vector<torch::Tensor>&
       for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].copy_(weights[i]);
     }
   } restore{parameters, weights};
+  // A perturbation formed from what the rule or the base optimizer holds needs no clean pass: the
+  // step's one pass is then at the perturbed weights, and it is the step's reported pass.
+  const bool alongGradient = rule.perturbsAlongGradient();
   for (std::int64_t begin = 0; begin < size; begin += chunk) {
     const std::int64_t end = std::min(size, begin + chunk);
     const double weight = static_cast<double>(end - begin) / static_cast<double>(size);
-    rangeGradient(parameters, objective, begin, end, PassKind::Clean, parts);
-    if (spec.needsCleanGradient()) {
-      torch::NoGradGuard noGrad;
-      if (chunked) {
-        addWeighted(clean, gradients(parameters), weight);
-      } else {
-        clean = detachedCopies(gradients(parameters));
+    if (alongGradient) {
+      rangeGradient(parameters, objective, begin, end, PassKind::Clean, parts);
+      if (rule.needsCleanGradient()) {
+        torch::NoGradGuard noGrad;
+        if (chunked) {
+          addWeighted(clean, gradientsOf(parameters), weight);
+        } else {
+          clean = detachedCopies(gradientsOf(parameters));
+        }
       }
     }
-    const std::vector<torch::Tensor> perturbation = sharpnessPerturbation(parameters, spec);
+    const std::vector<torch::Tensor> perturbation = rule.perturbation(parameters, step);
     {
       torch::NoGradGuard noGrad;
       for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].add_(perturbation[i]);
     }
-    rangeGradient(parameters, objective, begin, end, PassKind::Perturbed, parts);
+    rangeGradient(parameters, objective, begin, end, alongGradient ? PassKind::Perturbed : PassKind::Clean, parts);
     torch::NoGradGuard noGrad;
     for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].copy_(weights[i]);
     if (!chunked) break;
-    addWeighted(averaged, gradients(parameters), weight);
+    addWeighted(averaged, gradientsOf(parameters), weight);
   }
   if (chunked) {
     torch::NoGradGuard noGrad;
@@ -186,48 +120,9 @@ std::vector<torch::Tensor> computeStepGradient(const std::vector<torch::Tensor>&
   return clean;
 }
 
-void finishStepGradient(const std::vector<torch::Tensor>& parameters, const std::vector<torch::Tensor>& clean,
-                        const OptimizerSpec& spec, bool ascent, GradientRuleMemory& memory) {
-  if (!spec.needsCleanGradient()) return;
-  torch::NoGradGuard noGrad;
-  const std::vector<torch::Tensor> current = gradients(parameters);
-  if (spec.kind == OptimizerKind::Gsam) {
-    if (!ascent) return;
-    // g_sam - alpha * (g - (g.g_sam / |g_sam|^2) g_sam); a zero g_sam leaves g_sam - alpha g.
-    const double samNormSquared = jointDot(current, current);
-    const double projection = samNormSquared > 0.0 ? jointDot(clean, current) / samNormSquared : 0.0;
-    for (std::size_t i = 0; i < parameters.size(); ++i) {
-      if (!current[i].defined() || !clean[i].defined()) continue;
-      parameters[i].mutable_grad() = current[i] - spec.gsamAlpha * (clean[i] - projection * current[i]);
-    }
-    return;
-  }
-  // LookSAM
-  if (ascent) {
-    // g_v = g_sam - (g.g_sam / |g|^2) g; the step itself is SAM's.
-    const double cleanNormSquared = jointDot(clean, clean);
-    const double projection = cleanNormSquared > 0.0 ? jointDot(clean, current) / cleanNormSquared : 0.0;
-    memory.lookSamOrthogonal.assign(parameters.size(), torch::Tensor());
-    for (std::size_t i = 0; i < parameters.size(); ++i) {
-      if (!current[i].defined() || !clean[i].defined()) continue;
-      memory.lookSamOrthogonal[i] = current[i] - projection * clean[i];
-    }
-    return;
-  }
-  // g + alpha (|g| / |g_v|) g_v; a zero g_v (g_sam parallel to g) leaves g.
-  const double cleanNorm = jointNorm(current);
-  const double orthogonalNorm = jointNorm(memory.lookSamOrthogonal);
-  if (!(orthogonalNorm > 0.0)) return;
-  const double factor = spec.lookSamAlpha * cleanNorm / orthogonalNorm;
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    if (!current[i].defined() || !memory.lookSamOrthogonal[i].defined()) continue;
-    parameters[i].mutable_grad() = current[i] + factor * memory.lookSamOrthogonal[i].to(current[i].device());
-  }
-}
-
 void clipGradientNorm(const std::vector<torch::Tensor>& parameters, double maxNorm) {
   if (maxNorm <= 0.0) return;
-  const double norm = jointNorm(gradients(parameters));
+  const double norm = jointNorm(gradientsOf(parameters));
   if (norm <= maxNorm) return;
   torch::NoGradGuard noGrad;
   const double factor = maxNorm / norm;

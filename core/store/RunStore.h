@@ -18,8 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "core/RunStatus.h"
 #include "core/store/Workspace.h"
-#include "core/train/TrainingObserver.h"
+#include "core/train/EpochMetrics.h"
 
 struct sqlite3;
 

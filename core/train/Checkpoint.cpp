@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/Error.h"
+#include "core/optim/rules/SharpnessRule.h"
 #include "core/train/RunDirectory.h"
 
 namespace samscape {
@@ -103,10 +104,38 @@ void requireOptimizerStateFits(torch::serialize::InputArchive& archive, const st
   }
 }
 
+// A rule's tensors in optimizer.pt, each under the rule's prefix (its name and '_'), so that no rule's
+// name meets the base optimizer's or another rule's.
+std::string ruleStatePrefix(const SharpnessRule& rule) { return rule.name() + "_"; }
+
+class ArchiveRuleStateWriter final : public RuleStateWriter {
+ public:
+  ArchiveRuleStateWriter(torch::serialize::OutputArchive& archive, std::string prefix)
+      : archive_(archive), prefix_(std::move(prefix)) {}
+  void write(const std::string& name, const torch::Tensor& tensor) override { archive_.write(prefix_ + name, tensor); }
+
+ private:
+  torch::serialize::OutputArchive& archive_;
+  std::string prefix_;
+};
+
+class ArchiveRuleStateReader final : public RuleStateReader {
+ public:
+  ArchiveRuleStateReader(torch::serialize::InputArchive& archive, std::string prefix, std::string path)
+      : archive_(archive), prefix_(std::move(prefix)), path_(std::move(path)) {}
+  bool read(const std::string& name, torch::Tensor& tensor) override { return archive_.try_read(prefix_ + name, tensor); }
+  const std::string& path() const override { return path_; }
+
+ private:
+  torch::serialize::InputArchive& archive_;
+  std::string prefix_;
+  std::string path_;
+};
+
 }  // namespace
 
 std::string writeCheckpoint(const std::string& checkpointsDir, Network& network, const Optimizer& optimizer,
-                            const CheckpointState& state) {
+                            const CheckpointState& state, const SharpnessRule* rule) {
   const fs::path root(checkpointsDir);
   const std::string name = epochDirectoryName(state.epochsCompleted);
   const fs::path staging = root / (name + ".tmp");
@@ -119,10 +148,9 @@ std::string writeCheckpoint(const std::string& checkpointsDir, Network& network,
   network.save((staging / "model.pt").string());
   torch::serialize::OutputArchive archive;
   optimizer.saveState(archive);
-  for (std::size_t i = 0; i < state.lookSamOrthogonal.size(); ++i) {
-    if (state.lookSamOrthogonal[i].defined()) {
-      archive.write("looksam_orthogonal_" + std::to_string(i), state.lookSamOrthogonal[i].cpu());
-    }
+  if (rule != nullptr) {
+    ArchiveRuleStateWriter writer(archive, ruleStatePrefix(*rule));
+    rule->saveState(writer);
   }
   {
     // Held for the states only, not for the disk writes: other runs' model builds wait on it.
@@ -151,29 +179,8 @@ std::string writeCheckpoint(const std::string& checkpointsDir, Network& network,
   return final.string();
 }
 
-std::string latestCheckpoint(const std::string& checkpointsDir) {
-  const fs::path latest = fs::path(checkpointsDir) / "latest";
-  std::ifstream in(latest);
-  std::string name;
-  if (!in || !std::getline(in, name) || name.empty()) {
-    throw Error(latest.string() + ": no checkpoint to resume from (the run has not completed an epoch)");
-  }
-  // `latest` holds the name of a directory beside it (epoch-NNN), nothing else: a damaged one must not
-  // lead elsewhere. A NUL byte cuts the path short at the system call ("\0\0\0\0\0\1\0\0" + "1" named
-  // the checkpoints folder itself, found by tests/fuzz); a '/' or ".." would leave the folder. The
-  // error_code overload: a name too long for the file system is a missing checkpoint, not an exception.
-  if (name.find_first_of(std::string("/\0", 2)) != std::string::npos || name == "." || name == "..") {
-    throw Error(latest.string() + ": does not hold the name of a checkpoint directory (epoch-NNN)");
-  }
-  const fs::path directory = fs::path(checkpointsDir) / name;
-  std::error_code error;
-  if (!fs::is_directory(directory, error)) {
-    throw Error(directory.string() + ": checkpoint named by 'latest' is missing");
-  }
-  return directory.string();
-}
-
-CheckpointState readCheckpoint(const std::string& checkpointDir, Network& network, Optimizer& optimizer) {
+CheckpointState readCheckpoint(const std::string& checkpointDir, Network& network, Optimizer& optimizer,
+                               SharpnessRule* rule) {
   const fs::path directory(checkpointDir);
   const std::string statePath = (directory / "state.json").string();
   std::ifstream in(statePath);
@@ -199,16 +206,9 @@ CheckpointState readCheckpoint(const std::string& checkpointDir, Network& networ
     archive.load_from(optimizerPath);
     requireOptimizerStateFits(archive, network.parameters(), optimizerPath);
     optimizer.loadState(archive);
-    const auto parameters = network.parameters();
-    for (std::size_t i = 0; i < parameters.size(); ++i) {
-      torch::Tensor orthogonal;
-      if (!archive.try_read("looksam_orthogonal_" + std::to_string(i), orthogonal)) continue;
-      if (!orthogonal.sizes().equals(parameters[i].sizes())) {
-        throw Error(optimizerPath + ": cannot restore LookSAM's direction: its tensor " + std::to_string(i) +
-                    " does not have the shape of parameter " + std::to_string(i));
-      }
-      state.lookSamOrthogonal.resize(parameters.size());
-      state.lookSamOrthogonal[i] = orthogonal.to(parameters[i].device(), parameters[i].scalar_type());
+    if (rule != nullptr) {
+      ArchiveRuleStateReader reader(archive, ruleStatePrefix(*rule), optimizerPath);
+      rule->loadState(reader, network.parameters());
     }
     torch::Tensor generatorState;
     archive.read("torch_cpu_generator_state", generatorState);

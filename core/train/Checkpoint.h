@@ -1,12 +1,14 @@
 #pragma once
 // Checkpoints of a training run, one per epoch, in <out>/checkpoints/:
 //   epoch-NNN/model.pt       the weights and batch-norm statistics (Network::save)
-//   epoch-NNN/optimizer.pt   the base optimizer's state (momentum, Adam moments), LookSAM's g_v and
-//                            LibTorch's CPU and CUDA generator states
+//   epoch-NNN/optimizer.pt   the base optimizer's state (momentum, Adam moments), the gradient rule's
+//                            state (named tensors under its prefix: LookSAM's g_v) and LibTorch's CPU
+//                            and CUDA generator states
 //   epoch-NNN/state.json     epoch, global step, data-order RNG state, metrics so far
 //   latest                   the name of the newest complete checkpoint
 // A checkpoint is written into epoch-NNN.tmp/ and renamed into place before `latest` is replaced
 // (itself by a rename), so a crash at any moment leaves the previous checkpoint as the latest.
+// Finding the latest one needs no LibTorch: CheckpointFiles.h.
 // LibTorch header: not for the GUI.
 
 #include <cstdint>
@@ -15,9 +17,12 @@
 
 #include "core/models/Network.h"
 #include "core/optim/Optimizer.h"
-#include "core/train/TrainingObserver.h"
+#include "core/train/CheckpointFiles.h"
+#include "core/train/EpochMetrics.h"
 
 namespace samscape {
+
+class SharpnessRule;
 
 struct CheckpointState {
   int epochsCompleted = 0;
@@ -25,20 +30,16 @@ struct CheckpointState {
   std::string dataOrderState;  // BatchLoader::randomState()
   double seconds = 0.0;        // training time so far
   std::vector<EpochMetrics> epochs;
-  // LookSAM's g_v, one tensor per parameter (empty: none yet, or another optimizer). A checkpoint
-  // without it resumes with an ascent step.
-  std::vector<torch::Tensor> lookSamOrthogonal;
 };
 
-// Returns the checkpoint's directory.
+// Returns the checkpoint's directory. With `rule`, its state goes into optimizer.pt too.
 std::string writeCheckpoint(const std::string& checkpointsDir, Network& network, const Optimizer& optimizer,
-                            const CheckpointState& state);
+                            const CheckpointState& state, const SharpnessRule* rule = nullptr);
 
-// The newest complete checkpoint's directory in `checkpointsDir`; throws Error when there is none.
-std::string latestCheckpoint(const std::string& checkpointsDir);
-
-// Restores network, optimizer and LibTorch's CPU generator; returns the rest. Throws Error naming
-// the checkpoint on a missing or malformed file.
-CheckpointState readCheckpoint(const std::string& checkpointDir, Network& network, Optimizer& optimizer);
+// Restores network, optimizer, the rule's state (when given; what the checkpoint holds of it) and
+// LibTorch's CPU generator; returns the rest. Throws Error naming the checkpoint on a missing or
+// malformed file.
+CheckpointState readCheckpoint(const std::string& checkpointDir, Network& network, Optimizer& optimizer,
+                               SharpnessRule* rule = nullptr);
 
 }  // namespace samscape

@@ -6,6 +6,7 @@
 #include <torch/version.h>
 
 #include "core/optim/SharpnessAwareGradient.h"
+#include "core/optim/rules/SharpnessRules.h"
 #include "core/train/DistributedGroup.h"
 
 namespace samscape {
@@ -197,10 +198,12 @@ StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, c
   torch::Tensor lossSum;
   torch::Tensor correct;
   std::vector<double> shardWeights;
-  GradientRuleMemory noMemory;
-  GradientRuleMemory& memory = context.memory != nullptr ? *context.memory : noMemory;
-  const bool ascent = takesAscent(spec, context.globalStep, memory);
-  std::vector<std::vector<torch::Tensor>> cleanGradients(replicas.size());  // GSAM, LookSAM
+  std::unique_ptr<SharpnessRule> stepRule;  // without the run's rule: a fresh one, for this step only
+  if (context.rule == nullptr) stepRule = makeSharpnessRule(spec.kind);
+  SharpnessRule& rule = context.rule != nullptr ? *context.rule : *stepRule;
+  const RuleContext ruleContext{spec, context.globalStep, &optimizer};
+  const bool ascent = rule.takesAscent(ruleContext);
+  std::vector<std::vector<torch::Tensor>> cleanGradients(replicas.size());  // for rules that need them
   std::int64_t begin = 0;
   for (std::int64_t shard = 0; shard < firstShard; ++shard) begin += shardSize(shard);
   for (std::int64_t r = 0; r < count; ++r) {
@@ -214,7 +217,7 @@ StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, c
                              whole ? batch.labels : batch.labels.slice(0, begin, begin + size).to(replica.device),
                              context.precision);
     begin += size;
-    cleanGradients[static_cast<std::size_t>(r)] = computeStepGradient(replica.parameters, objective, spec, ascent);
+    cleanGradients[static_cast<std::size_t>(r)] = computeStepGradient(replica.parameters, objective, rule, ruleContext, ascent);
     objective.finishStep();
     const torch::Tensor shardLoss = objective.lossSum().to(replicas.front().device);
     const torch::Tensor shardCorrect = objective.correct().to(replicas.front().device);
@@ -222,10 +225,10 @@ StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, c
     correct = correct.defined() ? correct + shardCorrect : shardCorrect;
   }
   std::vector<torch::Tensor> clean = cleanGradients.front();
-  const bool withClean = ascent && spec.needsCleanGradient();
+  const bool withClean = ascent && rule.needsCleanGradient();
   if (shards > 1) {
     // The batch's gradient is the shard-size-weighted mean of the replicas' gradients, and so are the
-    // batch-norm statistics every replica continues from (and GSAM's and LookSAM's clean gradient).
+    // batch-norm statistics every replica continues from (and the clean gradient, for rules that use it).
     torch::NoGradGuard noGrad;
     auto& master = replicas.front();
     auto weightedMean = [&](std::size_t i, auto&& tensorOf) {
@@ -290,7 +293,7 @@ StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, c
       for (auto& replica : replicas) replica.buffers[i].copy_(averages[i]);
     }
   }
-  finishStepGradient(replicas.front().parameters, clean, spec, ascent, memory);
+  rule.finishStepGradient(replicas.front().parameters, clean, ascent, ruleContext);
   clipGradientNorm(replicas.front().parameters, spec.clipNorm);
   optimizer.applyGradients();
   for (std::size_t r = 1; r < replicas.size(); ++r) copyAll(replicas.front().parameters, replicas[r].parameters);

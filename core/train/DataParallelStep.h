@@ -22,6 +22,7 @@
 #include "core/optim/Optimizer.h"
 #include "core/optim/OptimizerSpec.h"
 #include "core/optim/SharpnessAwareGradient.h"
+#include "core/optim/rules/SharpnessRule.h"
 #include "core/train/Precision.h"
 
 namespace samscape {
@@ -46,11 +47,12 @@ struct StepOutcome {
   std::int64_t correct = 0;  // correct predictions at the step's weights
 };
 
-// What a step needs beyond the batch: where it stands in the run (LookSAM's schedule), the memory the
-// gradient rule carries between steps (required for looksam), and the arithmetic of its passes.
+// What a step needs beyond the batch: where it stands in the run (a rule may schedule by it), the
+// run's gradient rule, whose state carries from step to step (null: a fresh rule of spec.kind for this
+// step alone, which suits the rules without state), and the arithmetic of its passes.
 struct StepContext {
   std::int64_t globalStep = 0;  // 0-based
-  GradientRuleMemory* memory = nullptr;
+  SharpnessRule* rule = nullptr;
   Precision precision = Precision::Fp32;
 };
 

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "core/Error.h"
-#include "core/train/Checkpoint.h"
+#include "core/train/CheckpointFiles.h"
 #include "core/train/RunDirectory.h"
 
 namespace samscape {

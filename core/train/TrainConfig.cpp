@@ -10,6 +10,8 @@
 
 #include "core/Error.h"
 #include "core/Runtime.h"
+#include "core/optim/rules/SharpnessRule.h"
+#include "core/optim/rules/SharpnessRules.h"
 
 namespace samscape {
 namespace {
@@ -38,6 +40,44 @@ OptionCost batchMemory(double batch, double setSize, double perExample, const Jo
   char what[96];
   std::snprintf(what, sizeof what, "a batch of %.0f examples in flight, ", batch);
   return {batch * perExample, 0.0, what + formatBytes(perExample) + " each"};
+}
+
+// The sharpness-aware rules' names: "sam, asam, gsam and looksam".
+std::string sharpnessAwareRuleNames() {
+  std::vector<std::string> names;
+  for (const std::string& name : sharpnessRuleNames()) {
+    if (sharpnessRule(name).sharpnessAware()) names.push_back(name);
+  }
+  std::string text;
+  for (std::size_t i = 0; i < names.size(); ++i) text += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+  return text;
+}
+
+// What --rho -1 means, rule by rule: "0.5 for asam, 0.05 for the others" (the most common default is
+// "the others'").
+std::string defaultRhoText() {
+  std::vector<std::pair<double, std::vector<std::string>>> byDefault;  // in registry order
+  for (const std::string& name : sharpnessRuleNames()) {
+    const SharpnessRule& rule = sharpnessRule(name);
+    if (!rule.sharpnessAware()) continue;
+    auto found = std::find_if(byDefault.begin(), byDefault.end(),
+                              [&](const auto& entry) { return entry.first == rule.defaultRho(); });
+    if (found == byDefault.end()) {
+      byDefault.push_back({rule.defaultRho(), {name}});
+    } else {
+      found->second.push_back(name);
+    }
+  }
+  if (byDefault.empty()) return "";
+  const auto common = std::max_element(byDefault.begin(), byDefault.end(), [](const auto& a, const auto& b) {
+    return a.second.size() < b.second.size();
+  });
+  std::string text;
+  for (auto entry = byDefault.begin(); entry != byDefault.end(); ++entry) {
+    if (entry == common) continue;
+    for (const std::string& name : entry->second) text += optionText(entry->first) + " for " + name + ", ";
+  }
+  return text + optionText(common->first) + " for the others";
 }
 
 // Every option of a training run, in the order `train --help` and the launch form show them.
@@ -89,9 +129,17 @@ OptionTable<TrainConfig> makeTrainOptions() {
                           "TorchScript module (torch.jit.save) mapping float [N,C,H,W] to logits, instead of --model"),
                      [](auto& c) -> auto& { return c.model.modelFile; }));
   // Optimization
-  add(choiceOption<C>(info("optimizer", "Optimizer", G::Optimization,
-                           "sam, asam, gsam and looksam wrap the --base optimizer"),
-                      [](auto& c) -> auto& { return c.optimizer.kind; }));
+  // Its choices are the registered rules (core/optim/rules/SharpnessRules.cpp); a rule checks here
+  // what it needs of the other options.
+  OptionInfo optimizer = info("optimizer", "Optimizer", G::Optimization,
+                              sharpnessAwareRuleNames() + " wrap the --base optimizer");
+  optimizer.kind = OptionKind::Choice;
+  optimizer.choices = sharpnessRuleNames();
+  add(fieldOption<C>(optimizer, [](auto& c) -> auto& { return c.optimizer.kind; }, [](const C& c) -> std::string {
+    const SharpnessRule* rule = findSharpnessRule(c.optimizer.kind);
+    if (rule == nullptr) return "expected " + joinNames(sharpnessRuleNames());
+    return rule->configurationProblem(c.optimizer);
+  }));
   add(fieldOption<C>(info("lr", "Learning rate", G::Optimization, "Base learning rate"),
                      [](auto& c) -> auto& { return c.optimizer.learningRate; },
                      [](const C& c) { return unlessPositive(c.optimizer.learningRate); }));
@@ -111,8 +159,8 @@ OptionTable<TrainConfig> makeTrainOptions() {
   add(choiceOption<C>(info("base", "Base optimizer", G::Optimization, "Base optimizer of the sharpness-aware methods"),
                       [](auto& c) -> auto& { return c.optimizer.base; }));
   add(fieldOption<C>(info("rho", "SAM radius (rho)", G::Optimization,
-                          "Neighbourhood radius of the sharpness-aware methods (-1: the default, 0.5 for asam, "
-                          "0.05 for the others)"),
+                          "Neighbourhood radius of the sharpness-aware methods (-1: the default, " + defaultRhoText() +
+                              ")"),
                      [](auto& c) -> auto& { return c.optimizer.rho; },
                      [](const C& c) -> std::string {
                        const double rho = c.optimizer.rho;
@@ -127,9 +175,12 @@ OptionTable<TrainConfig> makeTrainOptions() {
                                    ? "a radius schedule applies only to the sharpness-aware optimizers"
                                    : "";
                       }));
-  add(fieldOption<C>(info("asam-eta", "ASAM eta", G::Optimization, "ASAM: T = |w| + eta"),
-                     [](auto& c) -> auto& { return c.optimizer.asamEta; },
-                     [](const C& c) { return unlessNonNegative(c.optimizer.asamEta); }));
+  // Each rule's own options, with the checks its file gives them.
+  for (const std::string& name : sharpnessRuleNames()) {
+    for (auto& option : liftOptions<C>(sharpnessRule(name).options(), [](auto& c) -> auto& { return c.optimizer; })) {
+      add(std::move(option));
+    }
+  }
   add(fieldOption<C>(info("m", "m-sharpness chunk (m)", G::Optimization,
                           "m-sharpness: a perturbation per chunk of M examples (0: whole batch)"),
                      [](auto& c) -> auto& { return c.optimizer.m; },
@@ -145,38 +196,6 @@ OptionTable<TrainConfig> makeTrainOptions() {
                                 " (each replica perturbs its own shard)";
                        }
                        return "";
-                     }));
-  add(fieldOption<C>(info("gsam-alpha", "GSAM alpha", G::Optimization,
-                          "GSAM: the step uses g_sam - alpha (g - (g.g_sam / |g_sam|^2) g_sam)"),
-                     [](auto& c) -> auto& { return c.optimizer.gsamAlpha; },
-                     [](const C& c) -> std::string {
-                       const auto& o = c.optimizer;
-                       if (const std::string problem = notFinite(o.gsamAlpha); !problem.empty()) return problem;
-                       if (o.gsamAlpha < 0.0) return "must be 0 or positive";
-                       return o.kind != OptimizerKind::Gsam && o.gsamAlpha != OptimizerSpec{}.gsamAlpha
-                                  ? "applies only to --optimizer gsam"
-                                  : "";
-                     }));
-  add(fieldOption<C>(info("looksam-k", "LookSAM period (k)", G::Optimization,
-                          "LookSAM: SAM's full ascent every K steps, its orthogonal part reused in between"),
-                     [](auto& c) -> auto& { return c.optimizer.lookSamK; },
-                     [](const C& c) -> std::string {
-                       const auto& o = c.optimizer;
-                       if (o.lookSamK < 1) return "must be positive";
-                       return o.kind != OptimizerKind::LookSam && o.lookSamK != OptimizerSpec{}.lookSamK
-                                  ? "applies only to --optimizer looksam"
-                                  : "";
-                     }));
-  add(fieldOption<C>(info("looksam-alpha", "LookSAM alpha", G::Optimization,
-                          "LookSAM: between ascents the step uses g + alpha (|g| / |g_v|) g_v"),
-                     [](auto& c) -> auto& { return c.optimizer.lookSamAlpha; },
-                     [](const C& c) -> std::string {
-                       const auto& o = c.optimizer;
-                       if (const std::string problem = notFinite(o.lookSamAlpha); !problem.empty()) return problem;
-                       if (o.lookSamAlpha < 0.0) return "must be 0 or positive";
-                       return o.kind != OptimizerKind::LookSam && o.lookSamAlpha != OptimizerSpec{}.lookSamAlpha
-                                  ? "applies only to --optimizer looksam"
-                                  : "";
                      }));
   add(fieldOption<C>(info("accumulate", "Micro-batches", G::Optimization,
                           "Process each (per-replica) batch as K micro-batches with the result of one: SAM perturbs "
@@ -237,11 +256,8 @@ OptionTable<TrainConfig> makeTrainOptions() {
                      [](const C& c) { return c.epochs <= 0 ? "must be positive" : ""; },
                      [](const C& c, const JobShape& shape) -> OptionCost {
                        if (c.epochs <= 0) return {};
-                       // SAM takes two gradients a step; LookSAM its second only every k-th step.
-                       const auto& o = c.optimizer;
-                       const double gradients = !o.sharpnessAware()             ? 1.0
-                                                : o.kind == OptimizerKind::LookSam ? 1.0 + 1.0 / static_cast<double>(std::max<std::int64_t>(1, o.lookSamK))
-                                                                                    : 2.0;
+                       // SAM takes two gradients a step; the rule says how many on average.
+                       const double gradients = sharpnessRule(c.optimizer.kind).gradientsPerStep(c.optimizer);
                        const double epoch =
                            static_cast<double>(shape.trainExamples) * gradients * shape.gradientSecondsPerExample +
                            static_cast<double>(shape.evaluationExamples) * shape.evaluationSecondsPerExample;

@@ -15,6 +15,8 @@
 #include "core/models/Network.h"
 #include "core/optim/LearningRateSchedule.h"
 #include "core/optim/Optimizer.h"
+#include "core/optim/rules/SharpnessRule.h"
+#include "core/optim/rules/SharpnessRules.h"
 #include "core/train/Checkpoint.h"
 #include "core/train/DataParallelStep.h"
 #include "core/train/DistributedGroup.h"
@@ -90,8 +92,8 @@ struct Trainer::Impl {
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<BatchLoader> trainLoader;
   std::unique_ptr<LearningRateSchedule> schedule;
+  std::unique_ptr<SharpnessRule> rule;  // how each step's gradient is formed; its state lives across steps
   CheckpointState resumed;
-  GradientRuleMemory ruleMemory;  // LookSAM's g_v between its ascents
   std::unique_ptr<DistributedGroup> group;  // set in a multi-process job
   ImageSet testShare;        // with a group: the part of the test set this rank evaluates
   ImageSet validationShare;  // and of the validation set
@@ -161,6 +163,7 @@ Trainer::Trainer(TrainConfig config, const DistributedOptions& distributed) : im
     s.replicas = makeReplicas(s.config.model, rankReplicaDevices(replicaDevices(s.config), distributed));
   }
   s.optimizer = makeOptimizer(s.replicas.front().parameters, s.config.optimizer);
+  s.rule = makeSharpnessRule(s.config.optimizer.kind);
   if (distributed.distributed()) {
     s.group = std::make_unique<DistributedGroup>(distributed, s.device());
     s.startFromFirstRanksWeights();
@@ -194,13 +197,11 @@ Trainer::Trainer(TrainConfig config, const DistributedOptions& distributed) : im
   d.modelDescription = s.model().describe();
   d.optimizerDescription = s.optimizer->describe();
   const auto& o = s.config.optimizer;
-  if (o.sharpnessAware()) {
+  if (s.rule->sharpnessAware()) {
     std::ostringstream sam;
-    sam << nameOf(o.kind) << " (rho " << o.effectiveRho();
+    sam << s.rule->name() << " (rho " << o.effectiveRho();
     if (o.rhoSchedule == RhoSchedule::LearningRate) sam << " times lr / " << o.learningRate;
-    if (o.kind == OptimizerKind::Asam) sam << ", eta " << o.asamEta;
-    if (o.kind == OptimizerKind::Gsam) sam << ", alpha " << o.gsamAlpha;
-    if (o.kind == OptimizerKind::LookSam) sam << ", ascent every " << o.lookSamK << " steps, alpha " << o.lookSamAlpha;
+    sam << s.rule->describeOptions(o);
     if (o.m > 0) sam << ", m " << o.m;
     sam << ") over " << d.optimizerDescription;
     d.optimizerDescription = sam.str();
@@ -234,8 +235,7 @@ void Trainer::saveModel(const std::string& path) { impl_->model().save(path); }
 
 void Trainer::resumeFrom(const std::string& checkpointDir) {
   auto& s = *impl_;
-  s.resumed = readCheckpoint(checkpointDir, s.model(), *s.optimizer);
-  s.ruleMemory.lookSamOrthogonal = s.resumed.lookSamOrthogonal;
+  s.resumed = readCheckpoint(checkpointDir, s.model(), *s.optimizer, s.rule.get());
   if (s.resumed.epochsCompleted > s.config.epochs) {
     throw ConfigError("--epochs", std::to_string(s.config.epochs),
                       "the checkpoint already holds " + std::to_string(s.resumed.epochsCompleted) + " epochs");
@@ -316,10 +316,10 @@ TrainingResult Trainer::Impl::runEpochs(const std::vector<TrainingObserver*>& ob
       const Batch batch = s.trainLoader->batch(step);
       const auto batchSize = batch.labels.size(0);
       OptimizerSpec stepSpec = s.config.optimizer;
-      if (stepSpec.sharpnessAware()) stepSpec.rho = stepSpec.rhoAt(learningRate);
+      if (s.rule->sharpnessAware()) stepSpec.rho = stepSpec.rhoAt(learningRate);
       StepContext context;
       context.globalStep = globalStep;
-      context.memory = &s.ruleMemory;
+      context.rule = s.rule.get();
       context.precision = s.config.precision;
       const auto [stepLossSum, stepCorrect] =
           trainingStep(s.replicas, *s.optimizer, stepSpec, batch, s.group.get(), context);
@@ -381,8 +381,7 @@ TrainingResult Trainer::Impl::runEpochs(const std::vector<TrainingObserver*>& ob
       state.dataOrderState = s.trainLoader->randomState();
       state.seconds = earlierSeconds + secondsSince(runStart);
       state.epochs = result.epochs;
-      state.lookSamOrthogonal = s.ruleMemory.lookSamOrthogonal;
-      writeCheckpoint(checkpointsDir, s.model(), *s.optimizer, state);
+      writeCheckpoint(checkpointsDir, s.model(), *s.optimizer, state, s.rule.get());
     }
     s.stage = "the end of epoch " + std::to_string(epoch) + " (its analyses and records)";
     for (auto* observer : observers) stopRequested = observer->onEpochEnd(metrics) || stopRequested;

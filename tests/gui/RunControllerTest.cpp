@@ -76,8 +76,8 @@ TEST_F(RunControllerTest, PairTrainsAndAnalysesLikeTheCli) {
   const int pairId = controller.run(sgd)->pairId;
   EXPECT_EQ(controller.run(sam)->pairId, pairId);
   EXPECT_EQ(controller.partnerOf(sgd), sam);
-  EXPECT_EQ(controller.run(sgd)->spec.config.optimizer.kind, OptimizerKind::Sgd);
-  EXPECT_EQ(controller.run(sam)->spec.config.optimizer.kind, OptimizerKind::Sam);
+  EXPECT_EQ(controller.run(sgd)->spec.config.optimizer.kind, "sgd");
+  EXPECT_EQ(controller.run(sam)->spec.config.optimizer.kind, "sam");
   for (int id : {sgd, sam}) {
     const gui::GuiRun& run = *controller.run(id);
     EXPECT_EQ(run.status, RunStatus::Finished) << run.message.toStdString();

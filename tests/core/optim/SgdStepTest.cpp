@@ -8,6 +8,7 @@
 
 #include "core/Error.h"
 #include "core/optim/Optimizer.h"
+#include "core/optim/rules/SharpnessRules.h"
 #include "core/train/TrainConfig.h"
 
 namespace samscape {
@@ -81,6 +82,29 @@ TEST(SgdOptimizer, StepReturnsTheLossAtTheStartingWeights) {
   EXPECT_NEAR(optimizer->step(problem.closure()).item<double>(), expected, 1e-12);
 }
 
+// Gradient rules that perturb along the momentum (RuleContext::base) read these buffers: b = d on the
+// first step, momentum * b + d after it, d = g + weightDecay * w.
+TEST(SgdOptimizer, MomentumBuffersFollowTheHandRecursionAndAdamHasNone) {
+  Quadratic problem;
+  OptimizerSpec spec;  // sgd, momentum 0.9, weight decay 5e-4, lr 0.05
+  auto optimizer = makeOptimizer({problem.weights}, spec);
+  ASSERT_EQ(optimizer->momentumBuffers().size(), 1u);
+  EXPECT_FALSE(optimizer->momentumBuffers()[0].defined()) << "no buffer before the first step";
+  std::vector<double> w{0.3, -1.2, 2.0};
+  std::vector<double> buffer(3, 0.0);
+  for (int step = 0; step < 2; ++step) {
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      const double d = problem.curvature[i] * w[i] + spec.weightDecay * w[i];
+      buffer[i] = step == 0 ? d : spec.momentum * buffer[i] + d;
+      w[i] -= spec.learningRate * buffer[i];
+    }
+    optimizer->step(problem.closure());
+  }
+  expectWeights(optimizer->momentumBuffers()[0], buffer);
+  spec.kind = "adam";
+  EXPECT_TRUE(makeOptimizer({problem.weights}, spec)->momentumBuffers().empty());
+}
+
 TEST(SgdOptimizer, LearningRateCanBeChangedBetweenSteps) {
   Quadratic problem;
   OptimizerSpec spec;
@@ -93,7 +117,7 @@ TEST(SgdOptimizer, LearningRateCanBeChangedBetweenSteps) {
   expectWeights(problem.weights.detach(), handSgd({0.3, -1.2, 2.0}, problem.curvature, 0.5, 0, 0, false, 1));
 }
 
-// An optimizer is an enum with one name each: an unknown name is refused where it is read, naming the flag.
+// An optimizer is a registered rule's name: an unknown name is refused where it is read, naming the flag.
 TEST(SgdOptimizer, UnknownNameIsAConfigErrorNamingTheFlag) {
   TrainConfig config;
   try {
@@ -102,9 +126,12 @@ TEST(SgdOptimizer, UnknownNameIsAConfigErrorNamingTheFlag) {
   } catch (const ConfigError& error) {
     EXPECT_EQ(error.flag(), "--optimizer");
     EXPECT_NE(std::string(error.what()).find("adagrad"), std::string::npos);
-    EXPECT_NE(std::string(error.what()).find("sgd, adam, sam, asam, gsam or looksam"), std::string::npos) << error.what();
+    // Every registered rule is named, the six that have been there from the start among them.
+    EXPECT_NE(std::string(error.what()).find(joinNames(sharpnessRuleNames())), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("sgd, adam, sam, asam, gsam"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("looksam"), std::string::npos) << error.what();
   }
-  EXPECT_EQ(config.optimizer.kind, OptimizerKind::Sgd);
+  EXPECT_EQ(config.optimizer.kind, "sgd");
 }
 
 }  // namespace

@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "core/optim/SharpnessAwareGradient.h"
+#include "core/optim/rules/GsamRule.h"
+#include "core/optim/rules/LookSamRule.h"
+#include "core/optim/rules/SharpnessRules.h"
 
 namespace samscape {
 namespace {
@@ -97,9 +100,15 @@ void expectNear(const Vec& actual, const Vec& expected, double tolerance) {
   for (std::size_t j = 0; j < actual.size(); ++j) EXPECT_NEAR(actual[j], expected[j], tolerance) << "entry " << j;
 }
 
+// A step's gradient with a fresh rule of the kind `spec` names, as the trainer's step computes it.
+std::vector<torch::Tensor> stepGradient(QuadraticBatch& batch, const OptimizerSpec& spec, bool ascent = true) {
+  const auto rule = makeSharpnessRule(spec.kind);
+  return computeStepGradient(batch.parameters(), batch, *rule, RuleContext{spec}, ascent);
+}
+
 OptimizerSpec sam(double rho, std::int64_t m = 0) {
   OptimizerSpec spec;
-  spec.kind = OptimizerKind::Sam;
+  spec.kind = "sam";
   spec.rho = rho;
   spec.m = m;
   return spec;
@@ -108,7 +117,7 @@ OptimizerSpec sam(double rho, std::int64_t m = 0) {
 TEST(SharpnessAwareGradient, SamIsTheGradientAtTheNormalizedAscentPoint) {
   QuadraticBatch batch;
   const Vec w = batch.weights();
-  computeStepGradient(batch.parameters(), batch, sam(0.3));
+  stepGradient(batch, sam(0.3));
   const Vec expected = batch.handGradient(samPoint(w, batch.handGradient(w, 0, 5), 0.3), 0, 5);
   expectNear(batch.computedGradient(), expected, 1e-12);
   EXPECT_EQ(batch.weights(), w) << "the weights must be restored exactly";
@@ -119,9 +128,9 @@ TEST(SharpnessAwareGradient, AsamScalesThePerturbationByTSquaredOverTheNormOfTg)
   QuadraticBatch batch;
   const Vec w = batch.weights();
   OptimizerSpec spec = sam(0.5);
-  spec.kind = OptimizerKind::Asam;
+  spec.kind = "asam";
   spec.asamEta = 0.01;
-  computeStepGradient(batch.parameters(), batch, spec);
+  stepGradient(batch, spec);
   const Vec expected = batch.handGradient(asamPoint(w, batch.handGradient(w, 0, 5), 0.5, 0.01), 0, 5);
   expectNear(batch.computedGradient(), expected, 1e-12);
   EXPECT_EQ(batch.weights(), w);
@@ -130,7 +139,7 @@ TEST(SharpnessAwareGradient, AsamScalesThePerturbationByTSquaredOverTheNormOfTg)
 TEST(SharpnessAwareGradient, MChunksAverageTheirOwnSharpnessAwareGradientsBySize) {
   QuadraticBatch batch;
   const Vec w = batch.weights();
-  computeStepGradient(batch.parameters(), batch, sam(0.2, 2));  // chunks [0,2) [2,4) [4,5)
+  stepGradient(batch, sam(0.2, 2));  // chunks [0,2) [2,4) [4,5)
   Vec expected(5, 0.0);
   for (auto [begin, end] : std::vector<std::pair<int, int>>{{0, 2}, {2, 4}, {4, 5}}) {
     const Vec chunkSam = batch.handGradient(samPoint(w, batch.handGradient(w, begin, end), 0.2), begin, end);
@@ -143,15 +152,15 @@ TEST(SharpnessAwareGradient, MChunksAverageTheirOwnSharpnessAwareGradientsBySize
 
 TEST(SharpnessAwareGradient, MEqualToTheBatchIsPlainSam) {
   QuadraticBatch chunked, plain;
-  computeStepGradient(chunked.parameters(), chunked, sam(0.2, 5));
-  computeStepGradient(plain.parameters(), plain, sam(0.2));
+  stepGradient(chunked, sam(0.2, 5));
+  stepGradient(plain, sam(0.2));
   EXPECT_EQ(chunked.computedGradient(), plain.computedGradient());
 }
 
 TEST(SharpnessAwareGradient, RhoZeroGivesThePlainGradientExactly) {
   QuadraticBatch batch;
   const Vec w = batch.weights();
-  computeStepGradient(batch.parameters(), batch, sam(0.0));
+  stepGradient(batch, sam(0.0));
   expectNear(batch.computedGradient(), batch.handGradient(w, 0, 5), 1e-15);
 }
 
@@ -159,14 +168,14 @@ TEST(SharpnessAwareGradient, PlainOptimizersTakeOneCleanPass) {
   QuadraticBatch batch;
   OptimizerSpec spec;  // sgd
   const Vec w = batch.weights();
-  computeStepGradient(batch.parameters(), batch, spec);
+  stepGradient(batch, spec);
   EXPECT_EQ(batch.passes, std::vector<PassKind>{PassKind::Clean});
   expectNear(batch.computedGradient(), batch.handGradient(w, 0, 5), 1e-15);
 }
 
 TEST(SharpnessAwareGradient, ClippingScalesTheJointNormDownOnly) {
   QuadraticBatch batch;
-  computeStepGradient(batch.parameters(), batch, OptimizerSpec{});
+  stepGradient(batch, OptimizerSpec{});
   const Vec before = batch.computedGradient();
   clipGradientNorm(batch.parameters(), 10 * norm(before));
   EXPECT_EQ(batch.computedGradient(), before);
@@ -177,9 +186,9 @@ TEST(SharpnessAwareGradient, ClippingScalesTheJointNormDownOnly) {
 
 TEST(SharpnessAwareGradient, DefaultRhoDependsOnTheMethod) {
   OptimizerSpec spec;
-  spec.kind = OptimizerKind::Sam;
+  spec.kind = "sam";
   EXPECT_DOUBLE_EQ(spec.effectiveRho(), 0.05);
-  spec.kind = OptimizerKind::Asam;
+  spec.kind = "asam";
   EXPECT_DOUBLE_EQ(spec.effectiveRho(), 0.5);
   spec.rho = 0.1;
   EXPECT_DOUBLE_EQ(spec.effectiveRho(), 0.1);
@@ -191,7 +200,7 @@ double dot(const Vec& a, const Vec& b) {
   return sum;
 }
 
-OptimizerSpec kindWith(OptimizerKind kind, double rho) {
+OptimizerSpec kindWith(const std::string& kind, double rho) {
   OptimizerSpec spec = sam(rho);
   spec.kind = kind;
   return spec;
@@ -200,11 +209,12 @@ OptimizerSpec kindWith(OptimizerKind kind, double rho) {
 TEST(SharpnessAwareGradient, GsamIsSamLessAlphaTimesTheCleanGradientsPartOrthogonalToIt) {
   QuadraticBatch batch;
   const Vec w = batch.weights();
-  OptimizerSpec spec = kindWith(OptimizerKind::Gsam, 0.3);
+  OptimizerSpec spec = kindWith("gsam", 0.3);
   spec.gsamAlpha = 0.4;
-  GradientRuleMemory memory;
-  const auto clean = computeStepGradient(batch.parameters(), batch, spec);
-  finishStepGradient(batch.parameters(), clean, spec, true, memory);
+  GsamRule rule;
+  const RuleContext step{spec};
+  const auto clean = computeStepGradient(batch.parameters(), batch, rule, step);
+  rule.finishStepGradient(batch.parameters(), clean, true, step);
   // By hand: g, g_sam, then g_sam - alpha (g - (g.g_sam / |g_sam|^2) g_sam).
   const Vec g = batch.handGradient(w, 0, 5);
   const Vec gSam = batch.handGradient(samPoint(w, g, 0.3), 0, 5);
@@ -220,23 +230,22 @@ TEST(SharpnessAwareGradient, GsamIsSamLessAlphaTimesTheCleanGradientsPartOrthogo
 
 TEST(SharpnessAwareGradient, GsamWithAlphaZeroIsSam) {
   QuadraticBatch gsamBatch, samBatch;
-  OptimizerSpec spec = kindWith(OptimizerKind::Gsam, 0.3);
+  OptimizerSpec spec = kindWith("gsam", 0.3);
   spec.gsamAlpha = 0.0;
-  GradientRuleMemory memory;
-  finishStepGradient(gsamBatch.parameters(), computeStepGradient(gsamBatch.parameters(), gsamBatch, spec), spec,
-                     true, memory);
-  computeStepGradient(samBatch.parameters(), samBatch, sam(0.3));
+  GsamRule rule;
+  rule.finishStepGradient(gsamBatch.parameters(), stepGradient(gsamBatch, spec), true, RuleContext{spec});
+  stepGradient(samBatch, sam(0.3));
   expectNear(gsamBatch.computedGradient(), samBatch.computedGradient(), 1e-15);
 }
 
 TEST(SharpnessAwareGradient, GsamOverMChunksDecomposesTheChunkAveragedGradients) {
   QuadraticBatch batch;
   const Vec w = batch.weights();
-  OptimizerSpec spec = kindWith(OptimizerKind::Gsam, 0.2);
+  OptimizerSpec spec = kindWith("gsam", 0.2);
   spec.m = 2;  // chunks [0,2) [2,4) [4,5)
   spec.gsamAlpha = 0.5;
-  GradientRuleMemory memory;
-  finishStepGradient(batch.parameters(), computeStepGradient(batch.parameters(), batch, spec), spec, true, memory);
+  GsamRule rule;
+  rule.finishStepGradient(batch.parameters(), stepGradient(batch, spec), true, RuleContext{spec});
   Vec g(5, 0.0), gSam(5, 0.0);
   for (auto [begin, end] : std::vector<std::pair<int, int>>{{0, 2}, {2, 4}, {4, 5}}) {
     const Vec chunkClean = batch.handGradient(w, begin, end);
@@ -255,32 +264,32 @@ TEST(SharpnessAwareGradient, GsamOverMChunksDecomposesTheChunkAveragedGradients)
 TEST(SharpnessAwareGradient, LookSamKeepsTheOrthogonalPartAndReusesItBetweenAscents) {
   QuadraticBatch batch;
   const Vec w = batch.weights();
-  OptimizerSpec spec = kindWith(OptimizerKind::LookSam, 0.3);
+  OptimizerSpec spec = kindWith("looksam", 0.3);
   spec.lookSamK = 3;
   spec.lookSamAlpha = 0.7;
-  GradientRuleMemory memory;
-  ASSERT_TRUE(takesAscent(spec, 1, memory)) << "no g_v yet: the step must ascend";
+  LookSamRule rule;
+  ASSERT_TRUE(rule.takesAscent(RuleContext{spec, 1})) << "no g_v yet: the step must ascend";
 
   // An ascent step is SAM's, and remembers g_v = g_sam - (g.g_sam / |g|^2) g.
-  finishStepGradient(batch.parameters(), computeStepGradient(batch.parameters(), batch, spec, true), spec, true,
-                     memory);
+  rule.finishStepGradient(batch.parameters(), computeStepGradient(batch.parameters(), batch, rule, RuleContext{spec}),
+                          true, RuleContext{spec});
   const Vec g = batch.handGradient(w, 0, 5);
   const Vec gSam = batch.handGradient(samPoint(w, g, 0.3), 0, 5);
   expectNear(batch.computedGradient(), gSam, 1e-12);
   Vec gV(5);
   for (std::size_t j = 0; j < 5; ++j) gV[j] = gSam[j] - dot(g, gSam) / dot(g, g) * g[j];
-  ASSERT_EQ(memory.lookSamOrthogonal.size(), 2u);
-  const Vec stored = {memory.lookSamOrthogonal[0][0].item<double>(), memory.lookSamOrthogonal[0][1].item<double>(),
-                      memory.lookSamOrthogonal[1][0].item<double>(), memory.lookSamOrthogonal[1][1].item<double>(),
-                      memory.lookSamOrthogonal[1][2].item<double>()};
+  ASSERT_EQ(rule.orthogonal().size(), 2u);
+  const Vec stored = {rule.orthogonal()[0][0].item<double>(), rule.orthogonal()[0][1].item<double>(),
+                      rule.orthogonal()[1][0].item<double>(), rule.orthogonal()[1][1].item<double>(),
+                      rule.orthogonal()[1][2].item<double>()};
   expectNear(stored, gV, 1e-12);
   EXPECT_NEAR(dot(stored, g), 0.0, 1e-12);
 
   // Between ascents (steps 1 and 2 of k = 3): one clean pass at the new weights, plus g_v scaled.
-  EXPECT_TRUE(takesAscent(spec, 0, memory));
-  EXPECT_FALSE(takesAscent(spec, 1, memory));
-  EXPECT_FALSE(takesAscent(spec, 2, memory));
-  EXPECT_TRUE(takesAscent(spec, 3, memory));
+  EXPECT_TRUE(rule.takesAscent(RuleContext{spec, 0}));
+  EXPECT_FALSE(rule.takesAscent(RuleContext{spec, 1}));
+  EXPECT_FALSE(rule.takesAscent(RuleContext{spec, 2}));
+  EXPECT_TRUE(rule.takesAscent(RuleContext{spec, 3}));
   {
     torch::NoGradGuard noGrad;
     batch.first.add_(0.05);
@@ -288,8 +297,9 @@ TEST(SharpnessAwareGradient, LookSamKeepsTheOrthogonalPartAndReusesItBetweenAsce
   }
   batch.passes.clear();
   const Vec moved = batch.weights();
-  finishStepGradient(batch.parameters(), computeStepGradient(batch.parameters(), batch, spec, false), spec, false,
-                     memory);
+  rule.finishStepGradient(batch.parameters(),
+                          computeStepGradient(batch.parameters(), batch, rule, RuleContext{spec}, false), false,
+                          RuleContext{spec});
   EXPECT_EQ(batch.passes, std::vector<PassKind>{PassKind::Clean});
   const Vec gNew = batch.handGradient(moved, 0, 5);
   Vec expected(5);
@@ -299,10 +309,10 @@ TEST(SharpnessAwareGradient, LookSamKeepsTheOrthogonalPartAndReusesItBetweenAsce
 
 TEST(SharpnessAwareGradient, AccumulatedMicroBatchesGiveTheWholeBatchsSamGradient) {
   QuadraticBatch whole, accumulated;
-  computeStepGradient(whole.parameters(), whole, sam(0.3));
+  stepGradient(whole, sam(0.3));
   OptimizerSpec spec = sam(0.3);
   spec.accumulate = 2;  // micro-batches [0,3) [3,5)
-  computeStepGradient(accumulated.parameters(), accumulated, spec);
+  stepGradient(accumulated, spec);
   expectNear(accumulated.computedGradient(), whole.computedGradient(), 1e-12);
   EXPECT_EQ(accumulated.passes, (std::vector<PassKind>{PassKind::Clean, PassKind::Clean, PassKind::Perturbed,
                                                        PassKind::Perturbed}));
@@ -311,7 +321,7 @@ TEST(SharpnessAwareGradient, AccumulatedMicroBatchesGiveTheWholeBatchsSamGradien
   QuadraticBatch chunked;
   OptimizerSpec perChunk = sam(0.3);
   perChunk.m = 3;
-  computeStepGradient(chunked.parameters(), chunked, perChunk);
+  stepGradient(chunked, perChunk);
   double difference = 0;
   for (std::size_t j = 0; j < 5; ++j) {
     difference += std::abs(chunked.computedGradient()[j] - whole.computedGradient()[j]);
@@ -324,7 +334,7 @@ TEST(SharpnessAwareGradient, AccumulatedMicroBatchesGiveTheWholeBatchsPlainGradi
   const Vec w = batch.weights();
   OptimizerSpec spec;  // sgd
   spec.accumulate = 3;  // [0,2) [2,4) [4,5)
-  computeStepGradient(batch.parameters(), batch, spec);
+  stepGradient(batch, spec);
   EXPECT_EQ(batch.passes.size(), 3u);
   expectNear(batch.computedGradient(), batch.handGradient(w, 0, 5), 1e-12);
 }

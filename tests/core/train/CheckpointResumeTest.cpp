@@ -32,7 +32,7 @@ class CheckpointResumeTest : public ::testing::Test {
     TrainConfig c = test::tinyTrainConfig(dir.file("mnist"));
     // Momentum state, shuffling, augmentation, label noise and a cosine schedule all have to survive.
     c.model.name = "resnet20";
-    c.optimizer.kind = OptimizerKind::Sam;
+    c.optimizer.kind = "sam";
     c.data.labelNoise = 0.2;
     c.epochs = 3;
     return c;

@@ -30,7 +30,7 @@ ModelSpec smallResNet() {
 
 OptimizerSpec samSpec(std::int64_t m) {
   OptimizerSpec spec;
-  spec.kind = OptimizerKind::Sam;
+  spec.kind = "sam";
   spec.rho = 0.1;
   spec.m = m;
   spec.learningRate = 0.05;
@@ -84,7 +84,7 @@ TEST(CudaTraining, ARunOnCudaMatchesTheCpuRun) {
   test::TempDir dir;
   test::TinyMnist data(dir.file("mnist"));
   TrainConfig config = test::tinyTrainConfig(dir.file("mnist"));
-  config.optimizer.kind = OptimizerKind::Sam;
+  config.optimizer.kind = "sam";
   config.optimizer.momentum = 0.9;
   config.model.name = "cnn";
   config.device = "cpu";

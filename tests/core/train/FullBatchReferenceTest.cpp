@@ -166,7 +166,7 @@ void expectTrainerMatchesReference(const ReferenceRun& run) {
   config.optimizer.momentum = run.momentum;
   config.optimizer.weightDecay = run.weightDecay;
   if (run.rho >= 0) {
-    config.optimizer.kind = OptimizerKind::Sam;
+    config.optimizer.kind = "sam";
     config.optimizer.rho = run.rho;
   }
   const TrainingResult result = Trainer(config).run({});

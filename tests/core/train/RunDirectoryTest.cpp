@@ -86,7 +86,7 @@ TEST(RunDirectoryTest, MetricsTheWriterWouldNotWriteAreDataErrorsNamingFileAndLi
 TEST(RunDirectoryTest, RunJsonReadsBackItsStatusConfigAndAnalyses) {
   test::TempDir dir;
   TrainConfig config;
-  config.optimizer.kind = OptimizerKind::Sam;
+  config.optimizer.kind = "sam";
   config.optimizer.learningRate = 0.125;
   config.epochs = 3;
   config.stepEpochs = {1, 2};

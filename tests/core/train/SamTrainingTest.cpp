@@ -34,7 +34,7 @@ std::vector<Replica> replicasOn(const std::vector<std::string>& devices) {
 
 OptimizerSpec samSpec(std::int64_t m = 0) {
   OptimizerSpec spec;
-  spec.kind = OptimizerKind::Sam;
+  spec.kind = "sam";
   spec.rho = 0.1;
   spec.m = m;
   spec.learningRate = 0.05;
@@ -134,10 +134,10 @@ TEST_F(SamTrainerTest, RhoZeroIsExactlySgdAndAdam) {
   config.model.name = "resnet20";
   for (const BaseOptimizerKind base : {BaseOptimizerKind::Sgd, BaseOptimizerKind::Adam}) {
     const bool adam = base == BaseOptimizerKind::Adam;
-    config.optimizer.kind = adam ? OptimizerKind::Adam : OptimizerKind::Sgd;
+    config.optimizer.kind = adam ? "adam" : "sgd";
     config.optimizer.learningRate = adam ? 1e-3 : 0.05;
     const TrainingResult plain = Trainer(config).run({});
-    config.optimizer.kind = OptimizerKind::Sam;
+    config.optimizer.kind = "sam";
     config.optimizer.base = base;
     config.optimizer.rho = 0.0;
     const TrainingResult sam = Trainer(config).run({});
@@ -150,7 +150,7 @@ TEST_F(SamTrainerTest, RhoZeroIsExactlySgdAndAdam) {
 
 TEST_F(SamTrainerTest, ReplicaRunEqualsMChunkRun) {
   config.model.name = "resnet20";
-  config.optimizer.kind = OptimizerKind::Sam;
+  config.optimizer.kind = "sam";
   config.batchSize = 32;
   config.devices = "cpu,cpu";
   const TrainingResult replicas = Trainer(config).run({});
@@ -177,7 +177,7 @@ TEST_F(SamTrainerTest, SgdAndSamWithOneSeedSeeTheSameDataInTheSameOrder) {
   config.outDir = dir.file("sgd");
   FirstStepLoss sgdFirst;
   Trainer(config).run({&sgdFirst});
-  config.optimizer.kind = OptimizerKind::Sam;
+  config.optimizer.kind = "sam";
   config.outDir = dir.file("sam");
   FirstStepLoss samFirst;
   Trainer(config).run({&samFirst});
@@ -192,14 +192,14 @@ TEST_F(SamTrainerTest, SgdAndSamWithOneSeedSeeTheSameDataInTheSameOrder) {
 }
 
 TEST_F(SamTrainerTest, MLargerThanTheReplicaBatchIsRejected) {
-  config.optimizer.kind = OptimizerKind::Sam;
+  config.optimizer.kind = "sam";
   config.batchSize = 32;
   config.devices = "cpu,cpu";
   config.optimizer.m = 20;
   EXPECT_THROW(validateConfig(config), ConfigError);
   config.optimizer.m = 16;
   EXPECT_NO_THROW(validateConfig(config));
-  config.optimizer.kind = OptimizerKind::Sgd;
+  config.optimizer.kind = "sgd";
   EXPECT_THROW(validateConfig(config), ConfigError) << "m without sam";
 }
 

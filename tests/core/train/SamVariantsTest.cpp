@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "core/optim/rules/LookSamRule.h"
+#include "core/optim/rules/SharpnessRules.h"
 #include "core/train/Checkpoint.h"
 #include "core/train/DataParallelStep.h"
 #include "core/train/Trainer.h"
@@ -34,7 +36,7 @@ std::vector<Replica> replicasOn(const std::string& model, const std::vector<std:
   return replicas;
 }
 
-OptimizerSpec specOf(OptimizerKind kind) {
+OptimizerSpec specOf(const std::string& kind) {
   OptimizerSpec spec;
   spec.kind = kind;
   spec.rho = 0.1;
@@ -53,13 +55,14 @@ void trainSideBySide(std::vector<Replica>& left, const OptimizerSpec& leftSpec, 
                      const OptimizerSpec& rightSpec, int steps) {
   auto leftOptimizer = makeOptimizer(left.front().parameters, leftSpec);
   auto rightOptimizer = makeOptimizer(right.front().parameters, rightSpec);
-  GradientRuleMemory leftMemory, rightMemory;
+  auto leftRule = makeSharpnessRule(leftSpec.kind);
+  auto rightRule = makeSharpnessRule(rightSpec.kind);
   for (int step = 0; step < steps; ++step) {
     const Batch batch = randomBatch(16, 100 + static_cast<std::uint64_t>(step));
     StepContext leftContext, rightContext;
     leftContext.globalStep = rightContext.globalStep = step;
-    leftContext.memory = &leftMemory;
-    rightContext.memory = &rightMemory;
+    leftContext.rule = leftRule.get();
+    rightContext.rule = rightRule.get();
     const StepOutcome a = trainingStep(left, *leftOptimizer, leftSpec, batch, nullptr, leftContext);
     const StepOutcome b = trainingStep(right, *rightOptimizer, rightSpec, batch, nullptr, rightContext);
     EXPECT_NEAR(a.lossSum, b.lossSum, 1e-5 * std::abs(b.lossSum)) << "step " << step;
@@ -68,20 +71,20 @@ void trainSideBySide(std::vector<Replica>& left, const OptimizerSpec& leftSpec, 
 
 TEST(SamVariants, AccumulatedMicroBatchesTrainAsTheWholeBatch) {
   // The mlp has no batch norm, whose batch statistics would differ between a micro-batch and the batch.
-  for (const OptimizerKind kind : {OptimizerKind::Sgd, OptimizerKind::Sam, OptimizerKind::Gsam}) {
+  for (const std::string kind : {"sgd", "sam", "gsam"}) {
     auto whole = replicasOn("mlp", {"cpu"});
     auto micro = replicasOn("mlp", {"cpu"});
     OptimizerSpec accumulated = specOf(kind);
     accumulated.accumulate = 4;
     trainSideBySide(whole, specOf(kind), micro, accumulated, 3);
-    EXPECT_LT(largestDifference(whole.front().parameters, micro.front().parameters), 1e-5) << nameOf(kind);
+    EXPECT_LT(largestDifference(whole.front().parameters, micro.front().parameters), 1e-5) << kind;
   }
 }
 
 TEST(SamVariants, GsamAndLookSamAcrossTwoReplicasEqualOneReplicaWithMHalfTheBatch) {
   // Each replica perturbs its own half, as m = 8 does on one replica; GSAM's decomposition and
   // LookSAM's g_v must then be taken on the averaged gradients (clean ones included) to agree.
-  for (const OptimizerKind kind : {OptimizerKind::Gsam, OptimizerKind::LookSam}) {
+  for (const std::string kind : {"gsam", "looksam"}) {
     auto two = replicasOn("mlp", {"cpu", "cpu"});
     auto one = replicasOn("mlp", {"cpu"});
     OptimizerSpec spec = specOf(kind);
@@ -90,27 +93,27 @@ TEST(SamVariants, GsamAndLookSamAcrossTwoReplicasEqualOneReplicaWithMHalfTheBatc
     OptimizerSpec chunked = spec;
     chunked.m = 8;
     trainSideBySide(two, spec, one, chunked, 5);
-    EXPECT_LT(largestDifference(two.front().parameters, one.front().parameters), 1e-5) << nameOf(kind);
+    EXPECT_LT(largestDifference(two.front().parameters, one.front().parameters), 1e-5) << kind;
   }
 }
 
 TEST(SamVariants, LookSamBetweenAscentsTakesOneForwardPassAndDiffersFromSgd) {
   auto lookSam = replicasOn("mlp", {"cpu"});
   auto sgd = replicasOn("mlp", {"cpu"});
-  OptimizerSpec spec = specOf(OptimizerKind::LookSam);
+  OptimizerSpec spec = specOf("looksam");
   spec.lookSamK = 3;
   auto lookSamOptimizer = makeOptimizer(lookSam.front().parameters, spec);
-  auto sgdOptimizer = makeOptimizer(sgd.front().parameters, specOf(OptimizerKind::Sgd));
-  GradientRuleMemory memory;
+  auto sgdOptimizer = makeOptimizer(sgd.front().parameters, specOf("sgd"));
+  LookSamRule rule;
   for (int step = 0; step < 3; ++step) {
     const Batch batch = randomBatch(16, 200 + static_cast<std::uint64_t>(step));
     StepContext context;
     context.globalStep = step;
-    context.memory = &memory;
-    EXPECT_EQ(takesAscent(spec, step, memory), step == 0) << "step " << step;
+    context.rule = &rule;
+    EXPECT_EQ(rule.takesAscent(RuleContext{spec, step}), step == 0) << "step " << step;
     trainingStep(lookSam, *lookSamOptimizer, spec, batch, nullptr, context);
-    trainingStep(sgd, *sgdOptimizer, specOf(OptimizerKind::Sgd), batch);
-    EXPECT_FALSE(memory.lookSamOrthogonal.empty());
+    trainingStep(sgd, *sgdOptimizer, specOf("sgd"), batch);
+    EXPECT_FALSE(rule.orthogonal().empty());
   }
   EXPECT_GT(largestDifference(lookSam.front().parameters, sgd.front().parameters), 1e-4)
       << "the reused g_v must change the steps between ascents";
@@ -119,7 +122,7 @@ TEST(SamVariants, LookSamBetweenAscentsTakesOneForwardPassAndDiffersFromSgd) {
 TEST(SamVariants, Bf16AutocastStepsCloseToFp32WithFp32MasterWeights) {
   auto fp32 = replicasOn("cnn", {"cpu"});
   auto bf16 = replicasOn("cnn", {"cpu"});
-  const OptimizerSpec spec = specOf(OptimizerKind::Sam);
+  const OptimizerSpec spec = specOf("sam");
   auto fp32Optimizer = makeOptimizer(fp32.front().parameters, spec);
   auto bf16Optimizer = makeOptimizer(bf16.front().parameters, spec);
   StepContext halfContext;
@@ -155,7 +158,7 @@ TEST(SamVariants, ALookSamRunResumedBetweenAscentsEndsAsTheUninterruptedOne) {
   test::TempDir dir;
   test::TinyMnist data(dir.file("mnist"));
   TrainConfig config = test::tinyTrainConfig(dir.file("mnist"));  // 6 steps an epoch
-  config.optimizer.kind = OptimizerKind::LookSam;
+  config.optimizer.kind = "looksam";
   config.optimizer.lookSamK = 4;  // ascents at steps 0, 4 and 8: epoch 2 starts between ascents
   config.epochs = 2;
   config.outDir = dir.file("straight");
@@ -176,10 +179,10 @@ TEST(SamVariants, ALookSamRunResumedBetweenAscentsEndsAsTheUninterruptedOne) {
 
 TEST(SamVariants, TheNewOptionsNameTheirProblems) {
   TrainConfig config;
-  config.optimizer.kind = OptimizerKind::Sam;
+  config.optimizer.kind = "sam";
   config.optimizer.gsamAlpha = 0.3;
   EXPECT_THROW(validateConfig(config), ConfigError);
-  config.optimizer.kind = OptimizerKind::Gsam;
+  config.optimizer.kind = "gsam";
   EXPECT_NO_THROW(validateConfig(config));
   config.optimizer.accumulate = 0;
   try {
@@ -195,7 +198,7 @@ TEST(SamVariants, TheNewOptionsNameTheirProblems) {
   config.batchSize = 3;
   EXPECT_THROW(validateConfig(config), ConfigError);
   config.batchSize = 128;
-  config.optimizer.kind = OptimizerKind::LookSam;
+  config.optimizer.kind = "looksam";
   config.optimizer.lookSamK = 0;
   EXPECT_THROW(validateConfig(config), ConfigError);
 }
