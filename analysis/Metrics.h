@@ -10,7 +10,7 @@
 
 #include "analysis/AnalysisResults.h"
 #include "core/MetricDefinition.h"
-#include "core/train/TrainingObserver.h"
+#include "core/train/EpochMetrics.h"
 
 namespace samscape {
 

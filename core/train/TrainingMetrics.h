@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/MetricDefinition.h"
-#include "core/train/TrainingObserver.h"
+#include "core/train/EpochMetrics.h"
 
 namespace samscape {
 
