@@ -1,7 +1,6 @@
 // --hessian-bottom K: the K smallest (most negative) Hessian eigenvalues: how much negative curvature
 // the analysed weights sit on.
 #include <cmath>
-#include <sstream>
 
 #include "analysis/stages/StageContext.h"
 
@@ -55,12 +54,8 @@ class HessianBottomStage : public AnalysisStage {
                          {"converged", spectrum.converged},
                          {"status", spectrum.status},
                          {"precision", hessian.checkJson(checked, options)}};
-    std::ostringstream summary;
-    summary << "hessian: bottom " << r.hessianBottom << " eigenvalues";
-    for (double value : spectrum.eigenvalues) summary << " " << value;
-    summary << " (" << spectrum.hessianVectorProducts << " Hessian-vector products, " << spectrum.status << "; "
-            << hessian.checkSummary(checked, options) << ")";
-    context.end(name(), summary.str());
+    context.end(name(), hessian.summary("hessian: bottom " + std::to_string(r.hessianBottom) + " eigenvalues",
+                                        spectrum, checked, options));
   }
 
   void read(const AnalysisJsonReader& reader, AnalysisResults& results) const override {

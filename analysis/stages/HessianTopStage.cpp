@@ -3,7 +3,6 @@
 // (analysis/EigenpairCheck.h). lambda_max is the sharpness SAM is claimed to reduce (Foret et al. 2021,
 // section 4; Figure 1's spectra).
 #include <algorithm>
-#include <sstream>
 
 #include "analysis/stages/StageContext.h"
 
@@ -57,12 +56,8 @@ class HessianTopStage : public AnalysisStage {
                                    {"product_method", hessian.productMethodJson()},
                                    {"mode", kMode}};
     fill(spectrum.eigenvalues, spectrum.converged, context.results);
-    std::ostringstream summary;
-    summary << "hessian: top " << r.hessianTop << " eigenvalues";
-    for (double value : spectrum.eigenvalues) summary << " " << value;
-    summary << " (" << spectrum.hessianVectorProducts << " Hessian-vector products, " << spectrum.status << "; "
-            << hessian.checkSummary(checked, options) << ")";
-    context.end(name(), summary.str());
+    context.end(name(), hessian.summary("hessian: top " + std::to_string(r.hessianTop) + " eigenvalues", spectrum,
+                                        checked, options));
   }
 
   void read(const AnalysisJsonReader& reader, AnalysisResults& results) const override {

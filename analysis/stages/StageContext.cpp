@@ -133,13 +133,17 @@ json SharedHessian::checkJson(const CheckedSpectrum& checked, const SpectrumOpti
               {"float64_products", checked.checkProducts}};
 }
 
-std::string SharedHessian::checkSummary(const CheckedSpectrum& checked, const SpectrumOptions& options) {
+std::string SharedHessian::summary(const std::string& heading, const SpectrumResult& spectrum,
+                                   const CheckedSpectrum& checked, const SpectrumOptions& options) {
   std::ostringstream out;
+  out << heading;
+  for (double value : spectrum.eigenvalues) out << " " << value;
+  out << " (" << spectrum.hessianVectorProducts << " Hessian-vector products, " << spectrum.status << "; ";
   const auto& residuals = checked.check.relativeResiduals;
   const double worst = residuals.empty() ? std::numeric_limits<double>::quiet_NaN()
                                          : *std::max_element(residuals.begin(), residuals.end());
   out << precisionName(options.tolerance) << " products (" << productMethodName(hessian_->productMethod().method)
-      << "), check in float64 " << checked.outcome << ": largest relative residual " << worst;
+      << "), check in float64 " << checked.outcome << ": largest relative residual " << worst << ")";
   return out.str();
 }
 

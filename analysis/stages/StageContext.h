@@ -88,10 +88,13 @@ class SharedHessian {
   const char* precisionName(double tolerance);
   // A Lanczos stage's products in the precision its tolerance allows, every eigenpair checked in float64.
   CheckedSpectrum lanczos(const SpectrumOptions& options);
-  // analysis.json's hessian.product_method, and what a check measured (hessian.precision) and its words.
+  // analysis.json's hessian.product_method, and what a check measured (hessian.precision).
   nlohmann::json productMethodJson() const;
   nlohmann::json checkJson(const CheckedSpectrum& checked, const SpectrumOptions& options);
-  std::string checkSummary(const CheckedSpectrum& checked, const SpectrumOptions& options);
+  // A Lanczos stage's one line: "<heading> v1 v2 ... (N Hessian-vector products, <status>; <precision,
+  // method and check>)".
+  std::string summary(const std::string& heading, const SpectrumResult& spectrum, const CheckedSpectrum& checked,
+                      const SpectrumOptions& options);
 
  private:
   const AnalysisRequest& request_;

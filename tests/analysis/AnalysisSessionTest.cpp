@@ -10,40 +10,14 @@
 
 #include "analysis/AnalysisSession.h"
 #include "core/Error.h"
-#include "tests/support/FileHelpers.h"
-#include "tests/support/SyntheticData.h"
-#include "tests/support/TempDir.h"
-#include "tests/support/TinyTanhNet.h"
+#include "tests/support/AnalysisFixture.h"
 
 namespace samscape {
 namespace {
 
+using test::kMnistClasses;
 using test::TinyTanhNet;
-// Data read from MNIST-format files always has 10 classes.
-constexpr int kMnistClasses = 10;
-
-struct Fixture {
-  test::TempDir dir;
-  AnalysisModel model;
-
-  Fixture() {
-    test::writeMnistDirectory(dir.file("data"),
-                              test::makeSyntheticImageSet(40, 1, TinyTanhNet::kSide, TinyTanhNet::kSide,
-                                                          TinyTanhNet::kClasses, 3),
-                              test::makeSyntheticImageSet(30, 1, TinyTanhNet::kSide, TinyTanhNet::kSide,
-                                                          TinyTanhNet::kClasses, 4),
-                              false);
-    model.run.data.kind = DatasetKind::Mnist;
-    model.run.data.dataDir = dir.file("data");
-    model.run.model.modelFile = TinyTanhNet::write(dir.file("tiny.pt"), 11, kMnistClasses);
-    model.run.device = "cpu";
-    model.description = "tiny";
-  }
-
-  nlohmann::json analysisJson(const std::string& out) const {
-    return nlohmann::json::parse(test::readText(out + "/analysis.json"));
-  }
-};
+using Fixture = test::TinyAnalysisFixture;
 
 // Sets the cancel flag when a stage begins.
 class CancelAtStage : public AnalysisObserver {

@@ -13,35 +13,16 @@
 #include "analysis/Metrics.h"
 #include "core/data/DatasetLoader.h"
 #include "core/models/ParameterVector.h"
+#include "tests/support/AnalysisFixture.h"
 #include "tests/support/FileHelpers.h"
-#include "tests/support/SyntheticData.h"
-#include "tests/support/TempDir.h"
-#include "tests/support/TinyTanhNet.h"
 
 namespace samscape {
 namespace {
 
+using test::kMnistClasses;
 using test::TinyTanhNet;
-constexpr int kMnistClasses = 10;  // data read from MNIST-format files always has 10 classes
 
-struct Fixture {
-  test::TempDir dir;
-  AnalysisModel model;
-
-  Fixture() {
-    test::writeMnistDirectory(dir.file("data"),
-                              test::makeSyntheticImageSet(40, 1, TinyTanhNet::kSide, TinyTanhNet::kSide,
-                                                          TinyTanhNet::kClasses, 3),
-                              test::makeSyntheticImageSet(30, 1, TinyTanhNet::kSide, TinyTanhNet::kSide,
-                                                          TinyTanhNet::kClasses, 4),
-                              false);
-    model.run.data.kind = DatasetKind::Mnist;
-    model.run.data.dataDir = dir.file("data");
-    model.run.model.modelFile = TinyTanhNet::write(dir.file("tiny.pt"), 11, kMnistClasses);
-    model.run.device = "cpu";
-    model.description = "tiny";
-  }
-
+struct Fixture : test::TinyAnalysisFixture {
   // |g . v1| / ||g|| on the test split, normalized with the training split's statistics, as the
   // analysis evaluates it; written without the analysis code.
   double referenceAlignment() const {
