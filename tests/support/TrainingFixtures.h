@@ -4,7 +4,10 @@
 
 #include <string>
 
+#include "core/train/Checkpoint.h"
+#include "core/train/CheckpointFiles.h"
 #include "core/train/TrainConfig.h"
+#include "core/train/Trainer.h"
 #include "tests/support/SyntheticData.h"
 #include "tests/support/TempDir.h"
 
@@ -31,6 +34,30 @@ inline TrainConfig tinyTrainConfig(const std::string& dataDir) {
   config.seed = 5;
   config.optimizer.learningRate = 0.05;
   return config;
+}
+
+// `config` trained straight through (into DIR/straight) and again stopped after its first epoch and
+// resumed from that epoch's checkpoint (DIR/interrupted): a rule whose state the checkpoints keep ends
+// the resumed run exactly as the straight one.
+struct StraightAndResumed {
+  TrainingResult straight;
+  TrainingResult interrupted;  // cancelled after the first epoch
+  TrainingResult resumed;
+};
+inline StraightAndResumed trainStraightAndResumed(TrainConfig config, const TempDir& dir) {
+  struct StopAfterFirstEpoch : TrainingObserver {
+    bool onEpochEnd(const EpochMetrics& metrics) override { return metrics.epoch >= 1; }
+  };
+  StraightAndResumed runs;
+  config.outDir = dir.file("straight");
+  runs.straight = Trainer(config).run({});
+  config.outDir = dir.file("interrupted");
+  StopAfterFirstEpoch stop;
+  runs.interrupted = Trainer(config).run({&stop});
+  Trainer resumed(config);
+  resumed.resumeFrom(latestCheckpoint(config.outDir + "/checkpoints"));
+  runs.resumed = resumed.run({});
+  return runs;
 }
 
 }  // namespace samscape::test

@@ -137,11 +137,6 @@ TEST(MomentumSamRule, NeedsSgdWithMomentumAndSaysWhichFlag) {
   problem("--m");
 }
 
-class StopAfterEpoch : public TrainingObserver {
- public:
-  bool onEpochEnd(const EpochMetrics& metrics) override { return metrics.epoch >= 1; }
-};
-
 // Its state is the base optimizer's momentum: a run resumed from the first epoch's checkpoint must
 // perturb along the restored buffers and end exactly as the uninterrupted run.
 TEST(MomentumSamRule, ARunResumedFromACheckpointEndsAsTheUninterruptedOne) {
@@ -151,20 +146,14 @@ TEST(MomentumSamRule, ARunResumedFromACheckpointEndsAsTheUninterruptedOne) {
   config.optimizer.kind = "msam";
   config.optimizer.rho = 0.5;
   config.epochs = 2;
-  config.outDir = dir.file("straight");
-  const TrainingResult straight = Trainer(config).run({});
+  const test::StraightAndResumed runs = test::trainStraightAndResumed(config, dir);
+  const TrainingResult& straight = runs.straight;
   ASSERT_EQ(straight.status, RunStatus::Finished);
-
-  config.outDir = dir.file("interrupted");
-  StopAfterEpoch stop;
-  ASSERT_EQ(Trainer(config).run({&stop}).status, RunStatus::Cancelled);
-  Trainer resumed(config);
-  resumed.resumeFrom(latestCheckpoint(config.outDir + "/checkpoints"));
-  const TrainingResult rest = resumed.run({});
-  ASSERT_EQ(rest.status, RunStatus::Finished);
-  ASSERT_EQ(rest.epochs.size(), 2u);
-  EXPECT_EQ(rest.epochs[1].trainLoss, straight.epochs[1].trainLoss);
-  EXPECT_EQ(rest.epochs[1].testLoss, straight.epochs[1].testLoss);
+  ASSERT_EQ(runs.interrupted.status, RunStatus::Cancelled);
+  ASSERT_EQ(runs.resumed.status, RunStatus::Finished);
+  ASSERT_EQ(runs.resumed.epochs.size(), 2u);
+  EXPECT_EQ(runs.resumed.epochs[1].trainLoss, straight.epochs[1].trainLoss);
+  EXPECT_EQ(runs.resumed.epochs[1].testLoss, straight.epochs[1].testLoss);
 
   // And the perturbation matters: momentum SGD alone ends elsewhere.
   config.optimizer.kind = "sgd";

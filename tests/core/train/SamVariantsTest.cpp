@@ -149,11 +149,6 @@ TEST(SamVariants, Bf16AutocastStepsCloseToFp32WithFp32MasterWeights) {
   EXPECT_EQ(torch::mm(torch::ones({2, 2}), torch::ones({2, 2})).scalar_type(), torch::kFloat32);
 }
 
-class StopAfterEpoch : public TrainingObserver {
- public:
-  bool onEpochEnd(const EpochMetrics& metrics) override { return metrics.epoch >= 1; }
-};
-
 TEST(SamVariants, ALookSamRunResumedBetweenAscentsEndsAsTheUninterruptedOne) {
   test::TempDir dir;
   test::TinyMnist data(dir.file("mnist"));
@@ -161,20 +156,13 @@ TEST(SamVariants, ALookSamRunResumedBetweenAscentsEndsAsTheUninterruptedOne) {
   config.optimizer.kind = "looksam";
   config.optimizer.lookSamK = 4;  // ascents at steps 0, 4 and 8: epoch 2 starts between ascents
   config.epochs = 2;
-  config.outDir = dir.file("straight");
-  const TrainingResult straight = Trainer(config).run({});
-  ASSERT_EQ(straight.status, RunStatus::Finished);
-
-  config.outDir = dir.file("interrupted");
-  StopAfterEpoch stop;
-  ASSERT_EQ(Trainer(config).run({&stop}).status, RunStatus::Cancelled);
-  Trainer resumed(config);
-  resumed.resumeFrom(latestCheckpoint(config.outDir + "/checkpoints"));
-  const TrainingResult rest = resumed.run({});
-  ASSERT_EQ(rest.status, RunStatus::Finished);
-  ASSERT_EQ(rest.epochs.size(), 2u);
-  EXPECT_EQ(rest.epochs[1].trainLoss, straight.epochs[1].trainLoss);
-  EXPECT_EQ(rest.epochs[1].testLoss, straight.epochs[1].testLoss);
+  const test::StraightAndResumed runs = test::trainStraightAndResumed(config, dir);
+  ASSERT_EQ(runs.straight.status, RunStatus::Finished);
+  ASSERT_EQ(runs.interrupted.status, RunStatus::Cancelled);
+  ASSERT_EQ(runs.resumed.status, RunStatus::Finished);
+  ASSERT_EQ(runs.resumed.epochs.size(), 2u);
+  EXPECT_EQ(runs.resumed.epochs[1].trainLoss, runs.straight.epochs[1].trainLoss);
+  EXPECT_EQ(runs.resumed.epochs[1].testLoss, runs.straight.epochs[1].testLoss);
 }
 
 TEST(SamVariants, TheNewOptionsNameTheirProblems) {
