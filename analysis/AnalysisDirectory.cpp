@@ -3,7 +3,6 @@
 #include <filesystem>
 
 #include "analysis/stages/AnalysisStage.h"
-#include "core/Error.h"
 #include "core/JsonFile.h"
 
 namespace samscape {
@@ -33,18 +32,6 @@ AnalysisResults readAnalysisDirectory(const std::string& directory) {
   const std::string path = (std::filesystem::path(directory) / "analysis.json").string();
   const nlohmann::json document = readJsonObjectFile(path, "analysis.json");
   return readDocument(document, directory, document.dump(2) + "\n");
-}
-
-AnalysisResults readAnalysisDocument(const std::string& jsonText, const std::string& directory) {
-  const std::string path = (std::filesystem::path(directory) / "analysis.json").string();
-  nlohmann::json document;
-  try {
-    document = nlohmann::json::parse(jsonText);
-  } catch (const nlohmann::json::exception& error) {
-    throw DataError(path, std::string("not JSON: ") + error.what());
-  }
-  if (!document.is_object()) throw DataError(path, "must be a JSON object");
-  return readDocument(document, directory, jsonText);
 }
 
 }  // namespace samscape

@@ -13,7 +13,4 @@ namespace samscape {
 // before it finished has no "slice" entry: its partial slice.csv is not read.)
 AnalysisResults readAnalysisDirectory(const std::string& directory);
 
-// The same from analysis.json's content already in memory (`directory` for the files it names).
-AnalysisResults readAnalysisDocument(const std::string& jsonText, const std::string& directory);
-
 }  // namespace samscape

@@ -136,7 +136,12 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
                      [](auto& r) -> auto& { return r.trace; }));
   add(fieldOption<R>(info("perturbation-alignment", "Perturbation alignment",
                           "|cos| between SAM's perturbation (the gradient's direction) and the top Hessian eigenvector"),
-                     [](auto& r) -> auto& { return r.perturbationAlignment; }));
+                     [](auto& r) -> auto& { return r.perturbationAlignment; }, {},
+                     [](const R& r, const JobShape& shape) {
+                       // Without --hessian-top it finds the top eigenvector by a Lanczos of its own.
+                       const int own = r.perturbationAlignment && r.hessianTop == 0 ? 1 : 0;
+                       return lanczosCost(own, true, 1.0, shape, "the top eigenvector for the alignment");
+                     }));
   add(fieldOption<R>(info("per-layer", "Per-layer curvature",
                           "Top eigenvalue and trace of each layer's diagonal Hessian block (per_layer.csv; the trace "
                           "from --trace-probes probes)"),
