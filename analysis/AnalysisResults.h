@@ -15,6 +15,13 @@
 
 namespace samscape {
 
+// A run's path drawn on a --slice-plane slice: its initial weights and checkpoints, each in the
+// plane's coordinates.
+struct PlanePath {
+  std::string run;  // the run directory
+  TrajectoryRows rows;
+};
+
 struct AnalysisResults {
   std::string status;  // running, complete, cancelled or failed
   std::string directory;  // where analysis.json is
@@ -30,6 +37,7 @@ struct AnalysisResults {
   std::vector<LayerCurvatureRow> perLayer;  // empty without --per-layer
   SliceGrid slice;                   // slice.csv on analysis.json's grid; empty xs without a slice
   TrajectoryRows trajectoryOnSlice;  // the checkpoints in the slice's coordinates
+  std::vector<PlanePath> planePaths;  // --slice-plane with --trajectory: each plane run's path on it
   DensityCurve esd;                  // esd.csv
   InterpolationResult interpolation;  // interpolation.csv
   InterpolationResult bezier;         // bezier.csv: the trained Bezier curve, t in [0, 1]

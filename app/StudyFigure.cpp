@@ -24,22 +24,50 @@ viz::StudyChartData studyChartData(const StudySummary& summary) {
   }
   viz::StudyChartData data;
   data.title = QString::fromStdString(summary.spec.name + (summary.spec.claim.empty() ? "" : ": " + summary.spec.claim));
+  // A check along a numeric option (Table 4's shape: SAM - SGD grows with the label noise) shows its two
+  // selectors as curves over that option, each cell's mean with its interval.
+  const StudyCheck* along = nullptr;
+  for (const auto& check : summary.spec.checks) {
+    if (check.kind == StudyCheck::Kind::DifferenceIncreasing) along = &check;
+  }
+  auto barOf = [&](std::size_t c, const std::string& metric) {
+    const SampleSummary& stats = summary.cells[c].metrics.at(metric);
+    viz::StudyChartBar bar;
+    bar.label = QString::fromStdString(summary.spec.cells[c].label);
+    bar.mean = stats.mean;
+    bar.low = stats.ci95Low;
+    bar.high = stats.ci95High;
+    for (const auto& run : summary.runs) {
+      if (run.slot.cellIndex == c && run.state == StudyRunState::Done) bar.values.push_back(run.metrics.at(metric));
+    }
+    bar.note = QStringLiteral("%1/%2 seeds").arg(summary.cells[c].done).arg(summary.spec.seeds.size());
+    return bar;
+  };
   for (const auto& metric : metrics) {
     viz::StudyChartPanel panel;
     panel.title = QString::fromStdString(metricLabelWithUnit(metricDefinition(metric)) + " (mean, 95% CI, seeds)");
-    for (std::size_t c = 0; c < summary.spec.cells.size(); ++c) {
-      const SampleSummary& stats = summary.cells[c].metrics.at(metric);
-      viz::StudyChartBar bar;
-      bar.label = QString::fromStdString(summary.spec.cells[c].label);
-      bar.mean = stats.mean;
-      bar.low = stats.ci95Low;
-      bar.high = stats.ci95High;
-      for (const auto& run : summary.runs) {
-        if (run.slot.cellIndex == c && run.state == StudyRunState::Done) bar.values.push_back(run.metrics.at(metric));
+    if (along != nullptr) {
+      panel.xTitle = QString::fromStdString(along->along);
+      for (const nlohmann::json* selector : {&along->first, &along->second}) {
+        viz::StudyChartLine curve;
+        for (const auto& [key, value] : selector->items()) {
+          curve.name += (curve.name.isEmpty() ? "" : " ") +
+                        QString::fromStdString(key + "=" + (value.is_string() ? value.get<std::string>() : value.dump()));
+        }
+        for (double value : studyCheckAlongValues(summary.spec, *along)) {
+          nlohmann::json at = *selector;
+          at[along->along] = value;
+          const auto cells = studyCellsMatching(summary.spec, at);
+          if (cells.size() != 1 || cells.front() >= summary.cells.size()) continue;
+          curve.xs.push_back(value);
+          curve.points.push_back(barOf(cells.front(), metric));
+        }
+        panel.lines.push_back(std::move(curve));
       }
-      bar.note = QStringLiteral("%1/%2 seeds").arg(summary.cells[c].done).arg(summary.spec.seeds.size());
-      panel.bars.push_back(std::move(bar));
+      data.panels.push_back(std::move(panel));
+      continue;
     }
+    for (std::size_t c = 0; c < summary.spec.cells.size(); ++c) panel.bars.push_back(barOf(c, metric));
     data.panels.push_back(std::move(panel));
   }
   return data;

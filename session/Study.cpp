@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <cstdio>
 #include <cmath>
 #include <filesystem>
@@ -31,7 +32,7 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kStudyKeys = {"study", "claim", "paper", "base", "grid", "cells", "seeds", "checks"};
-const std::vector<std::string> kCheckKeys = {"metric", "ratio", "difference", "decreasing-along",
+const std::vector<std::string> kCheckKeys = {"metric", "ratio", "difference", "decreasing-along", "increasing-along",
                                              "at-least", "more-than", "separated"};
 
 // Options a study sets itself: where each run goes and its seed.
@@ -88,6 +89,15 @@ std::vector<std::size_t> studyCellsMatching(const StudySpec& spec, const json& s
   return picked;
 }
 
+std::vector<double> studyCheckAlongValues(const StudySpec& spec, const StudyCheck& check) {
+  std::set<double> values;
+  for (const auto& cell : spec.cells) {
+    const auto value = cell.options.find(check.along);
+    if (value != cell.options.end() && value->is_number()) values.insert(value->get<double>());
+  }
+  return {values.begin(), values.end()};
+}
+
 namespace {
 
 StudyCheck parseCheck(const json& object, const std::string& where, const StudySpec& spec) {
@@ -113,6 +123,10 @@ StudyCheck parseCheck(const json& object, const std::string& where, const StudyS
   }
   const int kinds = static_cast<int>(object.count("ratio") + object.count("difference") + object.count("decreasing-along"));
   if (kinds != 1) throw ConfigError("study", where, "needs exactly one of \"ratio\", \"difference\", \"decreasing-along\"");
+  const bool increasing = object.contains("increasing-along");
+  if (increasing && !object.contains("difference")) {
+    throw ConfigError("study", where, "\"increasing-along\" goes with \"difference\": the difference of two cells' means that must grow");
+  }
   auto pairOf = [&](const char* key) {
     const json& pair = object.at(key);
     if (!pair.is_array() || pair.size() != 2 || !pair[0].is_object() || !pair[1].is_object()) {
@@ -120,6 +134,7 @@ StudyCheck parseCheck(const json& object, const std::string& where, const StudyS
     }
     check.first = pair[0];
     check.second = pair[1];
+    if (increasing) return;  // the selectors pick one cell per value of "increasing-along", checked below
     for (const json* selector : {&check.first, &check.second}) {
       const std::size_t count = studyCellsMatching(spec, *selector).size();
       if (count != 1) {
@@ -131,6 +146,29 @@ StudyCheck parseCheck(const json& object, const std::string& where, const StudyS
   if (object.contains("ratio")) {
     check.kind = StudyCheck::Kind::Ratio;
     pairOf("ratio");
+  } else if (increasing) {
+    check.kind = StudyCheck::Kind::DifferenceIncreasing;
+    pairOf("difference");
+    const json& along = object.at("increasing-along");
+    if (!along.is_string() || std::find(spec.gridKeys.begin(), spec.gridKeys.end(), along.get<std::string>()) == spec.gridKeys.end()) {
+      throw ConfigError("study", where, "\"increasing-along\" must name an option the grid varies");
+    }
+    check.along = along.get<std::string>();
+    const auto values = studyCheckAlongValues(spec, check);
+    if (values.size() < 2) {
+      throw ConfigError("study", where, "\"increasing-along\": the cells give \"" + check.along + "\" fewer than two numeric values");
+    }
+    for (double value : values) {
+      for (const json* selector : {&check.first, &check.second}) {
+        json at = *selector;
+        at[check.along] = value;
+        const std::size_t count = studyCellsMatching(spec, at).size();
+        if (count != 1) {
+          throw ConfigError("study", where, "the selector " + selector->dump() + " must pick one cell at " + check.along + "=" +
+                                                json(value).dump() + ", it picks " + std::to_string(count));
+        }
+      }
+    }
   } else if (object.contains("difference")) {
     check.kind = StudyCheck::Kind::Difference;
     pairOf("difference");
@@ -157,7 +195,11 @@ StudyCheck parseCheck(const json& object, const std::string& where, const StudyS
     }
   }
   const bool atLeast = object.contains("at-least"), moreThan = object.contains("more-than");
-  if (check.kind != StudyCheck::Kind::Decreasing) {
+  if (check.kind == StudyCheck::Kind::DifferenceIncreasing) {
+    if (atLeast || moreThan || object.contains("separated")) {
+      throw ConfigError("study", where, "an \"increasing-along\" check takes no threshold and no \"separated\"");
+    }
+  } else if (check.kind != StudyCheck::Kind::Decreasing) {
     if (atLeast == moreThan) throw ConfigError("study", where, "needs one threshold: \"at-least\" or \"more-than\"");
     const json& threshold = object.at(atLeast ? "at-least" : "more-than");
     if (!threshold.is_number() || !std::isfinite(threshold.get<double>())) {

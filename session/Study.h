@@ -43,14 +43,16 @@ struct StudyCell {
 
 // One test of the claim on the cells' means (see StudySummary.h for how each is judged).
 struct StudyCheck {
-  enum class Kind { Ratio, Difference, Decreasing };
+  enum class Kind { Ratio, Difference, Decreasing, DifferenceIncreasing };
   Kind kind = Kind::Ratio;
   std::string metric;  // a StudySummary metric: test_acc, lambda_max, lambda_ratio, m_sharpness, ...
   // Ratio: first's mean / second's; Difference: first's mean - second's. Each selects one cell by
   // option values ({"optimizer": "sgd"}).
   nlohmann::json first;
   nlohmann::json second;
-  std::string along;       // Decreasing: the option key whose values order the cells
+  // Decreasing: the option key whose values order the cells; DifferenceIncreasing: the one along
+  // which first's mean - second's must grow (each selector picks one cell per value of it).
+  std::string along;
   double threshold = 0.0;  // Ratio, Difference: the value must be at least this ...
   bool strict = false;     // ... or more than it ("more-than" instead of "at-least")
   bool separated = false;  // the compared cells' 95% intervals must not overlap
@@ -90,6 +92,8 @@ StudySpec readStudySpec(const std::string& path, const StudyParseOptions& option
 // The cells a selector ({"optimizer": "sam", "rho": 0.3}) picks: those whose options give every key
 // its value (numbers compared as numbers).
 std::vector<std::size_t> studyCellsMatching(const StudySpec& spec, const nlohmann::json& selector);
+// The numeric values the cells give a check's `along` option, ascending.
+std::vector<double> studyCheckAlongValues(const StudySpec& spec, const StudyCheck& check);
 
 // One run of a study: a cell with a seed.
 struct StudyRunSlot {

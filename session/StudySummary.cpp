@@ -94,6 +94,37 @@ StudyCheckResult judgeStudyCheck(const StudyCheck& check, const StudySummary& su
     return result;
   }
 
+  if (check.kind == StudyCheck::Kind::DifferenceIncreasing) {
+    // Table 4's shape (Foret et al. 2021): SAM's advantage over SGD grows with the label noise.
+    result.description = check.metric + ": " + selectorLabel(check.first) + " - " + selectorLabel(check.second) +
+                         " grows as " + check.along + " grows";
+    bool allFull = true, grows = true, found = true;
+    double previous = kNaN;
+    for (double value : studyCheckAlongValues(spec, check)) {
+      json first = check.first, second = check.second;
+      first[check.along] = value;
+      second[check.along] = value;
+      const auto a = studyCellsMatching(spec, first), b = studyCellsMatching(spec, second);
+      result.measured += (result.measured.empty() ? "" : ", ") + check.along + "=" + number(value) + ": ";
+      if (a.size() != 1 || b.size() != 1) {
+        result.measured += "no single pair of cells";
+        found = false;
+        continue;
+      }
+      allFull = allFull && full(a.front()) && full(b.front());
+      const double difference = stats(a.front()).mean - stats(b.front()).mean;
+      result.measured += number(stats(a.front()).mean) + " - " + number(stats(b.front()).mean) + " = " + number(difference);
+      grows = grows && std::isfinite(difference) && (std::isnan(previous) || difference > previous);
+      previous = difference;
+    }
+    if (!found) {
+      result.verdict = CheckVerdict::Fails;
+    } else if (allFull) {
+      result.verdict = grows ? CheckVerdict::Holds : CheckVerdict::Fails;
+    }
+    return result;
+  }
+
   // -1: no cell, -2: several (parseStudySpec refuses both; a hand-made spec may still have them).
   auto find = [&](const json& selector) -> std::ptrdiff_t {
     const auto cells = studyCellsMatching(spec, selector);

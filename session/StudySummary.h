@@ -14,6 +14,9 @@
 //   ratio [A, B]           mean_A / mean_B >= at-least (or > more-than)
 //   difference [A, B]      mean_A - mean_B >= at-least (or > more-than)
 //   decreasing-along KEY   the means fall strictly as KEY's value grows
+//   difference [A, B] with increasing-along KEY
+//                          mean_A - mean_B grows strictly as KEY's value grows (A and B pick one cell
+//                          per value of KEY; no threshold, no "separated")
 // with "separated": the compared cells' (neighbours', for decreasing) 95% intervals must not overlap.
 // A check is "not judged" while a compared cell has fewer than its study's seeds finished.
 

@@ -27,10 +27,12 @@
 #include <vtkProperty.h>
 #include <vtkRenderer.h>
 #include <vtkScalarBarActor.h>
+#include <vtkSmartPointer.h>
 #include <vtkStructuredGrid.h>
 #include <vtkStructuredGridGeometryFilter.h>
 #include <vtkTextActor.h>
 #include <vtkTextProperty.h>
+#include <vtkUnsignedCharArray.h>
 
 #include <algorithm>
 #include <array>
@@ -107,8 +109,8 @@ struct LandscapeView::Impl {
 
   SliceGrid grid;
   FilledGrid filled;
-  std::vector<double> trajectoryXs;
-  std::vector<double> trajectoryYs;
+  std::vector<LandscapePath> paths;
+  std::vector<vtkSmartPointer<vtkTextActor>> pathLabels;  // the legend: one line per labelled path
   bool fixedRange = false;
   double fixedMin = 0.0;
   double fixedMax = 1.0;
@@ -213,28 +215,63 @@ struct LandscapeView::Impl {
   }
 
   void rebuildTrajectory() {
-    const std::size_t count = std::min(trajectoryXs.size(), trajectoryYs.size());
     vtkNew<vtkPoints> points;
     vtkNew<vtkCellArray> lines;
     vtkNew<vtkCellArray> verts;
+    vtkNew<vtkUnsignedCharArray> pointColors;  // each path in its own colour, one polydata for all
+    pointColors->SetNumberOfComponents(3);
+    pointColors->SetName("colors");
     const double lift = 0.012 * span();
-    std::vector<vtkIdType> ids;
-    for (std::size_t i = 0; i < count; ++i) {
-      const double x = trajectoryXs[i];
-      const double y = trajectoryYs[i];
-      if (!std::isfinite(x) || !std::isfinite(y)) continue;
-      double z = 0.0;
-      if (hasSurface()) z = height(interpolateBilinear(grid.xs, grid.ys, filled.loss, x, y));
-      const vtkIdType id = points->InsertNextPoint(x, y, z + lift);
-      ids.push_back(id);
-      verts->InsertNextCell(1, &id);
+    bool any = false;
+    for (const LandscapePath& path : paths) {
+      const std::size_t count = std::min(path.xs.size(), path.ys.size());
+      std::vector<vtkIdType> ids;
+      for (std::size_t i = 0; i < count; ++i) {
+        const double x = path.xs[i];
+        const double y = path.ys[i];
+        if (!std::isfinite(x) || !std::isfinite(y)) continue;
+        double z = 0.0;
+        if (hasSurface()) z = height(interpolateBilinear(grid.xs, grid.ys, filled.loss, x, y));
+        const vtkIdType id = points->InsertNextPoint(x, y, z + lift);
+        const unsigned char rgb[3] = {static_cast<unsigned char>(path.color.red()),
+                                      static_cast<unsigned char>(path.color.green()),
+                                      static_cast<unsigned char>(path.color.blue())};
+        pointColors->InsertNextTypedTuple(rgb);
+        ids.push_back(id);
+        verts->InsertNextCell(1, &id);
+      }
+      if (ids.size() >= 2) lines->InsertNextCell(static_cast<vtkIdType>(ids.size()), ids.data());
+      any = any || !ids.empty();
     }
-    if (ids.size() >= 2) lines->InsertNextCell(static_cast<vtkIdType>(ids.size()), ids.data());
     trajectory->SetPoints(points);
     trajectory->SetLines(lines);
     trajectory->SetVerts(verts);
+    trajectory->GetPointData()->SetScalars(pointColors);
     trajectory->Modified();
-    trajectoryActor->SetVisibility(!ids.empty());
+    trajectoryActor->SetVisibility(any);
+  }
+
+  // The legend of the labelled paths, bottom left, each line in its path's colour.
+  void rebuildPathLabels() {
+    for (auto& label : pathLabels) renderer->RemoveViewProp(label);
+    pathLabels.clear();
+    double y = 0.03;
+    for (auto path = paths.rbegin(); path != paths.rend(); ++path) {
+      if (path->label.isEmpty()) continue;
+      auto label = vtkSmartPointer<vtkTextActor>::New();
+      label->SetInput(("\u25CF " + path->label).toUtf8().constData());
+      vtkTextProperty* text = label->GetTextProperty();
+      text->SetColor(path->color.redF(), path->color.greenF(), path->color.blueF());
+      text->SetFontFamilyToArial();
+      text->BoldOn();
+      text->SetFontSize(title->GetTextProperty()->GetFontSize());
+      label->SetTextScaleModeToNone();
+      label->GetPositionCoordinate()->SetCoordinateSystemToNormalizedViewport();
+      label->SetPosition(0.02, y);
+      y += 0.06;
+      renderer->AddViewProp(label);
+      pathLabels.push_back(label);
+    }
   }
 
   // The default view of the current mode: surface from the azimuth at 30 degrees elevation, contour map
@@ -292,6 +329,7 @@ struct LandscapeView::Impl {
   void scaleText(int pixelHeight) {
     const int size = std::clamp(static_cast<int>(std::lround(pixelHeight / 28.0)), 11, 120);
     title->GetTextProperty()->SetFontSize(size);
+    for (auto& label : pathLabels) label->GetTextProperty()->SetFontSize(size);
     scalarBar->GetTitleTextProperty()->SetFontSize(size);
     scalarBar->GetLabelTextProperty()->SetFontSize(std::max(10, size * 5 / 6));
     // Lines and points too, so a 4K export is not drawn with hairlines.
@@ -416,6 +454,9 @@ LandscapeView::LandscapeView(QWidget* parent) : QOpenGLWidget(parent), impl_(std
   d.evaluatedActor->VisibilityOff();
 
   d.trajectoryMapper->SetInputData(d.trajectory);
+  d.trajectoryMapper->SetScalarModeToUsePointData();
+  d.trajectoryMapper->SetColorModeToDirectScalars();
+  d.trajectoryMapper->ScalarVisibilityOn();
   d.trajectoryActor->SetMapper(d.trajectoryMapper);
   d.trajectoryActor->GetProperty()->SetColor(0.85, 0.10, 0.10);
   d.trajectoryActor->GetProperty()->SetLineWidth(3.0);
@@ -550,11 +591,17 @@ void LandscapeView::clearSurface() {
 bool LandscapeView::hasSurface() const { return impl_->hasSurface(); }
 
 void LandscapeView::setTrajectory(const std::vector<double>& xs, const std::vector<double>& ys) {
-  impl_->trajectoryXs = xs;
-  impl_->trajectoryYs = ys;
+  setPaths({LandscapePath{xs, ys, QColor::fromRgbF(0.85f, 0.10f, 0.10f), QString()}});
+}
+
+void LandscapeView::setPaths(const std::vector<LandscapePath>& paths) {
+  impl_->paths = paths;
   impl_->rebuildTrajectory();
+  impl_->rebuildPathLabels();
   update();
 }
+
+const std::vector<LandscapePath>& LandscapeView::paths() const { return impl_->paths; }
 
 void LandscapeView::setColorRange(double lossMin, double lossMax) {
   if (!std::isfinite(lossMin) || !std::isfinite(lossMax) || !(lossMin < lossMax)) return;
@@ -601,6 +648,16 @@ void LandscapeView::linkCamera(LandscapeView* other) {
   add(this, other);
   add(other, this);
   if (impl_->cameraInitialized) other->copyCameraFrom(*this);
+}
+
+void LandscapeView::unlinkCamera(LandscapeView* other) {
+  if (!other || other == this) return;
+  const auto remove = [](LandscapeView* from, LandscapeView* to) {
+    auto& list = from->impl_->linked;
+    list.erase(std::remove(list.begin(), list.end(), QPointer<LandscapeView>(to)), list.end());
+  };
+  remove(this, other);
+  remove(other, this);
 }
 
 void LandscapeView::copyCameraFrom(const LandscapeView& other) {

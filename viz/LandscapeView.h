@@ -14,6 +14,7 @@
 // - The trajectory's heights are the drawn surface's, interpolated bilinearly; points outside the slice
 //   take the height at its edge.
 
+#include <QColor>
 #include <QImage>
 #include <QOpenGLWidget>
 #include <QString>
@@ -26,6 +27,15 @@
 namespace samscape::viz {
 
 using samscape::SliceGrid;
+
+// A path drawn on the slice (in slice coordinates), in its colour, named in the view's legend
+// (bottom left) when `label` is not empty.
+struct LandscapePath {
+  std::vector<double> xs;
+  std::vector<double> ys;
+  QColor color;
+  QString label;
+};
 
 class LandscapeView : public QOpenGLWidget {
   Q_OBJECT
@@ -42,6 +52,9 @@ class LandscapeView : public QOpenGLWidget {
   bool hasSurface() const;
   // Slice coordinates (the trajectory's PCA plane, or any points in the slice's plane).
   void setTrajectory(const std::vector<double>& xs, const std::vector<double>& ys);
+  // Several paths at once (a pair's SGD and SAM paths on their plane), replacing the trajectory.
+  void setPaths(const std::vector<LandscapePath>& paths);
+  const std::vector<LandscapePath>& paths() const;
   // The shared colour (and height) scale. Without it, or after clearColorRange, the grid's own finite
   // range. Ignored unless both are finite and lossMin < lossMax.
   void setColorRange(double lossMin, double lossMax);
@@ -51,6 +64,8 @@ class LandscapeView : public QOpenGLWidget {
   void setTitle(const QString& title);
   // Both ways: moving one camera moves the other (and each other linked view of the moved one).
   void linkCamera(LandscapeView* other);
+  // Undoes linkCamera both ways (two views of one slice in different modes: a surface and a map).
+  void unlinkCamera(LandscapeView* other);
   // The camera's angle around the vertical axis through the slice's centre, absolute (0: looking along
   // +y), at the default elevation of 30 degrees and the default distance. Linked views follow.
   void setAzimuth(double degrees);

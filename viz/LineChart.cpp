@@ -4,6 +4,8 @@
 #include <QChartView>
 #include <QCursor>
 #include <QGraphicsLayout>
+#include <QGraphicsSimpleTextItem>
+#include <QLabel>
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QLogValueAxis>
@@ -90,10 +92,20 @@ LineChart::LineChart(QWidget* parent) : QWidget(parent), chart_(new QChart) {
   view_->setRenderHint(QPainter::Antialiasing);
   view_->setBackgroundBrush(Qt::white);  // no grey frame around the chart in figures
   view_->setFrameShape(QFrame::NoFrame);
+  chart_->legend()->setVisible(false);  // ours, below: it wraps instead of eliding
+  legend_ = new QLabel(this);
+  legend_->setObjectName("chart-legend");
+  legend_->setWordWrap(true);
+  legend_->setTextFormat(Qt::RichText);
+  legend_->setContentsMargins(8, 0, 8, 4);
+  legend_->setStyleSheet("background: white;");
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
-  layout->addWidget(view_);
+  layout->setSpacing(0);
+  layout->addWidget(view_, 1);
+  layout->addWidget(legend_);
   setMinimumSize(240, 160);
+  QObject::connect(chart_, &QChart::plotAreaChanged, this, [this] { placeOffAxisMarks(); });
   rebuild();
 }
 
@@ -130,7 +142,47 @@ void LineChart::setSmoothing(double weight) {
   rebuild();
 }
 
+void LineChart::rebuildLegend(const std::vector<QString>& offAxisNotes) {
+  legendNames_.clear();
+  QStringList entries;
+  for (std::size_t index = 0; index < series_.size(); ++index) {
+    const ChartSeries& data = series_[index];
+    if (!data.inLegend || data.name.isEmpty()) continue;
+    const QString name = (data.legendName.isEmpty() ? data.name : data.legendName) + offAxisNotes[index];
+    legendNames_ << name;
+    const QColor color = data.color.isValid() ? data.color : QColor(Qt::black);
+    // A swatch drawn as the line is (dashed for a reference), then the name, its spaces unbreakable so
+    // that lines wrap between entries, never inside one.
+    QString shown = name.toHtmlEscaped();
+    shown.replace(QLatin1Char(' '), QChar(0x00A0));
+    shown.replace(QLatin1String("-"), QString(QLatin1Char('-')) + QChar(0x2060));  // no break after a hyphen
+    entries << QStringLiteral("<span style=\"color:%1\"><b>%2</b></span>&nbsp;%3")
+                   .arg(color.name(), data.reference ? QStringLiteral("-&nbsp;-&nbsp;-") : QStringLiteral("\u2501\u2501"), shown);
+  }
+  legend_->setText(entries.join(QStringLiteral(" &nbsp;&nbsp; ")));
+  legend_->setVisible(!entries.isEmpty());
+}
+
+QStringList LineChart::offAxisMarks() const {
+  QStringList marks;
+  for (const QGraphicsSimpleTextItem* mark : offAxisMarks_) marks << mark->text();
+  return marks;
+}
+
+void LineChart::placeOffAxisMarks() {
+  // Stacked under the plot area's top edge, on the left: the latest epochs (on the right) are the ones
+  // a reader looks for, and a bound above the axis usually rises as the schedule decays the rate.
+  const QRectF plot = chart_->plotArea();
+  double y = plot.top() + 2;
+  for (QGraphicsSimpleTextItem* mark : offAxisMarks_) {
+    mark->setPos(plot.left() + 6, y);
+    y += mark->boundingRect().height();
+  }
+}
+
 void LineChart::rebuild() {
+  for (QGraphicsSimpleTextItem* mark : offAxisMarks_) delete mark;
+  offAxisMarks_.clear();
   chart_->removeAllSeries();
   for (QAbstractAxis* axis : chart_->axes()) {
     chart_->removeAxis(axis);
@@ -153,6 +205,9 @@ void LineChart::rebuild() {
   xAxis->setLabelFormat(QStringLiteral("%.6g"));
   xAxis->setTitleText(chart_->property("samscapeXTitle").toString());
   yAxis->setTitleText(chart_->property("samscapeYTitle").toString());
+  // Tick labels whole: Qt Charts otherwise cuts them to "..." in a short chart.
+  xAxis->setTruncateLabels(false);
+  yAxis->setTruncateLabels(false);
   chart_->addAxis(xAxis, Qt::AlignBottom);
   chart_->addAxis(yAxis, Qt::AlignLeft);
 
@@ -167,6 +222,7 @@ void LineChart::rebuild() {
     }
   }
   const bool smoothing = smoothing_ > 0.0;
+  std::vector<QString> offAxisNotes(series_.size());
   for (std::size_t index = 0; index < series_.size(); ++index) {
     const ChartSeries& data = series_[index];
     const std::size_t count = std::min(data.xs.size(), data.ys.size());
@@ -178,8 +234,23 @@ void LineChart::rebuild() {
     // share a row).
     QString offAxis;
     if (data.reference && std::isfinite(dataMax)) {
-      const bool above = std::any_of(ys.begin(), ys.end(), [&](double y) { return std::isfinite(y) && y > 3.0 * std::abs(dataMax); });
-      if (above) offAxis = QStringLiteral(" \u2191");
+      // Marked on the chart itself too: an arrow at the top with the smallest value above the axis.
+      double lowestAbove = std::numeric_limits<double>::infinity();
+      for (double y : ys) {
+        if (std::isfinite(y) && y > 3.0 * std::abs(dataMax)) lowestAbove = std::min(lowestAbove, y);
+      }
+      if (std::isfinite(lowestAbove)) {
+        offAxis = QStringLiteral(" \u2191");
+        offAxisNotes[index] = QStringLiteral(" (\u2191 above the axis)");
+        auto* mark = new QGraphicsSimpleTextItem(
+            QStringLiteral("\u2191 %1 above the axis (from %2)").arg(data.name, QString::number(lowestAbove, 'g', 3)), chart_);
+        mark->setBrush(data.color.isValid() ? data.color : QColor(Qt::black));
+        QFont font = mark->font();
+        font.setBold(true);
+        mark->setFont(font);
+        mark->setZValue(20);
+        offAxisMarks_.push_back(mark);
+      }
     }
     // One curve as contiguous segments of drawable points: Qt Charts has no gaps, and a NaN inside a
     // QLineSeries breaks its drawing.
@@ -201,7 +272,7 @@ void LineChart::rebuild() {
         }
         if (!segment) {
           segment = new QLineSeries;
-          segment->setName(data.name + offAxis);
+          segment->setName(data.name + offAxis);  // (the hidden Qt legend's; ours is legend_)
           QColor color = data.color.isValid() ? data.color : QColor(Qt::black);
           if (faint) color.setAlpha(kRawAlpha);
           QPen pen(color);
@@ -238,7 +309,10 @@ void LineChart::rebuild() {
     xRange.min -= 0.5;
     xRange.max += 0.5;
   }
-  setRoundTicks(xAxis, xRange.min, xRange.max, 6);
+  // A little room at both ends: a point on the last epoch (often the only analysis) is not drawn on
+  // the frame.
+  const double xPad = 0.02 * (xRange.max - xRange.min);
+  setRoundTicks(xAxis, xRange.min - xPad, xRange.max + xPad, 6);
   if (logScale_) {
     yAxis->setRange(yRange.min / 1.25, yRange.max * 1.25);
   } else {
@@ -246,7 +320,9 @@ void LineChart::rebuild() {
     const double pad = span > 0.0 ? 0.05 * span : std::max(0.5, 0.1 * std::abs(yRange.max));
     setRoundTicks(static_cast<QValueAxis*>(yAxis), yRange.min - pad, yRange.max + pad, 5);
   }
-  chart_->legend()->setVisible(!series_.empty());
+  chart_->legend()->setVisible(false);
+  rebuildLegend(offAxisNotes);
+  placeOffAxisMarks();
 }
 
 QString LineChart::csv() const {

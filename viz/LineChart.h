@@ -5,12 +5,15 @@
 
 #include <QColor>
 #include <QString>
+#include <QStringList>
 #include <QWidget>
 
 #include <cstddef>
 #include <vector>
 
 QT_BEGIN_NAMESPACE
+class QGraphicsSimpleTextItem;
+class QLabel;
 class QChart;
 class QChartView;
 class QLineSeries;
@@ -28,6 +31,10 @@ struct ChartSeries {
   // data (2/lr as a schedule decays) leaves the data readable; its legend entry then ends with an up
   // arrow (values above the axis).
   bool reference = false;
+  // Whether the legend lists it: a family of series (the eigenvalues λ1..λk of one run) is named once,
+  // by its first series, so that the legend never has to cut names to fit.
+  bool inLegend = true;
+  QString legendName{};  // the legend's text for it when not empty (the CSV and hovering keep `name`)
 };
 
 // The exponential moving average shown when smoothing is on: s_0 = y_0, s_i = w s_(i-1) + (1 - w) y_i
@@ -69,13 +76,25 @@ class LineChart : public QWidget {
   QString valueTextAt(std::size_t index, double x) const;
 
   QChart* chart() const { return chart_; }
+  // The legend under the chart: every listed series' full name, wrapped onto as many lines as needed
+  // (never elided: Qt Charts' own legend cuts names to "S..." when ten share a row).
+  QLabel* legend() const { return legend_; }
+  // The names of the legend's entries, in order.
+  const QStringList& legendNames() const { return legendNames_; }
+  // The marks on the chart for reference lines above the y axis: "↑ NAME above the axis (from V)".
+  QStringList offAxisMarks() const;
 
  private:
   void rebuild();
+  void rebuildLegend(const std::vector<QString>& offAxisNotes);
+  void placeOffAxisMarks();
   void showHover(std::size_t index, const QPointF& point, bool state);
 
   QChart* chart_ = nullptr;
   QChartView* view_ = nullptr;
+  QLabel* legend_ = nullptr;
+  QStringList legendNames_;
+  std::vector<QGraphicsSimpleTextItem*> offAxisMarks_;  // owned by the chart's scene
   std::vector<ChartSeries> series_;
   bool logScale_ = false;
   double smoothing_ = 0.0;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace samscape::viz {
 namespace {
@@ -36,11 +37,17 @@ std::vector<double> niceTicks(double low, double high, int target = 5) {
 const QColor kBarColors[] = {QColor(0x4c, 0x72, 0xb0), QColor(0xdd, 0x84, 0x52), QColor(0x55, 0xa8, 0x68),
                              QColor(0xc4, 0x4e, 0x52), QColor(0x81, 0x72, 0xb3), QColor(0x93, 0x78, 0x60)};
 
+void paintLinePanel(QPainter& painter, const QRectF& area, const StudyChartPanel& panel);
+
 void paintPanel(QPainter& painter, const QRectF& area, const StudyChartPanel& panel) {
   const QFontMetricsF metrics(painter.font());
   const double line = metrics.height();
   painter.setPen(Qt::black);
   painter.drawText(QRectF(area.left(), area.top(), area.width(), line * 1.4), Qt::AlignCenter, panel.title);
+  if (!panel.lines.empty()) {
+    paintLinePanel(painter, area, panel);
+    return;
+  }
 
   // The value range: every bar, interval and seed, from 0 when all are positive (bars start at 0).
   double low = 0.0, high = 0.0;
@@ -114,6 +121,100 @@ void paintPanel(QPainter& painter, const QRectF& area, const StudyChartPanel& pa
                      bar.label + (std::isfinite(bar.mean) ? "\n" + shortNumber(bar.mean) : QString()));
     painter.setPen(Qt::gray);
     painter.drawText(QRectF(center - slot / 2, plot.bottom() + 3 + line * 3.4, slot, line), Qt::AlignHCenter, bar.note);
+  }
+}
+
+// The curves of a panel over its numeric option: a point per cell at its mean, the 95% interval as an
+// error bar, the seeds as dots, a legend in the top left.
+void paintLinePanel(QPainter& painter, const QRectF& area, const StudyChartPanel& panel) {
+  const QFontMetricsF metrics(painter.font());
+  const double line = metrics.height();
+  double low = std::numeric_limits<double>::infinity(), high = -low;
+  double left = low, right = -low;
+  for (const auto& curve : panel.lines) {
+    for (std::size_t i = 0; i < curve.xs.size() && i < curve.points.size(); ++i) {
+      const StudyChartBar& point = curve.points[i];
+      bool measured = false;
+      for (double v : {point.mean, point.low, point.high}) {
+        if (std::isfinite(v)) { low = std::min(low, v); high = std::max(high, v); measured = true; }
+      }
+      for (double v : point.values) {
+        if (std::isfinite(v)) { low = std::min(low, v); high = std::max(high, v); }
+      }
+      if (measured) { left = std::min(left, curve.xs[i]); right = std::max(right, curve.xs[i]); }
+    }
+  }
+  const double axisWidth = metrics.horizontalAdvance(QStringLiteral("-0.0000")) + 8;
+  const QRectF plot(area.left() + axisWidth, area.top() + line * 1.6, area.width() - axisWidth - 12,
+                    area.height() - line * 1.6 - line * 3.2);
+  if (!(high >= low)) {
+    painter.setPen(Qt::gray);
+    painter.drawText(plot, Qt::AlignCenter, QStringLiteral("not measured yet"));
+    return;
+  }
+  if (high == low) { low -= 0.5; high += 0.5; }
+  const double pad = (high - low) * 0.08;
+  low -= pad;
+  high += pad;
+  if (right == left) { left -= 0.5; right += 0.5; }
+  const double margin = (right - left) * 0.06;
+  left -= margin;
+  right += margin;
+  auto xOf = [&](double v) { return plot.left() + (v - left) / (right - left) * plot.width(); };
+  auto yOf = [&](double v) { return plot.bottom() - (v - low) / (high - low) * plot.height(); };
+  for (double tick : niceTicks(low, high)) {
+    painter.setPen(QColor(0xe4, 0xe4, 0xe4));
+    painter.drawLine(QPointF(plot.left(), yOf(tick)), QPointF(plot.right(), yOf(tick)));
+    painter.setPen(Qt::black);
+    painter.drawText(QRectF(area.left(), yOf(tick) - line / 2, axisWidth - 4, line), Qt::AlignRight | Qt::AlignVCenter,
+                     shortNumber(tick));
+  }
+  // The x ticks are the option's values themselves.
+  std::vector<double> xs;
+  for (const auto& curve : panel.lines) xs.insert(xs.end(), curve.xs.begin(), curve.xs.end());
+  std::sort(xs.begin(), xs.end());
+  xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
+  painter.setPen(Qt::black);
+  painter.drawLine(plot.bottomLeft(), plot.topLeft());
+  painter.drawLine(plot.bottomLeft(), plot.bottomRight());
+  for (double x : xs) {
+    painter.drawLine(QPointF(xOf(x), plot.bottom()), QPointF(xOf(x), plot.bottom() + 4));
+    painter.drawText(QRectF(xOf(x) - 40, plot.bottom() + 4, 80, line), Qt::AlignHCenter | Qt::AlignTop, shortNumber(x));
+  }
+  painter.drawText(QRectF(plot.left(), plot.bottom() + 4 + line, plot.width(), line * 1.2), Qt::AlignHCenter, panel.xTitle);
+
+  for (std::size_t c = 0; c < panel.lines.size(); ++c) {
+    const StudyChartLine& curve = panel.lines[c];
+    const QColor color = kBarColors[c % std::size(kBarColors)];
+    const double shift = (static_cast<double>(c) - (static_cast<double>(panel.lines.size()) - 1) / 2) * 5.0;
+    QPolygonF path;
+    for (std::size_t i = 0; i < curve.xs.size() && i < curve.points.size(); ++i) {
+      const StudyChartBar& point = curve.points[i];
+      const double x = xOf(curve.xs[i]) + shift;
+      painter.setPen(QPen(color.darker(120), 1.2));
+      if (std::isfinite(point.low) && std::isfinite(point.high)) {
+        painter.drawLine(QPointF(x, yOf(point.low)), QPointF(x, yOf(point.high)));
+        painter.drawLine(QPointF(x - 4, yOf(point.low)), QPointF(x + 4, yOf(point.low)));
+        painter.drawLine(QPointF(x - 4, yOf(point.high)), QPointF(x + 4, yOf(point.high)));
+      }
+      painter.setPen(Qt::NoPen);
+      painter.setBrush(color.lighter(140));
+      for (double v : point.values) {
+        if (std::isfinite(v)) painter.drawEllipse(QPointF(x + 6, yOf(v)), 1.8, 1.8);
+      }
+      painter.setBrush(Qt::NoBrush);
+      if (std::isfinite(point.mean)) path << QPointF(x, yOf(point.mean));
+    }
+    painter.setPen(QPen(color, 2.0));
+    painter.drawPolyline(path);
+    painter.setBrush(color);
+    for (const QPointF& p : path) painter.drawEllipse(p, 3.0, 3.0);
+    painter.setBrush(Qt::NoBrush);
+    // The legend: a swatch and the cells' name, one line per curve.
+    const double y = plot.top() + 4 + line * static_cast<double>(c);
+    painter.fillRect(QRectF(plot.left() + 8, y + line * 0.35, 14, 3), color);
+    painter.setPen(Qt::black);
+    painter.drawText(QRectF(plot.left() + 26, y, plot.width() - 30, line), Qt::AlignLeft | Qt::AlignVCenter, curve.name);
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // A study's figure: one panel per metric, one bar per cell at its mean over seeds, with the 95%
-// confidence interval as an error bar and the seeds' values as dots. Drawn with QPainter only, so the
+// confidence interval as an error bar and the seeds' values as dots (or, for a study along a numeric
+// option, one curve per group of cells over that option, each mean with its interval). Drawn with QPainter only, so the
 // same drawing serves the app's Study page (StudyChartWidget, viz/) and the command line's study.svg
 // and study.png (library samscape_study_chart: Qt Gui and Svg, no widgets, no VTK).
 
@@ -21,9 +22,19 @@ struct StudyChartBar {
   QString note;              // under the label: "3/3 seeds"
 };
 
+// A curve over a numeric option (label noise, m): its cells' means joined, each with its interval.
+struct StudyChartLine {
+  QString name;  // the cells it joins: "optimizer=sam"
+  std::vector<double> xs;
+  std::vector<StudyChartBar> points;  // at xs, as bars would show them (label unused)
+};
+
 struct StudyChartPanel {
   QString title;  // the metric: "test_acc"
   std::vector<StudyChartBar> bars;
+  // Instead of bars: curves over `xTitle`, drawn when not empty.
+  QString xTitle;
+  std::vector<StudyChartLine> lines;
 };
 
 struct StudyChartData {

@@ -68,6 +68,9 @@ class SliceStage : public AnalysisStage {
         const SavedModel saved = locateSavedModel(entry, "--slice-plane");
         weights = saved.weightsPath;
         description = saved.description;
+        if (std::find(plane.runs.begin(), plane.runs.end(), saved.runDirectory) == plane.runs.end()) {
+          plane.runs.push_back(saved.runDirectory);
+        }
       }
       anchorNetwork->load(weights);
       anchors.push_back(flatWeights(*anchorNetwork));
@@ -119,7 +122,10 @@ class SliceStage : public AnalysisStage {
     context.addFile("directions.bin");
     description["directions_file"] = "directions.bin";
     context.sliceDirections = &*directions_;
-    if (plane_) context.sliceCentre = plane_->centre;
+    if (plane_) {
+      context.sliceCentre = plane_->centre;
+      context.slicePlaneRuns = plane_->runs;
+    }
 
     SliceOptions options;
     options.gridSize = r.grid;
@@ -206,6 +212,7 @@ class SliceStage : public AnalysisStage {
     std::vector<double> first;   // B - A
     std::vector<double> second;  // C - A
     std::vector<std::string> models;
+    std::vector<std::string> runs;  // the run directories among the models, each once
   };
 
   // The slice's directions for this analysis by --slice-directions; nullopt (with `skipped` saying

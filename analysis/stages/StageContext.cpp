@@ -11,6 +11,7 @@
 #include "core/AtomicFile.h"
 #include "core/Runtime.h"
 #include "core/models/ParameterVector.h"
+#include "core/train/CheckpointFiles.h"
 
 namespace samscape {
 namespace fs = std::filesystem;
@@ -64,10 +65,15 @@ std::unique_ptr<Network> StageSession::makeNetwork() const {
 }
 
 CheckpointPath StageSession::readCheckpointPath(const std::atomic<bool>* cancel) const {
+  return readCheckpointPath(model.runDirectory, false, cancel);
+}
+
+CheckpointPath StageSession::readCheckpointPath(const std::string& runDirectory, bool withInitial,
+                                                const std::atomic<bool>* cancel) const {
   // Memory: one flat float64 copy per checkpoint (fine for the small models this is drawn for; see
   // DEVELOPERS.md).
   std::vector<fs::path> checkpoints;
-  const fs::path directory = fs::path(model.runDirectory) / "checkpoints";
+  const fs::path directory = fs::path(runDirectory) / "checkpoints";
   if (fs::is_directory(directory)) {
     for (const auto& entry : fs::directory_iterator(directory)) {
       const std::string name = entry.path().filename().string();
@@ -77,9 +83,16 @@ CheckpointPath StageSession::readCheckpointPath(const std::atomic<bool>* cancel)
     }
   }
   std::sort(checkpoints.begin(), checkpoints.end());
+  const fs::path initial = directory / kInitialWeightsDirectory / "model.pt";
+  const bool addInitial = withInitial && fs::is_regular_file(initial);
   CheckpointPath path;
-  if (checkpoints.empty()) return path;
+  if (checkpoints.empty() && !addInitial) return path;
   auto walker = makeNetwork();
+  if (addInitial) {
+    walker->load(initial.string());
+    path.weights.push_back(flatWeights(*walker));
+    path.epochs.push_back(0);
+  }
   for (const auto& checkpoint : checkpoints) {
     if (cancel != nullptr && cancel->load()) return {};
     walker->load((checkpoint / "model.pt").string());

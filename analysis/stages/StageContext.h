@@ -71,6 +71,9 @@ struct StageSession {
   std::unique_ptr<Network> makeNetwork() const;
   // The run's checkpoints (model.runDirectory) so far, loaded one by one.
   CheckpointPath readCheckpointPath(const std::atomic<bool>* cancel) const;
+  // The same for another run of this architecture; with `withInitial`, its initial weights
+  // (checkpoints/initial, when it has them) come first, as epoch 0.
+  CheckpointPath readCheckpointPath(const std::string& runDirectory, bool withInitial, const std::atomic<bool>* cancel) const;
 };
 
 // The Hessian operator that consecutive Hessian stages share (with its float64 view), and the
@@ -127,6 +130,9 @@ struct StageContext {
   std::vector<double> topEigenvectorValues;
   const SliceDirections* sliceDirections = nullptr;
   std::vector<double> sliceCentre;  // empty: the analysed weights
+  // --slice-plane: the run directories among the plane's three models, each once, in order (the
+  // trajectory stage draws each one's path from its initial weights on the plane).
+  std::vector<std::string> slicePlaneRuns;
 
   bool cancelled() const { return cancel != nullptr && cancel->load(); }
   // The Hessian operator at the analysed weights, built at the first call; the job releases it after

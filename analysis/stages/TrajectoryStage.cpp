@@ -1,6 +1,8 @@
 // --trajectory: the run's checkpoints so far projected on the plane of their top two principal
 // directions (Li et al. 2018, section 7), and, with a slice, in the slice's own coordinates so the path
-// is drawn on its surface.
+// is drawn on its surface. With --slice-plane, also the path of every run among the plane's models,
+// from its initial weights: the pair plane through init, SGD and SAM shows both training paths
+// (random directions are nearly orthogonal to a path, which they show as a dot).
 #include <sstream>
 
 #include "analysis/LossSurfaceTorch.h"
@@ -40,6 +42,7 @@ class TrajectoryStage : public AnalysisStage {
       context.addFile("trajectory_on_slice.csv");
       context.document["trajectory"]["slice_file"] = "trajectory_on_slice.csv";
       context.results.trajectoryOnSlice = {epochs, onSlice.xs, onSlice.ys};
+      addPlanePaths(context, *directions);
     }
     std::ostringstream summary;
     summary << "trajectory: " << epochs.size() << " checkpoints, the plane explains " << projection.explainedByPlane()
@@ -52,6 +55,17 @@ class TrajectoryStage : public AnalysisStage {
     if (trajectory != nullptr && trajectory->contains("slice_file")) {
       results.trajectoryOnSlice = readTrajectoryCsv(reader.file("trajectory_on_slice.csv"));
     }
+    if (trajectory != nullptr && trajectory->contains("plane_paths")) {
+      const nlohmann::json& paths = (*trajectory)["plane_paths"];
+      if (!paths.is_array()) reader.fail("trajectory.plane_paths must be a list");
+      for (const auto& entry : paths) {
+        if (!entry.is_object() || !entry.contains("run") || !entry["run"].is_string() || !entry.contains("file") ||
+            !entry["file"].is_string()) {
+          reader.fail("each trajectory.plane_paths entry needs run and file (strings)");
+        }
+        results.planePaths.push_back({entry["run"].get<std::string>(), readTrajectoryCsv(reader.file(entry["file"].get<std::string>()))});
+      }
+    }
   }
 
   void addRecords(const nlohmann::json& document, std::vector<StageRecord>& records) const override {
@@ -60,7 +74,32 @@ class TrajectoryStage : public AnalysisStage {
     if (document["trajectory"].contains("slice_file")) {
       record.files.emplace_back("trajectory_on_slice.csv", "trajectory_on_slice.csv");
     }
+    for (const auto& entry : document["trajectory"].value("plane_paths", nlohmann::json::array())) {
+      const std::string file = entry.value("file", "");
+      if (!file.empty()) record.files.emplace_back(file, file);
+    }
     records.push_back(std::move(record));
+  }
+
+ private:
+  // Each --slice-plane run's path (initial weights first) in the plane's coordinates, one file each.
+  static void addPlanePaths(StageContext& context, const SliceDirections& directions) {
+    if (context.slicePlaneRuns.empty() || context.sliceCentre.empty()) return;
+    nlohmann::json entries = nlohmann::json::array();
+    for (std::size_t i = 0; i < context.slicePlaneRuns.size(); ++i) {
+      const std::string& run = context.slicePlaneRuns[i];
+      const CheckpointPath path = context.session.readCheckpointPath(run, true, context.cancel);
+      if (context.cancelled()) return;
+      if (path.weights.empty()) continue;
+      const TrajectoryProjection onPlane =
+          projectOntoDirections(path.weights, context.sliceCentre, directions.first, directions.second);
+      const std::string file = "path_on_plane_" + std::to_string(i + 1) + ".csv";
+      writeTrajectoryCsv(context.file(file), path.epochs, onPlane);
+      context.addFile(file);
+      entries.push_back({{"run", run}, {"file", file}, {"checkpoints", path.epochs.size()}});
+      context.results.planePaths.push_back({run, {path.epochs, onPlane.xs, onPlane.ys}});
+    }
+    context.document["trajectory"]["plane_paths"] = entries;
   }
 };
 

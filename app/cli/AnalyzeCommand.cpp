@@ -15,6 +15,7 @@
 #include "cli/StoreCommands.h"
 #include "cli/Interrupt.h"
 #include "cli/ExitCodes.h"
+#include "core/train/CheckpointFiles.h"
 #include "core/Error.h"
 #include "core/Runtime.h"
 #include "core/store/Workspace.h"
@@ -92,10 +93,12 @@ void AnalyzeCommand::recordInWorkspace(const AnalysisModel& model, const Analysi
     }
     store.finishRun(runId, isFinalRunStatus(status) ? status : RunStatus::Interrupted, "", 0.0);
   }
-  // Weights from runs/x/checkpoints/epoch-NNN/ belong to epoch NNN; a final model.pt to none.
+  // Weights from runs/x/checkpoints/epoch-NNN/ belong to epoch NNN, checkpoints/initial/ to epoch 0; a
+  // final model.pt to none.
   std::optional<int> epoch;
   const std::string folder = std::filesystem::path(model.weightsPath).parent_path().filename().string();
   if (folder.rfind("epoch-", 0) == 0) epoch = std::atoi(folder.c_str() + 6);
+  if (folder == kInitialWeightsDirectory) epoch = 0;
   store.recordAnalyses(analysisRecords(runId, epoch, results));
   std::cout << "recorded under run " << runId << " in the workspace " << store.workspace().directory().string() << "\n";
 }

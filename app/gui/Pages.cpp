@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -74,6 +75,14 @@ QString fileSafe(const QString& text) {
 }
 
 }  // namespace
+
+QLabel* makeSubtitle(const QString& text, QWidget* parent) {
+  auto* label = new QLabel(text, parent);
+  label->setObjectName("page-subtitle");
+  label->setWordWrap(true);
+  label->setStyleSheet("color: #555;");
+  return label;
+}
 
 RunPage::RunPage(RunController& controller, QWidget* parent) : QWidget(parent), controller_(controller) {
   liveRefresh_ = new QTimer(this);
@@ -226,19 +235,41 @@ bool CurvesPage::exportAll(const QString& directory, const QString& prefix, QStr
 
 LandscapePage::LandscapePage(RunController& controller, QWidget* parent) : RunPage(controller, parent) {
   auto* layout = new QVBoxLayout(this);
+  layout->addWidget(makeSubtitle(
+      "Loss surfaces of the selected runs on one colour scale, their training paths drawn on them (a dot "
+      "per epoch). Live, both runs of a pair are sliced along the same random directions; once both "
+      "finish, the plane through the initial weights and both solutions shows both paths. Drag to rotate.",
+      this));
   auto* controls = new QHBoxLayout;
+  plane_ = new QComboBox(this);
+  plane_->addItems({"shared random directions (live)", "pair plane: init, SGD, SAM", "each run's PCA plane"});
+  plane_->setItemData(0, "Both runs sliced along one pair of filter-normalized random directions (Li et al. 2018) "
+                         "at each analysis: comparable surfaces, but nearly orthogonal to the paths",
+                      Qt::ToolTipRole);
+  plane_->setItemData(1, "The plane through the initial weights (shared: same seed), the SGD solution and the SAM "
+                         "solution, computed when both runs have finished; both paths lie near it",
+                      Qt::ToolTipRole);
+  plane_->setItemData(2, "Each run's own plane of the top two principal directions of its path (Li et al. 2018, "
+                         "section 7), computed when chosen",
+                      Qt::ToolTipRole);
   mode_ = new QComboBox(this);
   mode_->addItems({"surface", "contour map"});
   epochSlider_ = new QSlider(Qt::Horizontal, this);
   epochSlider_->setRange(0, 0);
-  epochSlider_->setToolTip("Replay the analysed epochs");
+  epochSlider_->setToolTip("Replay the analysed epochs (shared random directions)");
   epochLabel_ = new QLabel("latest epoch", this);
+  controls->addWidget(new QLabel("plane", this));
+  controls->addWidget(plane_);
   controls->addWidget(new QLabel("view", this));
   controls->addWidget(mode_);
   controls->addWidget(new QLabel("epoch", this));
   controls->addWidget(epochSlider_, 1);
   controls->addWidget(epochLabel_);
   layout->addLayout(controls);
+  note_ = new QLabel(this);
+  note_->setObjectName("landscape-note");
+  note_->setWordWrap(true);
+  layout->addWidget(note_);
 
   auto* splitter = new QSplitter(Qt::Vertical, this);
   auto* views = new QWidget(splitter);
@@ -256,13 +287,15 @@ LandscapePage::LandscapePage(RunController& controller, QWidget* parent) : RunPa
   interpolation_ = new viz::LineChart(splitter);
   interpolation_->setTitle("1D interpolation between the pair's solutions");
   interpolation_->setAxisTitles("t (0: SGD, 1: SAM)", "loss");
-  interpolation_->setMinimumHeight(230);
+  interpolation_->setMinimumHeight(200);
   splitter->addWidget(views);
   splitter->addWidget(interpolation_);
   splitter->setStretchFactor(0, 3);
   splitter->setStretchFactor(1, 1);
   layout->addWidget(splitter, 1);
 
+  connect(plane_, &QComboBox::activated, this, [this] { planeChosen_ = true; });
+  connect(plane_, &QComboBox::currentIndexChanged, this, [this] { refresh(); });
   connect(mode_, &QComboBox::currentIndexChanged, this, [this](int index) {
     const auto mode = index == 0 ? viz::LandscapeView::Mode::Surface : viz::LandscapeView::Mode::Contour;
     left_->setMode(mode);
@@ -275,7 +308,29 @@ LandscapePage::LandscapePage(RunController& controller, QWidget* parent) : RunPa
                  : 0;  // the slider's right end follows the latest epoch
     refresh();
   });
+  connect(&controller_, &RunController::pairPlaneReady, this, [this](int pairId) {
+    // The first plane that shows both paths: switch to it, unless a plane was chosen by hand.
+    if (!planeChosen_ && controller_.pairPlane(pairId) != nullptr && !runs_.empty()) {
+      const GuiRun* first = controller_.run(runs_.front());
+      if (first != nullptr && first->pairId == pairId) {
+        const QSignalBlocker block(plane_);
+        plane_->setCurrentIndex(static_cast<int>(Plane::Pair));
+      }
+    }
+    requestRefresh();
+  });
+  connect(&controller_, &RunController::pcaPlaneReady, this, [this] { requestRefresh(); });
 }
+
+void LandscapePage::setPlane(Plane plane) {
+  planeChosen_ = true;
+  plane_->setCurrentIndex(static_cast<int>(plane));
+  refresh();
+}
+
+LandscapePage::Plane LandscapePage::plane() const { return static_cast<Plane>(plane_->currentIndex()); }
+
+QString LandscapePage::note() const { return note_->text(); }
 
 std::vector<int> LandscapePage::analysedEpochs() const {
   std::set<int> epochs;
@@ -294,18 +349,69 @@ void LandscapePage::setEpoch(int epoch) {
   refresh();
 }
 
+namespace {
+
+// The largest extent of a path along either slice axis, as a fraction of the slice's width.
+double pathShareOfSlice(const std::vector<double>& xs, const std::vector<double>& ys, const SliceGrid& grid) {
+  if (xs.empty() || grid.xs.size() < 2) return 0.0;
+  const double width = grid.xs.back() - grid.xs.front();
+  const auto [xLow, xHigh] = std::minmax_element(xs.begin(), xs.end());
+  const auto [yLow, yHigh] = std::minmax_element(ys.begin(), ys.end());
+  return width > 0.0 ? std::max(*xHigh - *xLow, *yHigh - *yLow) / width : 0.0;
+}
+
+}  // namespace
+
 void LandscapePage::refresh() {
-  const auto epochs = analysedEpochs();
-  {
-    const QSignalBlocker block(epochSlider_);
-    epochSlider_->setRange(0, std::max(0, static_cast<int>(epochs.size()) - 1));
-    if (epoch_ == 0) epochSlider_->setValue(epochSlider_->maximum());
-  }
   // The two runs shown: the first two selected (a pair's SGD and SAM, when a pair is selected).
   std::vector<const GuiRun*> shown;
   for (int id : runs_) {
     if (const GuiRun* run = controller_.run(id)) shown.push_back(run);
     if (shown.size() == 2) break;
+  }
+  const Plane current = plane();
+  epochSlider_->setEnabled(current == Plane::SharedRandom);
+  // The pair plane is one slice: drawn as a surface on the left and as a map on the right, each with
+  // its own camera; the other planes show two runs' slices in one mode, their cameras linked.
+  const bool pair = current == Plane::Pair;
+  mode_->setEnabled(!pair);
+  if (pair) {
+    left_->unlinkCamera(right_);
+    left_->setMode(viz::LandscapeView::Mode::Surface);
+    right_->setMode(viz::LandscapeView::Mode::Contour);
+  } else {
+    const auto mode = mode_->currentIndex() == 0 ? viz::LandscapeView::Mode::Surface : viz::LandscapeView::Mode::Contour;
+    left_->setMode(mode);
+    right_->setMode(mode);
+    left_->linkCamera(right_);
+  }
+  if (current == Plane::Pair) {
+    showPairPlane(shown);
+  } else if (current == Plane::OwnPca) {
+    showOwnPcaPlanes(shown);
+  } else {
+    showSharedRandom(shown);
+  }
+
+  // The interpolation between the pair's two solutions, once both have finished.
+  std::vector<viz::ChartSeries> series;
+  if (!shown.empty()) {
+    if (const PairInterpolation* curve = controller_.pairInterpolation(shown.front()->pairId)) {
+      series.push_back({"straight line", QColor(31, 119, 180), curve->ts, curve->loss});
+      if (!curve->bezierTs.empty()) {
+        series.push_back({"Bezier curve (trained)", QColor(214, 39, 40), curve->bezierTs, curve->bezierLoss});
+      }
+    }
+  }
+  interpolation_->setSeries(series);
+}
+
+void LandscapePage::showSharedRandom(const std::vector<const GuiRun*>& shown) {
+  const auto epochs = analysedEpochs();
+  {
+    const QSignalBlocker block(epochSlider_);
+    epochSlider_->setRange(0, std::max(0, static_cast<int>(epochs.size()) - 1));
+    if (epoch_ == 0) epochSlider_->setValue(epochSlider_->maximum());
   }
   // One colour (and height) scale for both views: the range of every finite loss shown.
   double low = std::numeric_limits<double>::infinity();
@@ -327,37 +433,130 @@ void LandscapePage::refresh() {
     }
   }
   viz::LandscapeView* views[2] = {left_, right_};
+  double smallestShare = 1.0;
   for (int side = 0; side < 2; ++side) {
     const RunAnalysis* analysis = side < static_cast<int>(analyses.size()) ? analyses[static_cast<std::size_t>(side)] : nullptr;
     if (analysis == nullptr) {
       views[side]->clearSurface();
+      views[side]->setPaths({});
       views[side]->setTitle(side < static_cast<int>(shown.size()) ? shown[static_cast<std::size_t>(side)]->name() + ": no slice yet"
                                                                   : QString("select a run (or a pair)"));
       continue;
     }
+    const GuiRun& run = *shown[static_cast<std::size_t>(side)];
     if (low < high) views[side]->setColorRange(low, high);
     views[side]->setSurface(analysis->slice);
-    views[side]->setTrajectory(analysis->trajectoryOnSlice.xs, analysis->trajectoryOnSlice.ys);
+    views[side]->setPaths({{analysis->trajectoryOnSlice.xs, analysis->trajectoryOnSlice.ys, viz::runColor(run.id), QString()}});
+    if (analysis->trajectoryOnSlice.xs.size() >= 2) {
+      smallestShare = std::min(smallestShare, pathShareOfSlice(analysis->trajectoryOnSlice.xs, analysis->trajectoryOnSlice.ys,
+                                                               analysis->slice));
+    }
     const auto& grid = analysis->slice;
     views[side]->setTitle(QString("%1, epoch %2%3")
-                              .arg(shown[static_cast<std::size_t>(side)]->name())
+                              .arg(run.name())
                               .arg(analysis->epoch)
                               .arg(grid.complete() ? QString()
                                                    : QString(" (%1/%2 points)").arg(grid.pointsDone).arg(grid.pointsTotal)));
   }
   epochLabel_->setText(epoch_ == 0 ? QString("latest") : QString("epoch %1").arg(epoch_));
-
-  // The interpolation between the pair's two solutions, once both have finished.
-  std::vector<viz::ChartSeries> series;
-  if (!shown.empty()) {
-    if (const PairInterpolation* curve = controller_.pairInterpolation(shown.front()->pairId)) {
-      series.push_back({"straight line", QColor(31, 119, 180), curve->ts, curve->loss});
-      if (!curve->bezierTs.empty()) {
-        series.push_back({"Bezier curve (trained)", QColor(214, 39, 40), curve->bezierTs, curve->bezierLoss});
-      }
-    }
+  QString text = "Shared random directions: both surfaces on the same axes and colour scale.";
+  if (smallestShare < 0.05) {
+    text += QString(" Random directions are nearly orthogonal to a training path: here a path spans %1% of the "
+                    "slice. The pair plane shows both paths once both runs finish.")
+                .arg(100.0 * smallestShare, 0, 'g', 2);
   }
-  interpolation_->setSeries(series);
+  note_->setText(text);
+}
+
+void LandscapePage::showPairPlane(const std::vector<const GuiRun*>& shown) {
+  const GuiRun* first = shown.empty() ? nullptr : shown.front();
+  const int partner = first == nullptr ? -1 : controller_.partnerOf(first->id);
+  const RunAnalysis* plane = first == nullptr ? nullptr : controller_.pairPlane(first->pairId);
+  if (plane == nullptr || plane->slice.xs.empty()) {
+    for (viz::LandscapeView* view : {left_, right_}) {
+      view->clearSurface();
+      view->setPaths({});
+    }
+    right_->setTitle("");
+    QString why;
+    if (first == nullptr || partner < 0) {
+      why = "Select a pair (an SGD and a SAM run launched together) to see the plane through init, SGD and SAM.";
+    } else if (!controller_.pairPlaneProblem(first->pairId).isEmpty()) {
+      why = "The pair plane failed: " + controller_.pairPlaneProblem(first->pairId);
+    } else if (first->inFlight() || controller_.run(partner)->inFlight()) {
+      const GuiRun* other = controller_.run(partner);
+      why = QString("The pair plane is computed when both runs finish (%1: %2/%3 epochs, %4: %5/%6).")
+                .arg(first->name()).arg(first->epochsDone()).arg(first->epochsPlanned())
+                .arg(other->name()).arg(other->epochsDone()).arg(other->epochsPlanned());
+    } else {
+      why = "Computing the pair plane through init, SGD and SAM...";
+    }
+    left_->setTitle("pair plane: not yet");
+    note_->setText(why);
+    return;
+  }
+  std::vector<viz::LandscapePath> paths;
+  QStringList spans;
+  for (const PlanePath& path : plane->planePaths) {
+    // The path's run among the window's: its colour and name.
+    const GuiRun* owner = nullptr;
+    for (int id : controller_.runIds()) {
+      const GuiRun* candidate = controller_.run(id);
+      if (candidate != nullptr && candidate->spec.config.outDir == path.run) owner = candidate;
+    }
+    const QString name = owner != nullptr ? owner->name() : QString::fromStdString(std::filesystem::path(path.run).filename().string());
+    const int lastEpoch = path.rows.epochs.empty() ? 0 : path.rows.epochs.back();
+    paths.push_back({path.rows.xs, path.rows.ys, owner != nullptr ? viz::runColor(owner->id) : QColor(Qt::black),
+                     QString("%1, epochs 0-%2").arg(name).arg(lastEpoch)});
+    spans << QString("%1 %2%").arg(name).arg(100.0 * pathShareOfSlice(path.rows.xs, path.rows.ys, plane->slice), 0, 'f', 0);
+  }
+  for (viz::LandscapeView* view : {left_, right_}) {
+    view->clearColorRange();
+    view->setSurface(plane->slice);
+    view->setPaths(paths);
+  }
+  left_->setTitle("Pair plane: init (-1/3, -1/3), SGD (2/3, -1/3), SAM (-1/3, 2/3)");
+  right_->setTitle("The same plane seen from above");
+  note_->setText("The plane through the shared initial weights and both solutions: each path runs from init to its "
+                 "solution, a dot per epoch. Share of the slice each path spans: " + spans.join(", ") + ".");
+}
+
+void LandscapePage::showOwnPcaPlanes(const std::vector<const GuiRun*>& shown) {
+  viz::LandscapeView* views[2] = {left_, right_};
+  QStringList notes;
+  for (int side = 0; side < 2; ++side) {
+    const GuiRun* run = side < static_cast<int>(shown.size()) ? shown[static_cast<std::size_t>(side)] : nullptr;
+    views[side]->clearColorRange();
+    if (run == nullptr) {
+      views[side]->clearSurface();
+      views[side]->setPaths({});
+      views[side]->setTitle("select a run (or a pair)");
+      continue;
+    }
+    QString reason;
+    const bool asked = controller_.requestPcaPlane(run->id, &reason);
+    const RunAnalysis* plane = controller_.pcaPlane(run->id);
+    if (plane == nullptr) {
+      views[side]->clearSurface();
+      views[side]->setPaths({});
+      views[side]->setTitle(run->name() + ": no PCA plane yet");
+      if (!asked) {
+        notes << reason;
+      } else if (!controller_.pcaPlaneProblem(run->id).isEmpty()) {
+        notes << run->name() + ": " + controller_.pcaPlaneProblem(run->id);
+      } else {
+        notes << run->name() + ": computing its PCA plane...";
+      }
+      continue;
+    }
+    views[side]->setSurface(plane->slice);
+    views[side]->setPaths({{plane->trajectoryOnSlice.xs, plane->trajectoryOnSlice.ys, viz::runColor(run->id),
+                            run->name() + " path"}});
+    views[side]->setTitle(run->name() + ": its own PCA plane");
+  }
+  note_->setText(notes.isEmpty() ? QString("Each run's own plane of the top two principal directions of its path, "
+                                           "scaled so the path fills 80% of the range; the surfaces are not on one scale.")
+                                 : notes.join(" "));
 }
 
 bool LandscapePage::exportViewPng(int side, const QString& path, int width, int height, QString* error) {
@@ -398,10 +597,20 @@ bool LandscapePage::exportAll(const QString& directory, const QString& prefix, Q
 // ----- spectrum ------------------------------------------------------------------------------------------
 
 SpectrumPage::SpectrumPage(RunController& controller, QWidget* parent) : RunPage(controller, parent) {
-  auto* layout = new QHBoxLayout(this);
+  auto* page = new QVBoxLayout(this);
+  page->addWidget(makeSubtitle(
+      "The top Hessian eigenvalues at each analysed epoch (λ1 in the run's colour, smaller ones lighter), with "
+      "the edge of stability 2(1+β)/lr dashed: SGD's λ1 hovers at or below it; SAM's stays far lower (Foret et "
+      "al. 2021, Fig. 2). Beside it, the spectral density of the latest analysis.",
+      this));
+  auto* layout = new QHBoxLayout;
+  page->addLayout(layout, 1);
   eigenvalues_ = new viz::LineChart(this);
   eigenvalues_->setTitle("Hessian eigenvalues and the edge of stability (dashed)");
   eigenvalues_->setAxisTitles("epoch", "eigenvalue");
+  latest_ = new viz::LineChart(this);
+  latest_->setTitle("Top eigenvalues at each run's latest analysis, by index");
+  latest_->setAxisTitles("index i (λi, largest first)", "eigenvalue");
   density_ = new viz::LineChart(this);
   density_->setTitle("Spectral density (latest epoch with --esd)");
   density_->setAxisTitles("eigenvalue", "density");
@@ -410,12 +619,14 @@ SpectrumPage::SpectrumPage(RunController& controller, QWidget* parent) : RunPage
   layers_->setAxisTitles("layer, in parameter order", "lambda_max");
   layers_->hide();
   layout->addWidget(eigenvalues_, 1);
+  layout->addWidget(latest_, 1);
   layout->addWidget(density_, 1);
   layout->addWidget(layers_, 1);
 }
 
 void SpectrumPage::refresh() {
   std::vector<viz::ChartSeries> eigenvalues;
+  std::vector<viz::ChartSeries> latest;
   std::vector<viz::ChartSeries> densities;
   std::vector<viz::ChartSeries> layers;
   for (int id : runs_) {
@@ -426,12 +637,15 @@ void SpectrumPage::refresh() {
     const QRegularExpressionMatch pair = QRegularExpression("^pair \\d+ (.+)$").match(name);
     if (pair.hasMatch()) name = pair.captured(1);
     // One series per eigenvalue index over the analysed epochs: label i+1, colour by index.
+    // The legend names the family once, by its first series ("SGD λ1-λ5"); hovering names each one.
     const auto addIndexedSeries = [&](const QString& label, auto valuesOf, auto colorOf) {
       std::size_t count = 0;
       for (const auto& [epoch, analysis] : run->analyses) count = std::max(count, valuesOf(analysis).size());
       for (std::size_t i = 0; i < count; ++i) {
         viz::ChartSeries s;
         s.name = QString("%1 %2%3").arg(name, label).arg(i + 1);
+        if (i == 0 && count > 1) s.legendName = s.name + QString("-%1%2 (lighter: smaller)").arg(label).arg(count);
+        s.inLegend = i == 0;
         s.color = colorOf(static_cast<int>(i));
         for (const auto& [epoch, analysis] : run->analyses) {
           const std::vector<double>& values = valuesOf(analysis);
@@ -451,6 +665,18 @@ void SpectrumPage::refresh() {
     addIndexedSeries(
         "λmin", [](const RunAnalysis& a) -> const std::vector<double>& { return a.bottomEigenvalues; },
         [&](int i) { return viz::runColor(id).darker(130 + i * 15); });
+    for (auto it = run->analyses.rbegin(); it != run->analyses.rend(); ++it) {
+      if (it->second.eigenvalues.empty()) continue;
+      viz::ChartSeries s;
+      s.name = QString("%1, epoch %2").arg(name).arg(it->first);
+      s.color = viz::runColor(id);
+      for (std::size_t i = 0; i < it->second.eigenvalues.size(); ++i) {
+        s.xs.push_back(static_cast<double>(i + 1));
+        s.ys.push_back(it->second.eigenvalues[i]);
+      }
+      latest.push_back(std::move(s));
+      break;
+    }
     for (auto it = run->analyses.rbegin(); it != run->analyses.rend(); ++it) {
       if (it->second.perLayer.empty()) continue;
       viz::ChartSeries s;
@@ -480,9 +706,16 @@ void SpectrumPage::refresh() {
     }
   }
   eigenvalues_->setSeries(eigenvalues);
-  density_->setTitle(densities.empty() ? QString("Spectral density: none computed (launch with --esd)")
-                                       : QString("Spectral density (latest epoch with --esd)"));
+  latest_->setSeries(latest);
+  latest_->setVisible(!latest.empty());
+  // No density computed: its chart gives its half of the page to the eigenvalues (the subtitle's
+  // tooltip says how to get one).
+  density_->setTitle(QString("Spectral density (latest epoch with --esd)"));
   density_->setSeries(densities);
+  density_->setVisible(!densities.empty());
+  eigenvalues_->setToolTip(densities.empty() ? QString("No spectral density computed: launch with --esd (stochastic "
+                                                       "Lanczos quadrature) to see it beside the eigenvalues")
+                                             : QString());
   layers_->setSeries(layers);
   layers_->setVisible(!layers.empty());
 }
@@ -490,6 +723,9 @@ void SpectrumPage::refresh() {
 bool SpectrumPage::exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) {
   flushRefresh();
   if (!exportChart(*eigenvalues_, QDir(directory).filePath(prefix + "-eigenvalues"), written, error)) return false;
+  if (!latest_->series().empty()) {
+    if (!exportChart(*latest_, QDir(directory).filePath(prefix + "-eigenvalues-latest"), written, error)) return false;
+  }
   if (!density_->series().empty()) {
     if (!exportChart(*density_, QDir(directory).filePath(prefix + "-spectral-density"), written, error)) return false;
   }

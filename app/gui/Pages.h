@@ -23,6 +23,9 @@ class LineChart;
 
 namespace samscape::gui {
 
+// A page's one-line subtitle (object name "page-subtitle"): what it shows and how to read it.
+QLabel* makeSubtitle(const QString& text, QWidget* parent);
+
 // A page that draws a set of runs and can export what it shows.
 class RunPage : public QWidget {
   Q_OBJECT
@@ -81,14 +84,29 @@ class LandscapePage : public RunPage {
   void setEpoch(int epoch);
   bool exportViewPng(int side, const QString& path, int width, int height, QString* error);
 
+  // Which plane the views show: the live slices along the pair's shared random directions; the pair
+  // plane through init, SGD and SAM with both paths (once both runs finish: the page switches to it by
+  // itself unless the plane was chosen by hand); each run's own PCA plane (computed when chosen).
+  enum class Plane { SharedRandom = 0, Pair = 1, OwnPca = 2 };
+  void setPlane(Plane plane);
+  Plane plane() const;
+  // The note under the controls: what the views show, or why a plane is not there yet.
+  QString note() const;
+
  private:
   std::vector<int> analysedEpochs() const;
+  void showSharedRandom(const std::vector<const GuiRun*>& shown);
+  void showPairPlane(const std::vector<const GuiRun*>& shown);
+  void showOwnPcaPlanes(const std::vector<const GuiRun*>& shown);
   viz::LandscapeView* left_ = nullptr;
   viz::LandscapeView* right_ = nullptr;
   viz::LineChart* interpolation_ = nullptr;
+  QComboBox* plane_ = nullptr;
   QComboBox* mode_ = nullptr;
   QSlider* epochSlider_ = nullptr;
   QLabel* epochLabel_ = nullptr;
+  QLabel* note_ = nullptr;
+  bool planeChosen_ = false;  // by hand: the page no longer switches to the pair plane by itself
   int epoch_ = 0;
 };
 
@@ -101,6 +119,7 @@ class SpectrumPage : public RunPage {
 
  private:
   viz::LineChart* eigenvalues_ = nullptr;
+  viz::LineChart* latest_ = nullptr;  // the latest analysis' top eigenvalues by index, one curve per run
   viz::LineChart* density_ = nullptr;
   viz::LineChart* layers_ = nullptr;  // per-layer lambda_max, shown only when some analysis has it
 };

@@ -281,7 +281,131 @@ const PairInterpolation* RunController::pairInterpolation(int pairId) const {
   return found == interpolations_.end() ? nullptr : &found->second;
 }
 
+const RunAnalysis* RunController::pairPlane(int pairId) const {
+  const auto found = pairPlanes_.find(pairId);
+  return found == pairPlanes_.end() ? nullptr : &found->second;
+}
+
+QString RunController::pairPlaneProblem(int pairId) const {
+  const auto found = pairPlaneProblems_.find(pairId);
+  return found == pairPlaneProblems_.end() ? QString() : found->second;
+}
+
+const RunAnalysis* RunController::pcaPlane(int id) const {
+  const auto found = pcaPlanes_.find(id);
+  return found == pcaPlanes_.end() ? nullptr : &found->second;
+}
+
+QString RunController::pcaPlaneProblem(int id) const {
+  const auto found = pcaProblems_.find(id);
+  return found == pcaProblems_.end() ? QString() : found->second;
+}
+
+void RunController::startAnalysisHelper(const QString& threadName, const QString& checkpoint,
+                                        const AnalysisRequest& request, const QString& outDir,
+                                        std::function<void(const QString&, const QString&)> done) {
+  auto* thread = new QThread(this);
+  thread->setObjectName(threadName);
+  auto* worker = new AnalysisWorker(checkpoint, request, outDir, helpersCancel_);
+  worker->moveToThread(thread);
+  connect(thread, &QThread::started, worker, &AnalysisWorker::run);
+  connect(thread, &QThread::finished, worker, &QObject::deleteLater);
+  connect(worker, &AnalysisWorker::finished, this,
+          [thread, done = std::move(done)](const QString& directory, const QString& problem) {
+            thread->quit();
+            done(directory, problem);
+          }, Qt::QueuedConnection);
+  helperThreads_.push_back(thread);
+  thread->start();
+}
+
+// The slice that shows both training paths: random directions are nearly orthogonal to a path (the
+// default pair's SAM path spans 0.006 of a [-1, 1] slice along them), while the plane through init,
+// SGD and SAM holds both solutions and the start they share (same seed), so each path runs from one
+// corner of the triangle to another.
 void RunController::startPairInterpolation(int pairId) {
+  const GuiRun* sgd = nullptr;
+  const GuiRun* sam = nullptr;
+  for (const auto& [id, candidate] : runs_) {
+    if (candidate.pairId != pairId) continue;
+    (candidate.spec.config.optimizer.kind == "sgd" ? sgd : sam) = &candidate;
+  }
+  if (sgd == nullptr || sam == nullptr) return;
+  const QString sgdDir = QString::fromStdString(sgd->spec.config.outDir);
+  const QString samDir = QString::fromStdString(sam->spec.config.outDir);
+  AnalysisRequest plane;
+  plane.subset = sgd->spec.analysis.subset;
+  plane.batchSize = sgd->spec.config.evalBatchSize;
+  plane.slice = true;
+  plane.trajectory = true;
+  plane.grid = sgd->spec.analysis.slice ? sgd->spec.analysis.grid : 13;
+  plane.slicePlane = (sgdDir + "/checkpoints/initial," + sgdDir + "," + samDir).toStdString();
+  startAnalysisHelper(QString("samscape-plane-%1").arg(pairId), sgdDir, plane, sgdDir + "/analysis/pair-plane",
+                      [this, pairId](const QString& directory, const QString& workerProblem) {
+    QString problem = workerProblem;
+    if (problem.isEmpty() && !helpersCancel_->load()) {
+      RunAnalysis analysis = readRunAnalysis(0, directory);
+      if (!analysis.problem.isEmpty()) {
+        problem = analysis.problem;
+      } else {
+        pairPlanes_[pairId] = std::move(analysis);
+      }
+    }
+    if (!problem.isEmpty()) {
+      pairPlaneProblems_[pairId] = problem;
+      showPairProblem(pairId, "the pair plane (init, SGD, SAM) failed: " + problem);
+    }
+    Q_EMIT pairPlaneReady(pairId);
+    if (!helpersCancel_->load()) startPairLine(pairId);
+  });
+}
+
+bool RunController::requestPcaPlane(int id, QString* reason) {
+  const GuiRun* r = run(id);
+  auto refuse = [&](const QString& why) {
+    if (reason != nullptr) *reason = why;
+    return false;
+  };
+  if (r == nullptr) return refuse("no such run");
+  if (pcaPlanes_.count(id) > 0 || pcaComputing_.count(id) > 0) return true;
+  if (r->inFlight()) return refuse(r->name() + " is still training: its PCA plane comes from its finished path");
+  const QString directory = QString::fromStdString(r->spec.config.outDir);
+  int checkpoints = 0;
+  for (const QFileInfo& entry : QDir(directory + "/checkpoints").entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+    if (entry.fileName().startsWith("epoch-") && !entry.fileName().endsWith(".tmp")) ++checkpoints;
+  }
+  if (checkpoints < 3) {
+    return refuse(QString("%1 has %2 checkpoints: a PCA plane needs three").arg(r->name()).arg(checkpoints));
+  }
+  AnalysisRequest request;
+  request.subset = r->spec.analysis.subset;
+  request.batchSize = r->spec.config.evalBatchSize;
+  request.slice = true;
+  request.sliceDirections = "pca";
+  request.trajectory = true;
+  request.grid = r->spec.analysis.slice ? r->spec.analysis.grid : 13;
+  pcaComputing_.insert(id);
+  pcaProblems_.erase(id);
+  startAnalysisHelper(QString("samscape-pca-%1").arg(id), directory, request, directory + "/analysis/pca-plane",
+                      [this, id](const QString& out, const QString& workerProblem) {
+    pcaComputing_.erase(id);
+    QString problem = workerProblem;
+    if (problem.isEmpty() && !helpersCancel_->load()) {
+      RunAnalysis analysis = readRunAnalysis(0, out);
+      if (analysis.problem.isEmpty() && analysis.slice.xs.empty()) analysis.problem = "the PCA slice was skipped";
+      if (!analysis.problem.isEmpty()) {
+        problem = analysis.problem;
+      } else {
+        pcaPlanes_[id] = std::move(analysis);
+      }
+    }
+    if (!problem.isEmpty()) pcaProblems_[id] = problem;
+    Q_EMIT pcaPlaneReady(id);
+  });
+  return true;
+}
+
+void RunController::startPairLine(int pairId) {
   const GuiRun* sgd = nullptr;
   const GuiRun* sam = nullptr;
   for (const auto& [id, candidate] : runs_) {

@@ -68,6 +68,18 @@ class RunController : public QObject {
   // Whether the pair's interpolation job has ended (with a curve or without one, when it failed: then
   // both runs' messages say why, in their rows, and runChanged is emitted for each).
   bool pairInterpolationDone(int pairId) const { return interpolationsDone_.count(pairId) > 0; }
+  // Once both runs of a pair have finished, before the interpolation: the slice of the plane through
+  // the initial weights, the SGD solution and the SAM solution, with both runs' paths from their start
+  // drawn on it (planePaths). Null until it is read back (or when it failed: pairPlaneProblem says why).
+  const RunAnalysis* pairPlane(int pairId) const;
+  QString pairPlaneProblem(int pairId) const;
+  // A run's own PCA plane (--slice-directions pca --trajectory on its latest checkpoint), computed on
+  // request on a helper thread: returns false with `reason` when the run cannot have one yet (fewer
+  // than three checkpoints, or still training); true when it is computed, computing or done.
+  bool requestPcaPlane(int id, QString* reason = nullptr);
+  const RunAnalysis* pcaPlane(int id) const;
+  QString pcaPlaneProblem(int id) const;
+  bool pcaPlaneComputing(int id) const { return pcaComputing_.count(id) > 0; }
   // Names the workspace holds beyond this window's runs (e.g. asked of its store): the names this
   // controller gives new runs avoid them as well as its own runs' names.
   void setNameInUse(std::function<bool(const QString&)> nameInUse) { nameInUse_ = std::move(nameInUse); }
@@ -86,6 +98,8 @@ class RunController : public QObject {
   void analysisChanged(int id, int epoch);
   void runEnded(int id);
   void pairInterpolationReady(int pairId);
+  void pairPlaneReady(int pairId);
+  void pcaPlaneReady(int id);
 
  private:
   struct Worker {
@@ -94,7 +108,12 @@ class RunController : public QObject {
   };
   void startQueued();
   void startRun(GuiRun& run);
+  // The pair plane, then the interpolation (startPairLine) on the same CPU, one after the other.
   void startPairInterpolation(int pairId);
+  void startPairLine(int pairId);
+  // An analysis on a helper thread that cancelAll stops; `done` runs on the GUI thread.
+  void startAnalysisHelper(const QString& threadName, const QString& checkpoint, const AnalysisRequest& request,
+                           const QString& outDir, std::function<void(const QString& directory, const QString& problem)> done);
   // A pair's failure that is neither run's own (its interpolation): shown in both runs' rows.
   void showPairProblem(int pairId, const QString& problem);
   // A run cancelled before it started, or refused at its start, removes the directory the window
@@ -112,6 +131,11 @@ class RunController : public QObject {
   std::map<int, Worker> workers_;
   std::map<int, PairInterpolation> interpolations_;
   std::set<int> interpolationsDone_;
+  std::map<int, RunAnalysis> pairPlanes_;
+  std::map<int, QString> pairPlaneProblems_;
+  std::map<int, RunAnalysis> pcaPlanes_;  // by run id
+  std::map<int, QString> pcaProblems_;
+  std::set<int> pcaComputing_;
   std::vector<QThread*> helperThreads_;
   // Set by cancelAll: the helpers (pair interpolations and their Bezier curves) stop within a point or a step.
   std::shared_ptr<std::atomic<bool>> helpersCancel_ = std::make_shared<std::atomic<bool>>(false);

@@ -137,6 +137,29 @@ void InterpolationWorker::run() {
   Q_EMIT finished(outDir_, problem);
 }
 
+AnalysisWorker::AnalysisWorker(QString checkpoint, AnalysisRequest request, QString outDir,
+                               std::shared_ptr<std::atomic<bool>> cancel)
+    : checkpoint_(std::move(checkpoint)), request_(std::move(request)), outDir_(std::move(outDir)), cancel_(std::move(cancel)) {}
+
+void AnalysisWorker::run() {
+  yieldTheCpuToTheWindow();
+  QString problem;
+  try {
+    const SavedModel saved = locateSavedModel(checkpoint_.toStdString(), "--checkpoint");
+    AnalysisModel model;
+    model.run = saved.config;
+    model.weightsPath = saved.weightsPath;
+    model.description = saved.description;
+    model.runDirectory = saved.runDirectory;
+    validateAnalysisRequest(request_, AnalysisCommand::Analyze);
+    AnalysisSession session(model, request_);
+    session.analyze("", "", outDir_.toStdString(), nullptr, cancel_.get());
+  } catch (const std::exception& error) {
+    problem = QString::fromUtf8(error.what());
+  }
+  Q_EMIT finished(outDir_, problem);
+}
+
 void TrainingWorker::run() {
   yieldTheCpuToTheWindow();
   try {

@@ -62,6 +62,26 @@ class InterpolationWorker : public QObject {
   std::shared_ptr<std::atomic<bool>> cancel_;
 };
 
+// One analysis of a saved model (a run directory, a checkpoint directory or a weights file), written
+// to `outDir`: what `samscape-cli analyze --checkpoint CHECKPOINT ...` does. The landscape page's
+// planes (the pair plane through init, SGD and SAM; a run's own PCA plane) are such analyses.
+class AnalysisWorker : public QObject {
+  Q_OBJECT
+ public:
+  AnalysisWorker(QString checkpoint, AnalysisRequest request, QString outDir, std::shared_ptr<std::atomic<bool>> cancel);
+ public Q_SLOTS:
+  void run();
+ Q_SIGNALS:
+  // `problem` says why it failed (naming the file or flag); empty when it ran to the end or was cancelled.
+  void finished(const QString& outDir, const QString& problem);
+
+ private:
+  QString checkpoint_;
+  AnalysisRequest request_;
+  QString outDir_;
+  std::shared_ptr<std::atomic<bool>> cancel_;
+};
+
 // Reads an analysis directory (analysis.json and its files) into the summary the views draw; when it
 // cannot be read, `problem` says why and the rest stays empty.
 RunAnalysis readRunAnalysis(int epoch, const QString& directory);

@@ -134,6 +134,21 @@ class ArchiveRuleStateReader final : public RuleStateReader {
 
 }  // namespace
 
+std::string writeInitialWeights(const std::string& checkpointsDir, Network& network) {
+  const fs::path root(checkpointsDir);
+  const fs::path staging = root / (std::string(kInitialWeightsDirectory) + ".tmp");
+  const fs::path final = root / kInitialWeightsDirectory;
+  std::error_code error;
+  fs::remove_all(staging, error);
+  fs::create_directories(staging, error);
+  if (error) throw Error(staging.string() + ": cannot create the directory of the initial weights: " + error.message());
+  network.save((staging / "model.pt").string());
+  fs::remove_all(final, error);
+  fs::rename(staging, final, error);
+  if (error) throw Error(final.string() + ": cannot move the initial weights into place: " + error.message());
+  return (final / "model.pt").string();
+}
+
 std::string writeCheckpoint(const std::string& checkpointsDir, Network& network, const Optimizer& optimizer,
                             const CheckpointState& state, const SharpnessRule* rule) {
   const fs::path root(checkpointsDir);

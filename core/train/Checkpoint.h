@@ -33,6 +33,11 @@ struct CheckpointState {
 };
 
 // Returns the checkpoint's directory. With `rule`, its state goes into optimizer.pt too.
+// The weights before the first step, as checkpoints/initial/model.pt (weights only: nothing to resume
+// from), written once when a run starts: the pair plane through init, SGD and SAM (the app's landscape
+// page, analyze --slice-plane) and a path drawn from its start need them. Returns the file's path.
+std::string writeInitialWeights(const std::string& checkpointsDir, Network& network);
+
 std::string writeCheckpoint(const std::string& checkpointsDir, Network& network, const Optimizer& optimizer,
                             const CheckpointState& state, const SharpnessRule* rule = nullptr);
 

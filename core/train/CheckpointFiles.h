@@ -6,6 +6,9 @@
 
 namespace samscape {
 
+// checkpoints/initial/: the weights before the first step (model.pt only; see writeInitialWeights).
+inline constexpr const char* kInitialWeightsDirectory = "initial";
+
 // The newest complete checkpoint's directory in `checkpointsDir`; throws Error when there is none.
 std::string latestCheckpoint(const std::string& checkpointsDir);
 

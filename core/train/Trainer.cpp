@@ -295,6 +295,10 @@ TrainingResult Trainer::Impl::runEpochs(const std::vector<TrainingObserver*>& ob
     return result;
   };
 
+  if (!checkpointsDir.empty() && s.resumed.epochsCompleted == 0) {
+    s.stage = "the initial weights";
+    writeInitialWeights(checkpointsDir, s.model());
+  }
   for (int epoch = s.resumed.epochsCompleted + 1; epoch <= s.config.epochs; ++epoch) {
     const auto epochStart = Clock::now();
     for (auto& replica : s.replicas) replica.network->setTraining(true);

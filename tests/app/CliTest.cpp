@@ -406,6 +406,41 @@ TEST_F(CliTest, ASlicePlaneThroughThreeModelsPassesThroughEachOfThem) {
   EXPECT_NE(line.err.find("span no plane"), std::string::npos) << line.err;
 }
 
+// The app's pair plane: through the initial weights, the SGD solution and the SAM solution, with each
+// run's path from its start drawn on it.
+TEST_F(CliTest, ThePairPlaneThroughInitSgdAndSamCarriesBothPathsFromTheirStart) {
+  const std::string sgd = dir.file("sgd");
+  const std::string sam = dir.file("sam");
+  ASSERT_EQ(run(tinyRunFlags() + " --epochs 3 --out " + sgd).exitCode, 0);
+  ASSERT_EQ(run(tinyRunFlags() + " --epochs 3 --optimizer sam --rho 0.5 --out " + sam).exitCode, 0);
+  // Same seed: the same initial weights, written before the first step.
+  const std::string initial = sgd + "/checkpoints/initial";
+  ASSERT_TRUE(std::filesystem::exists(initial + "/model.pt"));
+  EXPECT_EQ(readText(initial + "/model.pt"), readText(sam + "/checkpoints/initial/model.pt"));
+  EXPECT_NE(readText(initial + "/model.pt"), readText(sgd + "/checkpoints/epoch-001/model.pt"));
+  const std::string out = dir.file("pair-plane");
+  const CliResult result = run("analyze --checkpoint " + sgd + " --subset 0 --threads 1 --slice --grid 7 --slice-plane " +
+                               initial + "," + sgd + "," + sam + " --trajectory --out " + out);
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  const auto analysis = nlohmann::json::parse(readText(out + "/analysis.json"));
+  const auto& paths = analysis["trajectory"]["plane_paths"];
+  ASSERT_EQ(paths.size(), 2u) << analysis["trajectory"].dump();
+  EXPECT_EQ(std::filesystem::path(paths[0]["run"].get<std::string>()).filename(), "sgd");
+  EXPECT_EQ(std::filesystem::path(paths[1]["run"].get<std::string>()).filename(), "sam");
+  // Each path: epoch 0 (init) at A = (-1/3, -1/3), then epochs 1-3, the last at its run's anchor.
+  const std::pair<double, double> ends[2] = {{2.0 / 3, -1.0 / 3}, {-1.0 / 3, 2.0 / 3}};
+  for (int i = 0; i < 2; ++i) {
+    const auto rows = csvRows(out + "/" + paths[i]["file"].get<std::string>());
+    ASSERT_EQ(rows.size(), 4u) << i;
+    EXPECT_EQ(rows[0][0], 0.0);
+    EXPECT_NEAR(rows[0][1], -1.0 / 3, 1e-6);
+    EXPECT_NEAR(rows[0][2], -1.0 / 3, 1e-6);
+    EXPECT_EQ(rows[3][0], 3.0);
+    EXPECT_NEAR(rows[3][1], ends[i].first, 1e-6);
+    EXPECT_NEAR(rows[3][2], ends[i].second, 1e-6);
+  }
+}
+
 TEST_F(CliTest, PcaSliceDirectionsDrawTheRunsPathOnTheSurface) {
   const std::string run4 = dir.file("four-epochs");
   ASSERT_EQ(run(tinyRunFlags() + " --epochs 4 --out " + run4).exitCode, 0);

@@ -9,6 +9,9 @@
 #include <QTest>
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -20,6 +23,7 @@
 
 #include "core/store/RunStore.h"
 #include "core/store/Workspace.h"
+#include "gui/LaunchPanel.h"
 #include "gui/RunController.h"
 #include "tests/gui/GuiTestSupport.h"
 #include "tests/support/FileHelpers.h"
@@ -327,6 +331,44 @@ TEST_F(RunControllerTest, ARunCancelledAfterAnEpochShowsTheEpochsDone) {
   EXPECT_EQ(fromDisk.totalSteps, 0);
   EXPECT_EQ(fromDisk.epochsDone(), live.epochsDone());
   EXPECT_DOUBLE_EQ(fromDisk.progress(), live.epochsDone() / 4.0);
+}
+
+// The default pair (the launch form's first preset, as --demo starts it)
+// on the tiny data: once both finish, the plane through init, SGD and SAM carries both paths, each
+// spanning a visible part of the slice (at least a fifth of its width), where the shared random
+// directions show a path as a dot.
+TEST_F(RunControllerTest, TheDefaultPairsPathsSpanAVisiblePartOfTheirPlane) {
+  QStringList flags = gui::launchPresets().front().arguments;
+  flags << "--dataset" << "mnist" << "--data-dir" << dataDir << "--train-subset" << "0" << "--epochs" << "3"
+        << "--analyze-every" << "3" << "--grid" << "5" << "--hessian-top" << "1" << "--subset" << "0";
+  QSignalSpy planes(&controller, &gui::RunController::pairPlaneReady);
+  const auto [sgd, sam] = controller.launchPair(test::specFromFlags(flags));
+  ASSERT_TRUE(waitUntilEnded(sgd));
+  ASSERT_TRUE(waitUntilEnded(sam));
+  ASSERT_TRUE(planes.count() > 0 || planes.wait(kTimeoutMs));
+  const int pairId = controller.run(sgd)->pairId;
+  EXPECT_TRUE(controller.pairPlaneProblem(pairId).isEmpty()) << controller.pairPlaneProblem(pairId).toStdString();
+  const gui::RunAnalysis* plane = controller.pairPlane(pairId);
+  ASSERT_NE(plane, nullptr);
+  ASSERT_EQ(plane->slice.xs.size(), 5u);
+  const double width = plane->slice.xs.back() - plane->slice.xs.front();
+  ASSERT_EQ(plane->planePaths.size(), 2u);
+  const QString dirs[2] = {outDir(sgd), outDir(sam)};
+  for (int i = 0; i < 2; ++i) {
+    const PlanePath& path = plane->planePaths[static_cast<std::size_t>(i)];
+    EXPECT_EQ(QString::fromStdString(path.run), dirs[i]);
+    ASSERT_EQ(path.rows.epochs, (std::vector<int>{0, 1, 2, 3}));
+    const auto [xLow, xHigh] = std::minmax_element(path.rows.xs.begin(), path.rows.xs.end());
+    const auto [yLow, yHigh] = std::minmax_element(path.rows.ys.begin(), path.rows.ys.end());
+    const double share = std::max(*xHigh - *xLow, *yHigh - *yLow) / width;
+    EXPECT_GE(share, 0.2) << dirs[i].toStdString();
+  }
+  // The live slices of the same runs, along the shared random directions, for contrast.
+  const auto& live = controller.run(sam)->analyses.at(3);
+  ASSERT_GE(live.trajectoryOnSlice.xs.size(), 2u);
+  const auto [xLow, xHigh] = std::minmax_element(live.trajectoryOnSlice.xs.begin(), live.trajectoryOnSlice.xs.end());
+  std::cout << "SAM path along the shared random directions spans " << (*xHigh - *xLow) / 2.0
+            << " of the slice's width\n";
 }
 
 TEST_F(RunControllerTest, ARunRefusedAtItsStartFailsNamingTheFlagAndLeavesNoDirectory) {

@@ -204,6 +204,63 @@ TEST(StudyCheckTest, DecreasingOrdersTheCellsByTheOptionsValue) {
   EXPECT_EQ(judgeStudyCheck(check, summary).verdict, CheckVerdict::Fails);
 }
 
+TEST(StudyCheckTest, ADifferenceIncreasingAlongAnOptionIsJudgedPerValueOfIt) {
+  // Table 4's shape: cells optimizer x label-noise, the grid's label-noise given out of order.
+  json document = minimalStudy();
+  document["seeds"] = 3;
+  document["grid"] = {{"label-noise", {0.4, 0.2, 0.6}}};
+  document["cells"] = {{{"optimizer", "sgd"}}, {{"optimizer", "sam"}, {"rho", 0.1}}};
+  document["checks"] = {{{"metric", "test_acc"}, {"difference", {{{"optimizer", "sam"}}, {{"optimizer", "sgd"}}}},
+                         {"increasing-along", "label-noise"}}};
+  StudySummary summary;
+  summary.spec = parseStudySpec(document, "study.json");
+  ASSERT_EQ(summary.spec.checks.size(), 1u);
+  ASSERT_EQ(summary.spec.checks[0].kind, StudyCheck::Kind::DifferenceIncreasing);
+  // Cell order: sgd at 0.4, 0.2, 0.6, then sam at 0.4, 0.2, 0.6. SAM - SGD: 0.2 -> 0.02, 0.4 -> 0.05, 0.6 -> 0.10.
+  const auto setMeans = [&](const std::vector<double>& means) {
+    summary.cells.clear();
+    for (double mean : means) {
+      StudyCellSummary cell;
+      cell.done = 3;
+      for (const auto& name : studyMetricNames()) cell.metrics[name] = summarize({});
+      cell.metrics["test_acc"] = summarize({mean - 0.01, mean, mean + 0.01});
+      summary.cells.push_back(cell);
+    }
+  };
+  setMeans({0.70, 0.80, 0.50, 0.75, 0.82, 0.60});
+  StudyCheckResult result = judgeStudyCheck(summary.spec.checks[0], summary);
+  EXPECT_EQ(result.verdict, CheckVerdict::Holds) << result.measured;
+  EXPECT_EQ(result.measured.substr(0, 30), "label-noise=0.2: 0.82 - 0.8 = ") << result.measured;
+  // The advantage at 0.6 (0.04) below the one at 0.4 (0.05): fails.
+  setMeans({0.70, 0.80, 0.50, 0.75, 0.82, 0.54});
+  EXPECT_EQ(judgeStudyCheck(summary.spec.checks[0], summary).verdict, CheckVerdict::Fails);
+  // A cell with a run missing: not judged.
+  setMeans({0.70, 0.80, 0.50, 0.75, 0.82, 0.60});
+  summary.cells[2].done = 2;
+  EXPECT_EQ(judgeStudyCheck(summary.spec.checks[0], summary).verdict, CheckVerdict::NotJudged);
+
+  // Parsing: the option must be one the grid varies, each selector must pick one cell per value, and
+  // the check takes neither a threshold nor "separated".
+  auto expectCheckError = [&](const json& check, const std::string& needle) {
+    json bad = document;
+    bad["checks"] = {check};
+    try {
+      parseStudySpec(bad, "study.json");
+      ADD_FAILURE() << "accepted " << check.dump();
+    } catch (const std::exception& error) {
+      EXPECT_NE(std::string(error.what()).find(needle), std::string::npos) << error.what();
+    }
+  };
+  const json pair = {{{"optimizer", "sam"}}, {{"optimizer", "sgd"}}};
+  expectCheckError({{"metric", "test_acc"}, {"difference", pair}, {"increasing-along", "lr"}}, "must name an option the grid varies");
+  expectCheckError({{"metric", "test_acc"}, {"ratio", pair}, {"increasing-along", "label-noise"}, {"at-least", 1}},
+                   "\"increasing-along\" goes with \"difference\"");
+  expectCheckError({{"metric", "test_acc"}, {"difference", {json::object(), {{"optimizer", "sgd"}}}}, {"increasing-along", "label-noise"}},
+                   "must pick one cell at label-noise=0.2, it picks 2");
+  expectCheckError({{"metric", "test_acc"}, {"difference", pair}, {"increasing-along", "label-noise"}, {"more-than", 0}},
+                   "takes no threshold");
+}
+
 // Stops the study when a given run starts, or after a given run's first epoch.
 class StoppingObserver : public StudyObserver, public TrainingObserver {
  public:

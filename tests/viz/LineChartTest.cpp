@@ -1,6 +1,7 @@
 #include "viz/LineChart.h"
 
 #include <QChart>
+#include <QLabel>
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QLogValueAxis>
@@ -73,12 +74,28 @@ TEST(LineChart, SmoothingDrawsTheSmoothedCurveOverAFaintRawOne) {
   EXPECT_DOUBLE_EQ(raw->at(2).y(), 7.0);
   EXPECT_DOUBLE_EQ(smooth->at(1).y(), 3.0);
   EXPECT_DOUBLE_EQ(smooth->at(2).y(), 5.0);
-  // One legend entry per series (markers report visibility once the chart is shown).
-  chart.show();
-  int visibleMarkers = 0;
-  for (QLegendMarker* marker : chart.chart()->legend()->markers())
-    visibleMarkers += marker->isVisible() ? 1 : 0;
-  EXPECT_EQ(visibleMarkers, 1);
+  // One legend entry per series, not one per curve drawn.
+  EXPECT_EQ(chart.legendNames(), QStringList{"loss"});
+}
+
+TEST(LineChart, TheLegendNamesEverySeriesInFullAndAFamilyOnce) {
+  LineChart chart;
+  std::vector<ChartSeries> series;
+  for (int i = 1; i <= 5; ++i) {
+    for (const char* run : {"pair 12 SGD", "pair 12 SAM"}) {
+      ChartSeries s{QString("%1 λ%2").arg(run).arg(i), Qt::red, {1, 2}, {1.0 * i, 2.0 * i}};
+      s.inLegend = i == 1;
+      series.push_back(s);
+    }
+  }
+  chart.setSeries(series);
+  EXPECT_EQ(chart.legendNames(), (QStringList{"pair 12 SGD λ1", "pair 12 SAM λ1"}));
+  // Every name whole in the label, its spaces unbreakable: it wraps between entries, never inside one.
+  const QString text = chart.legend()->text();
+  EXPECT_TRUE(text.contains(QString("pair 12 SGD λ1").replace(' ', QChar(0x00A0)))) << text.toStdString();
+  EXPECT_FALSE(text.contains("λ2"));
+  // Qt Charts' own legend, which elides, stays hidden.
+  EXPECT_FALSE(chart.chart()->legend()->isVisible());
 }
 
 TEST(LineChart, AReferenceLineIsDashedUnsmoothedAndStretchesTheAxisOnlySoFar) {
@@ -100,6 +117,10 @@ TEST(LineChart, AReferenceLineIsDashedUnsmoothedAndStretchesTheAxisOnlySoFar) {
   EXPECT_GE(axis->max(), 40.0);
   EXPECT_LT(axis->max(), 100.0);
   EXPECT_EQ(series[3]->name(), QString::fromUtf8("2/lr far \u2191"));
+  // Marked on the chart itself, with the smallest value above the axis, and in the legend.
+  EXPECT_EQ(chart.offAxisMarks(), QStringList{QString::fromUtf8("\u2191 2/lr far above the axis (from 100)")});
+  EXPECT_EQ(chart.legendNames(),
+            (QStringList{"lambda_max", "2/lr near", QString::fromUtf8("2/lr far (\u2191 above the axis)")}));
 }
 
 TEST(LineChart, NaNSplitsACurveIntoSegments) {
