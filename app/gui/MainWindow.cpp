@@ -219,7 +219,15 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   updateStatus();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() {
+  // The runs stop while the pages exist: waiting for the workers delivers their last reports, which
+  // would otherwise reach pages already destroyed (pages_ goes before controller_). Quitting without
+  // closeEvent (QApplication::exit after --screenshot) comes here with runs in flight.
+  for (const ShownPage& shown : pages_) shown.page->stopWork();
+  controller_->cancelAll();
+  controller_->waitForWorkers();
+  controller_->disconnect(this);
+}
 
 void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu("&File");
