@@ -67,6 +67,7 @@ class MainWindow : public QMainWindow {
   std::vector<int> selectedRuns() const;
   void selectRuns(const std::vector<int>& ids);
   void refreshPages();
+  void fitNameColumn();
   void checkScreenshot();
   Page* currentPage() const;
   // The page of type T (LandscapePage, StudyPage) in the page list.
