@@ -382,6 +382,20 @@ void MainWindow::refreshPages() {
 
 void MainWindow::showStudyPage() { tabs_->setCurrentWidget(study_); }
 
+void MainWindow::showCurvesPage() {
+  if (auto* curves = pageOfType<CurvesPage>()) tabs_->setCurrentWidget(curves);
+}
+
+int MainWindow::selectRunsNamed(const QString& text) {
+  std::vector<int> ids;
+  for (int id : controller_->runIds()) {
+    const GuiRun* run = controller_->run(id);
+    if (run != nullptr && run->name().contains(text, Qt::CaseInsensitive)) ids.push_back(id);
+  }
+  selectRuns(ids);
+  return static_cast<int>(ids.size());
+}
+
 Page* MainWindow::currentPage() const {
   for (const ShownPage& shown : pages_) {
     if (shown.page->widget() == tabs_->currentWidget()) return shown.page.get();

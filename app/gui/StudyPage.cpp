@@ -20,6 +20,7 @@
 #include "analysis/Metrics.h"
 #include "StudyFigure.h"
 #include "core/Error.h"
+#include "gui/PageSubtitle.h"
 #include "viz/FigureExport.h"
 
 namespace samscape::gui {
@@ -94,6 +95,10 @@ void StudyChartWidget::paintEvent(QPaintEvent*) {
 
 StudyPage::StudyPage(const QString& workspace, QWidget* parent) : QWidget(parent), workspace_(workspace) {
   auto* outer = new QVBoxLayout(this);
+  outer->addWidget(makePageSubtitle(
+      "A study runs a grid of settings over seeds. Each bar is a cell's mean with its 95% interval, the dots "
+      "are its seeds; the checks say whether the paper's claim holds here.",
+      this));
   auto* bar = new QHBoxLayout;
   studies_ = new QComboBox(this);
   studies_->setObjectName("study-choice");
