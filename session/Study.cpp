@@ -396,6 +396,28 @@ std::vector<StudyRunSlot> studyRunSlots(const StudySpec& spec, const std::string
   return slots;
 }
 
+std::optional<StudyRunPlace> studyRunPlace(const std::string& runDirectory) {
+  fs::path directory = fs::path(runDirectory).lexically_normal();
+  if (!directory.has_filename()) directory = directory.parent_path();  // a trailing '/'
+  const std::string leaf = directory.filename().string();
+  const fs::path runs = directory.parent_path();
+  const fs::path study = runs.parent_path();
+  if (runs.filename() != "runs" || study.parent_path().filename() != "studies" || study.filename().empty()) {
+    return std::nullopt;
+  }
+  // The last "-seed<digits>": a cell's directory name may itself hold "-seed".
+  const std::size_t at = leaf.rfind("-seed");
+  if (at == std::string::npos || at == 0) return std::nullopt;
+  const std::string digits = leaf.substr(at + 5);
+  if (digits.empty() || digits.size() > 10 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  const long long seed = std::stoll(digits);
+  if (seed > 2147483647LL) return std::nullopt;
+  return StudyRunPlace{study.filename().string(), leaf.substr(0, at), static_cast<int>(seed)};
+}
+
 StudyRunState studyRunState(const std::string& runDirectory) {
   if (!fs::exists(fs::path(runDirectory) / "run.json")) return StudyRunState::Pending;
   const RunJson run = readRunJson(runDirectory);

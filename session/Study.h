@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -107,6 +108,17 @@ struct StudyRunSlot {
 std::string studyDirectory(const std::string& workspace, const std::string& studyName);
 // Every run of the study, cell by cell, seeds within a cell.
 std::vector<StudyRunSlot> studyRunSlots(const StudySpec& spec, const std::string& workspace);
+
+// Where a run directory sits in a study, read back from the layout studyRunSlots gives it
+// (.../studies/<study>/runs/<cell directory>-seed<S>): how the app finds the runs of one cell among
+// the runs it lists, without the study file.
+struct StudyRunPlace {
+  std::string study;
+  std::string cellDirectory;  // StudyCell::directoryName
+  int seed = 0;
+};
+// nullopt for a directory outside that layout.
+std::optional<StudyRunPlace> studyRunPlace(const std::string& runDirectory);
 
 // How far a run of a study got, from its directory.
 enum class StudyRunState {

@@ -1,8 +1,10 @@
 #include "viz/LineChart.h"
 
+#include <QAreaSeries>
 #include <QChart>
 #include <QChartView>
 #include <QCursor>
+#include <QFontMetricsF>
 #include <QGraphicsLayout>
 #include <QGraphicsSimpleTextItem>
 #include <QLabel>
@@ -24,6 +26,7 @@ namespace samscape::viz {
 namespace {
 
 constexpr int kRawAlpha = 60;
+constexpr int kBandAlpha = 50;
 
 QString number(double value) { return QString::number(value, 'g', 17); }
 
@@ -48,6 +51,23 @@ double niceStep(double span, int ticks) {
   return nice * magnitude;
 }
 
+// The round step after `step`: 1 -> 2 -> 5 -> 10 times its power of ten.
+double nextNiceStep(double step) {
+  const double magnitude = std::pow(10.0, std::floor(std::log10(step)));
+  const double fraction = std::round(step / magnitude);
+  return (fraction < 2.0 ? 2.0 : fraction < 5.0 ? 5.0 : 10.0) * magnitude;
+}
+
+// How many multiples of `step` lie in [min, max] (with room for rounding at both ends).
+int ticksWithin(double min, double max, double step) {
+  const double slack = 1e-9 * step;
+  return static_cast<int>(std::floor((max + slack) / step) - std::ceil((min - slack) / step)) + 1;
+}
+
+// Qt Charts keeps this much room above and below each label of a vertical axis
+// (ChartAxisElement::labelPadding), and elides a label ("...") taller than its share of the axis.
+constexpr double kAxisLabelPadding = 4.0;
+
 // Ticks at round values (multiples of a nice step) over exactly the data's range.
 void setRoundTicks(QValueAxis* axis, double min, double max, int ticks) {
   axis->setRange(min, max);
@@ -65,6 +85,74 @@ struct Range {
   }
   bool valid() const { return min <= max; }
 };
+
+// A series' band (ChartSeries::lows, highs) as filled areas between them: one per run of points where
+// both ends are drawable (Qt Charts has no gaps), in the series' colour at low alpha, no outline and
+// no legend entry of its own (the series' entry names it). Added before the series' curves, which are
+// drawn over it. Widens the ranges to what it draws.
+void addBand(QChart* chart, const ChartSeries& data, bool logScale, QAbstractAxis* xAxis,
+             QAbstractAxis* yAxis, Range& xRange, Range& yRange) {
+  const std::size_t count = std::min({data.xs.size(), data.lows.size(), data.highs.size()});
+  QColor fill = data.color.isValid() ? data.color : QColor(Qt::black);
+  fill.setAlpha(kBandAlpha);
+  QLineSeries* upper = nullptr;
+  QLineSeries* lower = nullptr;
+  const auto finish = [&] {
+    if (upper == nullptr) return;
+    auto* area = new QAreaSeries;
+    // QAreaSeries does not own its boundaries: parented to it, they go when the chart removes it.
+    upper->setParent(area);
+    lower->setParent(area);
+    area->setUpperSeries(upper);
+    area->setLowerSeries(lower);
+    area->setName(data.name + QStringLiteral(" (95% band)"));
+    area->setBrush(fill);
+    area->setPen(Qt::NoPen);
+    chart->addSeries(area);
+    area->attachAxis(xAxis);
+    area->attachAxis(yAxis);
+    for (QLegendMarker* marker : chart->legend()->markers(area)) marker->setVisible(false);
+    upper = lower = nullptr;
+  };
+  for (std::size_t i = 0; i < count; ++i) {
+    const double x = data.xs[i];
+    const double low = data.lows[i];
+    const double high = data.highs[i];
+    const bool drawable =
+        std::isfinite(x) && std::isfinite(low) && std::isfinite(high) && (!logScale || low > 0.0);
+    if (!drawable) {
+      finish();
+      continue;
+    }
+    if (upper == nullptr) {
+      upper = new QLineSeries;
+      lower = new QLineSeries;
+    }
+    upper->append(x, high);
+    lower->append(x, low);
+    xRange.add(x);
+    yRange.add(low);
+    yRange.add(high);
+  }
+  finish();
+}
+
+// The band's rows of csv(): "NAME (95% low)", then "NAME (95% high)", at the points where both are finite.
+QString bandCsvRows(const ChartSeries& data) {
+  const std::size_t count = std::min({data.xs.size(), data.lows.size(), data.highs.size()});
+  QString rows;
+  for (const auto& [suffix, values] : {std::pair{QStringLiteral(" (95% low)"), &data.lows},
+                                       std::pair{QStringLiteral(" (95% high)"), &data.highs}}) {
+    const QString name = csvField(data.name + suffix);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!std::isfinite(data.xs[i]) || !std::isfinite(data.lows[i]) || !std::isfinite(data.highs[i]))
+        continue;
+      rows += name + QLatin1Char(',') + number(data.xs[i]) + QLatin1Char(',') + number((*values)[i]) +
+              QLatin1Char('\n');
+    }
+  }
+  return rows;
+}
 
 }  // namespace
 
@@ -88,6 +176,7 @@ LineChart::LineChart(QWidget* parent) : QWidget(parent), chart_(new QChart) {
   chart_->layout()->setContentsMargins(0, 0, 0, 0);
   chart_->setBackgroundRoundness(0);
   chart_->setAnimationOptions(QChart::NoAnimation);  // live updates and exports must show the data now
+  connect(chart_, &QChart::plotAreaChanged, this, [this] { fitYTicksToHeight(); });
   view_ = new QChartView(chart_, this);              // takes ownership of the chart
   view_->setRenderHint(QPainter::Antialiasing);
   view_->setBackgroundBrush(Qt::white);  // no grey frame around the chart in figures
@@ -283,7 +372,7 @@ void LineChart::rebuild() {
           segment->attachAxis(xAxis);
           segment->attachAxis(yAxis);
           // One legend entry per series: the first segment of its main (smoothed or only) curve.
-          const bool showInLegend = !faint && !legendShown;
+          const bool showInLegend = data.inLegend && !faint && !legendShown;
           legendShown = legendShown || showInLegend;
           for (QLegendMarker* marker : chart_->legend()->markers(segment)) marker->setVisible(showInLegend);
           QObject::connect(
@@ -296,6 +385,7 @@ void LineChart::rebuild() {
       }
       finish();
     };
+    addBand(chart_, data, logScale_, xAxis, yAxis, xRange, yRange);
     const bool smoothThis = smoothing && !data.reference;
     if (smoothThis) addCurve(ys, /*faint=*/true);
     addCurve(smoothThis ? smoothed : ys, /*faint=*/false);
@@ -323,6 +413,21 @@ void LineChart::rebuild() {
   chart_->legend()->setVisible(false);
   rebuildLegend(offAxisNotes);
   placeOffAxisMarks();
+  fitYTicksToHeight();
+}
+
+void LineChart::fitYTicksToHeight() {
+  const QList<QAbstractAxis*> axes = chart_->axes(Qt::Vertical);
+  auto* axis = axes.isEmpty() ? nullptr : qobject_cast<QValueAxis*>(axes.front());
+  const double height = chart_->plotArea().height();
+  if (axis == nullptr || !(height > 0.0) || !(axis->max() > axis->min()))
+    return;  // a log axis places its own
+  // As many labels as the height holds whole: Qt Charts elides every label of a crowded axis to "...".
+  const double perLabel = QFontMetricsF(axis->labelsFont()).height() + 2.0 * kAxisLabelPadding + 1.0;
+  const int fitting = std::max(2, static_cast<int>(height / perLabel));
+  double step = niceStep(axis->max() - axis->min(), 5);
+  while (ticksWithin(axis->min(), axis->max(), step) > fitting) step = nextNiceStep(step);
+  if (step != axis->tickInterval()) axis->setTickInterval(step);
 }
 
 QString LineChart::csv() const {
@@ -335,6 +440,7 @@ QString LineChart::csv() const {
       out += name + QLatin1Char(',') + number(data.xs[i]) + QLatin1Char(',') + number(data.ys[i]) +
              QLatin1Char('\n');
     }
+    out += bandCsvRows(data);
   }
   return out;
 }
@@ -362,6 +468,11 @@ QString LineChart::valueTextAt(std::size_t index, double x) const {
     std::vector<double> ys(data.ys.begin(), data.ys.begin() + static_cast<std::ptrdiff_t>(count));
     text += QStringLiteral(" (smoothed %1)")
                 .arg(QString::number(exponentialMovingAverage(ys, smoothing_)[best], 'g', 6));
+  }
+  if (best < data.lows.size() && best < data.highs.size() && std::isfinite(data.lows[best]) &&
+      std::isfinite(data.highs[best])) {
+    text += QStringLiteral("\n95% interval [%1, %2]")
+                .arg(QString::number(data.lows[best], 'g', 6), QString::number(data.highs[best], 'g', 6));
   }
   return text;
 }

@@ -31,8 +31,16 @@ struct ChartSeries {
   // data (2/lr as a schedule decays) leaves the data readable; its legend entry then ends with an up
   // arrow (values above the axis).
   bool reference = false;
+  // A band around ys, drawn as a filled area from lows to highs in the series' colour at low alpha
+  // (a study cell's mean over its seeds with its 95% interval); csv() writes it as two more series,
+  // "NAME (95% low)" and "NAME (95% high)". Empty: no band; a NaN: no band at that point. Never
+  // smoothed: an interval is a statement about the points it was computed at. (The `{}` lets series
+  // written as {name, colour, xs, ys} leave them out under -Wmissing-field-initializers.)
+  std::vector<double> lows{};
+  std::vector<double> highs{};
   // Whether the legend lists it: a family of series (the eigenvalues λ1..λk of one run) is named once,
-  // by its first series, so that the legend never has to cut names to fit.
+  // by its first series, and the faint single runs drawn under their mean do not crowd it, so that
+  // the legend never has to cut names to fit.
   bool inLegend = true;
   QString legendName{};  // the legend's text for it when not empty (the CSV and hovering keep `name`)
 };
@@ -63,8 +71,9 @@ class LineChart : public QWidget {
   void setSmoothing(double weight);
   double smoothing() const { return smoothing_; }
 
-  // Tidy CSV of the raw values: header "series,x,y", one row per finite point, series in order, C
-  // locale, 17 significant digits (reads back as the same doubles). Names are quoted when needed (RFC 4180).
+  // Tidy CSV of the raw values: header "series,x,y", one row per finite point, series in order (each
+  // followed by its band's low and high rows when it has one), C locale, 17 significant digits (reads
+  // back as the same doubles). Names are quoted when needed (RFC 4180).
   QString csv() const;
   // .png, .svg or .pdf by extension (see exportWidget in viz/FigureExport.h).
   bool exportFigure(const QString& path, QString* error = nullptr);
@@ -72,7 +81,8 @@ class LineChart : public QWidget {
   bool exportCsv(const QString& path, QString* error = nullptr) const;
 
   // What hovering shows for series `index` near `x`: the name and the data point with the nearest x
-  // (raw y, and the smoothed y when smoothing is on). Empty for a series without finite points.
+  // (raw y, and the smoothed y when smoothing is on; the band's interval there when it has one). Empty
+  // for a series without finite points.
   QString valueTextAt(std::size_t index, double x) const;
 
   QChart* chart() const { return chart_; }
@@ -88,6 +98,9 @@ class LineChart : public QWidget {
   void rebuild();
   void rebuildLegend(const std::vector<QString>& offAxisNotes);
   void placeOffAxisMarks();
+  // Coarsens the y axis's round step until its labels fit the plot's height (a short chart at 1366 x
+  // 768 shows three or four whole labels, not six elided ones); again whenever the plot area changes.
+  void fitYTicksToHeight();
   void showHover(std::size_t index, const QPointF& point, bool state);
 
   QChart* chart_ = nullptr;

@@ -13,6 +13,7 @@
 #include <QLineEdit>
 #include <QLocale>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QScrollArea>
 #include <QSaveFile>
 #include <QVBoxLayout>
@@ -23,6 +24,7 @@
 #include <set>
 
 #include "core/Error.h"
+#include "core/optim/OptimizerSpec.h"
 #include "session/RunSpec.h"
 
 namespace samscape::gui {
@@ -39,6 +41,35 @@ const std::vector<OptionGroup>& formGroups() {
 bool inForm(const OptionInfo& option) {
   const auto& groups = formGroups();
   return std::find(groups.begin(), groups.end(), option.group) != groups.end();
+}
+
+// What `defaultValue` stands for, as the option's help says it: "(0: all)", "(0: off)", "(-1: the
+// default, 0.5 for asam, ...)", "(0.25: a quarter; 0: no limit)". Only a default that is not a
+// quantity (zero or negative) is given a meaning: 0.25 reads as itself. The help is the one place
+// that says what such a value means, for the command line as for the form.
+QString defaultMeaningOf(const std::string& help, const QString& defaultValue) {
+  bool isNumber = false;
+  const double value = defaultValue.toDouble(&isNumber);
+  if (!isNumber || value > 0.0) return {};
+  static const QRegularExpression sentinel(R"([(;]\s*(-?\d+(?:\.\d+)?): ([^;,)]+))");
+  for (auto it = sentinel.globalMatch(QString::fromStdString(help)); it.hasNext();) {
+    const QRegularExpressionMatch match = it.next();
+    if (match.captured(1).toDouble() == value) return match.captured(2).trimmed();
+  }
+  return {};
+}
+
+// The radius --rho -1 stands for under `optimizer`: "default (0.05)", or "unused by sgd" (short: the
+// field is narrow).
+QString defaultRhoText(const QString& optimizer) {
+  OptimizerSpec spec;
+  spec.kind = optimizer.toStdString();
+  try {
+    if (!spec.sharpnessAware()) return QString("unused by %1").arg(optimizer);
+    return QString("default (%1)").arg(spec.effectiveRho());
+  } catch (const Error&) {
+    return "default";  // not a registered rule: resolving the form says so
+  }
 }
 
 }  // namespace
@@ -139,6 +170,9 @@ LaunchPanel::LaunchPanel(QWidget* parent) : QWidget(parent) {
     f.flag = QString::fromStdString(option.info.key);
     f.isFlag = option.info.kind == OptionKind::Switch;
     f.defaultValue = QString::fromStdString(optionText(option.get(defaults)));
+    if (option.info.kind != OptionKind::Switch && option.info.kind != OptionKind::Choice) {
+      f.defaultMeaning = defaultMeaningOf(option.info.help, f.defaultValue);
+    }
     QWidget* editor = nullptr;
     if (f.isFlag) {
       f.check = new QCheckBox(form);
@@ -149,7 +183,6 @@ LaunchPanel::LaunchPanel(QWidget* parent) : QWidget(parent) {
       editor = f.choice;
     } else {
       f.edit = new QLineEdit(form);
-      f.edit->setPlaceholderText(f.defaultValue);
       editor = f.edit;
     }
     editor->setToolTip(QString::fromStdString(option.info.flag() + ": " + option.info.help));
@@ -158,6 +191,10 @@ LaunchPanel::LaunchPanel(QWidget* parent) : QWidget(parent) {
     fields_.push_back(f);
   }
   for (Field& f : fields_) setFieldValue(f, f.defaultValue);
+  showDefaults();
+  if (Field* optimizer = field("optimizer"); optimizer != nullptr && optimizer->choice != nullptr) {
+    connect(optimizer->choice, &QComboBox::currentTextChanged, this, [this] { showDefaults(); });
+  }
 
   problem_ = new QLabel(this);
   problem_->setWordWrap(true);
@@ -192,6 +229,20 @@ void LaunchPanel::setFieldValue(Field& f, const QString& value) {
     if (index >= 0) f.choice->setCurrentIndex(index);
   } else {
     f.edit->setText(value == f.defaultValue ? QString() : value);
+  }
+}
+
+void LaunchPanel::showDefaults() {
+  // An empty field stands for the default: its placeholder says which value that is.
+  const Field* optimizer = field("optimizer");
+  for (Field& f : fields_) {
+    if (f.edit == nullptr) continue;
+    QString text = f.defaultMeaning.isEmpty() ? f.defaultValue : f.defaultMeaning;
+    // "the default" of the radius is the chosen rule's own (core/optim/rules: defaultRho).
+    if (f.flag == "rho" && optimizer != nullptr && optimizer->choice != nullptr) {
+      text = defaultRhoText(optimizer->choice->currentText());
+    }
+    f.edit->setPlaceholderText(text);
   }
 }
 

@@ -63,6 +63,9 @@ class LaunchPanel : public QWidget {
   struct Field {
     QString flag;  // without the leading --
     QString defaultValue;
+    // What the default value stands for when the option's help gives it a meaning ("(0: all)",
+    // "(0: off)", "(-1: the default, ...)"): "all", "off", "the default"; empty when it is just a number.
+    QString defaultMeaning;
     bool isFlag = false;
     QLineEdit* edit = nullptr;
     QComboBox* choice = nullptr;
@@ -72,6 +75,9 @@ class LaunchPanel : public QWidget {
   QString fieldValue(const Field& field) const;
   Field* field(const QString& flag);
   RunSources sources() const;
+  // Shows each empty field's default as what it is: "all", "off", "default (0.05)" for the chosen
+  // optimizer's radius; again whenever the optimizer changes.
+  void showDefaults();
 
   std::vector<Field> fields_;
   QComboBox* presets_ = nullptr;

@@ -115,11 +115,20 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   table_->setItemDelegateForColumn(RunTableModel::Progress, new ProgressDelegate(table_));
   table_->horizontalHeader()->setStretchLastSection(true);
-  // "12% of training (budget 25%), 1 skipped" whole: a clipped share would hide the skipped ones.
-  table_->horizontalHeader()->setSectionResizeMode(RunTableModel::Analyses, QHeaderView::ResizeToContents);
+  // The short columns whole, as wide as their contents: "12% of training (budget 25%), 1 skipped" would
+  // hide the skipped ones clipped, and the progress text must fit its bar.
+  for (const int column :
+       {RunTableModel::Optimizer, RunTableModel::Status, RunTableModel::Progress, RunTableModel::Eta,
+        RunTableModel::TestAccuracy, RunTableModel::LambdaMax, RunTableModel::Analyses}) {
+    table_->horizontalHeader()->setSectionResizeMode(column, QHeaderView::ResizeToContents);
+  }
   table_->verticalHeader()->hide();
+  // One line a row: a wrapped name or tag shows half of its second line; elided, it shows whole in
+  // its tooltip.
+  table_->setWordWrap(false);
   runsLayout->addWidget(table_);
   connect(filterEdit_, &QLineEdit::textChanged, filter_, &QSortFilterProxyModel::setFilterFixedString);
+  connect(model_, &QAbstractItemModel::rowsInserted, this, [this] { fitNameColumn(); });
   connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] { refreshPages(); });
 
   tabs_ = new QTabWidget(splitter);
@@ -219,7 +228,15 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   updateStatus();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() {
+  // The runs stop while the pages exist: waiting for the workers delivers their last reports, which
+  // would otherwise reach pages already destroyed (pages_ goes before controller_). Quitting without
+  // closeEvent (QApplication::exit after --screenshot) comes here with runs in flight.
+  for (const ShownPage& shown : pages_) shown.page->stopWork();
+  controller_->cancelAll();
+  controller_->waitForWorkers();
+  controller_->disconnect(this);
+}
 
 void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu("&File");
@@ -281,6 +298,7 @@ void MainWindow::loadWorkspaceRuns() {
       Q_EMIT controller_->runChanged(id);
     }
   }
+  fitNameColumn();  // to the names from the store, which replace the directories' names
   // A run whose run.json cannot be read is not shown; say which, rather than leave it out silently.
   if (!unreadable.isEmpty()) {
     statusBar()->showMessage(QString("%1 run(s) of the workspace could not be read: %2")
@@ -319,6 +337,14 @@ bool MainWindow::launchSingle() {
   }
 }
 
+void MainWindow::fitNameColumn() {
+  // As wide as the longest name, up to a third of the table or 240 px, whichever is more (a study's
+  // names run long); a name cut shows whole in its tooltip, and the user may still drag the column.
+  table_->resizeColumnToContents(RunTableModel::Name);
+  const int widest = std::max(240, table_->viewport()->width() / 3);
+  if (table_->columnWidth(RunTableModel::Name) > widest) table_->setColumnWidth(RunTableModel::Name, widest);
+}
+
 std::vector<int> MainWindow::selectedRuns() const {
   std::vector<int> ids;
   std::set<int> rows;
@@ -355,6 +381,20 @@ void MainWindow::refreshPages() {
 }
 
 void MainWindow::showStudyPage() { tabs_->setCurrentWidget(study_); }
+
+void MainWindow::showCurvesPage() {
+  if (auto* curves = pageOfType<CurvesPage>()) tabs_->setCurrentWidget(curves);
+}
+
+int MainWindow::selectRunsNamed(const QString& text) {
+  std::vector<int> ids;
+  for (int id : controller_->runIds()) {
+    const GuiRun* run = controller_->run(id);
+    if (run != nullptr && run->name().contains(text, Qt::CaseInsensitive)) ids.push_back(id);
+  }
+  selectRuns(ids);
+  return static_cast<int>(ids.size());
+}
 
 Page* MainWindow::currentPage() const {
   for (const ShownPage& shown : pages_) {

@@ -43,6 +43,10 @@ class MainWindow : public QMainWindow {
   StudyPage& studyPage() { return *study_; }
   // Shows the Study page (the app's --study option).
   void showStudyPage();
+  // Selects the listed runs whose names contain `text` (case-insensitive), e.g. a study's name, and
+  // returns how many; shows the Curves page (the app's --select option).
+  int selectRunsNamed(const QString& text);
+  void showCurvesPage();
 
   // Launches the form's config as an SGD/SAM pair and selects it. Returns false (and shows why) when
   // the form does not resolve.
@@ -67,6 +71,7 @@ class MainWindow : public QMainWindow {
   std::vector<int> selectedRuns() const;
   void selectRuns(const std::vector<int>& ids);
   void refreshPages();
+  void fitNameColumn();
   void checkScreenshot();
   Page* currentPage() const;
   // The page of type T (LandscapePage, StudyPage) in the page list.

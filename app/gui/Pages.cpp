@@ -18,10 +18,13 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 
 #include "analysis/Metrics.h"
+#include "gui/PageSubtitle.h"
+#include "gui/SeedBands.h"
 #include "viz/FigureExport.h"
 #include "viz/LandscapeView.h"
 #include "viz/LineChart.h"
@@ -68,6 +71,41 @@ std::optional<viz::ChartSeries> stabilityBound(const GuiRun& run, const QString&
   return bound;
 }
 
+// Where `run`'s epoch `epoch` ends on the curves page's x axis ("epochs", "steps", "wall time (s)");
+// NaN when the run does not tell.
+double epochX(const GuiRun& run, const QString& axis, int epoch) {
+  const auto index = static_cast<std::size_t>(epoch - 1);
+  if (axis == "steps") {
+    return index < run.epochEndSteps.size() && run.epochEndSteps[index] > 0
+               ? static_cast<double>(run.epochEndSteps[index])
+               : kNaN;
+  }
+  if (axis == "wall time (s)") return index < run.epochEndSeconds.size() ? run.epochEndSeconds[index] : kNaN;
+  return epoch;
+}
+
+// `run`'s values of `metric`, at its epochs (training metrics) or its analysed epochs.
+SeedCurve metricCurve(const GuiRun& run, const MetricDefinition& metric, const QString& axis) {
+  SeedCurve curve;
+  const auto add = [&](int epoch, std::optional<double> value) {
+    const double x = epochX(run, axis, epoch);
+    if (std::isnan(x)) return;
+    curve.keys.push_back(epoch);
+    curve.xs.push_back(x);
+    curve.ys.push_back(value.value_or(kNaN));
+  };
+  if (metric.perEpoch) {
+    for (const EpochMetrics& m : run.epochs) add(m.epoch, metricValue(metric, m));
+  } else {
+    for (const auto& [epoch, analysis] : run.analyses) add(epoch, metricValue(metric, analysis));
+  }
+  return curve;
+}
+
+// The seeds of a cell beside their mean: thin enough to read the band through, dark enough to see an
+// outlier seed.
+constexpr int kSeedAlpha = 80;
+
 QString fileSafe(const QString& text) {
   QString safe = text.toLower();
   safe.replace(QRegularExpression("[^a-z0-9]+"), "-");
@@ -76,13 +114,6 @@ QString fileSafe(const QString& text) {
 
 }  // namespace
 
-QLabel* makeSubtitle(const QString& text, QWidget* parent) {
-  auto* label = new QLabel(text, parent);
-  label->setObjectName("page-subtitle");
-  label->setWordWrap(true);
-  label->setStyleSheet("color: #555;");
-  return label;
-}
 
 RunPage::RunPage(RunController& controller, QWidget* parent) : QWidget(parent), controller_(controller) {
   liveRefresh_ = new QTimer(this);
@@ -132,10 +163,22 @@ void RunPage::showEvent(QShowEvent* event) {
 
 CurvesPage::CurvesPage(RunController& controller, QWidget* parent) : RunPage(controller, parent) {
   auto* layout = new QVBoxLayout(this);
+  layout->addWidget(makePageSubtitle(
+      "Metrics per epoch of the selected runs; pick one above each chart. Dashed: edge of stability "
+      "2(1+β)/lr. Shaded: 95% interval over a study cell's seeds.",
+      this));
   auto* controls = new QHBoxLayout;
   xAxis_ = new QComboBox(this);
   xAxis_->addItems({"epochs", "steps", "wall time (s)"});
   logScale_ = new QCheckBox("log scale", this);
+  // Seeds grouped by their study cell: what TensorBoard cannot do (tensorflow/tensorboard#376), and
+  // what a claim over seeds needs, since one seed's curve says little about the next one's.
+  seedBands_ = new QCheckBox("seeds as mean ± 95% band", this);
+  seedBands_->setObjectName("seed-bands");
+  seedBands_->setToolTip(
+      "Runs of one study cell (the same settings over seeds): their mean at each point with "
+      "the 95% interval of that mean (Student's t over the seeds), each seed drawn faint");
+  seedBands_->setEnabled(false);
   smoothing_ = new QSlider(Qt::Horizontal, this);
   smoothing_->setRange(0, 95);
   smoothing_->setValue(0);
@@ -143,6 +186,7 @@ CurvesPage::CurvesPage(RunController& controller, QWidget* parent) : RunPage(con
   controls->addWidget(new QLabel("x axis", this));
   controls->addWidget(xAxis_);
   controls->addWidget(logScale_);
+  controls->addWidget(seedBands_);
   controls->addWidget(new QLabel("smoothing", this));
   controls->addWidget(smoothing_, 1);
   layout->addLayout(controls);
@@ -170,49 +214,86 @@ CurvesPage::CurvesPage(RunController& controller, QWidget* parent) : RunPage(con
   layout->addLayout(grid, 1);
   connect(xAxis_, &QComboBox::currentTextChanged, this, [this] { refresh(); });
   connect(logScale_, &QCheckBox::toggled, this, [this] { refresh(); });
+  // clicked, not toggled: only the user's choice is remembered, not the box following the selection.
+  connect(seedBands_, &QCheckBox::clicked, this, [this](bool checked) {
+    seedBandsWanted_ = checked;
+    refresh();
+  });
   connect(smoothing_, &QSlider::valueChanged, this, [this] { refresh(); });
 }
 
 void CurvesPage::refresh() {
   const QString axis = xAxis_->currentText();
+  const std::vector<SeedGroup> groups = seedGroups(controller_, runs_);
+  seedBands_->setEnabled(!groups.empty());
+  seedBands_->setChecked(!groups.empty() && seedBandsWanted_);
+  std::map<int, const SeedGroup*> groupOf;
+  if (seedBands_->isChecked()) {
+    for (const SeedGroup& group : groups) {
+      for (int id : group.runs) groupOf[id] = &group;
+    }
+  }
+  // Cells of several studies may share a label ("optimizer=sam"): the study then names them.
+  const bool severalStudies = std::any_of(groups.begin(), groups.end(), [&](const SeedGroup& group) {
+    return group.study != groups.front().study;
+  });
   for (std::size_t c = 0; c < charts_.size(); ++c) {
     const MetricDefinition* definition = findMetric(metrics_[c]->currentData().toString().toStdString());
     if (definition == nullptr) continue;
     const MetricDefinition& metric = *definition;
     const QString label = QString::fromStdString(metricLabelWithUnit(metric));
+    const bool withBound = metric.key == "lambda_max";
     std::vector<viz::ChartSeries> series;
+    std::map<const SeedGroup*, std::vector<SeedCurve>> seedsOf;
     for (int id : runs_) {
       const GuiRun* run = controller_.run(id);
       if (run == nullptr) continue;
+      const auto xOf = [&](int epoch) { return epochX(*run, axis, epoch); };
+      SeedCurve curve = metricCurve(*run, metric, axis);
       viz::ChartSeries s;
       s.name = run->name();
-      s.color = viz::runColor(id);
-      auto xOf = [&](int epoch) -> double {
-        const auto index = static_cast<std::size_t>(epoch - 1);
-        if (axis == "steps") return index < run->epochEndSteps.size() && run->epochEndSteps[index] > 0
-                                        ? static_cast<double>(run->epochEndSteps[index]) : kNaN;
-        if (axis == "wall time (s)") return index < run->epochEndSeconds.size() ? run->epochEndSeconds[index] : kNaN;
-        return epoch;
-      };
-      std::optional<viz::ChartSeries> bound;
-      if (!metric.perEpoch) {
-        for (const auto& [epoch, analysis] : run->analyses) {
-          const double x = xOf(epoch);
-          if (std::isnan(x)) continue;
-          s.xs.push_back(x);
-          s.ys.push_back(metricValue(metric, analysis).value_or(kNaN));
-        }
-        if (metric.key == "lambda_max" && !s.xs.empty()) bound = stabilityBound(*run, run->name(), s.color, xOf);
-      } else {
-        for (const EpochMetrics& m : run->epochs) {
-          const double x = xOf(m.epoch);
-          if (std::isnan(x)) continue;
-          s.xs.push_back(x);
-          s.ys.push_back(metricValue(metric, m).value_or(kNaN));
+      s.xs = curve.xs;
+      s.ys = curve.ys;
+      const auto grouped = groupOf.find(id);
+      if (grouped == groupOf.end()) {
+        s.color = viz::runColor(id);
+        std::optional<viz::ChartSeries> bound;
+        if (withBound && !s.xs.empty()) bound = stabilityBound(*run, run->name(), s.color, xOf);
+        series.push_back(std::move(s));
+        if (bound) series.push_back(std::move(*bound));
+        continue;
+      }
+      // A seed of a cell: faint, in its cell's colour, out of the legend; the cell's mean and band
+      // follow its last seed, drawn over them.
+      const SeedGroup& group = *grouped->second;
+      const QColor color = viz::runColor(group.runs.front());
+      s.color = color;
+      s.color.setAlpha(kSeedAlpha);
+      s.inLegend = false;
+      series.push_back(std::move(s));
+      std::vector<SeedCurve>& seeds = seedsOf[&group];
+      seeds.push_back(std::move(curve));
+      if (id != group.runs.back()) continue;
+      const SeedBand band = seedBand(seeds);
+      const QString cell = severalStudies ? group.study + "/" + group.cell : group.cell;
+      viz::ChartSeries mean;
+      mean.name = seedBandName(cell, group.runs.size());
+      mean.color = color;
+      mean.xs = band.xs;
+      mean.ys = band.means;
+      mean.lows = band.lows;
+      mean.highs = band.highs;
+      const bool drawn =
+          std::any_of(mean.ys.begin(), mean.ys.end(), [](double y) { return std::isfinite(y); });
+      series.push_back(std::move(mean));
+      // One edge of stability for the cell: its seeds share the learning-rate schedule.
+      const GuiRun* first = controller_.run(group.runs.front());
+      if (withBound && drawn && first != nullptr) {
+        if (auto bound =
+                stabilityBound(*first, cell, color, [&](int epoch) { return epochX(*first, axis, epoch); })) {
+          series.push_back(std::move(*bound));
         }
       }
-      series.push_back(std::move(s));
-      if (bound) series.push_back(std::move(*bound));
     }
     charts_[c]->setTitle(label);
     charts_[c]->setAxisTitles(axis, label);
@@ -235,7 +316,7 @@ bool CurvesPage::exportAll(const QString& directory, const QString& prefix, QStr
 
 LandscapePage::LandscapePage(RunController& controller, QWidget* parent) : RunPage(controller, parent) {
   auto* layout = new QVBoxLayout(this);
-  layout->addWidget(makeSubtitle(
+  layout->addWidget(makePageSubtitle(
       "Loss surfaces of the selected runs on one colour scale, their training paths drawn on them (a dot "
       "per epoch). Live, both runs of a pair are sliced along the same random directions; once both "
       "finish, the plane through the initial weights and both solutions shows both paths. Drag to rotate.",
@@ -598,7 +679,7 @@ bool LandscapePage::exportAll(const QString& directory, const QString& prefix, Q
 
 SpectrumPage::SpectrumPage(RunController& controller, QWidget* parent) : RunPage(controller, parent) {
   auto* page = new QVBoxLayout(this);
-  page->addWidget(makeSubtitle(
+  page->addWidget(makePageSubtitle(
       "The top Hessian eigenvalues at each analysed epoch (λ1 in the run's colour, smaller ones lighter), with "
       "the edge of stability 2(1+β)/lr dashed: SGD's λ1 hovers at or below it; SAM's stays far lower (Foret et "
       "al. 2021, Fig. 2). Beside it, the spectral density of the latest analysis.",

@@ -23,9 +23,6 @@ class LineChart;
 
 namespace samscape::gui {
 
-// A page's one-line subtitle (object name "page-subtitle"): what it shows and how to read it.
-QLabel* makeSubtitle(const QString& text, QWidget* parent);
-
 // A page that draws a set of runs and can export what it shows.
 class RunPage : public QWidget {
   Q_OBJECT
@@ -64,12 +61,17 @@ class CurvesPage : public RunPage {
   void refresh() override;
   bool exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) override;
   std::vector<viz::LineChart*> charts() const { return charts_; }
+  // "seeds as mean ± 95% band": enabled while the runs shown hold two or more runs of one study cell
+  // (SeedBands.h), and then on unless the user turned it off.
+  QCheckBox* seedBandsCheck() const { return seedBands_; }
 
  private:
   std::vector<viz::LineChart*> charts_;
   std::vector<QComboBox*> metrics_;
   QComboBox* xAxis_ = nullptr;
   QCheckBox* logScale_ = nullptr;
+  QCheckBox* seedBands_ = nullptr;
+  bool seedBandsWanted_ = true;  // the user's last choice; the box follows it whenever it applies
   QSlider* smoothing_ = nullptr;
 };
 

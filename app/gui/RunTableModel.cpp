@@ -65,6 +65,28 @@ QString analysisCostDetails(const GuiRun& run) {
   return details;
 }
 
+namespace {
+
+QString percentText(const GuiRun& run) { return QString("%1%").arg(std::lround(run.progress() * 100.0)); }
+
+// Whether the epochs done say more than the percentage: a run under way, or stopped part-way (what a
+// resume continues from).
+bool showsEpochs(const GuiRun& run) {
+  return run.status != RunStatus::Finished && run.status != RunStatus::Queued && run.epochsPlanned() > 0;
+}
+
+}  // namespace
+
+QString progressText(const GuiRun& run) {
+  if (!showsEpochs(run)) return percentText(run);
+  return QString("%1/%2 · %3").arg(run.epochsDone()).arg(run.epochsPlanned()).arg(percentText(run));
+}
+
+QString progressDetails(const GuiRun& run) {
+  if (!showsEpochs(run)) return percentText(run);
+  return QString("%1 (%2/%3 epochs)").arg(percentText(run)).arg(run.epochsDone()).arg(run.epochsPlanned());
+}
+
 RunTableModel::RunTableModel(RunController& controller, QObject* parent)
     : QAbstractTableModel(parent), controller_(controller) {
   ids_ = controller.runIds();
@@ -112,21 +134,23 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
   if (role == ProgressRole) return progress;
   if (role == Qt::DecorationRole && index.column() == Name) return viz::runColor(run->id);
   if (role == Qt::ToolTipRole) {
+    const QString directory = QString::fromStdString(run->spec.config.outDir);
     if (index.column() == Status && !run->message.isEmpty()) return run->message;
     if (index.column() == Analyses && !run->analysisCosts.empty()) return analysisCostDetails(*run);
-    return QString::fromStdString(run->spec.config.outDir);
+    // The whole name (a study's run names are long: "m-sharpness/optimizer=sam m=16 seed 2") and the
+    // progress in words, whatever the columns' widths cut.
+    if (index.column() == Name) return run->name() + "\n" + directory;
+    if (index.column() == Progress) return progressDetails(*run);
+    if (index.column() == Tags && !run->tags.isEmpty()) return run->tags;
+    if (index.column() == Notes && !run->notes.isEmpty()) return run->notes;
+    return directory;
   }
   if (role != Qt::DisplayRole && role != Qt::EditRole) return {};
   switch (index.column()) {
     case Name: return run->name();
     case Optimizer: return run->optimizerLabel();
     case Status: return QString::fromStdString(nameOf(run->status));
-    case Progress: {
-      const QString percent = QString("%1%").arg(std::lround(progress * 100.0));
-      // A run that stopped part-way shows how far it got in epochs too: what a resume continues from.
-      if (run->status == RunStatus::Finished || run->status == RunStatus::Queued || run->epochsPlanned() <= 0) return percent;
-      return percent + QString(" (%1/%2 epochs)").arg(run->epochsDone()).arg(run->epochsPlanned());
-    }
+    case Progress: return progressText(*run);
     case Eta: return run->status == RunStatus::Running ? formatDuration(run->etaSeconds()) : QString();
     case TestAccuracy:
       return run->epochs.empty() ? QString() : QString::number(run->epochs.back().testAccuracy, 'f', 4);
@@ -172,16 +196,36 @@ bool RunTableModel::setData(const QModelIndex& index, const QVariant& value, int
   return true;
 }
 
+namespace {
+
+// Room around the text inside the bar, and around the bar inside its cell.
+constexpr int kBarTextPadding = 8;
+constexpr int kBarMargin = 2;
+
+}  // namespace
+
 void ProgressDelegate::paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const {
   QStyleOptionProgressBar bar;
-  bar.rect = option.rect.adjusted(2, 3, -2, -3);
+  bar.rect = option.rect.adjusted(kBarMargin, 3, -kBarMargin, -3);
   bar.minimum = 0;
   bar.maximum = 1000;
   bar.progress = static_cast<int>(std::lround(index.data(RunTableModel::ProgressRole).toDouble() * 1000.0));
-  bar.text = index.data(Qt::DisplayRole).toString();
-  bar.textVisible = true;
   bar.state = option.state | QStyle::State_Horizontal;
+  // The style's own label may wrap a text wider than the bar onto a second line, half hidden: the
+  // text is drawn here on one line, and sizeHint() asks for the width it needs.
+  bar.textVisible = false;
   QApplication::style()->drawControl(QStyle::CE_ProgressBar, &bar, painter);
+  painter->save();
+  painter->setFont(option.font);
+  painter->setPen(option.palette.color(QPalette::Text));
+  painter->drawText(bar.rect, Qt::AlignCenter | Qt::TextSingleLine, index.data(Qt::DisplayRole).toString());
+  painter->restore();
+}
+
+QSize ProgressDelegate::sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const {
+  const QSize base = QStyledItemDelegate::sizeHint(option, index);
+  const int text = option.fontMetrics.horizontalAdvance(index.data(Qt::DisplayRole).toString());
+  return {std::max(base.width(), text + 2 * (kBarTextPadding + kBarMargin)), base.height()};
 }
 
 }  // namespace samscape::gui

@@ -50,12 +50,19 @@ class RunTableModel : public QAbstractTableModel {
   std::vector<int> ids_;
 };
 
-// Draws the Progress column as a bar.
+// Draws the Progress column as a bar with its text on one line, and asks for the width that text needs.
 class ProgressDelegate : public QStyledItemDelegate {
  public:
   using QStyledItemDelegate::QStyledItemDelegate;
   void paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const override;
+  QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override;
 };
+
+// The Progress column: the percentage, led by the epochs done for a run under way or stopped part-way
+// ("1/10 · 20%": short enough for the bar at 1366 x 768). Its tooltip says it in words
+// (progressDetails: "20% (1/10 epochs)").
+QString progressText(const GuiRun& run);
+QString progressDetails(const GuiRun& run);
 
 QString formatDuration(double seconds);
 

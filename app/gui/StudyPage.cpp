@@ -20,6 +20,7 @@
 #include "analysis/Metrics.h"
 #include "StudyFigure.h"
 #include "core/Error.h"
+#include "gui/PageSubtitle.h"
 #include "viz/FigureExport.h"
 
 namespace samscape::gui {
@@ -94,6 +95,10 @@ void StudyChartWidget::paintEvent(QPaintEvent*) {
 
 StudyPage::StudyPage(const QString& workspace, QWidget* parent) : QWidget(parent), workspace_(workspace) {
   auto* outer = new QVBoxLayout(this);
+  outer->addWidget(makePageSubtitle(
+      "A study runs a grid of settings over seeds. Each bar is a cell's mean with its 95% interval, the dots "
+      "are its seeds; the checks say whether the paper's claim holds here.",
+      this));
   auto* bar = new QHBoxLayout;
   studies_ = new QComboBox(this);
   studies_->setObjectName("study-choice");
@@ -295,17 +300,24 @@ void StudyPage::refresh() {
   table_->setColumnCount(headers.size());
   table_->setHorizontalHeaderLabels(headers);
   table_->setRowCount(static_cast<int>(summary.cells.size()));
+  // Every cell's text in its tooltip too: a column narrowed by the window (or the last one, stretched
+  // to what is left) cuts long labels and intervals.
+  const auto setText = [this](int row, int column, const QString& text) {
+    auto* item = new QTableWidgetItem(text);
+    item->setToolTip(text);
+    table_->setItem(row, column, item);
+  };
   for (std::size_t c = 0; c < summary.cells.size(); ++c) {
     const int row = static_cast<int>(c);
-    table_->setItem(row, 0, new QTableWidgetItem(QString::fromStdString(summary.spec.cells[c].label)));
-    table_->setItem(row, 1, new QTableWidgetItem(QString("%1/%2%3")
-                                                     .arg(summary.cells[c].done)
-                                                     .arg(summary.spec.seeds.size())
-                                                     .arg(summary.cells[c].diverged > 0
-                                                              ? QString(" (%1 diverged)").arg(summary.cells[c].diverged)
-                                                              : QString())));
+    setText(row, 0, QString::fromStdString(summary.spec.cells[c].label));
+    setText(row, 1,
+            QString("%1/%2%3")
+                .arg(summary.cells[c].done)
+                .arg(summary.spec.seeds.size())
+                .arg(summary.cells[c].diverged > 0 ? QString(" (%1 diverged)").arg(summary.cells[c].diverged)
+                                                   : QString()));
     for (std::size_t m = 0; m < metrics.size(); ++m) {
-      table_->setItem(row, static_cast<int>(m) + 2, new QTableWidgetItem(intervalText(summary.cells[c].metrics.at(metrics[m]))));
+      setText(row, static_cast<int>(m) + 2, intervalText(summary.cells[c].metrics.at(metrics[m])));
     }
   }
   table_->resizeColumnsToContents();

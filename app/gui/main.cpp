@@ -4,10 +4,12 @@
 //   samscape [--workspace DIR]
 //   samscape --demo [--screenshot FILE --after-epochs N] [-- TRAIN_FLAGS...]
 //   samscape --study STUDY.json [--screenshot FILE]   (the Study page with that study, as it stands)
+//   samscape --select TEXT [--screenshot FILE]        (the Curves page of the workspace's runs named *TEXT*)
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QFileInfo>
+#include <QScreen>
 #include <QStandardPaths>
 #include <QTimer>
 
@@ -38,7 +40,12 @@ int main(int argc, char** argv) {
                                        "N", "1");
   const QCommandLineOption study("study", "Open the Study page on this study file (a preset's name, e.g. label-noise, or a path)",
                                  "FILE");
-  parser.addOptions({workspace, demo, screenshot, afterEpochs, study});
+  const QCommandLineOption select(
+      "select",
+      "Select the workspace's runs whose names contain TEXT (a study's name shows its "
+      "cells' seeds as bands) and show the Curves page",
+      "TEXT");
+  parser.addOptions({workspace, demo, screenshot, afterEpochs, study, select});
   parser.addPositionalArgument("train-flags", "With --demo: train flags over the default preset", "[-- FLAGS...]");
   parser.process(application);
 
@@ -49,8 +56,11 @@ int main(int argc, char** argv) {
               << "': expected a positive number of epochs\n";
     return 2;
   }
-  if (parser.isSet(screenshot) && parser.isSet(demo) == parser.isSet(study)) {
-    std::cerr << "samscape: error: --screenshot: needs --demo (it waits for the demo pair's epochs) or --study\n";
+  const int screenshotSubjects =
+      (parser.isSet(demo) ? 1 : 0) + (parser.isSet(study) ? 1 : 0) + (parser.isSet(select) ? 1 : 0);
+  if (parser.isSet(screenshot) && screenshotSubjects != 1) {
+    std::cerr << "samscape: error: --screenshot: needs one of --demo (it waits for the demo pair's epochs), "
+                 "--study or --select\n";
     return 2;
   }
 
@@ -71,6 +81,34 @@ int main(int argc, char** argv) {
   }
   window->show();
 
+  // A grab of what the window shows now, once it has drawn, then quit.
+  const auto grabSoon = [&window](const QString& file) {
+    QTimer::singleShot(500, window.get(), [&window, file] {
+      if (!window->grab().save(file)) {
+        std::cerr << "samscape: error: --screenshot: cannot write " << file.toStdString() << "\n";
+        QApplication::exit(1);
+        return;
+      }
+      std::cout << "saved " << file.toStdString() << "\n";
+      QApplication::exit(0);
+    });
+  };
+
+  if (parser.isSet(select)) {
+    const int selected = window->selectRunsNamed(parser.value(select));
+    if (selected == 0) {
+      std::cerr << "samscape: error: --select: no run of the workspace has \""
+                << parser.value(select).toStdString() << "\" in its name\n";
+      return 2;
+    }
+    window->showCurvesPage();
+    if (parser.isSet(screenshot)) {
+      // As the screen holds it (1366 x 768 under xvfb-run -s "-screen 0 1366x768x24").
+      window->resize(window->screen()->availableSize());
+      grabSoon(parser.value(screenshot));
+    }
+  }
+
   if (parser.isSet(study)) {
     QString path = parser.value(study);
     if (!QFileInfo::exists(path) && QFileInfo::exists(":/studies/" + path + ".json")) path = ":/studies/" + path + ".json";
@@ -80,18 +118,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     window->showStudyPage();
-    if (parser.isSet(screenshot)) {
-      const QString file = parser.value(screenshot);
-      QTimer::singleShot(500, window.get(), [&window, file] {
-        if (!window->grab().save(file)) {
-          std::cerr << "samscape: error: --screenshot: cannot write " << file.toStdString() << "\n";
-          QApplication::exit(1);
-          return;
-        }
-        std::cout << "saved " << file.toStdString() << "\n";
-        QApplication::exit(0);
-      });
-    }
+    if (parser.isSet(screenshot)) grabSoon(parser.value(screenshot));
   }
 
   if (parser.isSet(demo)) {

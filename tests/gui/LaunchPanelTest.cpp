@@ -261,6 +261,48 @@ TEST(LaunchPanel, PresetsFillTheForm) {
   EXPECT_EQ(form.arguments(), QStringList({"--epochs", "4"}));
 }
 
+// A field left empty runs with the default; where that default is a sentinel (-1: the rule's own
+// radius, 0: all or off) the field says what it stands for rather than show the number.
+TEST(LaunchPanel, ADefaultThatStandsForSomethingSaysWhat) {
+  gui::LaunchPanel form;
+  const auto placeholder = [&](const char* flag) {
+    auto* edit = form.findChild<QLineEdit*>(QString("flag-") + flag);
+    EXPECT_NE(edit, nullptr) << flag;
+    return edit == nullptr ? QString() : edit->placeholderText();
+  };
+  auto* optimizer = form.findChild<QComboBox*>("flag-optimizer");
+  ASSERT_NE(optimizer, nullptr);
+  // The radius follows the optimizer: the papers' defaults, 0.05 for SAM (Foret et al. 2021), 0.5 for
+  // ASAM (Kwon et al. 2021), 3 for Momentum-SAM.
+  EXPECT_EQ(placeholder("rho"), "unused by sgd");
+  optimizer->setCurrentText("sam");
+  EXPECT_EQ(placeholder("rho"), "default (0.05)");
+  optimizer->setCurrentText("asam");
+  EXPECT_EQ(placeholder("rho"), "default (0.5)");
+  ASSERT_TRUE(form.setArguments({"--optimizer", "msam"}));
+  EXPECT_EQ(placeholder("rho"), "default (3)");
+  ASSERT_TRUE(form.setArguments({"--optimizer", "gsam", "--rho", "-1"}));
+  EXPECT_EQ(placeholder("rho"), "default (0.05)");
+  EXPECT_TRUE(form.findChild<QLineEdit*>("flag-rho")->text().isEmpty()) << "-1 is the default: shown as such";
+  EXPECT_EQ(form.arguments(), QStringList({"--optimizer", "gsam"}));
+  // 0 for all, off or the whole batch, as each option's help says.
+  EXPECT_EQ(placeholder("train-subset"), "all");
+  EXPECT_EQ(placeholder("test-subset"), "all");
+  EXPECT_EQ(placeholder("clip-norm"), "off");
+  EXPECT_EQ(placeholder("m"), "whole batch");
+  EXPECT_EQ(placeholder("threads"), "every core");
+  EXPECT_EQ(placeholder("analyze-every"), "off");
+  EXPECT_EQ(placeholder("hessian-top"), "off");
+  // A default that is a quantity reads as itself.
+  EXPECT_EQ(placeholder("subset"), "1000");
+  EXPECT_EQ(placeholder("epochs"), QString::number(RunSpec().config.epochs));
+  EXPECT_EQ(placeholder("analysis-budget"), "0.25");
+  // Nothing of this reaches the run: the empty fields resolve to the defaults.
+  const RunSpec resolved = form.resolve();
+  EXPECT_LT(resolved.config.optimizer.rho, 0.0);
+  EXPECT_EQ(resolved.config.data.trainSubset, 0);
+}
+
 TEST(LaunchPanel, ACifarPresetWithoutTheDataIsDisabledAndSaysWhatItNeeds) {
   test::TempDir empty;
   qputenv("SAMSCAPE_CIFAR10_DIR", QByteArray::fromStdString(empty.file("nothing-here")));

@@ -1,7 +1,9 @@
 // The runs table over a RunController: one row per run, the columns read from the run (status, test
 // accuracy from its metrics, lambda_max from its analyses), tags and notes editable and reported.
+#include <QApplication>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
+#include <QStyleOptionViewItem>
 
 #include <gtest/gtest.h>
 
@@ -120,8 +122,44 @@ TEST_F(RunTableModelTest, AStoppedRunShowsTheEpochsItFinished) {
   // The tiny run trained 2 epochs; as if it had been asked for 8 and cancelled.
   run.status = RunStatus::Cancelled;
   run.spec.config.epochs = 8;
-  EXPECT_EQ(model.data(model.index(0, Model::Progress), Qt::DisplayRole).toString(), "25% (2/8 epochs)");
+  // Short enough for the bar ("25% (2/8 epochs)" wrapped onto a second line at 1366 x 768); in words
+  // in the tooltip.
+  EXPECT_EQ(model.data(model.index(0, Model::Progress), Qt::DisplayRole).toString(),
+            QString::fromUtf8("2/8 · 25%"));
+  EXPECT_EQ(model.data(model.index(0, Model::Progress), Qt::ToolTipRole).toString(), "25% (2/8 epochs)");
   EXPECT_DOUBLE_EQ(model.data(model.index(0, Model::Progress), Model::ProgressRole).toDouble(), 0.25);
+  run.status = RunStatus::Finished;
+  EXPECT_EQ(model.data(model.index(0, Model::Progress), Qt::DisplayRole).toString(), "100%");
+  EXPECT_EQ(model.data(model.index(0, Model::Progress), Qt::ToolTipRole).toString(), "100%");
+}
+
+// The progress text fits its bar: the delegate asks for the width the text needs, and the text is
+// never elided.
+TEST_F(RunTableModelTest, TheProgressColumnAsksForTheWidthOfItsText) {
+  Model model(controller);
+  const int id = controller.addExisting(runDir());
+  ASSERT_GE(id, 0);
+  gui::GuiRun& run = *controller.mutableRun(id);
+  run.status = RunStatus::Running;
+  run.spec.config.epochs = 200;
+  const QModelIndex index = model.index(0, Model::Progress);
+  gui::ProgressDelegate delegate;
+  QStyleOptionViewItem option;
+  option.fontMetrics = QFontMetrics(QApplication::font());
+  option.font = QApplication::font();
+  const int text = option.fontMetrics.horizontalAdvance(index.data(Qt::DisplayRole).toString());
+  EXPECT_GT(delegate.sizeHint(option, index).width(), text);
+}
+
+// A long name (a study's: "m-sharpness/optimizer=sam m=16 seed 2") is cut by its column: its tooltip
+// has it whole, with the run's directory.
+TEST_F(RunTableModelTest, TheNameShowsWholeInItsTooltip) {
+  Model model(controller);
+  const int id = controller.addExisting(runDir());
+  ASSERT_GE(id, 0);
+  controller.mutableRun(id)->spec.name = "m-sharpness/optimizer=sam m=16 rho=0.05 seed 2";
+  const QString tooltip = model.data(model.index(0, Model::Name), Qt::ToolTipRole).toString();
+  EXPECT_EQ(tooltip, "m-sharpness/optimizer=sam m=16 rho=0.05 seed 2\n" + runDir());
 }
 
 TEST_F(RunTableModelTest, TagsAndNotesAreEditableAndReported) {

@@ -32,6 +32,13 @@ TEST(StudyPage, ThePresetsLoad) {
     ASSERT_TRUE(page.summary().has_value());
     EXPECT_EQ(page.summary()->done, 0u);
     EXPECT_EQ(page.table()->rowCount(), static_cast<int>(page.summary()->spec.cells.size()));
+    // A label its column cuts shows whole on hover.
+    for (int row = 0; row < page.table()->rowCount(); ++row) {
+      const QTableWidgetItem* cell = page.table()->item(row, 0);
+      ASSERT_NE(cell, nullptr);
+      EXPECT_EQ(cell->toolTip().toStdString(),
+                page.summary()->spec.cells[static_cast<std::size_t>(row)].label);
+    }
   }
 }
 
@@ -68,6 +75,9 @@ TEST(StudyPage, RunsAStudyStoppedAndResumedThenExportsIt) {
   ASSERT_EQ(page.table()->rowCount(), 2);
   EXPECT_EQ(page.table()->item(0, 0)->text(), "optimizer=sgd");
   EXPECT_EQ(page.table()->item(1, 1)->text(), "2/2");
+  for (int column = 0; column < page.table()->columnCount(); ++column) {
+    EXPECT_EQ(page.table()->item(1, column)->toolTip(), page.table()->item(1, column)->text()) << column;
+  }
   EXPECT_TRUE(page.statusText().startsWith("4 of 4 runs done")) << page.statusText().toStdString();
   ASSERT_EQ(summary.checks.size(), 1u);
   EXPECT_EQ(summary.checks[0].verdict, CheckVerdict::Holds) << summary.checks[0].measured;

@@ -64,6 +64,34 @@ TEST(StudySpecTest, GridIsACartesianProductCrossedWithTheCells) {
   EXPECT_EQ(parseStudySpec(document, "x").cells.at(0).label, "base");
 }
 
+// The app groups the runs it lists by study cell from their directories alone: every slot's directory
+// reads back as its study, cell and seed, and directories outside the layout as none.
+TEST(StudySpecTest, EverySlotsDirectoryReadsBackAsItsCellAndSeed) {
+  json document = minimalStudy();
+  document["grid"] = {{"rho", {0.05, 0.1}}};
+  document["cells"] = {{{"optimizer", "sam"}}, {{"optimizer", "looksam"}}};
+  document["seeds"] = {0, 12};
+  const StudySpec spec = parseStudySpec(document, "study.json");
+  for (const StudyRunSlot& slot : studyRunSlots(spec, "/tmp/w")) {
+    const auto place = studyRunPlace(slot.directory);
+    ASSERT_TRUE(place.has_value()) << slot.directory;
+    EXPECT_EQ(place->study, "s");
+    EXPECT_EQ(place->cellDirectory, spec.cells[slot.cellIndex].directoryName) << slot.directory;
+    EXPECT_EQ(place->seed, slot.seed) << slot.directory;
+    EXPECT_TRUE(studyRunPlace(slot.directory + "/").has_value()) << "a trailing slash";
+  }
+  const auto place = studyRunPlace("/w/studies/s/runs/init-seed3_rho-0.1-seed7");
+  ASSERT_TRUE(place.has_value());
+  EXPECT_EQ(place->cellDirectory, "init-seed3_rho-0.1");
+  EXPECT_EQ(place->seed, 7);
+  for (const char* other :
+       {"/w/runs/20240101-120000-run-1", "/w/studies/s/runs/base", "/w/studies/s/runs/base-seed",
+        "/w/studies/s/runs/base-seedx", "/w/studies/s/other/base-seed0", "/w/s/runs/base-seed0",
+        "/w/studies/s/runs/-seed0", ""}) {
+    EXPECT_FALSE(studyRunPlace(other).has_value()) << other;
+  }
+}
+
 TEST(StudySpecTest, MistakesAreNamedWithTheFileAndTheField) {
   auto expectError = [](const json& document, const std::string& words) {
     const std::string message = parseError(document);

@@ -1,6 +1,9 @@
 #include "viz/LineChart.h"
 
+#include <QApplication>
+#include <QAreaSeries>
 #include <QChart>
+#include <QFontMetricsF>
 #include <QLabel>
 #include <QLegendMarker>
 #include <QLineSeries>
@@ -164,6 +167,84 @@ TEST(LineChart, AxisTitlesSurviveRebuilds) {
   chart.setLogScale(true);
   EXPECT_EQ(chart.chart()->axes(Qt::Horizontal)[0]->titleText(), "epoch");
   EXPECT_EQ(chart.chart()->axes(Qt::Vertical)[0]->titleText(), "loss");
+}
+
+// A study cell's mean with its 95% interval: the band is a filled area from lows to highs in the
+// series' colour, split where the interval is missing, and with no legend entry of its own.
+TEST(LineChart, ABandIsAFilledAreaBetweenItsLowsAndHighs) {
+  LineChart chart;
+  ChartSeries mean{"cell mean", QColor(10, 20, 30), {1, 2, 3, 4}, {1.0, 2.0, 3.0, 4.0}};
+  mean.lows = {0.5, 1.5, kNaN, 3.0};
+  mean.highs = {1.5, 2.5, kNaN, 9.0};
+  chart.setSeries({mean});
+  std::vector<QAreaSeries*> areas;
+  for (QAbstractSeries* series : chart.chart()->series()) {
+    if (auto* area = qobject_cast<QAreaSeries*>(series)) areas.push_back(area);
+  }
+  ASSERT_EQ(areas.size(), 2u);  // epochs 1-2, then 4 (no interval at 3)
+  ASSERT_EQ(areas[0]->upperSeries()->count(), 2);
+  EXPECT_DOUBLE_EQ(areas[0]->upperSeries()->at(1).y(), 2.5);
+  EXPECT_DOUBLE_EQ(areas[0]->lowerSeries()->at(1).y(), 1.5);
+  EXPECT_DOUBLE_EQ(areas[1]->upperSeries()->at(0).x(), 4.0);
+  const QColor fill = areas[0]->brush().color();
+  EXPECT_EQ(fill.rgb(), QColor(10, 20, 30).rgb());
+  EXPECT_LT(fill.alpha(), 128);
+  // The axis takes in the band (9 at epoch 4), not only the mean.
+  const auto* axis = qobject_cast<QValueAxis*>(chart.chart()->axes(Qt::Vertical)[0]);
+  ASSERT_NE(axis, nullptr);
+  EXPECT_GE(axis->max(), 9.0);
+  EXPECT_EQ(chart.legendNames(), QStringList({"cell mean"}));
+  EXPECT_EQ(chart.valueTextAt(0, 2).toStdString(), "cell mean\nx = 2\ny = 2\n95% interval [1.5, 2.5]");
+}
+
+TEST(LineChart, CsvWritesABandAsItsLowAndHighSeries) {
+  LineChart chart;
+  ChartSeries mean{"sam, 3 seeds", Qt::red, {1, 2}, {1.0, 2.0}};
+  mean.lows = {0.5, kNaN};
+  mean.highs = {1.5, kNaN};
+  chart.setSeries({mean, {"sgd", Qt::blue, {1}, {4.0}}});
+  EXPECT_EQ(chart.csv().toStdString(),
+            "series,x,y\n"
+            "\"sam, 3 seeds\",1,1\n"
+            "\"sam, 3 seeds\",2,2\n"
+            "\"sam, 3 seeds (95% low)\",1,0.5\n"
+            "\"sam, 3 seeds (95% high)\",1,1.5\n"
+            "sgd,1,4\n");
+}
+
+TEST(LineChart, ASeriesOutOfTheLegendIsStillDrawn) {
+  LineChart chart;
+  ChartSeries seed{"seed 0", QColor(10, 20, 30, 80), {1, 2}, {1.0, 2.0}};
+  seed.inLegend = false;
+  chart.setSeries({seed, {"mean", Qt::red, {1, 2}, {1.5, 2.5}}});
+  const auto series = lineSeries(chart);
+  ASSERT_EQ(series.size(), 2u);
+  EXPECT_EQ(series[0]->pen().color().alpha(), 80);
+  EXPECT_EQ(chart.legendNames(), QStringList({"mean"}));
+}
+
+// Qt Charts elides every label of a vertical axis to "..." once they do not fit its height: a short
+// chart takes a coarser round step, a tall one keeps the fine one.
+TEST(LineChart, TheYAxisHasNoMoreLabelsThanItsHeightHolds) {
+  LineChart chart;
+  chart.setSeries({{"loss", Qt::red, {1, 2, 3}, {0.0, 0.55, 1.1}}});
+  const auto yAxis = [&] { return qobject_cast<QValueAxis*>(chart.chart()->axes(Qt::Vertical)[0]); };
+  const double perLabel =
+      QFontMetricsF(yAxis()->labelsFont()).height() + 8.0;  // Qt's padding: 4 above, 4 below
+  for (const int height : {190, 700}) {
+    chart.resize(500, height);
+    chart.show();
+    QApplication::processEvents();
+    const QValueAxis* axis = yAxis();
+    ASSERT_NE(axis, nullptr);
+    const double step = axis->tickInterval();
+    const int ticks = static_cast<int>(std::floor(axis->max() / step) - std::ceil(axis->min() / step)) + 1;
+    const double plot = chart.chart()->plotArea().height();
+    EXPECT_LE(ticks * perLabel, plot) << "height " << height << ": " << ticks << " labels of step " << step;
+    if (height == 700) {
+      EXPECT_LE(step, 0.2) << "a tall chart keeps its fine step";
+    }
+  }
 }
 
 }  // namespace
