@@ -8,6 +8,8 @@
 #include <QGraphicsLayout>
 #include <QGraphicsSimpleTextItem>
 #include <QLabel>
+#include <QPalette>
+#include <QResizeEvent>
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QLogValueAxis>
@@ -154,6 +156,76 @@ QString bandCsvRows(const ChartSeries& data) {
   return rows;
 }
 
+// The chart's legend: one label per entry (a swatch and the series' whole name, on one line), placed
+// left to right in rows that wrap between entries, as tall as its rows need (height for width).
+class ChartLegend : public QWidget {
+ public:
+  explicit ChartLegend(QWidget* parent) : QWidget(parent) {
+    QSizePolicy policy(QSizePolicy::Preferred, QSizePolicy::Fixed);
+    policy.setHeightForWidth(true);
+    setSizePolicy(policy);
+    setAutoFillBackground(true);
+    QPalette colors = palette();
+    colors.setColor(QPalette::Window, Qt::white);
+    setPalette(colors);
+  }
+  void setEntries(const QStringList& html) {
+    for (QLabel* label : labels_) delete label;
+    labels_.clear();
+    oneLineWidths_.clear();
+    for (const QString& text : html) {
+      auto* label = new QLabel(text, this);
+      label->setTextFormat(Qt::RichText);
+      label->setWordWrap(false);
+      label->show();
+      labels_.push_back(label);
+      oneLineWidths_.push_back(label->sizeHint().width());  // before any wrapping changes the hint
+    }
+    placeEntries(width(), true);
+    updateGeometry();
+  }
+  bool hasHeightForWidth() const override { return true; }
+  int heightForWidth(int width) const override { return const_cast<ChartLegend*>(this)->placeEntries(width, false); }
+  QSize sizeHint() const override { return {200, heightForWidth(width() > 0 ? width() : 200)}; }
+  QSize minimumSizeHint() const override { return {0, heightForWidth(width() > 0 ? width() : 200)}; }
+
+ protected:
+  void resizeEvent(QResizeEvent* event) override {
+    QWidget::resizeEvent(event);
+    // A new width may need another number of rows: the chart's layout asks again.
+    if (placeEntries(width(), true) != height()) updateGeometry();
+  }
+
+ private:
+  static constexpr int kMargin = 8;
+  static constexpr int kGap = 18;
+  // Lays the entries out in `width` (moving them when `place`); returns the height they take.
+  int placeEntries(int width, bool place) {
+    if (labels_.empty()) return 0;
+    int x = kMargin, y = 2, rowHeight = 0;
+    const int available = std::max(40, width - 2 * kMargin);
+    for (std::size_t i = 0; i < labels_.size(); ++i) {
+      QLabel* label = labels_[i];
+      // An entry wider than the whole legend wraps inside itself (at its spaces), onto its own rows.
+      const bool tooWide = oneLineWidths_[i] > available;
+      if (label->wordWrap() != tooWide) label->setWordWrap(tooWide);
+      const QSize size = tooWide ? QSize(available, label->heightForWidth(available))
+                                 : QSize(oneLineWidths_[i], label->sizeHint().height());
+      if (x > kMargin && x + size.width() > width - kMargin) {
+        x = kMargin;
+        y += rowHeight;
+        rowHeight = 0;
+      }
+      if (place) label->setGeometry(x, y, size.width(), size.height());
+      x += size.width() + kGap;
+      rowHeight = std::max(rowHeight, size.height());
+    }
+    return y + rowHeight + 4;
+  }
+  std::vector<QLabel*> labels_;
+  std::vector<int> oneLineWidths_;
+};
+
 }  // namespace
 
 std::vector<double> exponentialMovingAverage(const std::vector<double>& ys, double weight) {
@@ -182,12 +254,8 @@ LineChart::LineChart(QWidget* parent) : QWidget(parent), chart_(new QChart) {
   view_->setBackgroundBrush(Qt::white);  // no grey frame around the chart in figures
   view_->setFrameShape(QFrame::NoFrame);
   chart_->legend()->setVisible(false);  // ours, below: it wraps instead of eliding
-  legend_ = new QLabel(this);
+  legend_ = new ChartLegend(this);
   legend_->setObjectName("chart-legend");
-  legend_->setWordWrap(true);
-  legend_->setTextFormat(Qt::RichText);
-  legend_->setContentsMargins(8, 0, 8, 4);
-  legend_->setStyleSheet("background: white;");
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->setSpacing(0);
@@ -240,15 +308,12 @@ void LineChart::rebuildLegend(const std::vector<QString>& offAxisNotes) {
     const QString name = (data.legendName.isEmpty() ? data.name : data.legendName) + offAxisNotes[index];
     legendNames_ << name;
     const QColor color = data.color.isValid() ? data.color : QColor(Qt::black);
-    // A swatch drawn as the line is (dashed for a reference), then the name, its spaces unbreakable so
-    // that lines wrap between entries, never inside one.
-    QString shown = name.toHtmlEscaped();
-    shown.replace(QLatin1Char(' '), QChar(0x00A0));
-    shown.replace(QLatin1String("-"), QString(QLatin1Char('-')) + QChar(0x2060));  // no break after a hyphen
-    entries << QStringLiteral("<span style=\"color:%1\"><b>%2</b></span>&nbsp;%3")
-                   .arg(color.name(), data.reference ? QStringLiteral("-&nbsp;-&nbsp;-") : QStringLiteral("\u2501\u2501"), shown);
+    // A swatch drawn as the line is (dashed for a reference), then the name, whole, on one line.
+    entries << QStringLiteral("<span style=\"color:%1\"><b>%2</b></span> %3")
+                   .arg(color.name(), data.reference ? QStringLiteral("- - -") : QStringLiteral("\u2501\u2501"),
+                        name.toHtmlEscaped());
   }
-  legend_->setText(entries.join(QStringLiteral(" &nbsp;&nbsp; ")));
+  static_cast<ChartLegend*>(legend_)->setEntries(entries);
   legend_->setVisible(!entries.isEmpty());
 }
 

@@ -88,7 +88,8 @@ class LineChart : public QWidget {
   QChart* chart() const { return chart_; }
   // The legend under the chart: every listed series' full name, wrapped onto as many lines as needed
   // (never elided: Qt Charts' own legend cuts names to "S..." when ten share a row).
-  QLabel* legend() const { return legend_; }
+  // One QLabel per entry, laid out in rows that wrap between entries (ChartLegend in LineChart.cpp).
+  QWidget* legend() const { return legend_; }
   // The names of the legend's entries, in order.
   const QStringList& legendNames() const { return legendNames_; }
   // The marks on the chart for reference lines above the y axis: "↑ NAME above the axis (from V)".
@@ -105,7 +106,7 @@ class LineChart : public QWidget {
 
   QChart* chart_ = nullptr;
   QChartView* view_ = nullptr;
-  QLabel* legend_ = nullptr;
+  QWidget* legend_ = nullptr;
   QStringList legendNames_;
   std::vector<QGraphicsSimpleTextItem*> offAxisMarks_;  // owned by the chart's scene
   std::vector<ChartSeries> series_;

@@ -16,6 +16,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QScreen>
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
@@ -223,7 +224,8 @@ MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(
   restoreState(settings.value(keys::state).toByteArray());
   const QStringList last = settings.value(keys::lastArguments).toStringList();
   if (last.isEmpty() || !launch_->setArguments(last)) launch_->applyPreset(launchPresets().front().name);
-  if (settings.value(keys::geometry).isNull()) resize(1500, 950);
+  // The first time: 1500 x 950, or the whole screen where it is smaller (a 1366 x 768 laptop).
+  if (settings.value(keys::geometry).isNull()) resize(QSize(1500, 950).boundedTo(screen()->availableSize()));
   loadWorkspaceRuns();
   updateStatus();
 }

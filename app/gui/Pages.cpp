@@ -360,15 +360,17 @@ LandscapePage::LandscapePage(RunController& controller, QWidget* parent) : RunPa
   right_ = new viz::LandscapeView(views);
   left_->setObjectName("landscape-left");
   right_->setObjectName("landscape-right");
-  left_->setMinimumSize(320, 260);
-  right_->setMinimumSize(320, 260);
+  // Small enough minimums that at 1366 x 768 the splitter never has to cut a view (VTK draws the path
+  // legend at a view's bottom).
+  left_->setMinimumSize(320, 200);
+  right_->setMinimumSize(320, 200);
   viewsLayout->addWidget(left_);
   viewsLayout->addWidget(right_);
   left_->linkCamera(right_);
   interpolation_ = new viz::LineChart(splitter);
   interpolation_->setTitle("1D interpolation between the pair's solutions");
   interpolation_->setAxisTitles("t (0: SGD, 1: SAM)", "loss");
-  interpolation_->setMinimumHeight(200);
+  interpolation_->setMinimumHeight(150);
   splitter->addWidget(views);
   splitter->addWidget(interpolation_);
   splitter->setStretchFactor(0, 3);

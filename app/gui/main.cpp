@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
     std::cerr << "samscape: error: " << error.what() << "\n";
     return 2;
   }
+  // A screenshot shows the window as the screen holds it (1366 x 768 under xvfb-run -s "-screen 0
+  // 1366x768x24"), whatever size an earlier session left in the settings.
+  if (parser.isSet(screenshot)) window->resize(window->screen()->availableSize());
   window->show();
 
   // A grab of what the window shows now, once it has drawn, then quit.
@@ -102,11 +105,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     window->showCurvesPage();
-    if (parser.isSet(screenshot)) {
-      // As the screen holds it (1366 x 768 under xvfb-run -s "-screen 0 1366x768x24").
-      window->resize(window->screen()->availableSize());
-      grabSoon(parser.value(screenshot));
-    }
+    if (parser.isSet(screenshot)) grabSoon(parser.value(screenshot));
   }
 
   if (parser.isSet(study)) {

@@ -1,7 +1,11 @@
 // The window's pages come from one list (app/gui/PageList.h): one tab each, in its order, and "Export
 // report" writes every page about the selected runs (and only those) plus their metrics. Needs an X
 // display: the landscape page holds VTK views.
+#include <QAbstractAxis>
+#include <QChart>
 #include <QDir>
+#include <QLabel>
+#include <QLegend>
 #include <QSortFilterProxyModel>
 #include <QTabWidget>
 #include <QTableView>
@@ -12,6 +16,7 @@
 #include "gui/MainWindow.h"
 #include "gui/PageList.h"
 #include "gui/RunTableModel.h"
+#include "viz/LineChart.h"
 #include "tests/gui/GuiTestSupport.h"
 #include "tests/support/FileHelpers.h"
 #include "tests/support/TempDir.h"
@@ -68,6 +73,50 @@ TEST_F(MainWindowDisplayTest, ATabPerListedPageAndAReportOfThePagesAboutTheSelec
   EXPECT_EQ(metrics.rfind("run,epoch,", 0), 0u) << metrics;
   EXPECT_NE(metrics.find("\"" + name + "\",1,"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\"" + name + "\",2,"), std::string::npos) << metrics;
+}
+
+// Readable at a glance at both common sizes: on every page, each chart's legend entry is whole (one
+// line as wide as its text, or wrapped in full when wider than the legend) and inside the legend, Qt
+// Charts' eliding legend stays hidden, no tick label is cut to "...", and each page's subtitle has the
+// height its wrapped lines need.
+TEST_F(MainWindowDisplayTest, NothingIsElidedOnAnyPageAt1366x768Or1920x1080) {
+  gui::MainWindow window(QString::fromStdString(dir->file("workspace")));
+  auto* tabs = window.findChild<QTabWidget*>();
+  ASSERT_NE(tabs, nullptr);
+  QTableView* table = nullptr;
+  for (auto* view : window.findChildren<QTableView*>()) {
+    const auto* filter = qobject_cast<QSortFilterProxyModel*>(view->model());
+    if (filter != nullptr && qobject_cast<gui::RunTableModel*>(filter->sourceModel()) != nullptr) table = view;
+  }
+  ASSERT_NE(table, nullptr);
+  ASSERT_EQ(table->model()->rowCount(), 1);
+  table->selectRow(0);
+  for (const QSize size : {QSize(1366, 768), QSize(1920, 1080)}) {
+    window.showNormal();
+    window.resize(size);
+    for (int index = 0; index < tabs->count(); ++index) {
+      tabs->setCurrentIndex(index);
+      QTest::qWait(200);  // the page's refresh and layout
+      const std::string where = tabs->tabText(index).toStdString() + " at " + std::to_string(size.width()) + "x" +
+                                std::to_string(size.height());
+      QWidget* page = tabs->currentWidget();
+      const auto subtitles = page->findChildren<QLabel*>("page-subtitle");
+      ASSERT_EQ(subtitles.size(), 1) << where;
+      EXPECT_GE(subtitles[0]->height(), subtitles[0]->heightForWidth(subtitles[0]->width())) << where;
+      for (viz::LineChart* chart : page->findChildren<viz::LineChart*>()) {
+        if (!chart->isVisible()) continue;
+        EXPECT_FALSE(chart->chart()->legend()->isVisible()) << where;
+        for (QAbstractAxis* axis : chart->chart()->axes()) EXPECT_FALSE(axis->labelsTruncated()) << where;
+        for (const QLabel* label : chart->legend()->findChildren<QLabel*>()) {
+          const bool whole = (!label->wordWrap() && label->width() >= label->sizeHint().width()) ||
+                             (label->wordWrap() && label->height() >= label->heightForWidth(label->width()));
+          EXPECT_TRUE(whole) << where << ": " << label->text().toStdString();
+          EXPECT_LE(label->geometry().right(), chart->legend()->width()) << where;
+          EXPECT_LE(label->geometry().bottom(), chart->legend()->height()) << where;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

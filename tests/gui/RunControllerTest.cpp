@@ -363,6 +363,30 @@ TEST_F(RunControllerTest, TheDefaultPairsPathsSpanAVisiblePartOfTheirPlane) {
     const double share = std::max(*xHigh - *xLow, *yHigh - *yLow) / width;
     EXPECT_GE(share, 0.2) << dirs[i].toStdString();
   }
+  // Each run's own PCA plane, on request: its path from epoch 1 to 3, scaled to fill 80% of the range
+  // (the largest coordinate at 0.8 of [-1, 1]), the final weights at the centre.
+  QSignalSpy pca(&controller, &gui::RunController::pcaPlaneReady);
+  QString reason;
+  ASSERT_TRUE(controller.requestPcaPlane(sam, &reason)) << reason.toStdString();
+  EXPECT_TRUE(controller.pcaPlaneComputing(sam));
+  ASSERT_TRUE(pca.count() > 0 || pca.wait(kTimeoutMs));
+  EXPECT_TRUE(controller.pcaPlaneProblem(sam).isEmpty()) << controller.pcaPlaneProblem(sam).toStdString();
+  const gui::RunAnalysis* own = controller.pcaPlane(sam);
+  ASSERT_NE(own, nullptr);
+  ASSERT_EQ(own->trajectoryOnSlice.epochs, (std::vector<int>{1, 2, 3}));
+  double largest = 0.0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    largest = std::max({largest, std::abs(own->trajectoryOnSlice.xs[i]), std::abs(own->trajectoryOnSlice.ys[i])});
+  }
+  EXPECT_NEAR(largest, 0.8, 1e-6);
+  EXPECT_NEAR(own->trajectoryOnSlice.xs[2], 0.0, 1e-9);
+  // A run with fewer than three checkpoints cannot have one, and says why.
+  QStringList twoEpochs = test::tinyTrainFlags(dataDir);
+  const int two = controller.enqueue(test::specFromFlags(twoEpochs));
+  ASSERT_TRUE(waitUntilEnded(two));
+  EXPECT_FALSE(controller.requestPcaPlane(two, &reason));
+  EXPECT_TRUE(reason.contains("a PCA plane needs three")) << reason.toStdString();
+
   // The live slices of the same runs, along the shared random directions, for contrast.
   const auto& live = controller.run(sam)->analyses.at(3);
   ASSERT_GE(live.trajectoryOnSlice.xs.size(), 2u);

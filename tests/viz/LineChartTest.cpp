@@ -85,18 +85,33 @@ TEST(LineChart, TheLegendNamesEverySeriesInFullAndAFamilyOnce) {
   LineChart chart;
   std::vector<ChartSeries> series;
   for (int i = 1; i <= 5; ++i) {
-    for (const char* run : {"pair 12 SGD", "pair 12 SAM"}) {
+    for (const char* run : {"pair 12 SGD, the run with a long name", "pair 12 SAM"}) {
       ChartSeries s{QString("%1 λ%2").arg(run).arg(i), Qt::red, {1, 2}, {1.0 * i, 2.0 * i}};
       s.inLegend = i == 1;
       series.push_back(s);
     }
   }
   chart.setSeries(series);
-  EXPECT_EQ(chart.legendNames(), (QStringList{"pair 12 SGD λ1", "pair 12 SAM λ1"}));
-  // Every name whole in the label, its spaces unbreakable: it wraps between entries, never inside one.
-  const QString text = chart.legend()->text();
-  EXPECT_TRUE(text.contains(QString("pair 12 SGD λ1").replace(' ', QChar(0x00A0)))) << text.toStdString();
-  EXPECT_FALSE(text.contains("λ2"));
+  EXPECT_EQ(chart.legendNames(), (QStringList{"pair 12 SGD, the run with a long name λ1", "pair 12 SAM λ1"}));
+  // One label per entry, each name whole on one line; in a narrow chart the entries wrap into rows,
+  // each label still as wide as its text needs.
+  const QList<QLabel*> labels = chart.legend()->findChildren<QLabel*>();
+  ASSERT_EQ(labels.size(), 2);
+  EXPECT_TRUE(labels[0]->text().contains("pair 12 SGD, the run with a long name λ1")) << labels[0]->text().toStdString();
+  EXPECT_FALSE(labels[1]->text().contains("λ2"));
+  chart.resize(260, 300);
+  chart.show();
+  QApplication::processEvents();
+  for (const QLabel* label : labels) {
+    // Whole: as wide as its text on one line, or, wider than the legend, wrapped to the legend's width
+    // and as tall as its wrapped lines.
+    EXPECT_TRUE((!label->wordWrap() && label->width() >= label->sizeHint().width()) ||
+                (label->wordWrap() && label->height() >= label->heightForWidth(label->width())));
+    EXPECT_LE(label->geometry().right(), chart.legend()->width());
+  }
+  EXPECT_TRUE(labels[0]->wordWrap()) << "the long entry is wider than a 260-pixel chart";
+  EXPECT_GT(labels[1]->y(), labels[0]->y()) << "two entries this wide wrap into two rows";
+  EXPECT_GE(chart.legend()->height(), labels[1]->geometry().bottom());
   // Qt Charts' own legend, which elides, stays hidden.
   EXPECT_FALSE(chart.chart()->legend()->isVisible());
 }
