@@ -684,7 +684,7 @@ SpectrumPage::SpectrumPage(RunController& controller, QWidget* parent) : RunPage
   page->addWidget(makePageSubtitle(
       "The top Hessian eigenvalues at each analysed epoch (λ1 in the run's colour, smaller ones lighter), with "
       "the edge of stability 2(1+β)/lr dashed: SGD's λ1 hovers at or below it; SAM's stays far lower (Foret et "
-      "al. 2021, Fig. 2). Beside it, the spectral density of the latest analysis.",
+      "al. 2021, Fig. 2). Beside it: the latest analysis' eigenvalues by index, and the density with --esd.",
       this));
   auto* layout = new QHBoxLayout;
   page->addLayout(layout, 1);

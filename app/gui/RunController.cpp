@@ -323,13 +323,18 @@ void RunController::startAnalysisHelper(const QString& threadName, const QString
 // default pair's SAM path spans 0.006 of a [-1, 1] slice along them), while the plane through init,
 // SGD and SAM holds both solutions and the start they share (same seed), so each path runs from one
 // corner of the triangle to another.
-void RunController::startPairInterpolation(int pairId) {
+std::pair<const GuiRun*, const GuiRun*> RunController::pairRuns(int pairId) const {
   const GuiRun* sgd = nullptr;
   const GuiRun* sam = nullptr;
   for (const auto& [id, candidate] : runs_) {
     if (candidate.pairId != pairId) continue;
     (candidate.spec.config.optimizer.kind == "sgd" ? sgd : sam) = &candidate;
   }
+  return {sgd, sam};
+}
+
+void RunController::startPairInterpolation(int pairId) {
+  const auto [sgd, sam] = pairRuns(pairId);
   if (sgd == nullptr || sam == nullptr) return;
   const QString sgdDir = QString::fromStdString(sgd->spec.config.outDir);
   const QString samDir = QString::fromStdString(sam->spec.config.outDir);
@@ -406,24 +411,17 @@ bool RunController::requestPcaPlane(int id, QString* reason) {
 }
 
 void RunController::startPairLine(int pairId) {
-  const GuiRun* sgd = nullptr;
-  const GuiRun* sam = nullptr;
-  for (const auto& [id, candidate] : runs_) {
-    if (candidate.pairId != pairId) continue;
-    (candidate.spec.config.optimizer.kind == "sgd" ? sgd : sam) = &candidate;
-  }
+  const auto [sgd, sam] = pairRuns(pairId);
   if (sgd == nullptr || sam == nullptr) return;
-  const QString out = QString::fromStdString(sgd->spec.config.outDir) + "/analysis/pair-interpolation";
-  auto* thread = new QThread(this);
-  thread->setObjectName(QString("samscape-pair-%1").arg(pairId));
-  auto* worker = new InterpolationWorker(QString::fromStdString(sgd->spec.config.outDir),
-                                         QString::fromStdString(sam->spec.config.outDir), out,
-                                         sgd->spec.analysis.subset, helpersCancel_);
-  worker->moveToThread(thread);
-  connect(thread, &QThread::started, worker, &InterpolationWorker::run);
-  connect(thread, &QThread::finished, worker, &QObject::deleteLater);
-  connect(worker, &InterpolationWorker::finished, this,
-          [this, pairId, thread](const QString& directory, const QString& workerProblem) {
+  const QString sgdDir = QString::fromStdString(sgd->spec.config.outDir);
+  AnalysisRequest line;
+  line.subset = sgd->spec.analysis.subset;
+  line.batchSize = sgd->spec.config.evalBatchSize;
+  line.interpolate = sam->spec.config.outDir;
+  // And the mode-connecting curve beside the straight line (Garipov et al. 2018).
+  line.bezier = true;
+  startAnalysisHelper(QString("samscape-pair-%1").arg(pairId), sgdDir, line, sgdDir + "/analysis/pair-interpolation",
+                      [this, pairId](const QString& directory, const QString& workerProblem) {
     PairInterpolation curve;
     QString problem = workerProblem;
     try {
@@ -444,11 +442,8 @@ void RunController::startPairLine(int pairId) {
     if (!curve.ts.empty()) interpolations_[pairId] = curve;
     interpolationsDone_.insert(pairId);
     if (!problem.isEmpty()) showPairProblem(pairId, "the interpolation between the pair's solutions failed: " + problem);
-    thread->quit();
     Q_EMIT pairInterpolationReady(pairId);
-  }, Qt::QueuedConnection);
-  helperThreads_.push_back(thread);
-  thread->start();
+  });
 }
 
 void RunController::showPairProblem(int pairId, const QString& problem) {

@@ -111,6 +111,8 @@ class RunController : public QObject {
   // The pair plane, then the interpolation (startPairLine) on the same CPU, one after the other.
   void startPairInterpolation(int pairId);
   void startPairLine(int pairId);
+  // A pair's SGD run and its other run (SAM); null where the pair has none.
+  std::pair<const GuiRun*, const GuiRun*> pairRuns(int pairId) const;
   // An analysis on a helper thread that cancelAll stops; `done` runs on the GUI thread.
   void startAnalysisHelper(const QString& threadName, const QString& checkpoint, const AnalysisRequest& request,
                            const QString& outDir, std::function<void(const QString& directory, const QString& problem)> done);

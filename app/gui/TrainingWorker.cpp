@@ -108,35 +108,6 @@ RunAnalysis readRunAnalysis(int epoch, const QString& directory) {
 TrainingWorker::TrainingWorker(RunSpec spec, std::shared_ptr<std::atomic<bool>> cancel)
     : spec_(std::move(spec)), cancel_(std::move(cancel)) {}
 
-InterpolationWorker::InterpolationWorker(QString fromRun, QString toRun, QString outDir, std::int64_t subset,
-                                         std::shared_ptr<std::atomic<bool>> cancel)
-    : fromRun_(std::move(fromRun)), toRun_(std::move(toRun)), outDir_(std::move(outDir)), subset_(subset),
-      cancel_(std::move(cancel)) {}
-
-void InterpolationWorker::run() {
-  yieldTheCpuToTheWindow();
-  QString problem;
-  try {
-    const SavedModel from = locateSavedModel(fromRun_.toStdString(), "--checkpoint");
-    AnalysisModel model;
-    model.run = from.config;
-    model.weightsPath = from.weightsPath;
-    model.description = from.description;
-    AnalysisRequest request;
-    request.subset = subset_;
-    request.interpolate = toRun_.toStdString();
-    // And the mode-connecting curve beside the straight line (Garipov et al. 2018).
-    request.bezier = true;
-    request.batchSize = from.config.evalBatchSize;
-    AnalysisSession session(model, request);
-    session.analyze("", "", outDir_.toStdString(), nullptr, cancel_.get());
-  } catch (const std::exception& error) {
-    // No curve then (or only what finished before the throw); the controller shows why in the pair's rows.
-    problem = QString::fromUtf8(error.what());
-  }
-  Q_EMIT finished(outDir_, problem);
-}
-
 AnalysisWorker::AnalysisWorker(QString checkpoint, AnalysisRequest request, QString outDir,
                                std::shared_ptr<std::atomic<bool>> cancel)
     : checkpoint_(std::move(checkpoint)), request_(std::move(request)), outDir_(std::move(outDir)), cancel_(std::move(cancel)) {}

@@ -37,31 +37,6 @@ class TrainingWorker : public QObject {
   std::shared_ptr<std::atomic<bool>> cancel_;
 };
 
-// The 1D interpolation from one run's final weights to another's (a pair's SGD and SAM solutions),
-// on the first `subset` test examples, written to `outDir`: what `samscape-cli analyze --checkpoint
-// FROM --interpolate TO --bezier` does, whose flags its messages name.
-class InterpolationWorker : public QObject {
-  Q_OBJECT
- public:
-  // `cancel` (shared with the controller) stops the interpolation and the Bezier curve's training
-  // within a point or a step, so that closing the window does not wait minutes for them.
-  InterpolationWorker(QString fromRun, QString toRun, QString outDir, std::int64_t subset,
-                      std::shared_ptr<std::atomic<bool>> cancel);
- public Q_SLOTS:
-  void run();
- Q_SIGNALS:
-  // interpolation.csv is there unless it failed, when `problem` says why (the file or run directory and
-  // what is wrong with it); `problem` is empty when it ran to the end or was cancelled.
-  void finished(const QString& outDir, const QString& problem);
-
- private:
-  QString fromRun_;
-  QString toRun_;
-  QString outDir_;
-  std::int64_t subset_;
-  std::shared_ptr<std::atomic<bool>> cancel_;
-};
-
 // One analysis of a saved model (a run directory, a checkpoint directory or a weights file), written
 // to `outDir`: what `samscape-cli analyze --checkpoint CHECKPOINT ...` does. The landscape page's
 // planes (the pair plane through init, SGD and SAM; a run's own PCA plane) are such analyses.
