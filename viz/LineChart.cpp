@@ -483,8 +483,14 @@ void LineChart::rebuild() {
 
 void LineChart::fitYTicksToHeight() {
   const QList<QAbstractAxis*> axes = chart_->axes(Qt::Vertical);
-  auto* axis = axes.isEmpty() ? nullptr : qobject_cast<QValueAxis*>(axes.front());
   const double height = chart_->plotArea().height();
+  if (!axes.isEmpty() && height > 0.0) {
+    // A y title longer than the plot is tall would be cut to "test accur...": it is left out instead
+    // (the chart's own title names the metric in full).
+    QAbstractAxis* vertical = axes.front();
+    vertical->setTitleVisible(QFontMetricsF(vertical->titleFont()).horizontalAdvance(vertical->titleText()) <= height);
+  }
+  auto* axis = axes.isEmpty() ? nullptr : qobject_cast<QValueAxis*>(axes.front());
   if (axis == nullptr || !(height > 0.0) || !(axis->max() > axis->min()))
     return;  // a log axis places its own
   // As many labels as the height holds whole: Qt Charts elides every label of a crowded axis to "...".

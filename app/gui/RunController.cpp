@@ -344,6 +344,10 @@ void RunController::startPairInterpolation(int pairId) {
   plane.slice = true;
   plane.trajectory = true;
   plane.grid = sgd->spec.analysis.slice ? sgd->spec.analysis.grid : 13;
+  // Around the triangle init (-1/3, -1/3), SGD (2/3, -1/3), SAM (-1/3, 2/3) with a margin: [-1, 1]
+  // would reach far behind init, where the loss (tens of times init's) takes the whole colour scale.
+  plane.rangeMin = -0.6;
+  plane.rangeMax = 1.0;
   plane.slicePlane = (sgdDir + "/checkpoints/initial," + sgdDir + "," + samDir).toStdString();
   startAnalysisHelper(QString("samscape-plane-%1").arg(pairId), sgdDir, plane, sgdDir + "/analysis/pair-plane",
                       [this, pairId](const QString& directory, const QString& workerProblem) {

@@ -2,7 +2,9 @@
 
 #include <QApplication>
 #include <QColor>
+#include <QFontMetrics>
 #include <QPainter>
+#include <QSize>
 #include <QStringList>
 #include <QStyleOptionProgressBar>
 
@@ -168,6 +170,11 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant RunTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
+  if (orientation == Qt::Horizontal && role == Qt::SizeHintRole && section == LambdaMax) {
+    // "λ" comes from a fallback font wider than the one the header measures with: room for it.
+    const QFontMetrics metrics(QApplication::font());
+    return QSize(metrics.horizontalAdvance(QStringLiteral("lambda max")) + 16, metrics.height() + 10);
+  }
   if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
   static const char* names[] = {"Name",     "Optimizer", "Status",   "Progress", "ETA",
                                 "Test acc", "λmax",      "Analyses", "Tags",     "Notes"};

@@ -4,6 +4,7 @@
 #include <QAbstractAxis>
 #include <QChart>
 #include <QDir>
+#include <QFontMetricsF>
 #include <QLabel>
 #include <QLegend>
 #include <QSortFilterProxyModel>
@@ -107,6 +108,12 @@ TEST_F(MainWindowDisplayTest, NothingIsElidedOnAnyPageAt1366x768Or1920x1080) {
         if (!chart->isVisible()) continue;
         EXPECT_FALSE(chart->chart()->legend()->isVisible()) << where;
         for (QAbstractAxis* axis : chart->chart()->axes()) EXPECT_FALSE(axis->labelsTruncated()) << where;
+        for (QAbstractAxis* axis : chart->chart()->axes(Qt::Vertical)) {
+          if (!axis->isTitleVisible()) continue;  // left out where it would be cut
+          EXPECT_LE(QFontMetricsF(axis->titleFont()).horizontalAdvance(axis->titleText()),
+                    chart->chart()->plotArea().height())
+              << where << ": the y title " << axis->titleText().toStdString();
+        }
         for (const QLabel* label : chart->legend()->findChildren<QLabel*>()) {
           const bool whole = (!label->wordWrap() && label->width() >= label->sizeHint().width()) ||
                              (label->wordWrap() && label->height() >= label->heightForWidth(label->width()));
