@@ -26,7 +26,7 @@ for size in 1366x768 1920x1080; do
   workspace=$(mktemp -d)
   # Settings of earlier sessions (window geometry, the last launch form) stay out of the pictures.
   XDG_CONFIG_HOME=$(mktemp -d) xvfb-run -a -s "-screen 0 ${size}x24" "$app" --workspace "$workspace" --demo \
-    --screenshot "$out/pair-$size.png" --after-epochs 10
+    --screenshot "$out/pair-$size.png" --after-epochs 60
   XDG_CONFIG_HOME=$(mktemp -d) xvfb-run -a -s "-screen 0 ${size}x24" "$app" --workspace "$studies" \
     --study accuracy --screenshot "$out/study-$size.png"
   rm -rf "$workspace"

@@ -88,14 +88,10 @@ QString findCifar10() {
 }
 
 std::vector<LaunchPreset> launchPresets() {
-  // Within the default --analysis-budget (a quarter of the training time): on 2 cores the SGD run of
-  // the pair trains its 10 epochs in about 10 s, and an analysis costs at least its top-5 Lanczos (26
-  // Hessian-vector products, about an epoch's training), so the pair is analysed once, at its last
-  // epoch, on 128 examples (one m-sharpness chunk) with a 13 x 13 slice: 20-22% of the SGD run's
-  // training and 13-17% of the SAM run's (every 2 epochs on 500 examples with a 21 x 21 slice took
-  // 180% with 3 of its 5 analyses skipped; every 5, 30-40%).
-  const QStringList quickAnalysis{"--analyze-every", "10", "--hessian-top", "5", "--m-sharpness", "--slice",
-                                  "--grid", "13", "--trajectory", "--subset", "128"};
+  // Within the default --analysis-budget (a quarter of the training time), analysed on 128 examples
+  // (one m-sharpness chunk) with a 13 x 13 slice; the first and the last due epoch always run.
+  const QStringList quickAnalysis{"--hessian-top", "5", "--m-sharpness", "--slice", "--grid", "13", "--trajectory",
+                                  "--subset", "128"};
   LaunchPreset cifar{"CIFAR-10 ResNet-20",
                      QStringList{"--dataset", "cifar10", "--model", "resnet20", "--epochs", "200", "--batch-size",
                                  "128", "--lr", "0.1", "--analyze-every", "10", "--hessian-top", "5", "--slice",
@@ -109,13 +105,21 @@ std::vector<LaunchPreset> launchPresets() {
     cifar.available = true;
   }
   return {
+      // The default pair: the accuracy preset's regime (resources/studies/accuracy.json), where SAM ends
+      // both flatter and more accurate than SGD with their 95% intervals over 5 seeds apart (seed 0, the
+      // pair's: test accuracy 0.829 against 0.822). The small MLP on 2,000 images trains its 60 epochs in
+      // seconds; analysed at epochs 30 and 60.
       {"SAM vs SGD, Fashion-MNIST, quick (CPU)",
-       QStringList{"--dataset", "fashion-mnist", "--model", "cnn", "--train-subset", "10000", "--epochs", "10",
-                   "--batch-size", "128", "--lr", "0.05"} + quickAnalysis,
+       QStringList{"--dataset", "fashion-mnist", "--model", "mlp", "--train-subset", "2000", "--no-augment",
+                   "--epochs", "60", "--batch-size", "128", "--lr", "0.05", "--schedule", "cosine", "--rho", "0.2",
+                   "--analyze-every", "30"} + quickAnalysis,
        "", true},
+      // The small CNN on 10,000 images for 10 epochs, analysed at its last (an analysis costs about an
+      // epoch's training: every 2 epochs took 180% of the training with 3 of 5 skipped).
       {"label noise 40%",
        QStringList{"--dataset", "fashion-mnist", "--model", "cnn", "--train-subset", "10000", "--epochs", "10",
-                   "--batch-size", "128", "--lr", "0.05", "--label-noise", "0.4"} + quickAnalysis,
+                   "--batch-size", "128", "--lr", "0.05", "--label-noise", "0.4", "--analyze-every", "10"} +
+           quickAnalysis,
        "", true},
       cifar,
   };

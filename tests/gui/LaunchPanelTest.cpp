@@ -237,12 +237,20 @@ TEST(LaunchPanel, PresetsFillTheForm) {
     setups.push_back(form.resolve());
   }
   qunsetenv("SAMSCAPE_CIFAR10_DIR");
-  EXPECT_EQ(setups[0].config.model.name, "cnn");
-  EXPECT_EQ(setups[0].config.epochs, 10);
-  EXPECT_EQ(setups[0].config.data.trainSubset, 10000);
-  EXPECT_DOUBLE_EQ(setups[0].config.optimizer.learningRate, 0.05);
-  // Analysed once, at the last epoch, to stay within the default analysis budget.
-  EXPECT_EQ(setups[0].analyzeEvery, 10);
+  // The default pair is the accuracy preset's regime (where SAM ends both flatter and more accurate
+  // than SGD over 5 seeds): its base and its SAM cell's rho, as resources/studies/accuracy.json has them.
+  const auto accuracy = nlohmann::json::parse(
+      test::readText(SAMSCAPE_SOURCE_DIR "/resources/studies/accuracy.json"));
+  const auto& base = accuracy.at("base");
+  EXPECT_EQ(setups[0].config.model.name, base.at("model").get<std::string>());
+  EXPECT_EQ(setups[0].config.epochs, base.at("epochs").get<int>());
+  EXPECT_EQ(setups[0].config.data.trainSubset, base.at("train-subset").get<std::int64_t>());
+  EXPECT_EQ(setups[0].config.augment, !base.at("no-augment").get<bool>());
+  EXPECT_EQ(setups[0].config.batchSize, base.at("batch-size").get<std::int64_t>());
+  EXPECT_DOUBLE_EQ(setups[0].config.optimizer.learningRate, base.at("lr").get<double>());
+  EXPECT_DOUBLE_EQ(setups[0].config.optimizer.rho, accuracy.at("cells").at(1).at("rho").get<double>());
+  // Analysed at epochs 30 and 60, to stay near the default analysis budget.
+  EXPECT_EQ(setups[0].analyzeEvery, 30);
   EXPECT_DOUBLE_EQ(setups[0].analysisBudget, 0.25);
   EXPECT_TRUE(setups[0].analysis.slice);
   EXPECT_EQ(setups[0].analysis.grid, 13);

@@ -458,10 +458,10 @@ TEST(StudyPresetsTest, EveryShippedStudyParses) {
     if (document["base"].value("device", "cpu") != "cpu") document["base"]["device"] = "cpu";
     const StudySpec spec = parseStudySpec(document, entry.path().string());
     EXPECT_FALSE(spec.checks.empty()) << entry.path() << ": a preset says what it must show";
-    EXPECT_EQ(spec.seeds.size(), 3u) << entry.path();
+    EXPECT_GE(spec.seeds.size(), 3u) << entry.path() << ": intervals need seeds";
     ++parsed;
   }
-  EXPECT_EQ(parsed, 6);
+  EXPECT_EQ(parsed, 8);  // flatness, label noise, its sweep, m-sharpness, accuracy; 3 CIFAR-10 variants
 }
 
 }  // namespace
