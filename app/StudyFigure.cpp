@@ -50,10 +50,7 @@ viz::StudyChartData studyChartData(const StudySummary& summary) {
       panel.xTitle = QString::fromStdString(along->along);
       for (const nlohmann::json* selector : {&along->first, &along->second}) {
         viz::StudyChartLine curve;
-        for (const auto& [key, value] : selector->items()) {
-          curve.name += (curve.name.isEmpty() ? "" : " ") +
-                        QString::fromStdString(key + "=" + (value.is_string() ? value.get<std::string>() : value.dump()));
-        }
+        curve.name = QString::fromStdString(studySelectorLabel(*selector));
         for (double value : studyCheckAlongValues(summary.spec, *along)) {
           nlohmann::json at = *selector;
           at[along->along] = value;

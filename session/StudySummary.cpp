@@ -40,13 +40,17 @@ std::string csvNumber(double value) {
 }
 
 
-std::string selectorLabel(const json& selector) {
+}  // namespace
+
+std::string studySelectorLabel(const json& selector) {
   std::string label;
   for (const auto& [key, value] : selector.items()) {
     label += (label.empty() ? "" : " ") + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
   }
   return label;
 }
+
+namespace {
 
 std::string thresholdText(const StudyCheck& check) {
   return std::string(check.strict ? "> " : ">= ") + number(check.threshold);
@@ -96,7 +100,7 @@ StudyCheckResult judgeStudyCheck(const StudyCheck& check, const StudySummary& su
 
   if (check.kind == StudyCheck::Kind::DifferenceIncreasing) {
     // Table 4's shape (Foret et al. 2021): SAM's advantage over SGD grows with the label noise.
-    result.description = check.metric + ": " + selectorLabel(check.first) + " - " + selectorLabel(check.second) +
+    result.description = check.metric + ": " + studySelectorLabel(check.first) + " - " + studySelectorLabel(check.second) +
                          " grows as " + check.along + " grows";
     bool allFull = true, grows = true, found = true;
     double previous = kNaN;
@@ -133,11 +137,11 @@ StudyCheckResult judgeStudyCheck(const StudyCheck& check, const StudySummary& su
   };
   const std::ptrdiff_t a = find(check.first), b = find(check.second);
   const bool ratio = check.kind == StudyCheck::Kind::Ratio;
-  result.description = check.metric + ": " + selectorLabel(check.first) + (ratio ? " / " : " - ") +
-                       selectorLabel(check.second) + " " + thresholdText(check) + (check.separated ? ", CIs separated" : "");
+  result.description = check.metric + ": " + studySelectorLabel(check.first) + (ratio ? " / " : " - ") +
+                       studySelectorLabel(check.second) + " " + thresholdText(check) + (check.separated ? ", CIs separated" : "");
   if (a < 0 || b < 0) {
     const std::ptrdiff_t bad = a < 0 ? a : b;
-    result.measured = "the selector " + selectorLabel(a < 0 ? check.first : check.second) +
+    result.measured = "the selector " + studySelectorLabel(a < 0 ? check.first : check.second) +
                       (bad == -2 ? " matches several cells" : " matches no cell");
     result.verdict = CheckVerdict::Fails;
     return result;

@@ -31,6 +31,9 @@
 
 namespace samscape {
 
+// A cell selector as the checks' descriptions show it: "optimizer=sam rho=0.2".
+std::string studySelectorLabel(const nlohmann::json& selector);
+
 // The keys of the metrics a study summarizes (every one defined with inStudies).
 const std::vector<std::string>& studyMetricNames();
 

@@ -72,17 +72,8 @@ CheckpointPath StageSession::readCheckpointPath(const std::string& runDirectory,
                                                 const std::atomic<bool>* cancel) const {
   // Memory: one flat float64 copy per checkpoint (fine for the small models this is drawn for; see
   // DEVELOPERS.md).
-  std::vector<fs::path> checkpoints;
   const fs::path directory = fs::path(runDirectory) / "checkpoints";
-  if (fs::is_directory(directory)) {
-    for (const auto& entry : fs::directory_iterator(directory)) {
-      const std::string name = entry.path().filename().string();
-      if (entry.is_directory() && name.rfind("epoch-", 0) == 0 && name.find(".tmp") == std::string::npos) {
-        checkpoints.push_back(entry.path());
-      }
-    }
-  }
-  std::sort(checkpoints.begin(), checkpoints.end());
+  const std::vector<std::string> checkpoints = completeCheckpoints(directory.string());
   const fs::path initial = directory / kInitialWeightsDirectory / "model.pt";
   const bool addInitial = withInitial && fs::is_regular_file(initial);
   CheckpointPath path;
@@ -93,11 +84,11 @@ CheckpointPath StageSession::readCheckpointPath(const std::string& runDirectory,
     path.weights.push_back(flatWeights(*walker));
     path.epochs.push_back(0);
   }
-  for (const auto& checkpoint : checkpoints) {
+  for (const std::string& checkpoint : checkpoints) {
     if (cancel != nullptr && cancel->load()) return {};
-    walker->load((checkpoint / "model.pt").string());
+    walker->load((fs::path(checkpoint) / "model.pt").string());
     path.weights.push_back(flatWeights(*walker));
-    path.epochs.push_back(std::stoi(checkpoint.filename().string().substr(6)));
+    path.epochs.push_back(std::stoi(fs::path(checkpoint).filename().string().substr(6)));
   }
   return path;
 }

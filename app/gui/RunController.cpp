@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/train/CheckpointFiles.h"
 #include "core/train/RunDirectory.h"
 #include "gui/TrainingWorker.h"
 
@@ -379,10 +380,7 @@ bool RunController::requestPcaPlane(int id, QString* reason) {
   if (pcaPlanes_.count(id) > 0 || pcaComputing_.count(id) > 0) return true;
   if (r->inFlight()) return refuse(r->name() + " is still training: its PCA plane comes from its finished path");
   const QString directory = QString::fromStdString(r->spec.config.outDir);
-  int checkpoints = 0;
-  for (const QFileInfo& entry : QDir(directory + "/checkpoints").entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) {
-    if (entry.fileName().startsWith("epoch-") && !entry.fileName().endsWith(".tmp")) ++checkpoints;
-  }
+  const std::size_t checkpoints = completeCheckpoints((directory + "/checkpoints").toStdString()).size();
   if (checkpoints < 3) {
     return refuse(QString("%1 has %2 checkpoints: a PCA plane needs three").arg(r->name()).arg(checkpoints));
   }

@@ -1,5 +1,6 @@
 #include "core/train/CheckpointFiles.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -7,6 +8,20 @@
 
 namespace samscape {
 namespace fs = std::filesystem;
+
+std::vector<std::string> completeCheckpoints(const std::string& checkpointsDir) {
+  std::vector<std::string> found;
+  std::error_code error;
+  if (!fs::is_directory(checkpointsDir, error)) return found;
+  for (const auto& entry : fs::directory_iterator(checkpointsDir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && name.rfind("epoch-", 0) == 0 && name.find(".tmp") == std::string::npos) {
+      found.push_back(entry.path().string());
+    }
+  }
+  std::sort(found.begin(), found.end());  // epoch-NNN: zero-padded, so by epoch
+  return found;
+}
 
 std::string latestCheckpoint(const std::string& checkpointsDir) {
   const fs::path latest = fs::path(checkpointsDir) / "latest";

@@ -77,6 +77,16 @@ TEST_F(CheckpointResumeTest, EveryEpochLeavesACompleteCheckpointAndLatestNamesTh
   for (const auto& entry : fs::directory_iterator(checkpoints)) {
     EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
   }
+  // The initial weights, written before the first step, are weights only: nothing to resume from.
+  EXPECT_TRUE(fs::exists(checkpoints / "initial" / "model.pt"));
+  EXPECT_FALSE(fs::exists(checkpoints / "initial" / "state.json"));
+  // The complete checkpoints, oldest first: not the initial weights, `latest`, or a staging directory
+  // a crash left behind.
+  fs::create_directories(checkpoints / "epoch-004.tmp");
+  EXPECT_EQ(completeCheckpoints(checkpoints.string()),
+            (std::vector<std::string>{(checkpoints / "epoch-001").string(), (checkpoints / "epoch-002").string(),
+                                      (checkpoints / "epoch-003").string()}));
+  EXPECT_TRUE(completeCheckpoints(dir.file("no-such-run")).empty());
 }
 
 TEST_F(CheckpointResumeTest, ResumingWithoutACheckpointNamesTheProblem) {
