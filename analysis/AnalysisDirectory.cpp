@@ -23,6 +23,10 @@ AnalysisResults readDocument(const nlohmann::json& document, const std::string& 
     }
   }
   for (const auto& stage : analysisStages()) stage->read(reader, results);
+  if (const auto costs = document.find("costs"); costs != document.end()) {
+    if (!costs->is_array()) reader.fail("costs must be a list");
+    for (const auto& entry : *costs) results.costs.push_back(StageCost::fromJson(entry, reader.file("analysis.json")));
+  }
   return results;
 }
 

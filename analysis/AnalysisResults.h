@@ -12,6 +12,7 @@
 
 #include "analysis/AnalysisFiles.h"
 #include "analysis/LossSurface.h"
+#include "analysis/StageCost.h"
 
 namespace samscape {
 
@@ -20,6 +21,19 @@ namespace samscape {
 struct PlanePath {
   std::string run;  // the run directory
   TrajectoryRows rows;
+  // Its farthest checkpoint's distance from the plane, and from the plane's centre: how much of the
+  // path the plane shows (absent in analyses written before these were recorded).
+  std::optional<double> maxOffPlane;
+  std::optional<double> maxFromCentre;
+};
+
+// --trajectory: how much of the run's path the planes it is drawn on show (analysis.json trajectory).
+struct PathFit {
+  std::optional<double> explainedByPcaPlane;  // the share of the path's variance in its PCA plane
+  std::optional<double> maxOffPcaPlane;       // the farthest checkpoint's distance from that plane
+  std::optional<double> maxFromFinal;         // and from the final weights
+  std::optional<double> maxOffSlice;          // with a slice: from the slice's plane
+  std::optional<double> maxFromSliceCentre;   // and from the sliced weights
 };
 
 struct AnalysisResults {
@@ -38,9 +52,11 @@ struct AnalysisResults {
   SliceGrid slice;                   // slice.csv on analysis.json's grid; empty xs without a slice
   TrajectoryRows trajectoryOnSlice;  // the checkpoints in the slice's coordinates
   std::vector<PlanePath> planePaths;  // --slice-plane with --trajectory: each plane run's path on it
+  PathFit pathFit;                   // --trajectory
   DensityCurve esd;                  // esd.csv
   InterpolationResult interpolation;  // interpolation.csv
   InterpolationResult bezier;         // bezier.csv: the trained Bezier curve, t in [0, 1]
+  std::vector<StageCost> costs;       // each stage that ran, in order: time, products, memory
 
   bool complete() const { return status == "complete"; }
   bool cancelled() const { return status == "cancelled"; }

@@ -131,6 +131,8 @@ void AnalysisSession::warmStartLanczos(bool warm) { impl_->warmStart = warm; }
 
 void AnalysisSession::setDistributedGroup(DistributedGroup* group) { impl_->group = group; }
 
+void AnalysisSession::setStepLearningRate(double learningRate) { impl_->stepLearningRate = learningRate; }
+
 std::int64_t AnalysisSession::exampleCount() const { return static_cast<std::int64_t>(impl_->images.size()); }
 const JobShape& AnalysisSession::shape() const { return impl_->shape; }
 std::vector<WorkEstimate> AnalysisSession::takeLongWork() {
@@ -171,7 +173,10 @@ AnalysisResults AnalysisSession::analyze(const std::string& weightsPath, const s
       // The first stage (the loss) always runs: an analysis cancelled at once still says where it was.
       if (i > 0 && context.cancelled()) break;
       context.begin(stage.name());
+      const StageCostMeter meter(stage.name(), context.hessianProductsSoFar());
       stage.run(context);
+      context.results.costs.push_back(meter.finish(context.hessianProductsSoFar()));
+      document["costs"].push_back(context.results.costs.back().toJson());
       // The Hessian operator (and its float64 copy of the network) lives while consecutive stages use it;
       // releasing it gives the network back in its own precision.
       if (i + 1 == s.stages.size() || !s.stages[i + 1]->usesHessian()) context.releaseHessian();

@@ -92,6 +92,12 @@ class AnalysisSession {
   // split across the ranks. Every rank computes the same results; the caller lets one write them.
   void setDistributedGroup(DistributedGroup* group);
 
+  // The learning rate the run stepped with at the analysed weights (the epoch's last step), so that the
+  // stability_edge stage can write the run's edge of stability (core/optim/StabilityEdge.h) beside the
+  // gradient norm; `train --analyze-every` sets it before each epoch's analysis. Without it the stage
+  // writes the gradient norm only (the app computes the edge from the run's metrics).
+  void setStepLearningRate(double learningRate);
+
   // Analyzes the weights in `weightsPath` (empty: the model's own weights) into `outDir` (created) and
   // returns what it computed (the same values readAnalysisDirectory(outDir) reads back).
   // `cancel` (may be null) is checked between points, products and chunks: when it becomes true the job

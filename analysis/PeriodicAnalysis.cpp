@@ -72,7 +72,14 @@ void PeriodicAnalysis::onBegin(const TrainingBegin& begin) {
     costs_.pop_back();
   }
   budget_.restore(trainingSeconds, costs_.empty() ? nullptr : &costs_.back());
-  if (redo) analyzeEpoch(epoch);
+  if (redo) {
+    // The resumed epoch's rate, for the stability edge: its row among the epochs done.
+    double learningRate = 0.0;
+    for (const EpochMetrics& done : begin.resumedEpochs) {
+      if (done.epoch == epoch) learningRate = done.learningRate;
+    }
+    analyzeEpoch(epoch, learningRate);
+  }
 }
 
 bool PeriodicAnalysis::due(int epoch) const { return epoch % every_ == 0 || epoch == lastEpoch_; }
@@ -94,7 +101,7 @@ bool PeriodicAnalysis::onEpochEnd(const EpochMetrics& metrics) {
     recordCost(budget_.recordSkip(metrics.epoch));
     return false;
   }
-  return analyzeEpoch(metrics.epoch);
+  return analyzeEpoch(metrics.epoch, metrics.learningRate);
 }
 
 void PeriodicAnalysis::recordCost(const AnalysisCost& cost) {
@@ -105,11 +112,12 @@ void PeriodicAnalysis::recordCost(const AnalysisCost& cost) {
   if (observer_ != nullptr) observer_->onAnalysisCost(cost);
 }
 
-bool PeriodicAnalysis::analyzeEpoch(int epoch) {
+bool PeriodicAnalysis::analyzeEpoch(int epoch, double learningRate) {
   const std::string directory = epochDirectory(config_.outDir, epoch);
   // The trainer writes this epoch's checkpoint (of the same name) before it tells its observers.
   const std::string name = fs::path(directory).filename().string();
   const fs::path checkpoint = fs::path(config_.outDir) / "checkpoints" / name;
+  if (learningRate > 0.0) session_->setStepLearningRate(learningRate);
   const auto start = std::chrono::steady_clock::now();
   const AnalysisResults results = session_->analyze((checkpoint / "model.pt").string(),
                                                     config_.outDir + ", checkpoint " + name, directory, observer_, cancel_);

@@ -57,8 +57,9 @@ class PeriodicAnalysis : public TrainingObserver {
 
  private:
   bool due(int epoch) const;
-  // Analyzes the epoch's checkpoint; true when cancelled.
-  bool analyzeEpoch(int epoch);
+  // Analyzes the epoch's checkpoint, which the run left stepping at `learningRate` (0: unknown); true
+  // when cancelled.
+  bool analyzeEpoch(int epoch, double learningRate);
   void recordCost(const AnalysisCost& cost);
 
   TrainConfig config_;

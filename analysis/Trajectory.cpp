@@ -17,6 +17,14 @@ double TrajectoryProjection::explainedByPlane() const {
   return sum;
 }
 
+double TrajectoryProjection::maxDistanceFromPlane() const {
+  return distancesFromPlane.empty() ? 0.0 : *std::max_element(distancesFromPlane.begin(), distancesFromPlane.end());
+}
+
+double TrajectoryProjection::maxDistanceFromOrigin() const {
+  return distancesFromOrigin.empty() ? 0.0 : *std::max_element(distancesFromOrigin.begin(), distancesFromOrigin.end());
+}
+
 TrajectoryProjection projectTrajectory(const std::vector<std::vector<double>>& checkpoints,
                                        const std::vector<double>& finalWeights) {
   const auto n = static_cast<Eigen::Index>(checkpoints.size());
@@ -87,6 +95,16 @@ TrajectoryProjection projectTrajectory(const std::vector<std::vector<double>>& c
     }
     for (Eigen::Index i = 0; i < n; ++i) (*coordinates[k])[static_cast<std::size_t>(i)] = coordinate(i);
   }
+  // What the plane through the final weights leaves out of each difference (first and second are
+  // orthonormal, or zero).
+  const Eigen::Map<const Eigen::VectorXd> u1(projection.first.data(), p);
+  const Eigen::Map<const Eigen::VectorXd> u2(projection.second.data(), p);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const auto s = static_cast<std::size_t>(i);
+    const Eigen::VectorXd difference = point(i) - finalPoint;
+    projection.distancesFromOrigin.push_back(difference.norm());
+    projection.distancesFromPlane.push_back((difference - projection.xs[s] * u1 - projection.ys[s] * u2).norm());
+  }
   return projection;
 }
 
@@ -122,6 +140,8 @@ TrajectoryProjection projectOntoDirections(const std::vector<std::vector<double>
     const Eigen::Vector2d coordinates = solver.solve(Eigen::Vector2d(a.dot(difference), b.dot(difference)));
     projection.xs.push_back(coordinates(0));
     projection.ys.push_back(coordinates(1));
+    projection.distancesFromOrigin.push_back(difference.norm());
+    projection.distancesFromPlane.push_back((difference - coordinates(0) * a - coordinates(1) * b).norm());
   }
   return projection;
 }

@@ -23,8 +23,15 @@ struct TrajectoryProjection {
   // The fraction of the centred differences' total variance along every principal direction, in
   // descending order (n - 1 values at most for n checkpoints; the first two belong to first, second).
   std::vector<double> explainedVarianceRatios;
+  // Each checkpoint's distance from the plane (what its coordinates leave out: the norm of its
+  // difference less x first + y second) and from the plane's origin (the norm of its difference), so
+  // that a path drawn on a plane says how much of it the plane shows.
+  std::vector<double> distancesFromPlane;
+  std::vector<double> distancesFromOrigin;
 
   double explainedByPlane() const;  // the sum of the first two ratios
+  double maxDistanceFromPlane() const;   // 0 without checkpoints
+  double maxDistanceFromOrigin() const;
 };
 
 // The PCA runs on the n x n Gram matrix of the centred differences (n checkpoints), never on a matrix

@@ -14,6 +14,10 @@ std::vector<AnalysisRecord> analysisRecords(std::int64_t runId, std::optional<in
   const auto document = nlohmann::json::parse(analysisJson);
   std::vector<StageRecord> stageRecords;
   for (const auto& stage : analysisStages()) stage->addRecords(document, stageRecords);
+  // What each stage cost (analysis/StageCost.h), as one record of the analysis.
+  if (const auto costs = document.find("costs"); costs != document.end() && costs->is_array()) {
+    stageRecords.push_back({"cost", *costs, {}});
+  }
   const std::filesystem::path base(directory);
   std::vector<AnalysisRecord> records;
   for (StageRecord& stageRecord : stageRecords) {

@@ -19,11 +19,13 @@ using nlohmann::json;
 
 void CancellableOperator::apply(const double* in, double* out) {
   if (cancel_ != nullptr && cancel_->load()) throw AnalysisCancelled{};
+  ++products_;
   inner_.apply(in, out);
 }
 
 void CancellableOperator::applyMany(std::int64_t count, const double* in, double* out) {
   if (cancel_ != nullptr && cancel_->load()) throw AnalysisCancelled{};
+  products_ += count;
   inner_.applyMany(count, in, out);
 }
 

@@ -34,10 +34,13 @@ class CancellableOperator : public SymmetricOperator {
   std::int64_t size() const override { return inner_.size(); }
   void apply(const double* in, double* out) override;
   void applyMany(std::int64_t count, const double* in, double* out) override;
+  // The products asked of it so far (a block of `count` counts `count`): a stage's cost.
+  std::int64_t products() const { return products_; }
 
  private:
   SymmetricOperator& inner_;
   const std::atomic<bool>* cancel_;
+  std::int64_t products_ = 0;
 };
 
 // Every epoch's weights in a run's checkpoints so far, oldest first (empty when cancelled).
@@ -60,6 +63,7 @@ struct StageSession {
   DistributedGroup* group = nullptr;
   bool keepDirections = false;  // AnalysisSession::keepDirections
   bool warmStart = false;       // AnalysisSession::warmStartLanczos
+  std::optional<double> stepLearningRate;  // AnalysisSession::setStepLearningRate
 
   // The per-pass settings every evaluation of the analysed examples shares.
   EvaluationSettings evaluation() const;
@@ -91,6 +95,8 @@ class SharedHessian {
   const char* precisionName(double tolerance);
   // A Lanczos stage's products in the precision its tolerance allows, every eigenpair checked in float64.
   CheckedSpectrum lanczos(const SpectrumOptions& options);
+  // The products both views have computed since the operator was built.
+  std::int64_t products() const { return native_.products() + float64_.products(); }
   // analysis.json's hessian.product_method, and what a check measured (hessian.precision).
   nlohmann::json productMethodJson() const;
   nlohmann::json checkJson(const CheckedSpectrum& checked, const SpectrumOptions& options);
@@ -139,6 +145,8 @@ struct StageContext {
   // the last consecutive stage that uses it (giving the network back in its own precision).
   SharedHessian& hessian();
   void releaseHessian() { hessian_.reset(); }
+  // The products the shared operator has computed since it was built (0 when there is none).
+  std::int64_t hessianProductsSoFar() const { return hessian_ ? hessian_->products() : 0; }
 
   void begin(const std::string& name);
   // Saves analysis.json ("running") and tells the observer the stage's one-line summary.

@@ -12,6 +12,7 @@ namespace samscape {
 #define SAMSCAPE_STAGES(STAGE)                                                                              \
   STAGE(makeLossStage)            /* loss and accuracy of the analysed set */                             \
   STAGE(makeHessianTopStage)      /* --hessian-top: the top eigenvalues by Lanczos */                     \
+  STAGE(makeStabilityEdgeStage)   /* with --hessian-top: the gradient norm and the edge of stability */   \
   STAGE(makeHessianBottomStage)   /* --hessian-bottom: the most negative eigenvalues */                    \
   STAGE(makeLayerCurvatureStage)  /* --per-layer: each layer's block */                                   \
   STAGE(makeTraceStage)           /* --trace: Hutchinson */                                               \

@@ -30,9 +30,16 @@ class TrajectoryStage : public AnalysisStage {
     const TrajectoryProjection projection = projectTrajectory(weights, weights.back());
     writeTrajectoryCsv(context.file("trajectory.csv"), epochs, projection);
     context.addFile("trajectory.csv");
+    // How much of the path its PCA plane shows: the share of the variance, and the farthest checkpoint's
+    // distance from the plane beside its distance from the final weights (the plane's origin).
     context.document["trajectory"] = {{"checkpoints", epochs.size()},
                                       {"explained_by_plane", jsonNumber(projection.explainedByPlane())},
+                                      {"max_off_plane", jsonNumber(projection.maxDistanceFromPlane())},
+                                      {"max_from_final", jsonNumber(projection.maxDistanceFromOrigin())},
                                       {"file", "trajectory.csv"}};
+    context.results.pathFit.explainedByPcaPlane = projection.explainedByPlane();
+    context.results.pathFit.maxOffPcaPlane = projection.maxDistanceFromPlane();
+    context.results.pathFit.maxFromFinal = projection.maxDistanceFromOrigin();
     if (const SliceDirections* directions = context.sliceDirections) {
       // The same path in the slice's own coordinates, so it can be drawn on the slice's surface.
       const TrajectoryProjection onSlice = projectOntoDirections(
@@ -41,17 +48,30 @@ class TrajectoryStage : public AnalysisStage {
       writeTrajectoryCsv(context.file("trajectory_on_slice.csv"), epochs, onSlice);
       context.addFile("trajectory_on_slice.csv");
       context.document["trajectory"]["slice_file"] = "trajectory_on_slice.csv";
+      context.document["trajectory"]["slice_max_off_plane"] = jsonNumber(onSlice.maxDistanceFromPlane());
+      context.document["trajectory"]["slice_max_from_centre"] = jsonNumber(onSlice.maxDistanceFromOrigin());
+      context.results.pathFit.maxOffSlice = onSlice.maxDistanceFromPlane();
+      context.results.pathFit.maxFromSliceCentre = onSlice.maxDistanceFromOrigin();
       context.results.trajectoryOnSlice = {epochs, onSlice.xs, onSlice.ys};
       addPlanePaths(context, *directions);
     }
     std::ostringstream summary;
     summary << "trajectory: " << epochs.size() << " checkpoints, the plane explains " << projection.explainedByPlane()
-            << " of the variance";
+            << " of the variance; the farthest checkpoint is " << projection.maxDistanceFromPlane()
+            << " off it (" << projection.maxDistanceFromOrigin() << " from the final weights)";
     context.end(name(), summary.str());
   }
 
   void read(const AnalysisJsonReader& reader, AnalysisResults& results) const override {
     const nlohmann::json* trajectory = reader.section("trajectory");
+    if (trajectory != nullptr) {
+      PathFit& fit = results.pathFit;
+      fit.explainedByPcaPlane = reader.optionalNumber(*trajectory, "explained_by_plane", "trajectory.");
+      fit.maxOffPcaPlane = reader.optionalNumber(*trajectory, "max_off_plane", "trajectory.");
+      fit.maxFromFinal = reader.optionalNumber(*trajectory, "max_from_final", "trajectory.");
+      fit.maxOffSlice = reader.optionalNumber(*trajectory, "slice_max_off_plane", "trajectory.");
+      fit.maxFromSliceCentre = reader.optionalNumber(*trajectory, "slice_max_from_centre", "trajectory.");
+    }
     if (trajectory != nullptr && trajectory->contains("slice_file")) {
       results.trajectoryOnSlice = readTrajectoryCsv(reader.file("trajectory_on_slice.csv"));
     }
@@ -63,7 +83,10 @@ class TrajectoryStage : public AnalysisStage {
             !entry["file"].is_string()) {
           reader.fail("each trajectory.plane_paths entry needs run and file (strings)");
         }
-        results.planePaths.push_back({entry["run"].get<std::string>(), readTrajectoryCsv(reader.file(entry["file"].get<std::string>()))});
+        PlanePath path{entry["run"].get<std::string>(), readTrajectoryCsv(reader.file(entry["file"].get<std::string>())),
+                       reader.optionalNumber(entry, "max_off_plane", "trajectory.plane_paths."),
+                       reader.optionalNumber(entry, "max_from_centre", "trajectory.plane_paths.")};
+        results.planePaths.push_back(std::move(path));
       }
     }
   }
@@ -96,8 +119,13 @@ class TrajectoryStage : public AnalysisStage {
       const std::string file = "path_on_plane_" + std::to_string(i + 1) + ".csv";
       writeTrajectoryCsv(context.file(file), path.epochs, onPlane);
       context.addFile(file);
-      entries.push_back({{"run", run}, {"file", file}, {"checkpoints", path.epochs.size()}});
-      context.results.planePaths.push_back({run, {path.epochs, onPlane.xs, onPlane.ys}});
+      entries.push_back({{"run", run},
+                         {"file", file},
+                         {"checkpoints", path.epochs.size()},
+                         {"max_off_plane", jsonNumber(onPlane.maxDistanceFromPlane())},
+                         {"max_from_centre", jsonNumber(onPlane.maxDistanceFromOrigin())}});
+      context.results.planePaths.push_back({run, {path.epochs, onPlane.xs, onPlane.ys}, onPlane.maxDistanceFromPlane(),
+                                            onPlane.maxDistanceFromOrigin()});
     }
     context.document["trajectory"]["plane_paths"] = entries;
   }

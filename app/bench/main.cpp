@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <unistd.h>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -24,12 +25,14 @@
 #include <string>
 #include <vector>
 
+#include "analysis/AnalysisSession.h"
 #include "analysis/EigenpairCheck.h"
 #include "analysis/HessianSpectrum.h"
 #include "analysis/LossSurfaceTorch.h"
 #include "analysis/ModelHessianTorch.h"
 #include "core/Error.h"
 #include "core/Runtime.h"
+#include "core/data/DatasetLoader.h"
 #include "core/models/ParameterVector.h"
 #include "core/optim/rules/SharpnessRules.h"
 #include "core/train/DatasetObjective.h"
@@ -142,6 +145,51 @@ double benchmarkModel(const std::string& name, std::int64_t batchSize, int round
               medianRatio(variants[4], variants[1]), medianRatio(variants[5], variants[0]));
   std::fflush(stdout);
   return sam;
+}
+
+// What each analysis stage costs (analysis/StageCost.h, analysis.json "costs"): one analysis of the cnn
+// (its initial weights) on --analysis-examples Fashion-MNIST test images with every Hessian stage, m-sharpness and a
+// small slice, each stage's time, Hessian-vector products and peak resident memory as the job records
+// them. Needs the dataset (Debian's dataset-fashion-mnist); says so and skips without it.
+void benchmarkAnalysisCosts(const std::string& device, std::int64_t examples) {
+  std::printf("\nanalysis cost per stage (cnn at its initial weights, %lld Fashion-MNIST test images; analysis.json "
+              "\"costs\"):\n",
+              static_cast<long long>(examples));
+  if (!std::filesystem::is_directory(kDefaultFashionMnistDir)) {
+    std::printf("  skipped: no Fashion-MNIST in %s (Debian's dataset-fashion-mnist)\n", kDefaultFashionMnistDir);
+    return;
+  }
+  AnalysisModel model;
+  model.run.model.name = "cnn";
+  model.run.device = device;
+  model.description = "samscape-bench: cnn, initial weights";
+  AnalysisRequest request;
+  request.subset = examples;
+  request.hessianTop = 5;
+  request.trace = true;
+  request.traceProbes = 20;
+  request.esd = true;
+  request.esdProbes = 2;
+  request.esdSteps = 30;
+  request.perturbationAlignment = true;
+  request.mSharpness = true;
+  request.m = std::max<std::int64_t>(1, examples / 4);
+  request.slice = true;
+  request.grid = 11;
+  torch::manual_seed(0);
+  AnalysisSession session(model, request);
+  const auto out = std::filesystem::temp_directory_path() / ("samscape-bench-costs-" + std::to_string(::getpid()));
+  const AnalysisResults results = session.analyze("", "", out.string());
+  std::error_code ignored;
+  std::filesystem::remove_all(out, ignored);
+  std::printf("  %-24s %9s %9s %16s\n", "stage", "seconds", "products", "peak memory +MiB");
+  for (const StageCost& cost : results.costs) {
+    const auto added = cost.peakAddedBytes();
+    std::printf("  %-24s %9.3f %9lld %16s\n", cost.stage.c_str(), cost.seconds,
+                static_cast<long long>(cost.hessianVectorProducts),
+                added ? std::to_string(std::llround(*added / (1024.0 * 1024.0))).c_str() : "n/a");
+  }
+  std::fflush(stdout);
 }
 
 // The GPU's name, as the CUDA runtime reports it (through LibTorch, so no CUDA headers here).
@@ -563,6 +611,7 @@ int main(int argc, char** argv) {
       if (!pytorchReference.empty()) compareProductsWithPyTorch(python, pytorchReference, scaling, usedThreads, products);
       benchmarkWarmStart(device);
     }
+    if (!skipAnalysis) benchmarkAnalysisCosts(device, scaling.examples);
     if (!pytorchReference.empty() && !analysisOnly) {
       std::string modelList;
       for (const auto& model : models) modelList += (modelList.empty() ? "" : ",") + model;

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <filesystem>
@@ -103,6 +104,31 @@ void AnalyzeCommand::recordInWorkspace(const AnalysisModel& model, const Analysi
   std::cout << "recorded under run " << runId << " in the workspace " << store.workspace().directory().string() << "\n";
 }
 
+namespace {
+
+// The learning rate a run stepped with at the end of the epoch a checkpoint directory (epoch-NNN)
+// holds, from the run's metrics.csv: the stability_edge stage's edge needs it. Nothing for other
+// weights (a run's model.pt, checkpoints/initial) or a run whose metrics.csv does not have the epoch.
+std::optional<double> checkpointLearningRate(const SavedModel& saved) {
+  if (saved.runDirectory.empty()) return std::nullopt;
+  const std::string name = std::filesystem::path(saved.weightsPath).parent_path().filename().string();
+  int epoch = 0;
+  char rest = 0;
+  if (std::sscanf(name.c_str(), "epoch-%d%c", &epoch, &rest) != 1) return std::nullopt;
+  const auto metrics = std::filesystem::path(saved.runDirectory) / "metrics.csv";
+  if (!std::filesystem::is_regular_file(metrics)) return std::nullopt;
+  try {
+    for (const EpochMetrics& row : readMetricsCsv(metrics.string())) {
+      if (row.epoch == epoch && row.learningRate > 0.0) return row.learningRate;
+    }
+  } catch (const DataError&) {
+    // A damaged metrics.csv: the analysis still runs, without the edge.
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 int AnalyzeCommand::run() {
   if (checkpoint_.empty() && modelFile_.empty()) {
     throw ConfigError("--checkpoint", "", "give --checkpoint PATH or --model-file FILE");
@@ -115,8 +141,10 @@ int AnalyzeCommand::run() {
 
   // The run's config supplies the model, the data, the normalization and the device it trained with.
   AnalysisModel model;
+  std::optional<double> stepLearningRate;
   if (!checkpoint_.empty()) {
     const SavedModel saved = locateSavedModel(checkpoint_);
+    stepLearningRate = checkpointLearningRate(saved);
     model.run = saved.config;
     model.weightsPath = saved.weightsPath;
     model.description = saved.description;
@@ -131,6 +159,7 @@ int AnalyzeCommand::run() {
   if (noNormalize_) model.run.normalize = false;
 
   AnalysisSession session(model, request);
+  if (stepLearningRate) session.setStepLearningRate(*stepLearningRate);
 
   // One rank of `samscape-cli launch --nproc N -- analyze ...` (torchrun's environment): the ranks
   // share the work and compute the same results; rank 0 alone writes them and records them.

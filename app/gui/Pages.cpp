@@ -23,6 +23,7 @@
 #include <set>
 
 #include "analysis/Metrics.h"
+#include "core/optim/StabilityEdge.h"
 #include "gui/PageSubtitle.h"
 #include "gui/SeedBands.h"
 #include "viz/FigureExport.h"
@@ -46,26 +47,36 @@ bool exportChart(viz::LineChart& chart, const QString& base, QStringList* writte
   return true;
 }
 
-// The edge of stability (Cohen et al., ICLR 2021) at each epoch's learning rate: gradient descent with
-// heavy-ball momentum beta on a quadratic of curvature lambda is stable iff lambda < 2(1 + beta)/lr
-// (2/lr without momentum; Nesterov's: 2(1 + beta)/((1 + 2 beta) lr)). Drawn beside lambda_max. Runs
-// with an Adam base have none: their bound holds for the preconditioned sharpness, which the analyses
-// do not compute.
+// The run's edge of stability beside lambda_max (core/optim/StabilityEdge.h). SGD: gradient descent's
+// bound at each epoch's learning rate (Cohen et al., ICLR 2021), 2(1 + beta)/lr with heavy-ball momentum
+// beta (2/lr without; Nesterov's: 2(1 + beta)/((1 + 2 beta) lr)). SAM: the SAM-edge of Long & Bartlett
+// (JMLR 2024) at each analysed epoch, from the gradient norm the analysis measured (the stability_edge
+// stage) and the epoch's rate; it falls as the gradient shrinks, well below 2/lr. Runs with an Adam base
+// or a rule the derivation does not cover have none.
 std::optional<viz::ChartSeries> stabilityBound(const GuiRun& run, const QString& runLabel, const QColor& color,
                                                const std::function<double(int)>& xOf) {
   const OptimizerSpec& o = run.spec.config.optimizer;
-  if (o.baseKind() != BaseOptimizerKind::Sgd) return std::nullopt;
-  const double beta = o.momentum;
-  const double numerator = o.nesterov ? 2.0 * (1.0 + beta) / (1.0 + 2.0 * beta) : 2.0 * (1.0 + beta);
+  const auto rateOf = [&](int epoch) {
+    const auto index = static_cast<std::size_t>(epoch - 1);
+    return epoch >= 1 && index < run.epochs.size() ? run.epochs[index].learningRate : 0.0;
+  };
   viz::ChartSeries bound;
   bound.reference = true;
   bound.color = color;
-  bound.name = runLabel + (beta == 0.0 ? " 2/lr" : (o.nesterov ? " 2(1+β)/((1+2β)lr)" : " 2(1+β)/lr"));
-  for (const EpochMetrics& m : run.epochs) {
-    const double x = xOf(m.epoch);
-    if (std::isnan(x) || !(m.learningRate > 0.0)) continue;
+  const auto add = [&](int epoch, const std::optional<StabilityEdge>& edge) {
+    const double x = xOf(epoch);
+    if (std::isnan(x) || !edge) return;
+    if (bound.name.isEmpty()) bound.name = runLabel + " " + QString::fromStdString(edge->label);
     bound.xs.push_back(x);
-    bound.ys.push_back(numerator / m.learningRate);
+    bound.ys.push_back(edge->value);
+  };
+  if (o.sharpnessAware()) {
+    for (const auto& [epoch, analysis] : run.analyses) {
+      const auto norm = analysis.metrics.find("gradient_norm");
+      if (norm != analysis.metrics.end()) add(epoch, stabilityEdge(o, rateOf(epoch), norm->second));
+    }
+  } else {
+    for (const EpochMetrics& m : run.epochs) add(m.epoch, stabilityEdge(o, m.learningRate, std::nullopt));
   }
   if (bound.xs.empty()) return std::nullopt;
   return bound;
@@ -164,8 +175,8 @@ void RunPage::showEvent(QShowEvent* event) {
 CurvesPage::CurvesPage(RunController& controller, QWidget* parent) : RunPage(controller, parent) {
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(makePageSubtitle(
-      "Metrics per epoch of the selected runs; pick one above each chart. Dashed: edge of stability "
-      "2(1+β)/lr. Shaded: 95% interval over a study cell's seeds.",
+      "Metrics per epoch of the selected runs; pick one above each chart. Dashed: edge of stability, "
+      "2(1+β)/lr for SGD, the SAM-edge for SAM. Shaded: 95% interval over a study cell's seeds.",
       this));
   auto* controls = new QHBoxLayout;
   xAxis_ = new QComboBox(this);
@@ -434,6 +445,15 @@ void LandscapePage::setEpoch(int epoch) {
 
 namespace {
 
+// "at most 0.12 off the plane, 0.9 from its centre": how much of a path a plane shows, from the
+// trajectory stage's distances (analysis.json trajectory); empty when the analysis did not record them.
+QString offPlaneText(std::optional<double> offPlane, std::optional<double> fromCentre) {
+  if (!offPlane) return {};
+  QString text = QString("at most %1 off the plane").arg(*offPlane, 0, 'g', 2);
+  if (fromCentre) text += QString(", %1 from its centre").arg(*fromCentre, 0, 'g', 2);
+  return text;
+}
+
 // The largest extent of a path along either slice axis, as a fraction of the slice's width.
 double pathShareOfSlice(const std::vector<double>& xs, const std::vector<double>& ys, const SliceGrid& grid) {
   if (xs.empty() || grid.xs.size() < 2) return 0.0;
@@ -517,6 +537,7 @@ void LandscapePage::showSharedRandom(const std::vector<const GuiRun*>& shown) {
   }
   viz::LandscapeView* views[2] = {left_, right_};
   double smallestShare = 1.0;
+  QStringList offPlane;  // how far each drawn path leaves the slice's plane
   for (int side = 0; side < 2; ++side) {
     const RunAnalysis* analysis = side < static_cast<int>(analyses.size()) ? analyses[static_cast<std::size_t>(side)] : nullptr;
     if (analysis == nullptr) {
@@ -533,6 +554,9 @@ void LandscapePage::showSharedRandom(const std::vector<const GuiRun*>& shown) {
     if (analysis->trajectoryOnSlice.xs.size() >= 2) {
       smallestShare = std::min(smallestShare, pathShareOfSlice(analysis->trajectoryOnSlice.xs, analysis->trajectoryOnSlice.ys,
                                                                analysis->slice));
+      if (const QString off = offPlaneText(analysis->pathFit.maxOffSlice, analysis->pathFit.maxFromSliceCentre); !off.isEmpty()) {
+        offPlane << run.name() + " " + off;
+      }
     }
     const auto& grid = analysis->slice;
     views[side]->setTitle(QString("%1, epoch %2%3")
@@ -548,6 +572,7 @@ void LandscapePage::showSharedRandom(const std::vector<const GuiRun*>& shown) {
                     "slice. The pair plane shows both paths once both runs finish.")
                 .arg(100.0 * smallestShare, 0, 'g', 2);
   }
+  if (!offPlane.isEmpty()) text += " Farthest checkpoint off the slice's plane: " + offPlane.join("; ") + ".";
   note_->setText(text);
 }
 
@@ -591,7 +616,9 @@ void LandscapePage::showPairPlane(const std::vector<const GuiRun*>& shown) {
     const int lastEpoch = path.rows.epochs.empty() ? 0 : path.rows.epochs.back();
     paths.push_back({path.rows.xs, path.rows.ys, owner != nullptr ? viz::runColor(owner->id) : QColor(Qt::black),
                      QString("%1, epochs 0-%2").arg(name).arg(lastEpoch)});
-    spans << QString("%1 %2%").arg(name).arg(100.0 * pathShareOfSlice(path.rows.xs, path.rows.ys, plane->slice), 0, 'f', 0);
+    QString span = QString("%1 %2%").arg(name).arg(100.0 * pathShareOfSlice(path.rows.xs, path.rows.ys, plane->slice), 0, 'f', 0);
+    if (const QString off = offPlaneText(path.maxOffPlane, path.maxFromCentre); !off.isEmpty()) span += " (" + off + ")";
+    spans << span;
   }
   for (viz::LandscapeView* view : {left_, right_}) {
     view->clearColorRange();
@@ -601,12 +628,14 @@ void LandscapePage::showPairPlane(const std::vector<const GuiRun*>& shown) {
   left_->setTitle("Pair plane: init (-1/3, -1/3), SGD (2/3, -1/3), SAM (-1/3, 2/3)");
   right_->setTitle("The same plane seen from above");
   note_->setText("The plane through the shared initial weights and both solutions: each path runs from init to its "
-                 "solution, a dot per epoch. Share of the slice each path spans: " + spans.join(", ") + ".");
+                 "solution, a dot per epoch. Share of the slice each path spans, and its farthest checkpoint off the "
+                 "plane: " + spans.join(", ") + ".");
 }
 
 void LandscapePage::showOwnPcaPlanes(const std::vector<const GuiRun*>& shown) {
   viz::LandscapeView* views[2] = {left_, right_};
   QStringList notes;
+  QStringList fits;  // what each plane holds of its path
   for (int side = 0; side < 2; ++side) {
     const GuiRun* run = side < static_cast<int>(shown.size()) ? shown[static_cast<std::size_t>(side)] : nullptr;
     views[side]->clearColorRange();
@@ -636,9 +665,18 @@ void LandscapePage::showOwnPcaPlanes(const std::vector<const GuiRun*>& shown) {
     views[side]->setPaths({{plane->trajectoryOnSlice.xs, plane->trajectoryOnSlice.ys, viz::runColor(run->id),
                             run->name() + " path"}});
     views[side]->setTitle(run->name() + ": its own PCA plane");
+    const PathFit& fit = plane->pathFit;
+    if (fit.explainedByPcaPlane) {
+      QString fitText = QString("%1: the plane holds %2% of its path's variance")
+                            .arg(run->name())
+                            .arg(100.0 * *fit.explainedByPcaPlane, 0, 'f', 0);
+      if (const QString off = offPlaneText(fit.maxOffPcaPlane, fit.maxFromFinal); !off.isEmpty()) fitText += "; " + off;
+      fits << fitText + ".";
+    }
   }
   note_->setText(notes.isEmpty() ? QString("Each run's own plane of the top two principal directions of its path, "
-                                           "scaled so the path fills 80% of the range; the surfaces are not on one scale.")
+                                           "scaled so the path fills 80% of the range; the surfaces are not on one "
+                                           "scale. ") + fits.join(" ")
                                  : notes.join(" "));
 }
 
@@ -683,8 +721,9 @@ SpectrumPage::SpectrumPage(RunController& controller, QWidget* parent) : RunPage
   auto* page = new QVBoxLayout(this);
   page->addWidget(makePageSubtitle(
       "The top Hessian eigenvalues at each analysed epoch (λ1 in the run's colour, smaller ones lighter), with "
-      "the edge of stability 2(1+β)/lr dashed: SGD's λ1 hovers at or below it; SAM's stays far lower (Foret et "
-      "al. 2021, Fig. 2). Beside it: the latest analysis' eigenvalues by index, and the density with --esd.",
+      "each run's edge of stability dashed: 2(1+β)/lr for SGD, whose λ1 rises to it (Cohen et al. 2021); the "
+      "SAM-edge for SAM, below 2/lr and falling with the gradient norm (Long & Bartlett 2024). Beside it: the "
+      "latest analysis' eigenvalues by index, and the density with --esd.",
       this));
   auto* layout = new QHBoxLayout;
   page->addLayout(layout, 1);

@@ -55,6 +55,13 @@ QString analysisCostDetails(const GuiRun& run) {
   const std::optional<AnalysisCost> cost = currentCost(run);
   if (!cost) return {};
   QString details = QString::fromStdString(analysisTotalLine(*cost));
+  // What each stage of the latest analysis cost (analysis.json "costs").
+  for (auto it = run.analyses.rbegin(); it != run.analyses.rend(); ++it) {
+    if (it->second.costs.empty()) continue;
+    details += QString("\nepoch %1's analysis, by stage:").arg(it->first);
+    for (const StageCost& stage : it->second.costs) details += "\n  " + QString::fromStdString(stageCostLine(stage));
+    break;
+  }
   QStringList skipped;
   for (const AnalysisCost& entry : run.analysisCosts) {
     if (entry.skipped) skipped << QString::number(entry.epoch);

@@ -147,5 +147,46 @@ TEST(TrajectoryTest, ProjectionOntoSliceDirectionsRecoversTheirCoordinates) {
   EXPECT_THROW(projectOntoDirections(checkpoints, centre, d1, {1.0, 0.0}), Error);
 }
 
+// The distances from a plane, by hand: checkpoints in the (e1, e2) plane of R^5 plus a known part
+// along e3, e4. The PCA plane of points spread far along e1, e2 is that plane, and what is off it is
+// exactly the e3, e4 part; onto given (non-orthonormal) directions the residual is the same.
+TEST(TrajectoryTest, EachCheckpointsDistanceFromThePlaneIsWhatItsCoordinatesLeaveOut) {
+  const std::vector<std::vector<double>> checkpoints = {
+      {4.0, 0.0, 0.0, 0.0, 0.0}, {0.0, 3.0, 0.3, 0.4, 0.0}, {-2.0, -1.0, 0.0, 0.0, 0.0}, {0.0, 0.0, 0.0, 0.0, 0.0}};
+  const std::vector<double> final = checkpoints.back();
+  const TrajectoryProjection pca = projectTrajectory(checkpoints, final);
+  ASSERT_EQ(pca.distancesFromPlane.size(), 4u);
+  // The PCA plane is not exactly (e1, e2): the off-plane part tilts it. The second checkpoint is at
+  // most its e3, e4 part (0.5) off the best plane, which passes closer to it than (e1, e2) does.
+  EXPECT_LE(pca.distancesFromPlane[1], 0.5 + 1e-12);
+  EXPECT_GT(pca.maxDistanceFromPlane(), 0.0);
+  // Without the e3, e4 part every checkpoint lies in its PCA plane.
+  std::vector<std::vector<double>> flat = checkpoints;
+  flat[1][2] = flat[1][3] = 0.0;
+  EXPECT_LT(projectTrajectory(flat, final).maxDistanceFromPlane(), 1e-12);
+  EXPECT_NEAR(pca.distancesFromOrigin[0], 4.0, 1e-12);
+  EXPECT_NEAR(pca.distancesFromOrigin[1], std::sqrt(9.0 + 0.09 + 0.16), 1e-12);
+  EXPECT_DOUBLE_EQ(pca.maxDistanceFromOrigin(), 4.0);
+  // Dense check: the distance of each difference from span(first, second), by Eigen's QR.
+  Eigen::MatrixXd basis(5, 2);
+  basis.col(0) = asEigen(pca.first);
+  basis.col(1) = asEigen(pca.second);
+  const Eigen::HouseholderQR<Eigen::MatrixXd> qr(basis);
+  for (std::size_t i = 0; i < checkpoints.size(); ++i) {
+    const Eigen::VectorXd d = asEigen(checkpoints[i]) - asEigen(final);
+    const Eigen::VectorXd fitted = basis * qr.solve(d);
+    EXPECT_NEAR(pca.distancesFromPlane[i], (d - fitted).norm(), 1e-12) << i;
+  }
+
+  // Onto d1 = e1, d2 = 2 e2 through the origin: (x, y) = (c1, c2 / 2), residual the e3, e4 part.
+  const TrajectoryProjection onSlice =
+      projectOntoDirections(checkpoints, std::vector<double>(5, 0.0), {1, 0, 0, 0, 0}, {0, 2, 0, 0, 0});
+  EXPECT_NEAR(onSlice.ys[1], 1.5, 1e-12);
+  EXPECT_NEAR(onSlice.distancesFromPlane[1], 0.5, 1e-12);
+  EXPECT_NEAR(onSlice.distancesFromPlane[0], 0.0, 1e-12);
+  EXPECT_NEAR(onSlice.maxDistanceFromPlane(), 0.5, 1e-12);
+  EXPECT_NEAR(onSlice.maxDistanceFromOrigin(), 4.0, 1e-12);
+}
+
 }  // namespace
 }  // namespace samscape

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <regex>
 #include <string>
 
@@ -86,6 +87,16 @@ TEST(BenchTest, TheAnalysisTableHasARowPerModelBesidePyTorchs) {
     EXPECT_GT(std::stod(match[9]), 0.0) << model;  // slice/fwd
   }
   EXPECT_EQ(result.out.find("sgd img/s"), std::string::npos) << "--analysis-only times no training step";
+  // What each stage cost, one row each, the Hessian stages' products counted (with the dataset).
+  if (std::filesystem::is_directory("/usr/share/datasets/fashion-mnist")) {
+    for (const std::string stage : {"loss", "hessian", "stability_edge", "trace", "esd", "perturbation_alignment",
+                                    "m_sharpness", "slice"}) {
+      const std::regex row("\\n  " + stage + R"( +([0-9.]+) +([0-9]+) +([0-9]+|n/a)\n)");
+      std::smatch match;
+      ASSERT_TRUE(std::regex_search(result.out, match, row)) << stage << ":\n" << result.out;
+      EXPECT_EQ(std::stoll(match[2]) > 0, stage == "hessian" || stage == "trace" || stage == "esd") << stage;
+    }
+  }
   if (!python.empty()) {
     EXPECT_NE(result.out.find("pytorch (python) analysis:"), std::string::npos) << result.out;
     EXPECT_NE(result.out.find("samscape product s / PyTorch product s"), std::string::npos) << result.out;
