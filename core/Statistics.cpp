@@ -65,7 +65,8 @@ namespace {
 int sign(double value) { return (value > 0.0) - (value < 0.0); }
 
 // tau-b of the pairs (xs[i], ys[i]) for i in `index` (repeats allowed: a bootstrap resample).
-double tauBOf(const std::vector<double>& xs, const std::vector<double>& ys, const std::vector<std::size_t>& index) {
+double tauBOf(const std::vector<double>& xs, const std::vector<double>& ys,
+              const std::vector<std::size_t>& index) {
   // S = n_c - n_d; the pairs untied in x are n_0 - n_x, those untied in y n_0 - n_y.
   double s = 0.0, untiedX = 0.0, untiedY = 0.0;
   for (std::size_t a = 0; a < index.size(); ++a) {
@@ -93,7 +94,8 @@ double quantileOfSorted(const std::vector<double>& sorted, double q) {
 // equally likely and the draw depends on the standard-fixed generator output alone.
 std::size_t uniformIndex(std::mt19937_64& generator, std::size_t n) {
   const std::uint64_t range = n;
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % range;
+  const std::uint64_t limit =
+      std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % range;
   std::uint64_t draw = generator();
   while (draw >= limit) draw = generator();
   return static_cast<std::size_t>(draw % range);

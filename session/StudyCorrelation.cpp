@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <iomanip>
+#include <limits>
 #include <sstream>
 
 #include "analysis/Metrics.h"
@@ -48,7 +48,8 @@ const char* generalizationTargetKey(GeneralizationTarget target) {
 }
 
 const char* generalizationTargetLabel(GeneralizationTarget target) {
-  return target == GeneralizationTarget::LossGap ? "test loss - train loss" : "test error (1 - test accuracy)";
+  return target == GeneralizationTarget::LossGap ? "test loss - train loss"
+                                                 : "test error (1 - test accuracy)";
 }
 
 std::string sharpnessMeasureLabel(const std::string& key) {
@@ -95,8 +96,9 @@ StudyCorrelations studyCorrelations(const std::vector<StudyRunResult>& runs) {
         const auto testAccuracy = run.metrics.find("test_acc");
         double y = std::numeric_limits<double>::quiet_NaN();
         if (target == GeneralizationTarget::LossGap && testLoss != run.metrics.end()) {
-          const double trainLoss = result.trainLoss == StudyCorrelations::TrainLoss::Analysis ? run.analysisLoss
-                                                                                              : run.minibatchTrainLoss;
+          const double trainLoss = result.trainLoss == StudyCorrelations::TrainLoss::Analysis
+                                       ? run.analysisLoss
+                                       : run.minibatchTrainLoss;
           y = testLoss->second - trainLoss;
         } else if (target == GeneralizationTarget::TestError && testAccuracy != run.metrics.end()) {
           y = 1.0 - testAccuracy->second;
@@ -110,7 +112,8 @@ StudyCorrelations studyCorrelations(const std::vector<StudyRunResult>& runs) {
           xs.push_back(point.measure);
           ys.push_back(point.target);
         }
-        correlation.tau = kendallTauWithBootstrap(xs, ys, StudyCorrelation::kResamples, StudyCorrelation::kSeed);
+        correlation.tau =
+            kendallTauWithBootstrap(xs, ys, StudyCorrelation::kResamples, StudyCorrelation::kSeed);
       }
       result.entries.push_back(std::move(correlation));
     }
@@ -120,10 +123,12 @@ StudyCorrelations studyCorrelations(const std::vector<StudyRunResult>& runs) {
 
 std::string trainLossSourceText(const StudyCorrelations& correlations) {
   if (correlations.trainLoss == StudyCorrelations::TrainLoss::Analysis) {
-    return "train loss: the last analysis's, on the train split (" + std::to_string(correlations.analysisExamples) +
+    return "train loss: the last analysis's, on the train split (" +
+           std::to_string(correlations.analysisExamples) +
            " examples, evaluation mode, labels as trained on)";
   }
-  return "train loss: metrics.csv train_loss (the last epoch's mini-batches, before each step, training mode; "
+  return "train loss: metrics.csv train_loss (the last epoch's mini-batches, before each step, training "
+         "mode; "
          "not every run's last analysis is on the train split)";
 }
 
@@ -140,7 +145,8 @@ std::string correlationValueText(const StudyCorrelation& correlation) {
            std::to_string(StudyCorrelation::kMinimumRuns) + " needed)";
   }
   const RankCorrelation& tau = correlation.tau;
-  if (!std::isfinite(tau.tau)) return "undefined: every run ties in one of the two, " + std::to_string(n) + " runs";
+  if (!std::isfinite(tau.tau))
+    return "undefined: every run ties in one of the two, " + std::to_string(n) + " runs";
   return "tau-b " + fixed3(tau.tau) + " [" + fixed3(tau.ci95Low) + ", " + fixed3(tau.ci95High) + "], " +
          std::to_string(n) + " runs";
 }
@@ -148,12 +154,15 @@ std::string correlationValueText(const StudyCorrelation& correlation) {
 std::string studyCorrelationsCsv(const StudyCorrelations& correlations) {
   std::ostringstream out;
   out << "measure,target,runs,tau_b,ci95_low,ci95_high,resamples,defined_resamples,seed,train_loss\n";
-  const char* source = correlations.trainLoss == StudyCorrelations::TrainLoss::Analysis ? "analysis" : "metrics.csv";
+  const char* source =
+      correlations.trainLoss == StudyCorrelations::TrainLoss::Analysis ? "analysis" : "metrics.csv";
   for (const auto& entry : correlations.entries) {
-    out << csvField(entry.measure) << "," << generalizationTargetKey(entry.target) << "," << entry.points.size();
+    out << csvField(entry.measure) << "," << generalizationTargetKey(entry.target) << ","
+        << entry.points.size();
     if (entry.enoughRuns()) {
-      out << "," << csvNumber(entry.tau.tau) << "," << csvNumber(entry.tau.ci95Low) << "," << csvNumber(entry.tau.ci95High)
-          << "," << entry.tau.resamples << "," << entry.tau.definedResamples << "," << entry.tau.seed;
+      out << "," << csvNumber(entry.tau.tau) << "," << csvNumber(entry.tau.ci95Low) << ","
+          << csvNumber(entry.tau.ci95High) << "," << entry.tau.resamples << "," << entry.tau.definedResamples
+          << "," << entry.tau.seed;
     } else {
       out << ",,,,,,";
     }
@@ -166,13 +175,15 @@ std::string studyCorrelationsText(const StudyCorrelations& correlations) {
   std::ostringstream out;
   out << "sharpness against generalization (" << correlationMethodText() << "):\n";
   if (correlations.entries.empty()) {
-    out << "  no run measured a sharpness measure (lambda_max, trace, m_sharpness, adaptive sharpness) at its last analysis\n";
+    out << "  no run measured a sharpness measure (lambda_max, trace, m_sharpness, adaptive sharpness) at "
+           "its last analysis\n";
     return out.str();
   }
   out << "  " << trainLossSourceText(correlations) << "\n";
   for (const auto& entry : correlations.entries) {
     out << "  " << std::left << std::setw(24) << sharpnessMeasureLabel(entry.measure) << " vs "
-        << std::setw(30) << generalizationTargetLabel(entry.target) << " " << correlationValueText(entry) << "\n";
+        << std::setw(30) << generalizationTargetLabel(entry.target) << " " << correlationValueText(entry)
+        << "\n";
   }
   return out.str();
 }
@@ -187,9 +198,10 @@ std::string correlationsMarkdown(const std::vector<StudySummary>& summaries) {
       out << "| " << summary.spec.name << " | (no sharpness measured) | | | |\n";
       continue;
     }
-    const std::string source = correlations.trainLoss == StudyCorrelations::TrainLoss::Analysis
-                                   ? "analysis, train split (" + std::to_string(correlations.analysisExamples) + " examples)"
-                                   : "metrics.csv (mini-batches)";
+    const std::string source =
+        correlations.trainLoss == StudyCorrelations::TrainLoss::Analysis
+            ? "analysis, train split (" + std::to_string(correlations.analysisExamples) + " examples)"
+            : "metrics.csv (mini-batches)";
     for (const auto& entry : correlations.entries) {
       out << "| " << summary.spec.name << " | " << sharpnessMeasureLabel(entry.measure) << " | "
           << generalizationTargetLabel(entry.target) << " | " << correlationValueText(entry) << " | "

@@ -81,7 +81,8 @@ TEST(StatisticsTest, KendallTauBCountsTiedPairsInNeitherConcordantNorDiscordant)
   const std::vector<double> x{0.5, 1.2, 1.2, 3.0, 2.2, 2.2, 2.2, 4.1, 0.9, 5.0, 3.0, 1.7};
   const std::vector<double> y{0.10, 0.30, 0.25, 0.40, 0.40, 0.20, 0.35, 0.60, 0.10, 0.55, 0.40, 0.15};
   EXPECT_NEAR(kendallTauB(x, y), 0.7805136005849247, 1e-12);
-  EXPECT_NEAR(kendallTauB({3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5}, {2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4}), 0.14757295747452434, 1e-12);
+  EXPECT_NEAR(kendallTauB({3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5}, {2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4}),
+              0.14757295747452434, 1e-12);
   // Symmetric in its arguments, odd under y -> -y, blind to monotone transforms.
   EXPECT_NEAR(kendallTauB(y, x), 0.7805136005849247, 1e-12);
   std::vector<double> negated(y.size()), cubed(x.size());
@@ -94,7 +95,8 @@ TEST(StatisticsTest, KendallTauBCountsTiedPairsInNeitherConcordantNorDiscordant)
 TEST(StatisticsTest, KendallTauBLeavesOutNonFinitePairsAndIsUndefinedWithoutOrder) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   // The NaN pair and the infinite one are dropped: the hand example above remains.
-  EXPECT_NEAR(kendallTauB({1, nan, 2, 2, 7, 3}, {1, 5, 3, 2, std::numeric_limits<double>::infinity(), 2}), 0.4, 1e-12);
+  EXPECT_NEAR(kendallTauB({1, nan, 2, 2, 7, 3}, {1, 5, 3, 2, std::numeric_limits<double>::infinity(), 2}),
+              0.4, 1e-12);
   EXPECT_TRUE(std::isnan(kendallTauB({1}, {2})));
   EXPECT_TRUE(std::isnan(kendallTauB({2, 2, 2}, {1, 2, 3})));  // every x tied
   EXPECT_TRUE(std::isnan(kendallTauB({1, 2, 3}, {5, 5, 5})));
@@ -133,7 +135,8 @@ TEST(StatisticsTest, BootstrapDrawsEachPairUniformly) {
   // P(1) = 1/2, and the percentile interval of many resamples is [-1, 1].
   const RankCorrelation three = kendallTauWithBootstrap({0, 1, 2}, {0, 2, 1}, 4000, 3);
   EXPECT_NEAR(three.tau, 1.0 / 3.0, 1e-12);
-  EXPECT_NEAR(static_cast<double>(three.definedResamples), 4000.0 * 24.0 / 27.0, 5 * std::sqrt(4000.0 * 24 * 3) / 27);
+  EXPECT_NEAR(static_cast<double>(three.definedResamples), 4000.0 * 24.0 / 27.0,
+              5 * std::sqrt(4000.0 * 24 * 3) / 27);
   EXPECT_DOUBLE_EQ(three.ci95Low, -1.0);
   EXPECT_DOUBLE_EQ(three.ci95High, 1.0);
 }

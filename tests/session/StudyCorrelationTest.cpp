@@ -10,8 +10,8 @@
 namespace samscape {
 namespace {
 
-StudyRunResult doneRun(std::size_t cell, double lambdaMax, double testLoss, double testAccuracy, double analysisLoss,
-                       double minibatchLoss) {
+StudyRunResult doneRun(std::size_t cell, double lambdaMax, double testLoss, double testAccuracy,
+                       double analysisLoss, double minibatchLoss) {
   StudyRunResult run;
   run.slot.cellIndex = cell;
   run.state = StudyRunState::Done;
@@ -101,7 +101,8 @@ TEST(StudyCorrelationTest, AMeasureFewerThanThreeRunsHaveSaysTooFewRuns) {
   runs[0].sharpness["trace"] = 10.0;
   runs[3].sharpness["trace"] = 20.0;
   // A measure no stage of this build defines (another build's stage) is correlated under its key.
-  for (std::size_t r = 0; r < 3; ++r) runs[r].sharpness["adaptive_sharpness_l2"] = 0.1 * static_cast<double>(r);
+  for (std::size_t r = 0; r < 3; ++r)
+    runs[r].sharpness["adaptive_sharpness_l2"] = 0.1 * static_cast<double>(r);
   const StudyCorrelations correlations = studyCorrelations(runs);
   ASSERT_EQ(correlations.entries.size(), 6u);
   EXPECT_EQ(correlations.entries[2].measure, "trace");  // in sharpnessMeasureKeys() order
@@ -115,10 +116,12 @@ TEST(StudyCorrelationTest, AMeasureFewerThanThreeRunsHaveSaysTooFewRuns) {
   EXPECT_NE(csv.find("\ntrace,loss_gap,2,,,,,,,analysis\n"), std::string::npos) << csv;
   EXPECT_NE(csv.find("\nlambda_max,test_error,4,0.6666666667,"), std::string::npos) << csv;
   // adaptive_sharpness_l2 0, 0.1, 0.2 against gaps 0.1, 0.3, 0.2: S = 2 - 1, tau-b 1/3.
-  const StudyCorrelation& adaptive = entry(correlations, "adaptive_sharpness_l2", GeneralizationTarget::LossGap);
+  const StudyCorrelation& adaptive =
+      entry(correlations, "adaptive_sharpness_l2", GeneralizationTarget::LossGap);
   EXPECT_NEAR(adaptive.tau.tau, 1.0 / 3.0, 1e-12);
   EXPECT_EQ(sharpnessMeasureLabel("adaptive_sharpness_l2").empty(), false);
-  EXPECT_NE(studyCorrelationsText(correlations).find("too few runs (2 have it; 3 needed)"), std::string::npos);
+  EXPECT_NE(studyCorrelationsText(correlations).find("too few runs (2 have it; 3 needed)"),
+            std::string::npos);
 
   // No measure at all: said, with no rows.
   for (auto& run : runs) run.sharpness.clear();
