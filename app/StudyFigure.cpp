@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "analysis/Metrics.h"
 
 namespace samscape {
 
-viz::StudyChartData studyChartData(const StudySummary& summary) {
+viz::StudyChartData studyChartData(const StudySummary& summary, bool correlations) {
   std::vector<std::string> metrics{"test_acc"};
   for (const auto& check : summary.spec.checks) {
     if (std::find(metrics.begin(), metrics.end(), check.metric) == metrics.end()) metrics.push_back(check.metric);
@@ -67,11 +68,34 @@ viz::StudyChartData studyChartData(const StudySummary& summary) {
     for (std::size_t c = 0; c < summary.spec.cells.size(); ++c) panel.bars.push_back(barOf(c, metric));
     data.panels.push_back(std::move(panel));
   }
+  if (!correlations) return data;
+  for (const StudyCorrelation& entry : summary.correlations.entries) {
+    if (entry.target != GeneralizationTarget::LossGap) continue;
+    viz::StudyChartPanel panel;
+    panel.scatter = true;
+    const std::string label = sharpnessMeasureLabel(entry.measure);
+    std::string value = correlationValueText(entry);
+    if (entry.enoughRuns() && std::isfinite(entry.tau.tau)) {
+      char text[96];
+      std::snprintf(text, sizeof text, "tau-b %.2f [%.2f, %.2f], n=%zu", entry.tau.tau, entry.tau.ci95Low,
+                    entry.tau.ci95High, entry.points.size());
+      value = text;
+    }
+    panel.title = QString::fromStdString(label + " vs gap: " + value);
+    panel.xTitle = QString::fromStdString(label);
+    panel.yTitle = QString::fromStdString(std::string(generalizationTargetLabel(entry.target)) +
+                                          (summary.correlations.trainLoss == StudyCorrelations::TrainLoss::Analysis
+                                               ? " (analysis)"
+                                               : " (mini-batch)"));
+    for (const auto& point : entry.points) panel.points.push_back({point.measure, point.target, point.cellIndex});
+    for (const auto& cell : summary.spec.cells) panel.cells.push_back(QString::fromStdString(cell.label));
+    data.panels.push_back(std::move(panel));
+  }
   return data;
 }
 
 std::string writeStudyFigure(const StudySummary& summary, const std::string& path) {
-  return viz::writeStudyChart(studyChartData(summary), QString::fromStdString(path)).toStdString();
+  return viz::writeStudyChart(studyChartData(summary, true), QString::fromStdString(path)).toStdString();
 }
 
 }  // namespace samscape

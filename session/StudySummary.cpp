@@ -224,6 +224,21 @@ StudyRunResult readStudyRunResult(const StudyRunSlot& slot) {
       }
       if (value) result.metrics[name] = *value;
     }
+    if (!epochs.empty()) result.minibatchTrainLoss = epochs.back().trainLoss;
+    if (results.complete()) {
+      for (const std::string& key : sharpnessMeasureKeys()) {
+        if (const auto value = results.metric(key)) result.sharpness[key] = *value;
+      }
+      if (const auto loss = results.metric("analysis_loss")) result.analysisLoss = *loss;
+      // The split and the size are analysis.json's; the stages' results do not carry them.
+      const json document = json::parse(results.jsonText, nullptr, false);
+      if (document.is_object()) {
+        if (document.contains("split") && document["split"].is_string()) result.analysisSplit = document["split"];
+        if (document.contains("examples") && document["examples"].is_number_unsigned()) {
+          result.analysisExamples = document["examples"].get<std::size_t>();
+        }
+      }
+    }
   } catch (const std::exception& error) {  // samscape's errors, and the filesystem's
     result.problem = error.what();
   }
@@ -275,6 +290,7 @@ StudySummary summarizeStudy(const StudySpec& spec, const std::string& workspace)
     for (const auto& name : studyMetricNames()) summary.cells[c].metrics[name] = summarize(values[c][name]);
   }
   for (const auto& check : spec.checks) summary.checks.push_back(judgeStudyCheck(check, summary));
+  summary.correlations = studyCorrelations(summary.runs);
   return summary;
 }
 
@@ -381,6 +397,7 @@ std::string studyTableText(const StudySummary& summary) {
   for (const auto& check : summary.checks) {
     out << "check: " << check.description << "\n  measured: " << check.measured << "\n  " << verdictName(check.verdict) << "\n";
   }
+  out << studyCorrelationsText(summary.correlations);
   return out.str();
 }
 
@@ -412,6 +429,8 @@ std::string reproducesMarkdown(const std::vector<StudySummary>& summaries) {
 void writeStudyCsvFiles(const StudySummary& summary) {
   writeFileAtomically((fs::path(summary.directory) / "study.csv").string(), studyCsv(summary));
   writeFileAtomically((fs::path(summary.directory) / "study-runs.csv").string(), studyRunsCsv(summary));
+  writeFileAtomically((fs::path(summary.directory) / "study-correlations.csv").string(),
+                      studyCorrelationsCsv(summary.correlations));
 }
 
 }  // namespace samscape

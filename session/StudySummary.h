@@ -21,6 +21,7 @@
 // A check is "not judged" while a compared cell has fewer than its study's seeds finished.
 
 #include <cstddef>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "core/RunStatus.h"
 #include "core/Statistics.h"
 #include "session/Study.h"
+#include "session/StudyCorrelation.h"
 
 namespace samscape {
 
@@ -45,6 +47,15 @@ struct StudyRunResult {
   std::string problem;                    // why its files could not be read; empty when they could
   double seconds = 0.0;                   // its epochs' wall time (metrics.csv), evaluation included
   double wallSeconds = 0.0;               // the study's timing of it (timings.csv): loading and analyses too
+  // What the rank correlations need besides `metrics` (session/StudyCorrelation.h): each sharpness
+  // measure the last analysis has (sharpnessMeasureKeys(), whether or not summarized per cell), the last
+  // epoch's metrics.csv train_loss, and the last analysis's loss with its split and size. NaN and ""
+  // where not measured.
+  std::map<std::string, double> sharpness;
+  double minibatchTrainLoss = std::numeric_limits<double>::quiet_NaN();
+  double analysisLoss = std::numeric_limits<double>::quiet_NaN();
+  std::string analysisSplit;
+  std::size_t analysisExamples = 0;
 };
 
 struct StudyCellSummary {
@@ -69,6 +80,7 @@ struct StudySummary {
   std::vector<StudyRunResult> runs;     // every run of the study, in order
   std::vector<StudyCellSummary> cells;  // one per spec.cells entry
   std::vector<StudyCheckResult> checks;
+  StudyCorrelations correlations;  // sharpness against generalization, over the runs of all cells
   std::size_t done = 0;
   double runSeconds = 0.0;   // the done runs' epochs' wall time
   double wallSeconds = 0.0;  // the done runs' wall time as the study timed them (0 when not timed)
@@ -104,7 +116,7 @@ std::string reproducesMarkdown(const std::vector<StudySummary>& summaries);
 // The command that runs (or resumes) the study: samscape-cli study --config FILE --workspace W.
 std::string studyCommand(const StudySummary& summary);
 
-// Writes study.csv and study-runs.csv into the study's directory (atomically).
+// Writes study.csv, study-runs.csv and study-correlations.csv into the study's directory (atomically).
 void writeStudyCsvFiles(const StudySummary& summary);
 
 const char* verdictName(CheckVerdict verdict);

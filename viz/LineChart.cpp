@@ -13,6 +13,7 @@
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QLogValueAxis>
+#include <QScatterSeries>
 #include <QToolTip>
 #include <QVBoxLayout>
 #include <QValueAxis>
@@ -309,8 +310,11 @@ void LineChart::rebuildLegend(const std::vector<QString>& offAxisNotes) {
     legendNames_ << name;
     const QColor color = data.color.isValid() ? data.color : QColor(Qt::black);
     // A swatch drawn as the line is (dashed for a reference), then the name, whole, on one line.
+    const QString swatch = data.markers     ? QStringLiteral("\u25cf")
+                           : data.reference ? QStringLiteral("- - -")
+                                            : QStringLiteral("\u2501\u2501");
     entries << QStringLiteral("<span style=\"color:%1\"><b>%2</b></span> %3")
-                   .arg(color.name(), data.reference ? QStringLiteral("- - -") : QStringLiteral("\u2501\u2501"),
+                   .arg(color.name(), swatch,
                         name.toHtmlEscaped());
   }
   static_cast<ChartLegend*>(legend_)->setEntries(entries);
@@ -450,6 +454,26 @@ void LineChart::rebuild() {
       }
       finish();
     };
+    if (data.markers) {
+      auto* scatter = new QScatterSeries;
+      scatter->setName(data.name);
+      scatter->setMarkerShape(QScatterSeries::MarkerShapeCircle);
+      scatter->setMarkerSize(9.0);
+      scatter->setColor(data.color.isValid() ? data.color : QColor(Qt::black));
+      scatter->setBorderColor(Qt::white);
+      for (std::size_t i = 0; i < count; ++i) {
+        if (!std::isfinite(data.xs[i]) || !std::isfinite(ys[i]) || (logScale_ && ys[i] <= 0.0)) continue;
+        scatter->append(data.xs[i], ys[i]);
+        xRange.add(data.xs[i]);
+        yRange.add(ys[i]);
+      }
+      chart_->addSeries(scatter);
+      scatter->attachAxis(xAxis);
+      scatter->attachAxis(yAxis);
+      QObject::connect(scatter, &QScatterSeries::hovered, this,
+                       [this, index](const QPointF& point, bool state) { showHover(index, point, state); });
+      continue;
+    }
     addBand(chart_, data, logScale_, xAxis, yAxis, xRange, yRange);
     const bool smoothThis = smoothing && !data.reference;
     if (smoothThis) addCurve(ys, /*faint=*/true);

@@ -43,6 +43,9 @@ struct ChartSeries {
   // the legend never has to cut names to fit.
   bool inLegend = true;
   QString legendName{};  // the legend's text for it when not empty (the CSV and hovering keep `name`)
+  // A scatter: a marker at each point, nothing joining them (a study's runs, one point each, in the
+  // order the runs are listed rather than along x). Never smoothed; its legend swatch is a dot.
+  bool markers = false;
 };
 
 // The exponential moving average shown when smoothing is on: s_0 = y_0, s_i = w s_(i-1) + (1 - w) y_i

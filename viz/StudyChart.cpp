@@ -38,6 +38,7 @@ const QColor kBarColors[] = {QColor(0x4c, 0x72, 0xb0), QColor(0xdd, 0x84, 0x52),
                              QColor(0xc4, 0x4e, 0x52), QColor(0x81, 0x72, 0xb3), QColor(0x93, 0x78, 0x60)};
 
 void paintLinePanel(QPainter& painter, const QRectF& area, const StudyChartPanel& panel);
+void paintScatterPanel(QPainter& painter, const QRectF& area, const StudyChartPanel& panel);
 
 void paintPanel(QPainter& painter, const QRectF& area, const StudyChartPanel& panel) {
   const QFontMetricsF metrics(painter.font());
@@ -46,6 +47,10 @@ void paintPanel(QPainter& painter, const QRectF& area, const StudyChartPanel& pa
   painter.drawText(QRectF(area.left(), area.top(), area.width(), line * 1.4), Qt::AlignCenter, panel.title);
   if (!panel.lines.empty()) {
     paintLinePanel(painter, area, panel);
+    return;
+  }
+  if (panel.scatter) {
+    paintScatterPanel(painter, area, panel);
     return;
   }
 
@@ -239,7 +244,81 @@ void paintLinePanel(QPainter& painter, const QRectF& area, const StudyChartPanel
   }
 }
 
+// A scatter of runs: each a dot in its cell's colour, round ticks on both axes, the axes' titles, and
+// the cells' legend in the top left.
+void paintScatterPanel(QPainter& painter, const QRectF& area, const StudyChartPanel& panel) {
+  const QFontMetricsF metrics(painter.font());
+  const double line = metrics.height();
+  const double axisWidth = metrics.horizontalAdvance(QStringLiteral("-0.0000")) + 8 + line;
+  const QRectF plot(area.left() + axisWidth, area.top() + line * 1.6, area.width() - axisWidth - 12,
+                    area.height() - line * 1.6 - line * 3.2);
+  double low = std::numeric_limits<double>::infinity(), high = -low, left = low, right = -low;
+  for (const auto& point : panel.points) {
+    if (!std::isfinite(point.x) || !std::isfinite(point.y)) continue;
+    low = std::min(low, point.y);
+    high = std::max(high, point.y);
+    left = std::min(left, point.x);
+    right = std::max(right, point.x);
+  }
+  if (!(high >= low)) {
+    painter.setPen(Qt::gray);
+    painter.drawText(plot, Qt::AlignCenter, QStringLiteral("no run measured yet"));
+    return;
+  }
+  const auto widen = [](double& from, double& to) {
+    if (from == to) {
+      from -= 0.5 * std::max(1e-12, std::abs(from));
+      to += 0.5 * std::max(1e-12, std::abs(to));
+    }
+    const double pad = (to - from) * 0.08;
+    from -= pad;
+    to += pad;
+  };
+  widen(low, high);
+  widen(left, right);
+  auto xOf = [&](double v) { return plot.left() + (v - left) / (right - left) * plot.width(); };
+  auto yOf = [&](double v) { return plot.bottom() - (v - low) / (high - low) * plot.height(); };
+  for (double tick : niceTicks(low, high)) {
+    painter.setPen(QColor(0xe4, 0xe4, 0xe4));
+    painter.drawLine(QPointF(plot.left(), yOf(tick)), QPointF(plot.right(), yOf(tick)));
+    painter.setPen(Qt::black);
+    painter.drawText(QRectF(area.left() + line, yOf(tick) - line / 2, axisWidth - line - 4, line),
+                     Qt::AlignRight | Qt::AlignVCenter, shortNumber(tick));
+  }
+  for (double tick : niceTicks(left, right, 4)) {
+    painter.setPen(Qt::black);
+    painter.drawLine(QPointF(xOf(tick), plot.bottom()), QPointF(xOf(tick), plot.bottom() + 4));
+    painter.drawText(QRectF(xOf(tick) - 40, plot.bottom() + 4, 80, line), Qt::AlignHCenter | Qt::AlignTop, shortNumber(tick));
+  }
+  painter.drawLine(plot.bottomLeft(), plot.topLeft());
+  painter.drawLine(plot.bottomLeft(), plot.bottomRight());
+  painter.drawText(QRectF(plot.left(), plot.bottom() + 4 + line, plot.width(), line * 1.2), Qt::AlignHCenter, panel.xTitle);
+  painter.save();
+  painter.translate(area.left(), plot.center().y());
+  painter.rotate(-90);
+  painter.drawText(QRectF(-plot.height() / 2, 0, plot.height(), line), Qt::AlignHCenter | Qt::AlignTop, panel.yTitle);
+  painter.restore();
+  for (const auto& point : panel.points) {
+    if (!std::isfinite(point.x) || !std::isfinite(point.y)) continue;
+    painter.setPen(QPen(Qt::white, 0.8));
+    painter.setBrush(studyCellColor(point.cell));
+    painter.drawEllipse(QPointF(xOf(point.x), yOf(point.y)), 3.5, 3.5);
+  }
+  painter.setBrush(Qt::NoBrush);
+  for (std::size_t c = 0; c < panel.cells.size(); ++c) {
+    const double y = plot.top() + 4 + line * static_cast<double>(c);
+    painter.setPen(Qt::NoPen);
+    painter.setBrush(studyCellColor(c));
+    painter.drawEllipse(QPointF(plot.left() + 12, y + line / 2), 3.5, 3.5);
+    painter.setBrush(Qt::NoBrush);
+    painter.setPen(Qt::black);
+    painter.drawText(QRectF(plot.left() + 20, y, plot.width() - 24, line), Qt::AlignLeft | Qt::AlignVCenter, panel.cells[c]);
+  }
+}
+
 }  // namespace
+
+QColor studyCellColor(std::size_t index) { return kBarColors[index % std::size(kBarColors)]; }
 
 void paintStudyChart(QPainter& painter, const QRectF& area, const StudyChartData& data) {
   painter.fillRect(area, Qt::white);

@@ -5,8 +5,10 @@
 // same drawing serves the app's Study page (StudyChartWidget, viz/) and the command line's study.svg
 // and study.png (library samscape_study_chart: Qt Gui and Svg, no widgets, no VTK).
 
+#include <QColor>
 #include <QRectF>
 #include <QString>
+#include <cstddef>
 #include <vector>
 
 class QPainter;
@@ -29,18 +31,35 @@ struct StudyChartLine {
   std::vector<StudyChartBar> points;  // at xs, as bars would show them (label unused)
 };
 
+// One run in a scatter panel, coloured as its cell (studyCellColor).
+struct StudyChartPoint {
+  double x = 0.0;
+  double y = 0.0;
+  std::size_t cell = 0;
+};
+
 struct StudyChartPanel {
   QString title;  // the metric: "test_acc"
   std::vector<StudyChartBar> bars;
   // Instead of bars: curves over `xTitle`, drawn when not empty.
   QString xTitle;
   std::vector<StudyChartLine> lines;
+  // Instead of bars or curves: a scatter of runs (x over `xTitle`, y over `yTitle`), drawn when
+  // `scatter` is set, with a legend of `cells` (the names by cell index).
+  bool scatter = false;
+  QString yTitle;
+  std::vector<StudyChartPoint> points;
+  std::vector<QString> cells;
 };
 
 struct StudyChartData {
   QString title;
   std::vector<StudyChartPanel> panels;
 };
+
+// The colour of the study's cell `index` (its bar's, in the order of the study's cells); the app's
+// scatters of runs use it too, so that a cell reads the same in both.
+QColor studyCellColor(std::size_t index);
 
 // Paints the figure into `area` (white background, panels side by side).
 void paintStudyChart(QPainter& painter, const QRectF& area, const StudyChartData& data);

@@ -41,10 +41,10 @@ class StudyProgress : public StudyObserver {
   TerminalProgress progress_;
 };
 
-// study.csv and study-runs.csv, and the figure where this build can draw one.
+// study.csv, study-runs.csv and study-correlations.csv, and the figure where this build can draw one.
 void writeStudyFiles(const StudySummary& summary, std::ostream& report) {
   writeStudyCsvFiles(summary);
-  report << "wrote " << summary.directory << "/study.csv and study-runs.csv";
+  report << "wrote " << summary.directory << "/study.csv, study-runs.csv, study-correlations.csv";
 #ifdef SAMSCAPE_WITH_STUDY_FIGURE
   for (const char* name : {"study.svg", "study.png"}) {
     const std::string problem = writeStudyFigure(summary, summary.directory + "/" + name);
@@ -145,7 +145,7 @@ int StudyCommand::printSummaries() {
   std::vector<StudySummary> summaries;
   for (const auto& name : names) summaries.push_back(summarizeRecordedStudy(workspace, name));
   if (markdown_) {
-    std::cout << reproducesMarkdown(summaries);
+    std::cout << reproducesMarkdown(summaries) << "\n" << correlationsMarkdown(summaries);
   } else {
     for (const auto& summary : summaries) std::cout << studyTableText(summary) << "\n";
   }

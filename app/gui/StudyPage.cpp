@@ -4,6 +4,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileDialog>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -11,6 +12,7 @@
 #include <QPainter>
 #include <QPushButton>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
@@ -22,6 +24,7 @@
 #include "core/Error.h"
 #include "gui/PageSubtitle.h"
 #include "viz/FigureExport.h"
+#include "viz/LineChart.h"
 
 namespace samscape::gui {
 namespace {
@@ -135,9 +138,44 @@ StudyPage::StudyPage(const QString& workspace, QWidget* parent) : QWidget(parent
   checks_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   upperLayout->addWidget(table_, 1);
   upperLayout->addWidget(checks_);
-  chart_ = new StudyChartWidget(splitter);
+  views_ = new QTabWidget(splitter);
+  chart_ = new StudyChartWidget(views_);
+  views_->addTab(chart_, "Cells");
+  // Does flatness predict generalization here? Every run a point, the cells pooled (Andriushchenko et
+  // al. 2023): one scatter per sharpness measure, at most three to a row so that each title's tau fits.
+  auto* correlations = new QWidget(views_);
+  auto* correlationLayout = new QVBoxLayout(correlations);
+  auto* targetRow = new QHBoxLayout;
+  correlationTarget_ = new QComboBox(correlations);
+  correlationTarget_->setObjectName("correlation-target");
+  for (GeneralizationTarget target : {GeneralizationTarget::LossGap, GeneralizationTarget::TestError}) {
+    correlationTarget_->addItem(generalizationTargetLabel(target));
+  }
+  targetRow->addWidget(new QLabel("Against", correlations));
+  targetRow->addWidget(correlationTarget_);
+  targetRow->addStretch(1);
+  correlationLayout->addLayout(targetRow);
+  correlationNote_ = new QLabel(correlations);
+  correlationNote_->setObjectName("correlation-note");
+  correlationNote_->setWordWrap(true);
+  correlationNote_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  correlationLayout->addWidget(correlationNote_);
+  auto* grid = new QGridLayout;
+  for (std::size_t k = 0; k < sharpnessMeasureKeys().size(); ++k) {
+    auto* scatter = new viz::LineChart(correlations);
+    scatter->setObjectName(QString::fromStdString("scatter-" + sharpnessMeasureKeys()[k]));
+    scatter->hide();
+    grid->addWidget(scatter, static_cast<int>(k / 3), static_cast<int>(k % 3));
+    scatterCharts_.push_back(scatter);
+  }
+  correlationLayout->addLayout(grid, 1);
+  correlationLegend_ = new QLabel(correlations);
+  correlationLegend_->setObjectName("correlation-legend");
+  correlationLegend_->setWordWrap(true);
+  correlationLayout->addWidget(correlationLegend_);
+  views_->addTab(correlations, "Sharpness vs generalization");
   splitter->addWidget(upper);
-  splitter->addWidget(chart_);
+  splitter->addWidget(views_);
   splitter->setStretchFactor(0, 2);
   splitter->setStretchFactor(1, 3);
   outer->addWidget(splitter, 1);
@@ -146,6 +184,7 @@ StudyPage::StudyPage(const QString& workspace, QWidget* parent) : QWidget(parent
     QString error;
     if (!loadStudy(studies_->currentData().toString(), &error)) status_->setText(error);
   });
+  connect(correlationTarget_, &QComboBox::currentIndexChanged, this, [this] { drawCorrelations(); });
   connect(open, &QPushButton::clicked, this, [this] { chooseFile(); });
   connect(start_, &QPushButton::clicked, this, [this] {
     QString error;
@@ -333,6 +372,7 @@ void StudyPage::refresh() {
   }
   checks_->setText(checks);
   chart_->setData(studyChartData(summary));
+  drawCorrelations();
   status_->setText(statusText());
   updateButtons();
 }
@@ -349,12 +389,15 @@ bool StudyPage::exportTo(const QString& directory, QStringList* written, QString
   }
   const QDir target(directory);
   if (!viz::writeTextFile(target.filePath("study.csv"), QString::fromStdString(studyCsv(*summary_)), error) ||
-      !viz::writeTextFile(target.filePath("study-runs.csv"), QString::fromStdString(studyRunsCsv(*summary_)), error)) {
+      !viz::writeTextFile(target.filePath("study-runs.csv"), QString::fromStdString(studyRunsCsv(*summary_)), error) ||
+      !viz::writeTextFile(target.filePath("study-correlations.csv"),
+                          QString::fromStdString(studyCorrelationsCsv(summary_->correlations)), error)) {
     return false;
   }
-  *written << target.filePath("study.csv") << target.filePath("study-runs.csv");
+  *written << target.filePath("study.csv") << target.filePath("study-runs.csv") << target.filePath("study-correlations.csv");
   for (const char* name : {"study.png", "study.svg"}) {
-    const QString problem = viz::writeStudyChart(chart_->data(), target.filePath(name));
+    // The figure as the command line writes it: the bars, and the runs' sharpness against their gap.
+    const QString problem = viz::writeStudyChart(studyChartData(*summary_, true), target.filePath(name));
     if (!problem.isEmpty()) {
       *error = problem;
       return false;
@@ -362,6 +405,77 @@ bool StudyPage::exportTo(const QString& directory, QStringList* written, QString
     *written << target.filePath(name);
   }
   return true;
+}
+
+void StudyPage::drawCorrelations() {
+  if (!summary_) return;
+  const StudySummary& summary = *summary_;
+  const StudyCorrelations& correlations = summary.correlations;
+  const auto target = correlationTarget_->currentIndex() == 1 ? GeneralizationTarget::TestError : GeneralizationTarget::LossGap;
+  if (correlations.entries.empty()) {
+    correlationNote_->setText(
+        "No run of this study has a sharpness measure (lambda_max, trace, m-sharpness, adaptive sharpness) at its "
+        "last analysis yet: the study's analyses compute them (analyze-every with hessian-top, trace, m-sharpness).");
+  } else {
+    correlationNote_->setText(QString::fromStdString(
+        correlationMethodText() + ", " + std::to_string(correlations.runs) + " runs done (diverged ones left out)." +
+        (target == GeneralizationTarget::LossGap ? " Gap: test loss (metrics.csv) - " + trainLossSourceText(correlations) + "."
+                                                 : std::string(" Test error: 1 - test accuracy (metrics.csv, the last epoch)."))));
+  }
+  const QString yTitle = generalizationTargetLabel(target);
+  for (std::size_t k = 0; k < sharpnessMeasureKeys().size(); ++k) {
+    viz::LineChart* scatter = scatterCharts_[k];
+    const StudyCorrelation* found = nullptr;
+    for (const auto& entry : correlations.entries) {
+      if (entry.measure == sharpnessMeasureKeys()[k] && entry.target == target) found = &entry;
+    }
+    if (found == nullptr) {
+      scatter->hide();
+      continue;
+    }
+    const QString label = QString::fromStdString(sharpnessMeasureLabel(found->measure));
+    std::vector<viz::ChartSeries> series;
+    for (std::size_t c = 0; c < summary.spec.cells.size(); ++c) {
+      viz::ChartSeries cell;
+      cell.name = QString::fromStdString(summary.spec.cells[c].label);
+      cell.color = viz::studyCellColor(c);
+      cell.markers = true;
+      cell.inLegend = false;  // one legend for all the scatters: correlationLegend_
+      for (const auto& point : found->points) {
+        if (point.cellIndex != c) continue;
+        cell.xs.push_back(point.measure);
+        cell.ys.push_back(point.target);
+      }
+      series.push_back(std::move(cell));
+    }
+    scatter->setSeries(series);
+    const std::size_t n = found->points.size();
+    // Short, so that three side by side keep their titles whole at 1366 x 768.
+    QString title;
+    if (!found->enoughRuns()) {
+      title = QString("%1: too few runs (%2 of %3 needed)").arg(label).arg(n).arg(StudyCorrelation::kMinimumRuns);
+    } else if (!std::isfinite(found->tau.tau)) {
+      title = QString("%1: tau-b undefined (ties), n=%2").arg(label).arg(n);
+    } else {
+      title = QString("%1: tau-b %2 [%3, %4], n=%5")
+                  .arg(label)
+                  .arg(found->tau.tau, 0, 'f', 2)
+                  .arg(found->tau.ci95Low, 0, 'f', 2)
+                  .arg(found->tau.ci95High, 0, 'f', 2)
+                  .arg(n);
+    }
+    scatter->setTitle(title);
+    scatter->setAxisTitles(label, yTitle);
+    scatter->show();
+  }
+  QStringList entries;
+  for (std::size_t c = 0; c < summary.spec.cells.size(); ++c) {
+    // Spaces inside a cell's name do not break: the legend wraps between cells only.
+    entries << QString("<span style=\"color:%1\">&#9679;</span>&nbsp;%2")
+                   .arg(viz::studyCellColor(c).name(),
+                        QString::fromStdString(summary.spec.cells[c].label).toHtmlEscaped().replace(" ", "&nbsp;"));
+  }
+  correlationLegend_->setText(correlations.entries.empty() ? QString() : entries.join(" &nbsp; "));
 }
 
 void StudyPage::chooseFile() {

@@ -1,8 +1,11 @@
 #pragma once
 // The Study page: pick a study (the presets in resources/studies, or a file), start or resume it in
 // the window's workspace, watch its cells fill in (a table of mean and 95% interval per cell, the
-// checks' verdicts, and the bar chart with error bars that the command line writes as study.png), and
-// export study.csv, study-runs.csv, study.png and study.svg. The study runs on a worker thread
+// checks' verdicts, and the bar chart with error bars that the command line writes as study.png; beside
+// it, whether flatness predicts generalization: a scatter per sharpness measure of every run against its
+// generalization gap or test error, coloured by cell, Kendall's tau-b with its bootstrap interval in the
+// title, session/StudyCorrelation.h), and export study.csv, study-runs.csv, study-correlations.csv,
+// study.png and study.svg. The study runs on a worker thread
 // (StudyWorker) that reports through queued signals; the page reads the summary back from the run
 // directories after every run.
 
@@ -21,6 +24,11 @@ class QComboBox;
 class QLabel;
 class QPushButton;
 class QTableWidget;
+class QTabWidget;
+
+namespace samscape::viz {
+class LineChart;
+}
 
 namespace samscape::gui {
 
@@ -82,6 +90,16 @@ class StudyPage : public QWidget {
   const std::optional<StudySummary>& summary() const { return summary_; }
   QTableWidget* table() const { return table_; }
   StudyChartWidget* chart() const { return chart_; }
+  // The tabs under the table: the cells' bar chart, then sharpness against generalization.
+  QTabWidget* views() const { return views_; }
+  // One scatter per sharpnessMeasureKeys() entry, in that order; hidden for a measure no run has.
+  const std::vector<viz::LineChart*>& scatterCharts() const { return scatterCharts_; }
+  // The y of the scatters: GeneralizationTarget's order (the loss gap, then the test error).
+  QComboBox* correlationTarget() const { return correlationTarget_; }
+  // How the correlations were computed and where the train loss came from, or why there are none.
+  QLabel* correlationNote() const { return correlationNote_; }
+  // The cells' colours in the scatters.
+  QLabel* correlationLegend() const { return correlationLegend_; }
   QString statusText() const;
 
  Q_SIGNALS:
@@ -91,6 +109,7 @@ class StudyPage : public QWidget {
   void chooseFile();
   void exportDialog();
   void updateButtons();
+  void drawCorrelations();
 
   QString workspace_;
   std::optional<StudySpec> spec_;
@@ -104,6 +123,11 @@ class StudyPage : public QWidget {
   QPushButton* export_ = nullptr;
   QTableWidget* table_ = nullptr;
   StudyChartWidget* chart_ = nullptr;
+  QTabWidget* views_ = nullptr;
+  QComboBox* correlationTarget_ = nullptr;
+  QLabel* correlationNote_ = nullptr;
+  QLabel* correlationLegend_ = nullptr;
+  std::vector<viz::LineChart*> scatterCharts_;
   QThread* thread_ = nullptr;
   std::shared_ptr<std::atomic<bool>> cancel_;
   QString runText_;

@@ -107,7 +107,22 @@ TEST(StudyCli, AStudyKilledMidRunResumesWithoutRedoingFinishedRuns) {
   // The summary reads the same workspace back, as text and as the README's Markdown table.
   ASSERT_EQ(runCli("study summary --no-files --markdown --workspace " + workspace, dir.file("md.out"), dir.file("md.err")), 0)
       << readText(dir.file("md.err"));
-  EXPECT_NE(readText(dir.file("md.out")).find("| resuming |"), std::string::npos) << readText(dir.file("md.out"));
+  const std::string markdown = readText(dir.file("md.out"));
+  EXPECT_NE(markdown.find("| resuming |"), std::string::npos) << markdown;
+  // Then the rank correlations: lambda_max of the four runs against the gap (train loss from metrics.csv:
+  // the analyses ran on the test split) and the test error, and how the interval was made.
+  EXPECT_NE(markdown.find("| killed | lambda_max | test loss - train loss | tau-b "), std::string::npos) << markdown;
+  EXPECT_NE(markdown.find("], 4 runs | metrics.csv (mini-batches) |"), std::string::npos) << markdown;
+  EXPECT_NE(markdown.find("| killed | lambda_max | test error (1 - test accuracy) | tau-b "), std::string::npos) << markdown;
+  EXPECT_NE(markdown.find("2000 resamples of the runs, seed 2023"), std::string::npos) << markdown;
+  ASSERT_EQ(runCli("study summary --no-files --workspace " + workspace + " killed", dir.file("text.out"), dir.file("text.err")), 0)
+      << readText(dir.file("text.err"));
+  EXPECT_NE(readText(dir.file("text.out")).find("train loss: metrics.csv train_loss"), std::string::npos)
+      << readText(dir.file("text.out"));
+  // The resumed study wrote them as a file too.
+  const std::string correlations = readText(workspace + "/studies/killed/study-correlations.csv");
+  EXPECT_NE(correlations.find("\nlambda_max,loss_gap,4,"), std::string::npos) << correlations;
+  EXPECT_NE(correlations.find(",2023,metrics.csv\n"), std::string::npos) << correlations;
 }
 
 TEST(StudyCli, MistakesAreOneLineNamingTheFileOrTheStudy) {

@@ -1,16 +1,27 @@
 // The Study page: the shipped presets load, a study started from the page runs on its worker to the
 // end (stopped once and resumed in between), its table and chart fill in from the run directories,
-// and export writes the CSVs and the figure. A broken study file is refused naming the file.
+// its scatters of sharpness against generalization show every run with the rank correlation in the
+// title, and export writes the CSVs and the figure. A broken study file is refused naming the file.
+#include <QAbstractAxis>
+#include <QChart>
+#include <QComboBox>
+#include <QFontMetricsF>
 #include <QImage>
+#include <QLabel>
 #include <QSignalSpy>
+#include <QTabWidget>
 #include <QTableWidget>
+#include <QTest>
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include "gui/StudyPage.h"
+#include "viz/LineChart.h"
+#include "tests/support/FileHelpers.h"
 #include "tests/support/TempDir.h"
 #include "tests/support/TrainingFixtures.h"
 
@@ -39,6 +50,9 @@ TEST(StudyPage, ThePresetsLoad) {
       EXPECT_EQ(cell->toolTip().toStdString(),
                 page.summary()->spec.cells[static_cast<std::size_t>(row)].label);
     }
+    // No run yet: no scatter, and the page says why.
+    for (const viz::LineChart* scatter : page.scatterCharts()) EXPECT_TRUE(scatter->isHidden()) << title.toStdString();
+    EXPECT_TRUE(page.correlationNote()->text().startsWith("No run of this study has a sharpness measure"));
   }
 }
 
@@ -90,10 +104,66 @@ TEST(StudyPage, RunsAStudyStoppedAndResumedThenExportsIt) {
   EXPECT_EQ(chart.panels[1].bars[1].values.size(), 2u);
   EXPECT_TRUE(std::isfinite(chart.panels[1].bars[1].low));
 
+  // Sharpness against generalization: lambda_max (the only measure the runs have) against the gap, a
+  // colour per cell, each run a point where the summary puts it, tau-b and its interval in the title.
+  ASSERT_EQ(page.scatterCharts().size(), sharpnessMeasureKeys().size());
+  const viz::LineChart* scatter = page.scatterCharts()[0];
+  EXPECT_FALSE(scatter->isHidden());
+  for (std::size_t k = 1; k < page.scatterCharts().size(); ++k) EXPECT_TRUE(page.scatterCharts()[k]->isHidden()) << k;
+  const auto expectScatter = [&](GeneralizationTarget target) {
+    const StudyCorrelation* entry = nullptr;
+    for (const auto& e : summary.correlations.entries) {
+      if (e.measure == "lambda_max" && e.target == target) entry = &e;
+    }
+    ASSERT_NE(entry, nullptr);
+    ASSERT_EQ(entry->points.size(), 4u);
+    ASSERT_EQ(scatter->series().size(), 2u);
+    for (std::size_t c = 0; c < 2; ++c) {
+      const viz::ChartSeries& cell = scatter->series()[c];
+      EXPECT_TRUE(cell.markers);
+      EXPECT_EQ(cell.color, viz::studyCellColor(c));
+      EXPECT_EQ(cell.name.toStdString(), summary.spec.cells[c].label);
+      ASSERT_EQ(cell.xs.size(), 2u);  // its two seeds
+    }
+    for (const auto& point : entry->points) {
+      const StudyRunResult& run = summary.runs.at(point.run);
+      const viz::ChartSeries& cell = scatter->series()[run.slot.cellIndex];
+      const double y = target == GeneralizationTarget::LossGap ? run.metrics.at("test_loss") - run.minibatchTrainLoss
+                                                                : 1.0 - run.metrics.at("test_acc");
+      bool drawn = false;
+      for (std::size_t i = 0; i < cell.xs.size(); ++i) drawn = drawn || (cell.xs[i] == run.metrics.at("lambda_max") && cell.ys[i] == y);
+      EXPECT_TRUE(drawn) << run.slot.directory;
+    }
+    EXPECT_EQ(scatter->chart()->title(), QString("lambda_max: tau-b %1 [%2, %3], n=4")
+                                             .arg(entry->tau.tau, 0, 'f', 2)
+                                             .arg(entry->tau.ci95Low, 0, 'f', 2)
+                                             .arg(entry->tau.ci95High, 0, 'f', 2));
+  };
+  expectScatter(GeneralizationTarget::LossGap);
+  EXPECT_TRUE(page.correlationNote()->text().contains("2000 resamples of the runs, seed 2023"))
+      << page.correlationNote()->text().toStdString();
+  EXPECT_TRUE(page.correlationNote()->text().contains("metrics.csv train_loss")) << page.correlationNote()->text().toStdString();
+  EXPECT_TRUE(page.correlationLegend()->text().contains("optimizer=sam")) << page.correlationLegend()->text().toStdString();
+  page.correlationTarget()->setCurrentIndex(1);
+  expectScatter(GeneralizationTarget::TestError);
+  // At 1366 x 768 the title is whole (Qt Charts would elide it) and the axes' labels too.
+  page.resize(1366, 700);
+  page.show();
+  page.views()->setCurrentIndex(1);
+  QTest::qWait(200);
+  EXPECT_TRUE(scatter->isVisible());
+  EXPECT_LE(QFontMetricsF(scatter->chart()->titleFont()).horizontalAdvance(scatter->chart()->title()),
+            scatter->chart()->size().width() - 12)
+      << scatter->chart()->title().toStdString();
+  for (QAbstractAxis* axis : scatter->chart()->axes()) EXPECT_FALSE(axis->labelsTruncated());
+  page.hide();
+
   QStringList written;
   const QString exportDir = QString::fromStdString(dir.file("export"));
   ASSERT_TRUE(page.exportTo(exportDir, &written, &error)) << error.toStdString();
-  EXPECT_EQ(written.size(), 4);
+  EXPECT_EQ(written.size(), 5);
+  EXPECT_NE(test::readText((exportDir + "/study-correlations.csv").toStdString()).find("\nlambda_max,test_error,4,"),
+            std::string::npos);
   const QImage png(exportDir + "/study.png");
   EXPECT_FALSE(png.isNull());
   EXPECT_GT(png.width(), 400);
@@ -101,6 +171,13 @@ TEST(StudyPage, RunsAStudyStoppedAndResumedThenExportsIt) {
   std::string header;
   std::getline(csv, header);
   EXPECT_EQ(header.rfind("cell,optimizer,runs,done,diverged,test_acc_mean", 0), 0u) << header;
+
+  // Two runs' last analyses gone (they are not done then): too few runs for a number.
+  for (const char* run : {"optimizer-sgd-seed0", "optimizer-sam-seed1"}) {
+    std::filesystem::remove(dir.file("workspace") + "/studies/tiny-gui/runs/" + run + "/analysis/epoch-002/analysis.json");
+  }
+  page.refresh();
+  EXPECT_EQ(scatter->chart()->title(), "lambda_max: too few runs (2 of 3 needed)");
 
   // The same study name with another grid is refused before any worker starts, naming the record.
   const std::string changed = dir.file("changed.json");

@@ -405,6 +405,25 @@ TEST(StudyRunTest, AStoppedStudyResumesWithoutTrainingAgainWhatWasDone) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')).substr(0, 52), "cell,optimizer,runs,done,diverged,test_acc_mean,test");
   EXPECT_NE(csv.find("\noptimizer=sam,sam,2,2,0,"), std::string::npos) << csv;
   EXPECT_EQ(recordedStudies(workspace), std::vector<std::string>{"tiny"});
+  // The rank correlations read the same directories: lambda_max of all four runs (the analyses ran on
+  // the test split, the default, so the train loss is metrics.csv's), its gap as the files say.
+  const StudyCorrelations& correlations = summary.correlations;
+  EXPECT_EQ(correlations.trainLoss, StudyCorrelations::TrainLoss::MetricsCsv);
+  ASSERT_EQ(correlations.entries.size(), 2u);
+  const StudyCorrelation& gap = correlations.entries[0];
+  EXPECT_EQ(gap.measure, "lambda_max");
+  ASSERT_EQ(gap.points.size(), 4u);
+  for (const auto& point : gap.points) {
+    const StudyRunResult& run = summary.runs.at(point.run);
+    EXPECT_EQ(point.measure, run.metrics.at("lambda_max"));
+    EXPECT_EQ(point.target, run.metrics.at("test_loss") - run.minibatchTrainLoss);
+    EXPECT_EQ(run.analysisSplit, "test");
+    EXPECT_GT(run.minibatchTrainLoss, 0.0);
+  }
+  const std::string correlationsCsv = test::readText(summary.directory + "/study-correlations.csv");
+  EXPECT_NE(correlationsCsv.find("\nlambda_max,loss_gap,4,"), std::string::npos) << correlationsCsv;
+  EXPECT_NE(studyTableText(summary).find("lambda_max               vs test loss - train loss"), std::string::npos)
+      << studyTableText(summary);
 
   // A run stopped during its last analysis (which then says "cancelled"), and one killed before that
   // analysis wrote anything, are not done: a resume redoes their analyses, training nothing again.
