@@ -489,7 +489,7 @@ void benchmarkWarmStart(const std::string& device) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"samscape-bench: training-step costs of SGD, SAM, m-sharpness, ASAM, GSAM and LookSAM"};
+  CLI::App app{"samscape-bench: training-step costs of SGD, SAM, m-sharpness, ASAM, GSAM, LookSAM, Momentum-SAM and late-phase SAM"};
   int threads = 0;
   std::int64_t batchSize = 128;
   int rounds = 9;
