@@ -1,7 +1,8 @@
 // samscape-bench: training-step costs measured side by side in one run, so that the ratios hold even
 // on a shared, noisy machine. For each model, at a fixed batch on random data of the model's usual
 // input shape, it times full training steps (forward, backward, update, through the trainer's own
-// step) for SGD, SAM, SAM with m = 32, ASAM, GSAM and LookSAM (k = 5), interleaved in rounds; then prints SGD's images/s and
+// step) for SGD, SAM, SAM with m = 32, ASAM, GSAM, LookSAM (k = 5), Momentum-SAM and late-phase SAM's
+// steps before its switch (--sam-from-epoch), interleaved in rounds; then prints SGD's images/s and
 // step times (the fastest round: noise on a shared machine only ever adds time) and the cost ratios
 // (the median over rounds of the ratio within each round). With --pytorch-reference SCRIPT it then
 // runs the same steps in PyTorch from Python (app/bench/pytorch_reference.py) on the same device, so
@@ -50,6 +51,7 @@ struct Variant {
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<SharpnessRule> rule;  // its state (LookSAM's g_v) carries from step to step
   std::int64_t steps = 0;     // LookSAM's schedule counts them
+  std::int64_t epoch = 0;     // the epoch its steps are taken in (late-phase SAM switches by it)
   double bestSecondsPerStep = std::numeric_limits<double>::infinity();
   std::vector<double> secondsPerRound;
 };
@@ -64,10 +66,11 @@ double medianRatio(const Variant& a, const Variant& b) {
   return n % 2 == 1 ? ratios[n / 2] : 0.5 * (ratios[n / 2 - 1] + ratios[n / 2]);
 }
 
-OptimizerSpec specFor(const std::string& kind, std::int64_t m) {
+OptimizerSpec specFor(const std::string& kind, std::int64_t m, std::int64_t samFromEpoch = 0) {
   OptimizerSpec spec;
   spec.kind = kind;
   spec.m = m;
+  spec.samFromEpoch = samFromEpoch;
   return spec;
 }
 
@@ -103,22 +106,27 @@ double benchmarkModel(const std::string& name, std::int64_t batchSize, int round
            {"sam m=32", specFor("sam", std::min<std::int64_t>(32, batchSize))},
            {"asam", specFor("asam", 0)},
            {"gsam", specFor("gsam", 0)},
-           {"looksam k=5", specFor("looksam", 0)}}) {
+           {"looksam k=5", specFor("looksam", 0)},
+           {"msam", specFor("msam", 0)},
+           // Late-phase SAM switching at epoch 2, its steps taken in epoch 1: what its early epochs cost.
+           {"late sam, before the switch", specFor("sam", 0, 2)}}) {
     Variant variant;
     variant.label = label;
     variant.spec = spec;
+    variant.epoch = spec.samFromEpoch > 0 ? spec.samFromEpoch - 1 : 1;
     variants.push_back(std::move(variant));
   }
   // One step of a variant, through the trainer's own step with the variant's memory and step count.
   auto step = [&](Variant& variant) {
     StepContext context;
     context.globalStep = variant.steps++;
+    context.epoch = variant.epoch;
     context.rule = variant.rule.get();
     trainingStep(replicas, *variant.optimizer, variant.spec, batch, nullptr, context);
   };
   for (auto& variant : variants) {
     variant.optimizer = makeOptimizer(replicas.front().parameters, variant.spec);
-    variant.rule = makeSharpnessRule(variant.spec.kind);
+    variant.rule = makeSharpnessRule(variant.spec);
     step(variant);  // warm-up
   }
   for (int round = 0; round < rounds; ++round) {
@@ -138,11 +146,12 @@ double benchmarkModel(const std::string& name, std::int64_t batchSize, int round
   const double sgd = variants[0].bestSecondsPerStep;
   const double sam = variants[1].bestSecondsPerStep;
   if (!print) return sam;
-  std::printf("%-10s %-8s %10.1f %9.2f %9.2f %12.3f %16.3f %11.3f %11.3f %15.3f\n", name.c_str(),
+  std::printf("%-10s %-8s %10.1f %9.2f %9.2f %12.3f %16.3f %11.3f %11.3f %15.3f %9.3f %13.3f\n", name.c_str(),
               (std::to_string(channels) + "x" + std::to_string(side) + "x" + std::to_string(side)).c_str(),
               static_cast<double>(batchSize) / sgd, 1000 * sgd, 1000 * sam, medianRatio(variants[1], variants[0]),
               medianRatio(variants[2], variants[1]), medianRatio(variants[3], variants[1]),
-              medianRatio(variants[4], variants[1]), medianRatio(variants[5], variants[0]));
+              medianRatio(variants[4], variants[1]), medianRatio(variants[5], variants[0]),
+              medianRatio(variants[6], variants[0]), medianRatio(variants[7], variants[0]));
   std::fflush(stdout);
   return sam;
 }
@@ -528,7 +537,7 @@ void benchmarkWarmStart(const std::string& device) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"samscape-bench: training-step costs of SGD, SAM, m-sharpness, ASAM, GSAM and LookSAM"};
+  CLI::App app{"samscape-bench: training-step costs of SGD, SAM, m-sharpness, ASAM, GSAM, LookSAM, Momentum-SAM and late-phase SAM"};
   int threads = 0;
   std::int64_t batchSize = 128;
   int rounds = 9;
@@ -594,8 +603,9 @@ int main(int argc, char** argv) {
                 info.torchVersion.c_str(), device.c_str(), usedThreads, static_cast<long long>(batchSize), rounds,
                 steps);
     if (!analysisOnly) {
-      std::printf("%-10s %-8s %10s %9s %9s %12s %16s %11s %11s %15s\n", "model", "input", "sgd img/s", "sgd ms",
-                  "sam ms", "sam/sgd", "sam m=32/m=all", "asam/sam", "gsam/sam", "looksam k=5/sgd");
+      std::printf("%-10s %-8s %10s %9s %9s %12s %16s %11s %11s %15s %9s %13s\n", "model", "input", "sgd img/s",
+                  "sgd ms", "sam ms", "sam/sgd", "sam m=32/m=all", "asam/sam", "gsam/sam", "looksam k=5/sgd",
+                  "msam/sgd", "late pre/sgd");
     }
     if (device != "cpu") std::printf("GPU: %s\n", cudaDeviceName(device).c_str());
     std::map<std::string, double> samSeconds;

@@ -24,6 +24,16 @@ inline const EnumNames<RhoSchedule>& names(RhoSchedule) {
   return list;
 }
 
+// Where GSAM decomposes the gradients when the batch is split over replicas (or ranks): on each
+// replica's own gradients before they are averaged, as the authors' code does on each worker before its
+// all-reduce (github.com/juntang-zhuang/GSAM, gsam/gsam.py, step()), or once on the averaged gradients.
+enum class GsamDecomposition { PerReplica, Averaged };
+inline const EnumNames<GsamDecomposition>& names(GsamDecomposition) {
+  static const EnumNames<GsamDecomposition> list{{GsamDecomposition::PerReplica, "per-replica"},
+                                                 {GsamDecomposition::Averaged, "averaged"}};
+  return list;
+}
+
 struct OptimizerSpec {
   // --optimizer: the name of a registered gradient rule (core/optim/rules/SharpnessRules.h): sgd or
   // adam (the base optimizer on the plain gradient), or a sharpness-aware rule over `base`.
@@ -44,11 +54,16 @@ struct OptimizerSpec {
   double rho = -1.0;
   RhoSchedule rhoSchedule = RhoSchedule::Constant;
   // The rules' own options, described and checked in their files: core/optim/rules/AsamRule.h
-  // (asamEta), GsamRule.h (gsamAlpha), LookSamRule.h (lookSamK, lookSamAlpha).
+  // (asamEta), GsamRule.h (gsamAlpha, gsamDecompose), LookSamRule.h (lookSamK, lookSamAlpha); and of
+  // late-phase SAM, which wraps any of them: LateSamRule.h (samFromEpoch).
   double asamEta = 0.01;
   double gsamAlpha = 0.1;
+  GsamDecomposition gsamDecompose = GsamDecomposition::PerReplica;
   std::int64_t lookSamK = 5;
   double lookSamAlpha = 0.7;
+  // Late-phase SAM: plain steps of the base optimizer before this 1-based epoch, the rule's steps from
+  // it on; 0 (or 1): the rule's steps from the start.
+  std::int64_t samFromEpoch = 0;
   // m-sharpness: chunks of m examples, each with its own perturbation; 0 = the whole (per-replica) batch.
   std::int64_t m = 0;
   // Gradient accumulation: the (per-replica) batch is processed as this many micro-batches, with the

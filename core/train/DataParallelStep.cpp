@@ -199,10 +199,13 @@ StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, c
   torch::Tensor correct;
   std::vector<double> shardWeights;
   std::unique_ptr<SharpnessRule> stepRule;  // without the run's rule: a fresh one, for this step only
-  if (context.rule == nullptr) stepRule = makeSharpnessRule(spec.kind);
+  if (context.rule == nullptr) stepRule = makeSharpnessRule(spec);
   SharpnessRule& rule = context.rule != nullptr ? *context.rule : *stepRule;
-  const RuleContext ruleContext{spec, context.globalStep, &optimizer};
+  const RuleContext ruleContext{spec, context.globalStep, &optimizer, context.epoch};
   const bool ascent = rule.takesAscent(ruleContext);
+  // Whether the rule's last stage needs the clean gradient averaged (else a rule that needs it uses it
+  // per replica, in finishReplicaGradient, and it is neither averaged nor all-reduced).
+  const bool withClean = ascent && rule.needsAveragedCleanGradient(ruleContext);
   std::vector<std::vector<torch::Tensor>> cleanGradients(replicas.size());  // for rules that need them
   std::int64_t begin = 0;
   for (std::int64_t shard = 0; shard < firstShard; ++shard) begin += shardSize(shard);
@@ -217,7 +220,11 @@ StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, c
                              whole ? batch.labels : batch.labels.slice(0, begin, begin + size).to(replica.device),
                              context.precision);
     begin += size;
-    cleanGradients[static_cast<std::size_t>(r)] = computeStepGradient(replica.parameters, objective, rule, ruleContext, ascent);
+    std::vector<torch::Tensor>& replicaClean = cleanGradients[static_cast<std::size_t>(r)];
+    replicaClean = computeStepGradient(replica.parameters, objective, rule, ruleContext, ascent);
+    // Before the average, as an authors' worker does before its all-reduce (GSAM's per-replica decomposition).
+    rule.finishReplicaGradient(replica.parameters, replicaClean, ascent, ruleContext);
+    if (!withClean) replicaClean.clear();
     objective.finishStep();
     const torch::Tensor shardLoss = objective.lossSum().to(replicas.front().device);
     const torch::Tensor shardCorrect = objective.correct().to(replicas.front().device);
@@ -225,7 +232,6 @@ StepOutcome trainingStep(std::vector<Replica>& replicas, Optimizer& optimizer, c
     correct = correct.defined() ? correct + shardCorrect : shardCorrect;
   }
   std::vector<torch::Tensor> clean = cleanGradients.front();
-  const bool withClean = ascent && rule.needsCleanGradient();
   if (shards > 1) {
     // The batch's gradient is the shard-size-weighted mean of the replicas' gradients, and so are the
     // batch-norm statistics every replica continues from (and the clean gradient, for rules that use it).

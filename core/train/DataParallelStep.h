@@ -48,10 +48,11 @@ struct StepOutcome {
 };
 
 // What a step needs beyond the batch: where it stands in the run (a rule may schedule by it), the
-// run's gradient rule, whose state carries from step to step (null: a fresh rule of spec.kind for this
+// run's gradient rule, whose state carries from step to step (null: a fresh rule of spec for this
 // step alone, which suits the rules without state), and the arithmetic of its passes.
 struct StepContext {
   std::int64_t globalStep = 0;  // 0-based
+  std::int64_t epoch = 0;       // 1-based; 0 outside a run (RuleContext::epoch)
   SharpnessRule* rule = nullptr;
   Precision precision = Precision::Fp32;
 };

@@ -10,6 +10,7 @@
 
 #include "core/Error.h"
 #include "core/Runtime.h"
+#include "core/optim/rules/LateSamRule.h"
 #include "core/optim/rules/SharpnessRule.h"
 #include "core/optim/rules/SharpnessRules.h"
 
@@ -181,6 +182,16 @@ OptionTable<TrainConfig> makeTrainOptions() {
       add(std::move(option));
     }
   }
+  // Late-phase SAM wraps whichever rule is chosen (LateSamRule.h); its entry is the rule file's, with
+  // the bound by --epochs that only the whole run's options know.
+  for (auto& option : liftOptions<C>(OptionTable<OptimizerSpec>{LateSamRule::fromEpochOption()},
+                                     [](auto& c) -> auto& { return c.optimizer; })) {
+    option.check = [own = option.check](const C& c) -> std::string {
+      if (std::string problem = own(c); !problem.empty()) return problem;
+      return LateSamRule::epochProblem(c.optimizer, c.epochs);
+    };
+    add(std::move(option));
+  }
   add(fieldOption<C>(info("m", "m-sharpness chunk (m)", G::Optimization,
                           "m-sharpness: a perturbation per chunk of M examples (0: whole batch)"),
                      [](auto& c) -> auto& { return c.optimizer.m; },
@@ -256,12 +267,21 @@ OptionTable<TrainConfig> makeTrainOptions() {
                      [](const C& c) { return c.epochs <= 0 ? "must be positive" : ""; },
                      [](const C& c, const JobShape& shape) -> OptionCost {
                        if (c.epochs <= 0) return {};
-                       // SAM takes two gradients a step; the rule says how many on average.
-                       const double gradients = sharpnessRule(c.optimizer.kind).gradientsPerStep(c.optimizer);
-                       const double epoch =
-                           static_cast<double>(shape.trainExamples) * gradients * shape.gradientSecondsPerExample +
-                           static_cast<double>(shape.evaluationExamples) * shape.evaluationSecondsPerExample;
-                       return {0.0, c.epochs * epoch, std::to_string(c.epochs) + " epochs"};
+                       // SAM takes two gradients a step; the rule says how many on average. With
+                       // --sam-from-epoch E the epochs before E take one.
+                       const SharpnessRule& rule = sharpnessRule(c.optimizer.kind);
+                       const double gradients = rule.gradientsPerStep(c.optimizer);
+                       const double plainEpochs =
+                           rule.sharpnessAware() && c.optimizer.samFromEpoch > 1
+                               ? static_cast<double>(std::min<std::int64_t>(c.optimizer.samFromEpoch - 1, c.epochs))
+                               : 0.0;
+                       const auto epochSeconds = [&](double gradientsPerStep) {
+                         return static_cast<double>(shape.trainExamples) * gradientsPerStep *
+                                    shape.gradientSecondsPerExample +
+                                static_cast<double>(shape.evaluationExamples) * shape.evaluationSecondsPerExample;
+                       };
+                       return {0.0, plainEpochs * epochSeconds(1.0) + (c.epochs - plainEpochs) * epochSeconds(gradients),
+                               std::to_string(c.epochs) + " epochs"};
                      }));
   add(choiceOption<C>(info("schedule", "Learning-rate schedule", G::Optimization, "Learning-rate schedule"),
                       [](auto& c) -> auto& { return c.schedule; }));

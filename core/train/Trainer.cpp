@@ -163,7 +163,7 @@ Trainer::Trainer(TrainConfig config, const DistributedOptions& distributed) : im
     s.replicas = makeReplicas(s.config.model, rankReplicaDevices(replicaDevices(s.config), distributed));
   }
   s.optimizer = makeOptimizer(s.replicas.front().parameters, s.config.optimizer);
-  s.rule = makeSharpnessRule(s.config.optimizer.kind);
+  s.rule = makeSharpnessRule(s.config.optimizer);
   if (distributed.distributed()) {
     s.group = std::make_unique<DistributedGroup>(distributed, s.device());
     s.startFromFirstRanksWeights();
@@ -323,6 +323,7 @@ TrainingResult Trainer::Impl::runEpochs(const std::vector<TrainingObserver*>& ob
       if (s.rule->sharpnessAware()) stepSpec.rho = stepSpec.rhoAt(learningRate);
       StepContext context;
       context.globalStep = globalStep;
+      context.epoch = epoch;
       context.rule = s.rule.get();
       context.precision = s.config.precision;
       const auto [stepLossSum, stepCorrect] =

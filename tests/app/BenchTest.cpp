@@ -106,6 +106,22 @@ TEST(BenchTest, TheAnalysisTableHasARowPerModelBesidePyTorchs) {
   EXPECT_NE(both.err.find("--analysis-only"), std::string::npos) << both.err;
 }
 
+// The step table: Momentum-SAM's and late-phase SAM's (before its switch) step times over SGD's are
+// columns of it, with a positive ratio in each model's row.
+TEST(BenchTest, TheStepTableHasMomentumSamAndLateSamColumns) {
+  const test::TempDir dir;
+  const BenchResult result = runBench(dir, "--models mlp --batch-size 8 --rounds 1 --steps 1 --skip-analysis --threads 1");
+  ASSERT_EQ(result.exitCode, 0) << result.out << result.err;
+  const std::regex header(R"(\nmodel +input +sgd img/s[^\n]* looksam k=5/sgd +msam/sgd +late pre/sgd\n)");
+  EXPECT_TRUE(std::regex_search(result.out, header)) << result.out;
+  // model, input, then ten numbers: the last two are msam/sgd and late pre/sgd.
+  const std::regex row(R"(\nmlp +1x28x28((?: +[0-9.]+){8}) +([0-9.]+) +([0-9.]+)\n)");
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(result.out, match, row)) << result.out;
+  EXPECT_GT(std::stod(match[2]), 0.0);
+  EXPECT_GT(std::stod(match[3]), 0.0);
+}
+
 TEST(BenchTest, AMissingReferenceScriptIsNamedBeforeAnyTiming) {
   const test::TempDir dir;
   const BenchResult result = runBench(dir, "--models cnn --pytorch-reference " + dir.file("missing.py"));

@@ -162,9 +162,9 @@ class LaunchTest : public ::testing::Test {
 
   // Two ranks through `launch` against one process with two CPU replicas: the same global batches
   // cut into the same shards, so the same run up to the order of floating-point sums.
-  void expectTwoRanksEqualTwoReplicas(const std::string& flags) {
-    const std::string ranks = dir.file("ranks");
-    const std::string replicas = dir.file("replicas");
+  void expectTwoRanksEqualTwoReplicas(const std::string& flags, const std::string& name = "") {
+    const std::string ranks = dir.file("ranks" + name);
+    const std::string replicas = dir.file("replicas" + name);
     const CliResult launched = run("launch --nproc 2 -- " + tinyRunFlags() + " " + flags + " --out " + ranks);
     ASSERT_EQ(launched.exitCode, 0) << launched.err;
     const CliResult single = run(tinyRunFlags() + " " + flags + " --devices cpu,cpu --out " + replicas);
@@ -212,6 +212,21 @@ TEST_F(LaunchTest, TwoRanksEqualOneProcessWithTwoReplicasForSgd) {
 
 TEST_F(LaunchTest, TwoRanksEqualOneProcessWithTwoReplicasForSam) {
   expectTwoRanksEqualTwoReplicas("--model mlp --optimizer sam --rho 0.1 --epochs 3");
+}
+
+// GSAM: with --gsam-decompose per-replica (the default, the authors' way) each rank decomposes its
+// replica's gradients before the all-reduce; with averaged the clean gradient is all-reduced beside
+// g_sam and decomposed after. Either way two ranks step as one process with two replicas, whose
+// decompositions SamVariantsTest checks by hand; and the two places give different runs.
+TEST_F(LaunchTest, TwoRanksEqualOneProcessWithTwoReplicasForGsamDecomposedEitherWay) {
+  const std::string gsam = "--model mlp --optimizer gsam --rho 0.1 --gsam-alpha 0.5 --epochs 2";
+  expectTwoRanksEqualTwoReplicas(gsam);
+  expectTwoRanksEqualTwoReplicas(gsam + " --gsam-decompose averaged", "-averaged");
+  const auto perReplica = metricValues(readText(dir.file("replicas") + "/metrics.csv"));
+  const auto averaged = metricValues(readText(dir.file("replicas-averaged") + "/metrics.csv"));
+  ASSERT_EQ(perReplica.size(), averaged.size());
+  ASSERT_FALSE(perReplica.empty());
+  EXPECT_GT(std::abs(perReplica.back()[1] - averaged.back()[1]), 1e-4) << "the training loss of the last epoch";
 }
 
 // Batch norm: each rank's statistics enter the average weighted by its shard, as replicas' do.

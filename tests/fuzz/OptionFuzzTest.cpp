@@ -108,6 +108,7 @@ class OptionFuzzTest : public ::testing::Test {
   // The training options that only apply with another one set (--gsam-alpha with gsam, ...).
   static Settings enablingTraining(const std::string& key) {
     if (key == "gsam-alpha") return {{"optimizer", "gsam"}};
+    if (key == "sam-from-epoch") return {{"optimizer", "sam"}};
     if (key == "looksam-k" || key == "looksam-alpha") return {{"optimizer", "looksam"}};
     if (key == "asam-eta") return {{"optimizer", "asam"}};
     if (key == "rho" || key == "m") return {{"optimizer", "sam"}};

@@ -311,6 +311,25 @@ TEST(LaunchPanel, ADefaultThatStandsForSomethingSaysWhat) {
   EXPECT_EQ(resolved.config.data.trainSubset, 0);
 }
 
+// Late-phase SAM's epoch and GSAM's place of decomposition come from the rules' option entries: fields
+// of the form with the CLI's checks and messages.
+TEST(LaunchPanel, LateSamAndTheGsamDecompositionAreFieldsWithTheClisChecks) {
+  gui::LaunchPanel form;
+  auto* fromEpoch = form.findChild<QLineEdit*>("flag-sam-from-epoch");
+  ASSERT_NE(fromEpoch, nullptr);
+  EXPECT_EQ(fromEpoch->placeholderText(), "from the start");
+  ASSERT_NE(form.findChild<QComboBox*>("flag-gsam-decompose"), nullptr);
+  ASSERT_TRUE(form.setArguments(
+      {"--optimizer", "gsam", "--epochs", "5", "--sam-from-epoch", "4", "--gsam-decompose", "averaged"}));
+  const RunSpec resolved = form.resolve();
+  EXPECT_EQ(resolved.config.optimizer.samFromEpoch, 4);
+  EXPECT_EQ(resolved.config.optimizer.gsamDecompose, GsamDecomposition::Averaged);
+  ASSERT_TRUE(form.setArguments({"--optimizer", "sam", "--epochs", "5", "--sam-from-epoch", "6"}));
+  test::expectContains(test::messageOf<ConfigError>([&] { form.resolve(); }), {"--sam-from-epoch", "--epochs 5"});
+  ASSERT_TRUE(form.setArguments({"--optimizer", "sgd", "--sam-from-epoch", "2"}));
+  test::expectContains(test::messageOf<ConfigError>([&] { form.resolve(); }), {"--sam-from-epoch", "sharpness-aware"});
+}
+
 TEST(LaunchPanel, ACifarPresetWithoutTheDataIsDisabledAndSaysWhatItNeeds) {
   test::TempDir empty;
   qputenv("SAMSCAPE_CIFAR10_DIR", QByteArray::fromStdString(empty.file("nothing-here")));

@@ -21,13 +21,16 @@ namespace samscape {
 class Optimizer;
 
 // What a rule sees of the step it shapes besides the parameters and their .grad(): the step's options
-// (rho already the step's, see OptimizerSpec::rhoAt), its 0-based index in the run, and the base
+// (rho already the step's, see OptimizerSpec::rhoAt), its 0-based index in the run, the base
 // optimizer that will apply the gradient (its state, for rules that perturb along it; null where a
-// gradient is computed without one, as in tests of the gradient alone).
+// gradient is computed without one, as in tests of the gradient alone), and the 1-based epoch the
+// step belongs to (late-phase SAM switches by it; 0 for a step outside a run, which counts as before
+// every epoch).
 struct RuleContext {
   const OptimizerSpec& spec;
   std::int64_t globalStep = 0;
   const Optimizer* base = nullptr;
+  std::int64_t epoch = 0;
 };
 
 // A rule's state in a checkpoint, as named tensors. The checkpoint keeps each under the rule's own
@@ -86,10 +89,21 @@ class SharpnessRule {
   // device and dtype). Weight decay never enters it.
   virtual std::vector<torch::Tensor> perturbation(const std::vector<torch::Tensor>& parameters,
                                                   const RuleContext& step) const = 0;
-  // The last stage, on the batch's gradient after the replicas' are averaged (as the authors' codes do
-  // after their all-reduce) and before clipping: .grad() holds the perturbed gradient after an ascent
-  // (with `clean` the clean one when needsCleanGradient()), or the plain one without. May rewrite
-  // .grad() and update the rule's state.
+  // A stage on one replica's gradient, before the replicas' (and the ranks') are averaged, where an
+  // authors' code takes it on each worker before its all-reduce (GSAM's decomposition): .grad() holds
+  // the replica's perturbed gradient after an ascent (with `clean` the replica's clean one when
+  // needsCleanGradient()), or its plain one without. May rewrite .grad(); keeps no state (each
+  // replica calls it on the same rule).
+  virtual void finishReplicaGradient(const std::vector<torch::Tensor>& /*parameters*/,
+                                     const std::vector<torch::Tensor>& /*clean*/, bool /*ascent*/,
+                                     const RuleContext& /*step*/) const {}
+  // Whether finishStepGradient needs the clean gradient averaged over the replicas (and all-reduced
+  // across ranks) beside the averaged perturbed one; false when the rule used it per replica only.
+  virtual bool needsAveragedCleanGradient(const RuleContext&) const { return needsCleanGradient(); }
+  // The last stage, on the batch's gradient after the replicas' are averaged and before clipping:
+  // .grad() holds the perturbed gradient after an ascent (with `clean` the clean one when
+  // needsAveragedCleanGradient()), or the plain one without. May rewrite .grad() and update the
+  // rule's state.
   virtual void finishStepGradient(const std::vector<torch::Tensor>& /*parameters*/,
                                   const std::vector<torch::Tensor>& /*clean*/, bool /*ascent*/,
                                   const RuleContext& /*step*/) {}

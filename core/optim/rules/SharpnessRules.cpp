@@ -6,6 +6,7 @@
 #include "core/NamedEnum.h"
 #include "core/optim/rules/AsamRule.h"
 #include "core/optim/rules/GsamRule.h"
+#include "core/optim/rules/LateSamRule.h"
 #include "core/optim/rules/LookSamRule.h"
 #include "core/optim/rules/MomentumSamRule.h"
 #include "core/optim/rules/PlainGradientRule.h"
@@ -79,6 +80,12 @@ std::unique_ptr<SharpnessRule> makeSharpnessRule(const std::string& name) {
     if (rules[i]->name() == name) return factories()[i]();
   }
   unknownRule(name);
+}
+
+std::unique_ptr<SharpnessRule> makeSharpnessRule(const OptimizerSpec& spec) {
+  std::unique_ptr<SharpnessRule> rule = makeSharpnessRule(spec.kind);
+  if (spec.samFromEpoch > 0 && rule->sharpnessAware()) return std::make_unique<LateSamRule>(std::move(rule));
+  return rule;
 }
 
 }  // namespace samscape

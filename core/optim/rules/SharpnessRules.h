@@ -9,6 +9,7 @@
 namespace samscape {
 
 class SharpnessRule;
+struct OptimizerSpec;
 
 // The registered rules' names, in the order messages and --help list them.
 const std::vector<std::string>& sharpnessRuleNames();
@@ -21,5 +22,8 @@ const SharpnessRule& sharpnessRule(const std::string& name);
 
 // A new rule of that name with its own, empty state: one per run. Throws as sharpnessRule does.
 std::unique_ptr<SharpnessRule> makeSharpnessRule(const std::string& name);
+// A run's rule: the one spec.kind names, wrapped for late-phase SAM (LateSamRule.h) when
+// spec.samFromEpoch is positive. Throws as sharpnessRule does.
+std::unique_ptr<SharpnessRule> makeSharpnessRule(const OptimizerSpec& spec);
 
 }  // namespace samscape

@@ -206,15 +206,26 @@ OptimizerSpec kindWith(const std::string& kind, double rho) {
   return spec;
 }
 
-TEST(SharpnessAwareGradient, GsamIsSamLessAlphaTimesTheCleanGradientsPartOrthogonalToIt) {
+// The rule's last stages as trainingStep takes them on one replica: its replica's, then the step's.
+void finishOnOneReplica(SharpnessRule& rule, const std::vector<torch::Tensor>& parameters,
+                        const std::vector<torch::Tensor>& clean, bool ascent, const RuleContext& step) {
+  rule.finishReplicaGradient(parameters, clean, ascent, step);
+  rule.finishStepGradient(parameters, clean, ascent, step);
+}
+
+// On one replica the two places of the decomposition (--gsam-decompose) give the same step.
+class GsamDecompositionTest : public ::testing::TestWithParam<GsamDecomposition> {};
+
+TEST_P(GsamDecompositionTest, GsamIsSamLessAlphaTimesTheCleanGradientsPartOrthogonalToIt) {
   QuadraticBatch batch;
   const Vec w = batch.weights();
   OptimizerSpec spec = kindWith("gsam", 0.3);
   spec.gsamAlpha = 0.4;
+  spec.gsamDecompose = GetParam();
   GsamRule rule;
   const RuleContext step{spec};
   const auto clean = computeStepGradient(batch.parameters(), batch, rule, step);
-  rule.finishStepGradient(batch.parameters(), clean, true, step);
+  finishOnOneReplica(rule, batch.parameters(), clean, true, step);
   // By hand: g, g_sam, then g_sam - alpha (g - (g.g_sam / |g_sam|^2) g_sam).
   const Vec g = batch.handGradient(w, 0, 5);
   const Vec gSam = batch.handGradient(samPoint(w, g, 0.3), 0, 5);
@@ -228,12 +239,16 @@ TEST(SharpnessAwareGradient, GsamIsSamLessAlphaTimesTheCleanGradientsPartOrthogo
   EXPECT_EQ(batch.passes, (std::vector<PassKind>{PassKind::Clean, PassKind::Perturbed}));
 }
 
+INSTANTIATE_TEST_SUITE_P(SharpnessAwareGradient, GsamDecompositionTest,
+                         ::testing::Values(GsamDecomposition::PerReplica, GsamDecomposition::Averaged),
+                         [](const auto& info) { return info.param == GsamDecomposition::PerReplica ? "PerReplica" : "Averaged"; });
+
 TEST(SharpnessAwareGradient, GsamWithAlphaZeroIsSam) {
   QuadraticBatch gsamBatch, samBatch;
   OptimizerSpec spec = kindWith("gsam", 0.3);
   spec.gsamAlpha = 0.0;
   GsamRule rule;
-  rule.finishStepGradient(gsamBatch.parameters(), stepGradient(gsamBatch, spec), true, RuleContext{spec});
+  finishOnOneReplica(rule, gsamBatch.parameters(), stepGradient(gsamBatch, spec), true, RuleContext{spec});
   stepGradient(samBatch, sam(0.3));
   expectNear(gsamBatch.computedGradient(), samBatch.computedGradient(), 1e-15);
 }
@@ -245,7 +260,7 @@ TEST(SharpnessAwareGradient, GsamOverMChunksDecomposesTheChunkAveragedGradients)
   spec.m = 2;  // chunks [0,2) [2,4) [4,5)
   spec.gsamAlpha = 0.5;
   GsamRule rule;
-  rule.finishStepGradient(batch.parameters(), stepGradient(batch, spec), true, RuleContext{spec});
+  finishOnOneReplica(rule, batch.parameters(), stepGradient(batch, spec), true, RuleContext{spec});
   Vec g(5, 0.0), gSam(5, 0.0);
   for (auto [begin, end] : std::vector<std::pair<int, int>>{{0, 2}, {2, 4}, {4, 5}}) {
     const Vec chunkClean = batch.handGradient(w, begin, end);

@@ -81,19 +81,103 @@ TEST(SamVariants, AccumulatedMicroBatchesTrainAsTheWholeBatch) {
   }
 }
 
-TEST(SamVariants, GsamAndLookSamAcrossTwoReplicasEqualOneReplicaWithMHalfTheBatch) {
-  // Each replica perturbs its own half, as m = 8 does on one replica; GSAM's decomposition and
-  // LookSAM's g_v must then be taken on the averaged gradients (clean ones included) to agree.
+TEST(SamVariants, GsamAveragedAndLookSamAcrossTwoReplicasEqualOneReplicaWithMHalfTheBatch) {
+  // Each replica perturbs its own half, as m = 8 does on one replica; GSAM's decomposition (with
+  // --gsam-decompose averaged) and LookSAM's g_v are taken on the averaged gradients (clean ones
+  // included), as on one replica's chunk-averaged ones.
   for (const std::string kind : {"gsam", "looksam"}) {
     auto two = replicasOn("mlp", {"cpu", "cpu"});
     auto one = replicasOn("mlp", {"cpu"});
     OptimizerSpec spec = specOf(kind);
     spec.gsamAlpha = 0.5;
+    spec.gsamDecompose = GsamDecomposition::Averaged;
     spec.lookSamK = 2;
     OptimizerSpec chunked = spec;
     chunked.m = 8;
     trainSideBySide(two, spec, one, chunked, 5);
     EXPECT_LT(largestDifference(two.front().parameters, one.front().parameters), 1e-5) << kind;
+  }
+}
+
+// The step's gradients of a shard by autograd on a network of the same weights: the clean g, and g_sam
+// at w + rho g / |g| (flattened, float64).
+struct ShardGradients {
+  torch::Tensor clean;
+  torch::Tensor perturbed;
+};
+
+ShardGradients handGradients(Network& network, const torch::Tensor& images, const torch::Tensor& labels, double rho) {
+  const std::vector<torch::Tensor> parameters = network.parameters();
+  const auto gradient = [&] {
+    const torch::Tensor loss = torch::nn::functional::cross_entropy(network.forward(images), labels);
+    std::vector<torch::Tensor> flat;
+    for (const auto& g : torch::autograd::grad({loss}, parameters)) flat.push_back(g.reshape(-1).to(torch::kFloat64));
+    return torch::cat(flat);
+  };
+  ShardGradients result;
+  result.clean = gradient();
+  const torch::Tensor e = result.clean * (rho / result.clean.norm().item<double>());
+  std::int64_t offset = 0;
+  {
+    torch::NoGradGuard noGrad;
+    for (const auto& parameter : parameters) {
+      parameter.add_(e.slice(0, offset, offset + parameter.numel()).view(parameter.sizes()).to(parameter.scalar_type()));
+      offset += parameter.numel();
+    }
+  }
+  result.perturbed = gradient();
+  offset = 0;
+  {
+    torch::NoGradGuard noGrad;
+    for (const auto& parameter : parameters) {
+      parameter.sub_(e.slice(0, offset, offset + parameter.numel()).view(parameter.sizes()).to(parameter.scalar_type()));
+      offset += parameter.numel();
+    }
+  }
+  return result;
+}
+
+// GSAM's formula (Zhuang et al. 2022): g_sam - alpha (g - (g.g_sam / |g_sam|^2) g_sam).
+torch::Tensor gsamDecomposition(const ShardGradients& g, double alpha) {
+  const double projection = (g.clean * g.perturbed).sum().item<double>() / (g.perturbed * g.perturbed).sum().item<double>();
+  return g.perturbed - alpha * (g.clean - projection * g.perturbed);
+}
+
+// The authors' GSAM decomposes on each worker before the all-reduce (github.com/juntang-zhuang/GSAM,
+// gsam/gsam.py, step()): across two replicas the step's gradient is the mean over the replicas of
+// their decompositions, which --gsam-decompose per-replica (the default) must give and averaged must
+// not; averaged is the decomposition of the means.
+TEST(SamVariants, GsamAcrossTwoReplicasDecomposesPerReplicaAsTheAuthorsOrTheAveragesByHand) {
+  const double rho = 0.1;
+  const double alpha = 0.5;
+  const Batch batch = randomBatch(16, 400);
+  auto reference = replicasOn("mlp", {"cpu"});
+  const ShardGradients first =
+      handGradients(*reference.front().network, batch.images.slice(0, 0, 8), batch.labels.slice(0, 0, 8), rho);
+  const ShardGradients second =
+      handGradients(*reference.front().network, batch.images.slice(0, 8, 16), batch.labels.slice(0, 8, 16), rho);
+  const torch::Tensor perReplica = 0.5 * (gsamDecomposition(first, alpha) + gsamDecomposition(second, alpha));
+  const torch::Tensor averaged = gsamDecomposition(
+      {0.5 * (first.clean + second.clean), 0.5 * (first.perturbed + second.perturbed)}, alpha);
+  const double scale = perReplica.abs().max().item<double>();
+  const double tolerance = 1e-5 * scale;
+  ASSERT_GT((perReplica - averaged).abs().max().item<double>(), 100 * tolerance)
+      << "the two decompositions must differ for the test to tell them apart";
+
+  for (const GsamDecomposition mode : {GsamDecomposition::PerReplica, GsamDecomposition::Averaged}) {
+    auto two = replicasOn("mlp", {"cpu", "cpu"});
+    OptimizerSpec spec = specOf("gsam");
+    spec.rho = rho;
+    spec.gsamAlpha = alpha;
+    spec.gsamDecompose = mode;
+    auto optimizer = makeOptimizer(two.front().parameters, spec);
+    trainingStep(two, *optimizer, spec, batch);
+    // The first replica's .grad() holds the gradient the base optimizer stepped with.
+    std::vector<torch::Tensor> flat;
+    for (const auto& parameter : two.front().parameters) flat.push_back(parameter.grad().reshape(-1).to(torch::kFloat64));
+    const torch::Tensor stepped = torch::cat(flat);
+    const torch::Tensor& expected = mode == GsamDecomposition::PerReplica ? perReplica : averaged;
+    EXPECT_LT((stepped - expected).abs().max().item<double>(), tolerance) << nameOf(mode);
   }
 }
 
