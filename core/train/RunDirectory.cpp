@@ -124,6 +124,9 @@ RunJson readRunJson(const std::string& runDirectory) {
   const json* config = field("config", json::value_t::object, "an object of options");
   if (config == nullptr) throw DataError(path, "no \"config\"");
   applyOptionsJson(run.config, trainOptions(), *config, path);
+  // Runs saved before --gsam-decompose existed decomposed GSAM's gradients once, after averaging the
+  // replicas': they resume so, stepping as they began.
+  if (!config->contains("gsam-decompose")) run.config.optimizer.gsamDecompose = GsamDecomposition::Averaged;
   if (const json* analysis = field("analysis", json::value_t::object, "an object of options")) run.analysisFlags = *analysis;
   if (const json* epochs = field("epochs_completed", json::value_t::number_float, "a number")) {
     const double count = epochs->get<double>();
