@@ -113,6 +113,22 @@ TEST(RunDirectoryTest, RunJsonReadsBackItsStatusConfigAndAnalyses) {
   EXPECT_EQ(run.stepsPerEpoch, 7);
 }
 
+// GSAM across replicas decomposes per replica by default; a run.json written before the option existed
+// (no "gsam-decompose") resumes with the averaged decomposition it trained with.
+TEST(RunDirectoryTest, AGsamRunSavedBeforeTheDecompositionOptionResumesAveraged) {
+  test::TempDir dir;
+  TrainConfig config;
+  config.optimizer.kind = "gsam";
+  config.outDir = dir.file("run");
+  { RunDirectoryWriter writer(config.outDir, config); }
+  EXPECT_EQ(readRunJson(config.outDir).config.optimizer.gsamDecompose, GsamDecomposition::PerReplica);
+  const std::string path = config.outDir + "/run.json";
+  nlohmann::json document = nlohmann::json::parse(test::readText(path));
+  document["config"].erase("gsam-decompose");
+  std::ofstream(path) << document.dump();
+  EXPECT_EQ(readRunJson(config.outDir).config.optimizer.gsamDecompose, GsamDecomposition::Averaged);
+}
+
 TEST(RunDirectoryTest, ARunJsonItCannotReadIsNamedWithWhatIsWrong) {
   test::TempDir dir;
   const auto withRunJson = [&](const std::string& name, const std::string& content) {
