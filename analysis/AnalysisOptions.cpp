@@ -221,7 +221,7 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
                        const std::string problem = unlessNonNegative(r.adaptiveRhoL2);
                        if (!problem.empty()) return problem;
                        return r.adaptiveRhoL2 == 0.0 && r.adaptiveRhoLinf == 0.0
-                                  ? "and --adaptive-rho-linf are both 0: nothing to compute"
+                                  ? "with --adaptive-rho-linf also 0 there is nothing to compute"
                                   : "";
                      }));
   add(fieldOption<R>(info("adaptive-rho-linf", "Adaptive radius (l-inf)",
