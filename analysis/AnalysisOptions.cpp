@@ -48,7 +48,7 @@ OptionCost analysisBatchCost(const AnalysisRequest& r, const JobShape& shape) {
   const std::int64_t batchSize = r.batchSize;
   if (!shape.footprintMeasured) return {};
   const double perExample = requestsHessianStage(r) ? shape.hessianProductBytesPerExample
-                            : r.mSharpness || r.bezier ? shape.gradientBytesPerExample
+                            : r.mSharpness || r.bezier || r.adaptiveSharpness ? shape.gradientBytesPerExample
                                                        : shape.evaluationBytesPerExample;
   const double batch = std::min(static_cast<double>(batchSize), std::max(1.0, examples(shape)));
   return {batch * perExample, 0.0, "a batch of " + count(batch) + " examples in flight, " +
@@ -209,6 +209,47 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
                                                                  r.ascentSteps * shape.gradientSecondsPerExample);
                        return {0.0, seconds, count(r.ascentSteps) + " ascent steps over every chunk"};
                      }));
+  add(fieldOption<R>(info("adaptive-sharpness", "Adaptive sharpness",
+                          "Worst-case loss increase for perturbations d with ||d / |w| ||_p <= rho, p = 2 and infinity, "
+                          "by projected gradient ascent per batch (Kwon et al. 2021; Andriushchenko et al. 2023)"),
+                     [](auto& r) -> auto& { return r.adaptiveSharpness; }));
+  add(fieldOption<R>(info("adaptive-rho-l2", "Adaptive radius (l2)",
+                          "Radius of --adaptive-sharpness in the l2 norm of d / |w| (0: skip the l2 value)"),
+                     [](auto& r) -> auto& { return r.adaptiveRhoL2; },
+                     [](const R& r) -> std::string {
+                       if (!r.adaptiveSharpness) return "";
+                       const std::string problem = unlessNonNegative(r.adaptiveRhoL2);
+                       if (!problem.empty()) return problem;
+                       return r.adaptiveRhoL2 == 0.0 && r.adaptiveRhoLinf == 0.0
+                                  ? "with --adaptive-rho-linf also 0 there is nothing to compute"
+                                  : "";
+                     }));
+  add(fieldOption<R>(info("adaptive-rho-linf", "Adaptive radius (l-inf)",
+                          "Radius of --adaptive-sharpness in the l-infinity norm of d / |w| (0: skip the l-inf value)"),
+                     [](auto& r) -> auto& { return r.adaptiveRhoLinf; },
+                     [](const R& r) { return r.adaptiveSharpness ? unlessNonNegative(r.adaptiveRhoLinf) : ""; }));
+  add(fieldOption<R>(info("adaptive-steps", "Adaptive ascent steps",
+                          "Ascent steps of --adaptive-sharpness per batch and norm (Auto-PGD step-size halving)"),
+                     [](auto& r) -> auto& { return r.adaptiveSteps; },
+                     [](const R& r) { return r.adaptiveSharpness ? unlessAtLeast(r.adaptiveSteps, 1, "must be positive") : ""; },
+                     [](const R& r, const JobShape& shape) -> OptionCost {
+                       if (!r.adaptiveSharpness || r.adaptiveSteps < 1) return {};
+                       // Per norm and batch: steps gradients and steps + 1 losses.
+                       const double norms = (r.adaptiveRhoL2 > 0.0 ? 1.0 : 0.0) + (r.adaptiveRhoLinf > 0.0 ? 1.0 : 0.0);
+                       const double seconds =
+                           norms * examples(shape) *
+                           ((r.adaptiveSteps + 1.0) * shape.evaluationSecondsPerExample +
+                            r.adaptiveSteps * shape.gradientSecondsPerExample);
+                       return {0.0, seconds, count(r.adaptiveSteps) + " adaptive ascent steps per batch and norm"};
+                     }));
+  add(fieldOption<R>(info("adaptive-m", "Adaptive batch (m)",
+                          "Examples per batch of --adaptive-sharpness: the maximum is taken per batch, then averaged"),
+                     [](auto& r) -> auto& { return r.adaptiveM; },
+                     [](const R& r) { return r.adaptiveSharpness ? unlessAtLeast(r.adaptiveM, 1, "must be positive") : ""; }));
+  add(fieldOption<R>(info("adaptive-random-init", "Adaptive random start",
+                          "Start --adaptive-sharpness' ascent at a random point of the ball (from the seed) instead of "
+                          "at the weights"),
+                     [](auto& r) -> auto& { return r.adaptiveRandomInit; }));
   add(fieldOption<R>(info("slice", "Loss slice",
                           "2D loss slice along two filter-normalized directions (slice.csv, slice.vts)"),
                      [](auto& r) -> auto& { return r.slice; }));

@@ -44,6 +44,17 @@ struct AnalysisRequest {
   double rho = 0.05;            // --rho
   int ascentSteps = 1;          // --ascent-steps
 
+  // --adaptive-sharpness: max over ||d / |w| ||_p <= rho of L(w + d) - L(w), p = 2 and infinity
+  // (analysis/AdaptiveSharpness.h). Defaults from Andriushchenko et al. 2023's evaluation
+  // (sh/eval_sharpness_final.sh of their code): 20 steps on batches of 128 examples, and radii from the
+  // middle of their grids for CNNs on CIFAR-10 (l2 0.25 to 2, l-inf 0.001 to 0.008).
+  bool adaptiveSharpness = false;
+  double adaptiveRhoL2 = 1.0;       // --adaptive-rho-l2 (0: not computed)
+  double adaptiveRhoLinf = 0.002;   // --adaptive-rho-linf (0: not computed)
+  int adaptiveSteps = 20;           // --adaptive-steps
+  std::int64_t adaptiveM = 128;     // --adaptive-m: examples per batch
+  bool adaptiveRandomInit = false;  // --adaptive-random-init: start at a random point of the ball (--seed)
+
   bool slice = false;           // --slice
   // --slice-directions: random (filter-normalized, drawn from --seed), pca (the top two principal
   // directions of the run's checkpoints: the path shows on the surface; needs a run's checkpoints) or

@@ -19,6 +19,7 @@ namespace samscape {
   STAGE(makeSpectralDensityStage) /* --esd: stochastic Lanczos quadrature */                              \
   STAGE(makePerturbationAlignmentStage) /* --perturbation-alignment: SAM's e against v1 */                \
   STAGE(makeMSharpnessStage)      /* --m-sharpness */                                                     \
+  STAGE(makeAdaptiveSharpnessStage) /* --adaptive-sharpness: the |w|-scaled l2 and l-inf balls */        \
   STAGE(makeSliceStage)           /* --slice: the 2D loss surface */                                      \
   STAGE(makeInterpolationStage)   /* --interpolate: the straight line to another model */                 \
   STAGE(makeBezierStage)          /* --bezier: the trained curve to it */                                 \

@@ -661,6 +661,38 @@ TEST_F(CliTest, CtrlCStopsAnAnalysisAndKeepsWhatFinished) {
   EXPECT_FALSE(std::filesystem::exists(out + "/slice.vts")) << "ParaView needs a complete grid";
 }
 
+TEST_F(CliTest, AdaptiveSharpnessRunsInTrainAndAnalyzeAndIsRecorded) {
+  const std::string runDir = dir.file("adaptive-run");
+  const CliResult trained = run(tinyRunFlags() + " --epochs 1 --analyze-every 1 --subset 0 --adaptive-sharpness "
+                                "--adaptive-steps 3 --adaptive-m 25 --name adaptive --out " + runDir);
+  ASSERT_EQ(trained.exitCode, 0) << trained.err;
+  const auto during = nlohmann::json::parse(readText(runDir + "/analysis/epoch-001/analysis.json"));
+  for (const char* norm : {"l2", "linf"}) {
+    EXPECT_GT(during["adaptive_sharpness"][norm]["value"].get<double>(), 0.0) << norm;
+    EXPECT_EQ(during["adaptive_sharpness"][norm]["gradients"].get<int>() % 3, 0) << norm;
+  }
+  EXPECT_EQ(during["adaptive_sharpness"]["m"], 25);
+  const CliResult shown = run("runs show adaptive");
+  ASSERT_EQ(shown.exitCode, 0) << shown.err;
+  EXPECT_NE(shown.out.find("adaptive_sharpness"), std::string::npos) << shown.out;
+
+  const std::string out = dir.file("adaptive-analysis");
+  const CliResult analysed = run("analyze --checkpoint " + runDir + " --subset 0 --threads 1 --adaptive-sharpness "
+                                 "--adaptive-rho-l2 0.5 --adaptive-rho-linf 0 --adaptive-steps 2 --out " + out);
+  ASSERT_EQ(analysed.exitCode, 0) << analysed.err;
+  const auto after = nlohmann::json::parse(readText(out + "/analysis.json"));
+  EXPECT_EQ(after["adaptive_sharpness"]["l2"]["rho"], 0.5);
+  EXPECT_FALSE(after["adaptive_sharpness"].contains("linf"));
+
+  EXPECT_NE(run("train --help").out.find("--adaptive-rho-linf"), std::string::npos);
+  expectUsageError("analyze --checkpoint " + runDir + " --adaptive-sharpness --adaptive-rho-l2 -1 --out " +
+                       dir.file("bad"),
+                   "--adaptive-rho-l2", "-1");
+  expectUsageError(tinyRunFlags() + " --analyze-every 1 --adaptive-sharpness --adaptive-steps 0 --out " +
+                       dir.file("bad2"),
+                   "--adaptive-steps", "0");
+}
+
 TEST_F(CliTest, TrainAndAnalyzeRecordIntoTheWorkspace) {
   // No --out: the run directory goes into the workspace (SAMSCAPE_WORKSPACE, set by the fixture).
   const CliResult trained = run(tinyRunFlags() + " --name tiny-sgd --tag smoke --tag cli");
