@@ -43,6 +43,10 @@ struct ChartSeries {
   // the legend never has to cut names to fit.
   bool inLegend = true;
   QString legendName{};  // the legend's text for it when not empty (the CSV and hovering keep `name`)
+  // How its line is drawn (a reference line is always dashed): several curves of one run in its one
+  // colour (the memorization curves: flipped vs clean examples) are told apart by it, and so is its
+  // legend swatch.
+  Qt::PenStyle penStyle = Qt::SolidLine;
 };
 
 // The exponential moving average shown when smoothing is on: s_0 = y_0, s_i = w s_(i-1) + (1 - w) y_i
