@@ -310,12 +310,13 @@ void LineChart::rebuildLegend(const std::vector<QString>& offAxisNotes) {
     legendNames_ << name;
     const QColor color = data.color.isValid() ? data.color : QColor(Qt::black);
     // A swatch drawn as the line is (dashed for a reference), then the name, whole, on one line.
-    const QString swatch = data.markers     ? QStringLiteral("\u25cf")
-                           : data.reference ? QStringLiteral("- - -")
-                                            : QStringLiteral("\u2501\u2501");
+    QString swatch = QStringLiteral("\u2501\u2501");
+    if (data.reference || data.penStyle == Qt::DashLine) swatch = QStringLiteral("- - -");
+    if (!data.reference && data.penStyle == Qt::DotLine) swatch = QStringLiteral("\u00b7\u00b7\u00b7\u00b7");
+    if (!data.reference && data.penStyle == Qt::DashDotLine) swatch = QStringLiteral("-\u00b7-\u00b7");
+    if (data.markers) swatch = QStringLiteral("\u25cf");
     entries << QStringLiteral("<span style=\"color:%1\"><b>%2</b></span> %3")
-                   .arg(color.name(), swatch,
-                        name.toHtmlEscaped());
+                   .arg(color.name(), swatch, name.toHtmlEscaped());
   }
   static_cast<ChartLegend*>(legend_)->setEntries(entries);
   legend_->setVisible(!entries.isEmpty());
@@ -435,7 +436,7 @@ void LineChart::rebuild() {
           if (faint) color.setAlpha(kRawAlpha);
           QPen pen(color);
           pen.setWidthF(faint ? 1.0 : 2.0);
-          if (data.reference) pen.setStyle(Qt::DashLine);
+          pen.setStyle(data.reference ? Qt::DashLine : data.penStyle);
           segment->setPen(pen);
           chart_->addSeries(segment);
           segment->attachAxis(xAxis);

@@ -46,6 +46,10 @@ struct ChartSeries {
   // A scatter: a marker at each point, nothing joining them (a study's runs, one point each, in the
   // order the runs are listed rather than along x). Never smoothed; its legend swatch is a dot.
   bool markers = false;
+  // How its line is drawn (a reference line is always dashed): several curves of one run in its one
+  // colour (the memorization curves: flipped vs clean examples) are told apart by it, and so is its
+  // legend swatch.
+  Qt::PenStyle penStyle = Qt::SolidLine;
 };
 
 // The exponential moving average shown when smoothing is on: s_0 = y_0, s_i = w s_(i-1) + (1 - w) y_i

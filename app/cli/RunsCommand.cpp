@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <optional>
+#include <string>
 #include <nlohmann/json.hpp>
 
 #include "cli/StoreCommands.h"
@@ -125,17 +127,26 @@ int RunsCommand::show() {
 
   const auto epochs = store->metrics(run.id);
   bool validation = false;
-  for (const auto& m : epochs) validation = validation || m.validationLoss.has_value();
+  bool memorization = false;  // a --label-noise run's
+  for (const auto& m : epochs) {
+    validation = validation || m.validationLoss.has_value();
+    memorization = memorization || m.trainAccuracyNoisy.has_value();
+  }
   std::cout << "metrics (" << epochs.size() << " epochs)\n";
   if (!epochs.empty()) {
     std::cout << "  epoch,train_loss,train_acc,test_loss,test_acc" << (validation ? ",val_loss,val_acc" : "")
-              << ",lr,seconds\n";
+              << (memorization ? ",train_acc_noisy,train_acc_clean,train_acc_noisy_true" : "") << ",lr,seconds\n";
     for (const auto& m : epochs) {
       std::cout << "  " << m.epoch << ',' << formatNumber(m.trainLoss) << ',' << formatNumber(m.trainAccuracy)
                 << ',' << formatNumber(m.testLoss) << ',' << formatNumber(m.testAccuracy);
       if (validation) {
         std::cout << ',' << (m.validationLoss ? formatNumber(*m.validationLoss) : "") << ','
                   << (m.validationAccuracy ? formatNumber(*m.validationAccuracy) : "");
+      }
+      if (memorization) {
+        const auto cell = [](const std::optional<double>& value) { return value ? formatNumber(*value) : std::string(); };
+        std::cout << ',' << cell(m.trainAccuracyNoisy) << ',' << cell(m.trainAccuracyClean) << ','
+                  << cell(m.trainAccuracyNoisyTrue);
       }
       std::cout << ',' << formatNumber(m.learningRate) << ',' << formatNumber(m.seconds) << "\n";
     }

@@ -103,6 +103,10 @@ bool TerminalProgress::onEpochEnd(const EpochMetrics& m) {
   if (m.validationLoss) {
     std::fprintf(stream_, "  val_loss %.4f  val_acc %.4f", *m.validationLoss, m.validationAccuracy.value_or(0));
   }
+  if (m.trainAccuracyNoisy) {
+    std::fprintf(stream_, "  train_acc_noisy %.4f  train_acc_clean %.4f", *m.trainAccuracyNoisy,
+                 m.trainAccuracyClean.value_or(0));
+  }
   std::fprintf(stream_, "  lr %.4g  %.1fs  %.1f steps/s\n", m.learningRate, m.seconds, stepsPerSecond_);
   std::fflush(stream_);
   return false;

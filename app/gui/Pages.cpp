@@ -95,6 +95,55 @@ double epochX(const GuiRun& run, const QString& axis, int epoch) {
   return epoch;
 }
 
+// The epoch of `epochs`' highest test accuracy (the first of a tie); 0 when none has a finite one.
+int bestTestAccuracyEpoch(const std::vector<EpochMetrics>& epochs) {
+  int best = 0;
+  double bestAccuracy = 0.0;
+  for (const EpochMetrics& m : epochs) {
+    if (!std::isfinite(m.testAccuracy)) continue;
+    if (best == 0 || m.testAccuracy > bestAccuracy) {
+      best = m.epoch;
+      bestAccuracy = m.testAccuracy;
+    }
+  }
+  return best;
+}
+
+// The lowest and highest finite value of the data series (not the reference lines) already on a chart:
+// the span a marker line is drawn over, so that it never stretches the axis.
+std::pair<double, double> dataSpan(const std::vector<viz::ChartSeries>& series) {
+  double low = std::numeric_limits<double>::infinity();
+  double high = -std::numeric_limits<double>::infinity();
+  for (const viz::ChartSeries& s : series) {
+    if (s.reference) continue;
+    const std::size_t count = std::min(s.xs.size(), s.ys.size());
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!std::isfinite(s.xs[i]) || !std::isfinite(s.ys[i])) continue;
+      low = std::min(low, s.ys[i]);
+      high = std::max(high, s.ys[i]);
+    }
+  }
+  return {low, high};
+}
+
+// A vertical dashed line at the epoch of `run`'s best test accuracy, over [low, high]: where early
+// stopping would have stopped, to read the memorization curves against (label noise costs test
+// accuracy from the epoch the flipped labels start being fitted; Zhang et al. 2017, Arpit et al. 2017).
+std::optional<viz::ChartSeries> bestTestAccuracyMarker(const GuiRun& run, const QColor& color, const QString& axis,
+                                                       double low, double high) {
+  const int epoch = bestTestAccuracyEpoch(run.epochs);
+  if (epoch == 0 || !std::isfinite(low) || !std::isfinite(high)) return std::nullopt;
+  const double x = epochX(run, axis, epoch);
+  if (std::isnan(x)) return std::nullopt;
+  viz::ChartSeries marker;
+  marker.reference = true;
+  marker.color = color;
+  marker.name = run.name() + QStringLiteral(": best test acc, epoch %1").arg(epoch);
+  marker.xs = {x, x};
+  marker.ys = {low, high};
+  return marker;
+}
+
 // `run`'s values of `metric`, at its epochs (training metrics) or its analysed epochs.
 SeedCurve metricCurve(const GuiRun& run, const MetricDefinition& metric, const QString& axis) {
   SeedCurve curve;
@@ -176,7 +225,9 @@ CurvesPage::CurvesPage(RunController& controller, QWidget* parent) : RunPage(con
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(makePageSubtitle(
       "Metrics per epoch of the selected runs; pick one above each chart. Dashed: edge of stability, "
-      "2(1+β)/lr for SGD, the SAM-edge for SAM. Shaded: 95% interval over a study cell's seeds.",
+      "2(1+β)/lr for SGD, the SAM-edge for SAM, or the epoch of best test accuracy. Shaded: 95% interval over "
+      "a study cell's seeds. Runs with label noise get a memorization chart: accuracy on the flipped vs the "
+      "clean training labels.",
       this));
   auto* controls = new QHBoxLayout;
   xAxis_ = new QComboBox(this);
@@ -222,6 +273,17 @@ CurvesPage::CurvesPage(RunController& controller, QWidget* parent) : RunPage(con
     charts_.push_back(chart);
     connect(metric, &QComboBox::currentTextChanged, this, [this] { refresh(); });
   }
+  // Beside the four, as tall as both rows: hidden (and its column given no room) until a run has
+  // memorization metrics.
+  memorization_ = new viz::LineChart(this);
+  memorization_->setObjectName("memorization-chart");
+  memorization_->setMinimumSize(280, 200);
+  memorization_->setVisible(false);
+  grid->addWidget(memorization_, 0, 2, 2, 1);
+  grid->setColumnStretch(0, 1);
+  grid->setColumnStretch(1, 1);
+  grid->setColumnStretch(2, 0);
+  grid_ = grid;
   layout->addLayout(grid, 1);
   connect(xAxis_, &QComboBox::currentTextChanged, this, [this] { refresh(); });
   connect(logScale_, &QCheckBox::toggled, this, [this] { refresh(); });
@@ -306,12 +368,69 @@ void CurvesPage::refresh() {
         }
       }
     }
+    if (metric.key == "test_acc") {
+      // Each run drawn on its own gets its best epoch marked; a cell's mean has no single run's epoch.
+      const auto [low, high] = dataSpan(series);
+      for (int id : runs_) {
+        const GuiRun* run = controller_.run(id);
+        if (run == nullptr || groupOf.count(id) > 0) continue;
+        if (auto marker = bestTestAccuracyMarker(*run, viz::runColor(id), axis, low, high)) {
+          series.push_back(std::move(*marker));
+        }
+      }
+    }
     charts_[c]->setTitle(label);
     charts_[c]->setAxisTitles(axis, label);
     charts_[c]->setLogScale(logScale_->isChecked());
     charts_[c]->setSmoothing(smoothing_->value() / 100.0);
     charts_[c]->setSeries(series);
   }
+  refreshMemorization(axis);
+}
+
+void CurvesPage::refreshMemorization(const QString& axis) {
+  std::vector<viz::ChartSeries> series;
+  std::vector<const GuiRun*> shown;
+  std::vector<int> shownIds;
+  for (int id : runs_) {
+    const GuiRun* run = controller_.run(id);
+    if (run == nullptr) continue;
+    const bool measured = std::any_of(run->epochs.begin(), run->epochs.end(),
+                                      [](const EpochMetrics& m) { return m.trainAccuracyNoisy.has_value(); });
+    if (!measured) continue;
+    shown.push_back(run);
+    shownIds.push_back(id);
+    const QColor color = viz::runColor(id);
+    // One colour per run, one line style per set of examples: solid for the flipped labels (rising:
+    // memorized), dotted for the clean ones, dash-dot for the flipped examples' true labels.
+    const std::pair<const char*, Qt::PenStyle> curves[] = {
+        {"train_acc_noisy", Qt::SolidLine}, {"train_acc_clean", Qt::DotLine}, {"train_acc_noisy_true", Qt::DashDotLine}};
+    for (const auto& [key, style] : curves) {
+      const MetricDefinition& metric = metricDefinition(key);
+      const SeedCurve curve = metricCurve(*run, metric, axis);
+      viz::ChartSeries s;
+      s.name = run->name() + ": " + QString::fromStdString(metric.label);
+      s.color = color;
+      s.penStyle = style;
+      s.xs = curve.xs;
+      s.ys = curve.ys;
+      series.push_back(std::move(s));
+    }
+  }
+  const auto [low, high] = dataSpan(series);
+  for (std::size_t r = 0; r < shown.size(); ++r) {
+    if (auto marker = bestTestAccuracyMarker(*shown[r], viz::runColor(shownIds[r]), axis, low, high)) {
+      series.push_back(std::move(*marker));
+    }
+  }
+  memorizationShown_ = !shown.empty();
+  memorization_->setVisible(memorizationShown_);
+  grid_->setColumnStretch(2, memorizationShown_ ? 1 : 0);
+  memorization_->setTitle(QStringLiteral("memorization (label noise)"));
+  memorization_->setAxisTitles(axis, QStringLiteral("train accuracy"));
+  memorization_->setLogScale(false);
+  memorization_->setSmoothing(smoothing_->value() / 100.0);
+  memorization_->setSeries(series);
 }
 
 bool CurvesPage::exportAll(const QString& directory, const QString& prefix, QStringList* written, QString* error) {
@@ -319,6 +438,10 @@ bool CurvesPage::exportAll(const QString& directory, const QString& prefix, QStr
   for (std::size_t c = 0; c < charts_.size(); ++c) {
     const QString base = QDir(directory).filePath(prefix + "-curve-" + fileSafe(metrics_[c]->currentText()));
     if (!exportChart(*charts_[c], base, written, error)) return false;
+  }
+  if (memorizationShown_ &&
+      !exportChart(*memorization_, QDir(directory).filePath(prefix + "-curve-memorization"), written, error)) {
+    return false;
   }
   return true;
 }

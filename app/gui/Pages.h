@@ -11,6 +11,7 @@
 
 class QCheckBox;
 class QComboBox;
+class QGridLayout;
 class QLabel;
 class QShowEvent;
 class QSlider;
@@ -64,9 +65,20 @@ class CurvesPage : public RunPage {
   // "seeds as mean ± 95% band": enabled while the runs shown hold two or more runs of one study cell
   // (SeedBands.h), and then on unless the user turned it off.
   QCheckBox* seedBandsCheck() const { return seedBands_; }
+  // The memorization chart, beside the four: for each shown run trained with --label-noise, its
+  // training accuracy on the flipped examples (against their noisy labels: the noise memorized; and
+  // against their true labels) and on the clean ones, with the epoch of its best test accuracy marked.
+  // Shown only while a shown run has these metrics.
+  viz::LineChart* memorizationChart() const { return memorization_; }
+  bool showsMemorization() const { return memorizationShown_; }
 
  private:
+  void refreshMemorization(const QString& axis);
+
   std::vector<viz::LineChart*> charts_;
+  viz::LineChart* memorization_ = nullptr;
+  bool memorizationShown_ = false;
+  QGridLayout* grid_ = nullptr;
   std::vector<QComboBox*> metrics_;
   QComboBox* xAxis_ = nullptr;
   QCheckBox* logScale_ = nullptr;

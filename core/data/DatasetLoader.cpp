@@ -146,11 +146,13 @@ ChannelStatistics computeChannelStatistics(const ImageSet& images) {
   return statistics;
 }
 
-std::int64_t applySymmetricLabelNoise(ImageSet& images, double rate, std::uint64_t seed) {
+std::int64_t applySymmetricLabelNoise(ImageSet& images, double rate, std::uint64_t seed,
+                                      std::vector<std::uint8_t>* flipped) {
   if (!(rate >= 0.0 && rate <= 1.0)) {
     throw ConfigError("--label-noise", shortNumber(rate), "must be in [0, 1]");
   }
   const std::size_t total = images.size();
+  if (flipped != nullptr) flipped->assign(total, 0);
   const std::size_t noisyCount = roundedCount(rate, total);
   if (noisyCount == 0) return 0;
   if (images.numClasses < 2) {
@@ -168,6 +170,7 @@ std::int64_t applySymmetricLabelNoise(ImageSet& images, double rate, std::uint64
         position + static_cast<std::size_t>(uniformBelow(engine, total - position));
     std::swap(order[position], order[pick]);
     std::int64_t& label = images.labels[order[position]];
+    if (flipped != nullptr) (*flipped)[order[position]] = 1;
     // Draw from the numClasses - 1 other labels by skipping over the current one.
     const auto draw = static_cast<std::int64_t>(uniformBelow(engine, otherClasses));
     label = draw < label ? draw : draw + 1;
@@ -215,7 +218,9 @@ DatasetSplits loadDataset(const DatasetOptions& options) {
     splits.train = slice(fullTrain, 0, trainCount);
   }
 
-  splits.noisyLabelCount = applySymmetricLabelNoise(splits.train, options.labelNoise, options.seed);
+  if (options.labelNoise > 0.0) splits.cleanTrainLabels = splits.train.labels;
+  splits.noisyLabelCount = applySymmetricLabelNoise(splits.train, options.labelNoise, options.seed,
+                                                    options.labelNoise > 0.0 ? &splits.noisyLabelMask : nullptr);
   splits.trainStatistics = computeChannelStatistics(splits.train);
   return splits;
 }

@@ -42,6 +42,12 @@ struct DatasetSplits {
   ChannelStatistics trainStatistics;  // of `train` after the split (before label noise, which is irrelevant)
   std::string dataDir;                // the directory actually read
   std::int64_t noisyLabelCount = 0;   // how many training labels label noise changed
+  // With label noise (empty without): which training examples it changed (1) or left alone (0), and
+  // every training example's label before the noise. The memorization metrics (train_acc_noisy,
+  // train_acc_clean, train_acc_noisy_true) read both. Rebuilt from the seed at every load, so a
+  // resumed run sees the same flipped set as the run it continues.
+  std::vector<std::uint8_t> noisyLabelMask;
+  std::vector<std::int64_t> cleanTrainLabels;
 };
 
 // Throws DataError (a file's path and what is wrong) or ConfigError (a flag and its value).
@@ -49,7 +55,9 @@ DatasetSplits loadDataset(const DatasetOptions& options);
 
 // Exposed for tests and for analysis code that reads a split on its own.
 ChannelStatistics computeChannelStatistics(const ImageSet& images);
-// Returns the number of labels changed (== round(rate * size)).
-std::int64_t applySymmetricLabelNoise(ImageSet& images, double rate, std::uint64_t seed);
+// Returns the number of labels changed (== round(rate * size)). When `flipped` is given it becomes
+// images.size() flags, 1 exactly at the examples whose label was changed.
+std::int64_t applySymmetricLabelNoise(ImageSet& images, double rate, std::uint64_t seed,
+                                      std::vector<std::uint8_t>* flipped = nullptr);
 
 }  // namespace samscape

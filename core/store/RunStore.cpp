@@ -88,6 +88,12 @@ const std::vector<std::string>& migrations() {
         PRIMARY KEY (analysis_id, position)
       ) WITHOUT ROWID;
       )sql",
+      // 2 -> 3: the memorization metrics of a run with label noise (NULL without).
+      R"sql(
+      ALTER TABLE epochs ADD COLUMN train_acc_noisy REAL;
+      ALTER TABLE epochs ADD COLUMN train_acc_clean REAL;
+      ALTER TABLE epochs ADD COLUMN train_acc_noisy_true REAL;
+      )sql",
   };
   return steps;
 }
@@ -521,10 +527,11 @@ void RunStore::recordEpochs(std::int64_t runId, const std::vector<EpochMetrics>&
       Statement insert(
           db_, databasePath(),
           "INSERT OR REPLACE INTO epochs (run_id, epoch, train_loss, train_acc, test_loss, test_acc, "
-          "val_loss, val_acc, lr, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+          "val_loss, val_acc, lr, seconds, train_acc_noisy, train_acc_clean, train_acc_noisy_true) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       insert.bind(runId).bind(m.epoch).bind(m.trainLoss).bind(m.trainAccuracy).bind(m.testLoss);
       insert.bind(m.testAccuracy).bind(m.validationLoss).bind(m.validationAccuracy).bind(m.learningRate);
-      insert.bind(m.seconds).run();
+      insert.bind(m.seconds).bind(m.trainAccuracyNoisy).bind(m.trainAccuracyClean).bind(m.trainAccuracyNoisyTrue).run();
     }
   });
 }
@@ -535,8 +542,8 @@ std::vector<EpochMetrics> RunStore::metrics(std::int64_t runId) const {
     epochs.clear();
     Statement select(
         db_, databasePath(),
-        "SELECT epoch, train_loss, train_acc, test_loss, test_acc, val_loss, val_acc, lr, seconds "
-        "FROM epochs WHERE run_id = ? ORDER BY epoch");
+        "SELECT epoch, train_loss, train_acc, test_loss, test_acc, val_loss, val_acc, lr, seconds, "
+        "train_acc_noisy, train_acc_clean, train_acc_noisy_true FROM epochs WHERE run_id = ? ORDER BY epoch");
     select.bind(runId);
     while (select.step()) {
       EpochMetrics m;
@@ -549,6 +556,9 @@ std::vector<EpochMetrics> RunStore::metrics(std::int64_t runId) const {
       m.validationAccuracy = select.optionalReal(6);
       m.learningRate = realOrNan(select, 7);
       m.seconds = realOrNan(select, 8);
+      m.trainAccuracyNoisy = select.optionalReal(9);
+      m.trainAccuracyClean = select.optionalReal(10);
+      m.trainAccuracyNoisyTrue = select.optionalReal(11);
       epochs.push_back(m);
     }
   });

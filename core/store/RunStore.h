@@ -92,7 +92,7 @@ class RunLock {
 class RunStore {
  public:
   // Schema versions: 1 runs, tags, epochs, analyses; 2 adds run notes, run details and analysis files.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating when needed) the workspace directory and its database, migrates an older schema,
   // then marks runs left "running" by dead processes as "interrupted".

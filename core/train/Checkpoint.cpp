@@ -6,10 +6,12 @@
 #include <torch/cuda.h>
 #include <torch/serialize.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 
 #include "core/Error.h"
@@ -36,6 +38,13 @@ json metricsToJson(const EpochMetrics& m) {
             {"seconds", m.seconds}};
   if (m.validationLoss) j["val_loss"] = *m.validationLoss;
   if (m.validationAccuracy) j["val_acc"] = *m.validationAccuracy;
+  // NaN (no flipped example) has no JSON number: left out, and read back as absent.
+  const auto putFinite = [&](const char* key, const std::optional<double>& value) {
+    if (value && std::isfinite(*value)) j[key] = *value;
+  };
+  putFinite("train_acc_noisy", m.trainAccuracyNoisy);
+  putFinite("train_acc_clean", m.trainAccuracyClean);
+  putFinite("train_acc_noisy_true", m.trainAccuracyNoisyTrue);
   return j;
 }
 
@@ -50,6 +59,9 @@ EpochMetrics metricsFromJson(const json& j) {
   m.seconds = j.at("seconds").get<double>();
   if (j.contains("val_loss")) m.validationLoss = j.at("val_loss").get<double>();
   if (j.contains("val_acc")) m.validationAccuracy = j.at("val_acc").get<double>();
+  if (j.contains("train_acc_noisy")) m.trainAccuracyNoisy = j.at("train_acc_noisy").get<double>();
+  if (j.contains("train_acc_clean")) m.trainAccuracyClean = j.at("train_acc_clean").get<double>();
+  if (j.contains("train_acc_noisy_true")) m.trainAccuracyNoisyTrue = j.at("train_acc_noisy_true").get<double>();
   return m;
 }
 

@@ -17,6 +17,13 @@ struct EpochMetrics {
   double testAccuracy = 0.0;
   std::optional<double> validationLoss;
   std::optional<double> validationAccuracy;
+  // With --label-noise (nullopt without): evaluation mode over the whole training set after the
+  // epoch's last step, the same point as the test metrics. Accuracy on the examples whose label was
+  // flipped, against the noisy labels (how much of the noise is memorized) and against their true
+  // labels, and on the others against their labels. NaN over no examples (core/train/Memorization.h).
+  std::optional<double> trainAccuracyNoisy;
+  std::optional<double> trainAccuracyClean;
+  std::optional<double> trainAccuracyNoisyTrue;
   double learningRate = 0.0;  // the rate of the epoch's last step
   double seconds = 0.0;       // wall time of the epoch, evaluation included
 };

@@ -5,6 +5,22 @@
 #include "core/data/BatchLoader.h"
 
 namespace samscape {
+namespace {
+
+// In file order, without augmentation: what both evaluation passes read.
+BatchOptions evaluationBatches(bool normalize, const ChannelStatistics& statistics, std::int64_t batchSize,
+                               const torch::Device& device) {
+  BatchOptions options;
+  options.batchSize = batchSize;
+  options.shuffle = false;
+  options.augment = false;
+  options.normalize = normalize;
+  options.statistics = statistics;
+  options.device = device;
+  return options;
+}
+
+}  // namespace
 
 Evaluation evaluateClassifier(Network& network, const ImageSet& images, bool normalize,
                               const ChannelStatistics& statistics, std::int64_t batchSize,
@@ -15,14 +31,7 @@ Evaluation evaluateClassifier(Network& network, const ImageSet& images, bool nor
 
   torch::NoGradGuard noGrad;
   network.setTraining(false);
-  BatchOptions options;
-  options.batchSize = batchSize;
-  options.shuffle = false;
-  options.augment = false;
-  options.normalize = normalize;
-  options.statistics = statistics;
-  options.device = device;
-  BatchLoader loader(images, options);
+  BatchLoader loader(images, evaluationBatches(normalize, statistics, batchSize, device));
   loader.startEpoch();
 
   double lossSum = 0.0;
@@ -38,6 +47,25 @@ Evaluation evaluateClassifier(Network& network, const ImageSet& images, bool nor
   result.meanLoss = lossSum / static_cast<double>(result.examples);
   result.accuracy = static_cast<double>(correct) / static_cast<double>(result.examples);
   return result;
+}
+
+std::vector<std::int64_t> predictClasses(Network& network, const ImageSet& images, bool normalize,
+                                         const ChannelStatistics& statistics, std::int64_t batchSize,
+                                         const torch::Device& device) {
+  std::vector<std::int64_t> predictions;
+  if (images.size() == 0) return predictions;
+  predictions.reserve(images.size());
+  torch::NoGradGuard noGrad;
+  network.setTraining(false);
+  BatchLoader loader(images, evaluationBatches(normalize, statistics, batchSize, device));
+  loader.startEpoch();
+  for (std::int64_t index = 0; index < loader.batchesPerEpoch(); ++index) {
+    const Batch batch = loader.batch(index);
+    const torch::Tensor classes = network.forward(batch.images).argmax(1).to(torch::kCPU, torch::kInt64).contiguous();
+    const auto* values = classes.data_ptr<std::int64_t>();
+    predictions.insert(predictions.end(), values, values + classes.numel());
+  }
+  return predictions;
 }
 
 }  // namespace samscape

@@ -3,6 +3,7 @@
 // running statistics) without gradients. LibTorch header: not for the GUI.
 
 #include <cstdint>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -21,5 +22,11 @@ struct Evaluation {
 Evaluation evaluateClassifier(Network& network, const ImageSet& images, bool normalize,
                               const ChannelStatistics& statistics, std::int64_t batchSize,
                               const torch::Device& device);
+
+// The class each image is predicted as (the argmax of the logits), in the set's order, in evaluation
+// mode without gradients, as evaluateClassifier sees them. Leaves the network in evaluation mode.
+std::vector<std::int64_t> predictClasses(Network& network, const ImageSet& images, bool normalize,
+                                         const ChannelStatistics& statistics, std::int64_t batchSize,
+                                         const torch::Device& device);
 
 }  // namespace samscape

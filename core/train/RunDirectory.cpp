@@ -42,17 +42,23 @@ std::string utcTimestamp() {
 
 }  // namespace
 
-std::string metricsCsv(const std::vector<EpochMetrics>& epochs, bool withValidation) {
+std::string metricsCsv(const std::vector<EpochMetrics>& epochs, bool withValidation, bool withMemorization) {
   std::ostringstream out;
   out << "epoch,train_loss,train_acc,test_loss,test_acc";
   if (withValidation) out << ",val_loss,val_acc";
+  if (withMemorization) out << ",train_acc_noisy,train_acc_clean,train_acc_noisy_true";
   out << ",lr,seconds\n";
+  const double missing = std::nan("");
   // 10 significant digits: enough to compare float32 losses with an independent implementation.
   out << std::setprecision(10);
   for (const auto& m : epochs) {
     out << m.epoch << ',' << m.trainLoss << ',' << m.trainAccuracy << ',' << m.testLoss << ','
         << m.testAccuracy;
     if (withValidation) out << ',' << m.validationLoss.value_or(0.0) << ',' << m.validationAccuracy.value_or(0.0);
+    if (withMemorization) {
+      out << ',' << m.trainAccuracyNoisy.value_or(missing) << ',' << m.trainAccuracyClean.value_or(missing) << ','
+          << m.trainAccuracyNoisyTrue.value_or(missing);
+    }
     out << ',' << m.learningRate << ',' << std::setprecision(4) << m.seconds << std::setprecision(10) << '\n';
   }
   return out.str();
@@ -60,13 +66,16 @@ std::string metricsCsv(const std::vector<EpochMetrics>& epochs, bool withValidat
 
 std::vector<EpochMetrics> readMetricsCsv(const std::string& path) {
   const NumberCsv csv = readNumberCsv(path);
-  // The columns metricsCsv writes, by name: each is required but the validation pair.
+  // The columns metricsCsv writes, by name: each is required but the validation pair and the
+  // memorization triple (each written all together or not at all).
   const std::vector<std::string> required{"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"};
+  const std::vector<std::string> memorization{"train_acc_noisy", "train_acc_clean", "train_acc_noisy_true"};
   std::map<std::string, std::size_t> position;
   for (std::size_t i = 0; i < csv.columns.size(); ++i) {
     const std::string& name = csv.columns[i];
     const bool known = std::find(required.begin(), required.end(), name) != required.end() || name == "val_loss" ||
-                       name == "val_acc";
+                       name == "val_acc" ||
+                       std::find(memorization.begin(), memorization.end(), name) != memorization.end();
     if (!known) throw DataError(path, "line 1: unknown column \"" + name + "\"");
     if (!position.emplace(name, i).second) throw DataError(path, "line 1: column \"" + name + "\" appears twice");
   }
@@ -75,6 +84,11 @@ std::vector<EpochMetrics> readMetricsCsv(const std::string& path) {
   }
   if (position.count("val_loss") != position.count("val_acc")) {
     throw DataError(path, "line 1: val_loss and val_acc come together");
+  }
+  const auto memorizationColumns = std::count_if(memorization.begin(), memorization.end(),
+                                                 [&](const std::string& name) { return position.count(name) > 0; });
+  if (memorizationColumns != 0 && memorizationColumns != 3) {
+    throw DataError(path, "line 1: train_acc_noisy, train_acc_clean and train_acc_noisy_true come together");
   }
   std::vector<EpochMetrics> epochs;
   for (std::size_t r = 0; r < csv.rows.size(); ++r) {
@@ -93,6 +107,11 @@ std::vector<EpochMetrics> readMetricsCsv(const std::string& path) {
     if (position.count("val_loss") > 0) {
       metrics.validationLoss = at("val_loss");
       metrics.validationAccuracy = at("val_acc");
+    }
+    if (memorizationColumns == 3) {
+      metrics.trainAccuracyNoisy = at("train_acc_noisy");
+      metrics.trainAccuracyClean = at("train_acc_clean");
+      metrics.trainAccuracyNoisyTrue = at("train_acc_noisy_true");
     }
     metrics.learningRate = at("lr");
     metrics.seconds = at("seconds");
@@ -242,12 +261,12 @@ void RunDirectoryWriter::onBegin(const TrainingBegin& begin) {
   epochs_ = begin.resumedEpochs;
   startedAt_ = utcTimestamp();
   writeRunJson("running", "", 0.0);
-  writeFileAtomically(metricsCsvPath(), metricsCsv(epochs_, config_.data.valFraction > 0.0));
+  writeFileAtomically(metricsCsvPath(), metricsCsv(epochs_, config_.data.valFraction > 0.0, config_.data.labelNoise > 0.0));
 }
 
 bool RunDirectoryWriter::onEpochEnd(const EpochMetrics& metrics) {
   epochs_.push_back(metrics);
-  writeFileAtomically(metricsCsvPath(), metricsCsv(epochs_, config_.data.valFraction > 0.0));
+  writeFileAtomically(metricsCsvPath(), metricsCsv(epochs_, config_.data.valFraction > 0.0, config_.data.labelNoise > 0.0));
   return false;
 }
 

@@ -2,7 +2,8 @@
 // The files a training run leaves in its --out directory (and checkpoints/, see Checkpoint.h):
 //   run.json     the resolved config (a valid --config file), the analysis flags the run was launched
 //                with ("analysis", read back by --resume), library versions, data, status
-//   metrics.csv  one row per epoch: epoch,train_loss,train_acc,test_loss,test_acc[,val_loss,val_acc],lr,seconds
+//   metrics.csv  one row per epoch: epoch,train_loss,train_acc,test_loss,test_acc[,val_loss,val_acc]
+//                [,train_acc_noisy,train_acc_clean,train_acc_noisy_true],lr,seconds
 //   model.pt     the final weights (written by the caller through Trainer::saveModel)
 //   run.lock     held (flock) by the process writing the run, for its life: two processes never write
 //                one directory, even when both were given the same --out
@@ -67,8 +68,10 @@ class RunDirectoryWriter : public TrainingObserver {
   std::string analysisFlags_;
 };
 
-// The metrics.csv text for these epochs, with the val_loss and val_acc columns when asked.
-std::string metricsCsv(const std::vector<EpochMetrics>& epochs, bool withValidation);
+// The metrics.csv text for these epochs, with the val_loss and val_acc columns when asked, and the
+// memorization columns train_acc_noisy, train_acc_clean, train_acc_noisy_true (--label-noise) when
+// asked (an epoch without them, or with a NaN, writes nan).
+std::string metricsCsv(const std::vector<EpochMetrics>& epochs, bool withValidation, bool withMemorization = false);
 // Reads metrics.csv back (its columns by their header names). Throws DataError naming the file and the
 // line for a missing file, an unknown header or a row that is not numbers of the header's count.
 std::vector<EpochMetrics> readMetricsCsv(const std::string& path);

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <filesystem>
 #include <sstream>
+#include <tuple>
+#include <utility>
 
 #include "core/Error.h"
 #include "core/Runtime.h"
@@ -21,6 +23,7 @@
 #include "core/train/DataParallelStep.h"
 #include "core/train/DistributedGroup.h"
 #include "core/train/Evaluation.h"
+#include "core/train/Memorization.h"
 #include "core/train/ResourceProbe.h"
 
 namespace samscape {
@@ -51,14 +54,19 @@ ImageSet sliceOf(const ImageSet& set, std::size_t begin, std::size_t end) {
   return slice;
 }
 
-// This rank's contiguous part of a set split as evenly as possible over the ranks.
-ImageSet rankShare(const ImageSet& set, int rank, int ranks) {
-  const std::size_t total = set.size();
+// This rank's contiguous part [first, second) of `total` examples split as evenly as possible over the
+// ranks.
+std::pair<std::size_t, std::size_t> rankRange(std::size_t total, int rank, int ranks) {
   const auto count = static_cast<std::size_t>(ranks);
   const auto index = static_cast<std::size_t>(rank);
   const std::size_t begin = index * (total / count) + std::min(index, total % count);
   const std::size_t size = total / count + (index < total % count ? 1 : 0);
-  return sliceOf(set, begin, begin + size);
+  return {begin, begin + size};
+}
+
+ImageSet rankShare(const ImageSet& set, int rank, int ranks) {
+  const auto [begin, end] = rankRange(set.size(), rank, ranks);
+  return sliceOf(set, begin, end);
 }
 
 // Every parameter and buffer of a replica, in one flat tensor, and back: collectives move a model in
@@ -134,6 +142,38 @@ struct Trainer::Impl {
       total.accuracy = std::round(values[1].item<double>()) / static_cast<double>(total.examples);
     }
     return total;
+  }
+
+  // The memorization metrics (core/train/Memorization.h): one more evaluation-mode pass, over the
+  // training set as trained on (noisy labels, no augmentation), only with label noise. With a group each
+  // rank predicts its share and the counts are added up over the ranks.
+  void measureMemorization(EpochMetrics& metrics) {
+    const ImageSet& train = data.train;
+    std::size_t first = 0;
+    ImageSet share;  // a rank's part; a single process evaluates the set itself, without a copy
+    if (group != nullptr) {
+      std::size_t end = 0;
+      std::tie(first, end) = rankRange(train.size(), group->rank(), group->worldSize());
+      share = sliceOf(train, first, end);
+    }
+    const std::vector<std::int64_t> predictions =
+        predictClasses(model(), group == nullptr ? train : share, config.normalize, data.trainStatistics,
+                       config.evalBatchSize, device());
+    MemorizationCounts counts =
+        countMemorization(predictions, first, train.labels, data.cleanTrainLabels, data.noisyLabelMask);
+    if (group != nullptr) {
+      torch::Tensor sums =
+          torch::tensor({static_cast<double>(counts.flipped), static_cast<double>(counts.flippedPredictedNoisy),
+                         static_cast<double>(counts.flippedPredictedTrue), static_cast<double>(counts.clean),
+                         static_cast<double>(counts.cleanPredictedCorrectly)},
+                        torch::dtype(torch::kFloat64))
+              .to(device());
+      group->allReduceSum(sums, "the memorization evaluation");
+      const auto values = sums.cpu();
+      const auto at = [&](int index) { return static_cast<std::int64_t>(std::llround(values[index].item<double>())); };
+      counts = MemorizationCounts{at(0), at(1), at(2), at(3), at(4)};
+    }
+    setMemorizationMetrics(counts, metrics);
   }
 };
 
@@ -251,6 +291,8 @@ JobShape Trainer::measureShape() {
   JobShape shape;
   shape.trainExamples = static_cast<std::int64_t>(s.data.train.size());
   shape.evaluationExamples = static_cast<std::int64_t>(s.data.test.size() + s.data.validation.size());
+  // With label noise each epoch also evaluates the training set (the memorization metrics).
+  if (!s.data.noisyLabelMask.empty()) shape.evaluationExamples += static_cast<std::int64_t>(s.data.train.size());
   shape.machineBytes = machineMemoryBytes();
   ProbeOptions probe;
   probe.normalize = s.config.normalize;
@@ -373,6 +415,10 @@ TrainingResult Trainer::Impl::runEpochs(const std::vector<TrainingObserver*>& ob
       const Evaluation validation = s.evaluate(s.data.validation, s.validationShare, "validation");
       metrics.validationLoss = validation.meanLoss;
       metrics.validationAccuracy = validation.accuracy;
+    }
+    if (!s.data.noisyLabelMask.empty()) {
+      s.stage = "the memorization pass of epoch " + std::to_string(epoch) + " over the training set (--eval-batch-size)";
+      s.measureMemorization(metrics);
     }
     metrics.learningRate = learningRate;
     metrics.seconds = secondsSince(epochStart);

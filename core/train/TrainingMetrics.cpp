@@ -11,6 +11,9 @@ const std::vector<MetricDefinition>& trainingMetrics() {
       {"test_acc", "test accuracy", "", "metrics.csv test_accuracy: after the epoch's last step", B::Higher, true, false, true},
       {"val_loss", "validation loss", "", "metrics.csv val_loss (with --val-fraction)", B::Lower, true},
       {"val_acc", "validation accuracy", "", "metrics.csv val_accuracy (with --val-fraction)", B::Higher, true},
+      {"train_acc_noisy", "train accuracy on flipped labels", "", "metrics.csv train_acc_noisy (with --label-noise): evaluation mode after the epoch's last step, the training examples whose label the noise changed, against their noisy labels: the noise memorized", B::Neither, true, false, true},
+      {"train_acc_clean", "train accuracy on clean labels", "", "metrics.csv train_acc_clean (with --label-noise): evaluation mode after the epoch's last step, the training examples the noise left alone", B::Higher, true, false, true},
+      {"train_acc_noisy_true", "flipped examples' true-label accuracy", "", "metrics.csv train_acc_noisy_true (with --label-noise): evaluation mode after the epoch's last step, the examples whose label the noise changed, against their labels before the noise", B::Higher, true},
       {"lr", "learning rate", "", "metrics.csv lr: the epoch's last step's", B::Neither, true},
       {"seconds", "epoch time", "s", "metrics.csv seconds: the epoch's wall time, evaluation included", B::Neither, true},
   };
@@ -24,6 +27,9 @@ std::optional<double> trainingMetricValue(const std::string& key, const EpochMet
   if (key == "test_acc") return epoch.testAccuracy;
   if (key == "val_loss") return epoch.validationLoss;
   if (key == "val_acc") return epoch.validationAccuracy;
+  if (key == "train_acc_noisy") return epoch.trainAccuracyNoisy;
+  if (key == "train_acc_clean") return epoch.trainAccuracyClean;
+  if (key == "train_acc_noisy_true") return epoch.trainAccuracyNoisyTrue;
   if (key == "lr") return epoch.learningRate;
   if (key == "seconds") return epoch.seconds;
   return std::nullopt;

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/train/RunDirectory.h"
 #include "gui/LaunchPanel.h"
 #include "tests/support/FileHelpers.h"
 
@@ -47,6 +48,36 @@ ProcessResult trainTinyAnalysedRun(const QString& dataDir, const QString& runDir
   arguments << tinyTrainFlags(dataDir) << "--threads" << "1" << "--analyze-every" << QString::number(analyzeEvery)
             << "--hessian-top" << QString::number(hessianTop) << "--subset" << "0" << "--out" << runDir;
   return runProcess(SAMSCAPE_CLI_PATH, arguments, workspace);
+}
+
+void writeLabelNoiseRun(const QString& runDir, bool labelNoise) {
+  TrainConfig config;
+  config.model.name = "mlp";
+  config.data.labelNoise = labelNoise ? 0.4 : 0.0;
+  config.epochs = static_cast<int>(kLabelNoiseRunTestAccuracy.size());
+  config.outDir = runDir.toStdString();
+  RunDirectoryWriter writer(config.outDir, config);
+  writer.onBegin(TrainingBegin{});
+  TrainingResult result;
+  for (std::size_t i = 0; i < kLabelNoiseRunTestAccuracy.size(); ++i) {
+    EpochMetrics m;
+    m.epoch = static_cast<int>(i + 1);
+    m.trainLoss = 1.0 / m.epoch;
+    m.trainAccuracy = 0.5;
+    m.testLoss = 1.0;
+    m.testAccuracy = kLabelNoiseRunTestAccuracy[i];
+    if (labelNoise) {
+      m.trainAccuracyNoisy = kLabelNoiseRunFlipped[i];
+      m.trainAccuracyClean = kLabelNoiseRunClean[i];
+      m.trainAccuracyNoisyTrue = kLabelNoiseRunFlippedTrue[i];
+    }
+    m.learningRate = 0.05;
+    m.seconds = 1.0;
+    writer.onEpochEnd(m);
+    result.epochs.push_back(m);
+  }
+  result.status = RunStatus::Finished;
+  writer.onEnd(result);
 }
 
 std::string metricsWithoutSeconds(const QString& metricsCsv) {

@@ -8,6 +8,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -61,6 +62,17 @@ class TinyAnalysedRunTest : public ::testing::Test {
   static inline TempDir* dir = nullptr;
   gui::RunController controller{QString::fromStdString(dir->file("runs"))};
 };
+
+// A finished run of five epochs with --label-noise 0.4, written by hand into `runDir` (run.json and
+// metrics.csv through RunDirectoryWriter, no training): its test accuracy peaks at epoch
+// kLabelNoiseRunBestEpoch, and its memorization metrics are kLabelNoiseRun*. Without `labelNoise`
+// the same run without label noise (and without those metrics).
+inline constexpr int kLabelNoiseRunBestEpoch = 3;
+inline const std::vector<double> kLabelNoiseRunTestAccuracy{0.50, 0.62, 0.66, 0.61, 0.58};
+inline const std::vector<double> kLabelNoiseRunFlipped{0.05, 0.08, 0.15, 0.40, 0.70};
+inline const std::vector<double> kLabelNoiseRunClean{0.60, 0.75, 0.85, 0.92, 0.97};
+inline const std::vector<double> kLabelNoiseRunFlippedTrue{0.50, 0.60, 0.55, 0.40, 0.20};
+void writeLabelNoiseRun(const QString& runDir, bool labelNoise = true);
 
 // metrics.csv with the last (seconds) column of every line removed: what must match exactly.
 std::string metricsWithoutSeconds(const QString& metricsCsv);

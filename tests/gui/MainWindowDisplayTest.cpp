@@ -16,6 +16,7 @@
 
 #include "gui/MainWindow.h"
 #include "gui/PageList.h"
+#include "gui/Pages.h"
 #include "gui/RunTableModel.h"
 #include "viz/LineChart.h"
 #include "tests/gui/GuiTestSupport.h"
@@ -76,6 +77,28 @@ TEST_F(MainWindowDisplayTest, ATabPerListedPageAndAReportOfThePagesAboutTheSelec
   EXPECT_NE(metrics.find("\"" + name + "\",2,"), std::string::npos) << metrics;
 }
 
+// Every visible chart of `page` is whole: see NothingIsElidedOnAnyPageAt1366x768Or1920x1080.
+void expectChartsWhole(QWidget* page, const std::string& where) {
+  for (viz::LineChart* chart : page->findChildren<viz::LineChart*>()) {
+    if (!chart->isVisible()) continue;
+    EXPECT_FALSE(chart->chart()->legend()->isVisible()) << where;
+    for (QAbstractAxis* axis : chart->chart()->axes()) EXPECT_FALSE(axis->labelsTruncated()) << where;
+    for (QAbstractAxis* axis : chart->chart()->axes(Qt::Vertical)) {
+      if (!axis->isTitleVisible()) continue;  // left out where it would be cut
+      EXPECT_LE(QFontMetricsF(axis->titleFont()).horizontalAdvance(axis->titleText()),
+                chart->chart()->plotArea().height())
+          << where << ": the y title " << axis->titleText().toStdString();
+    }
+    for (const QLabel* label : chart->legend()->findChildren<QLabel*>()) {
+      const bool whole = (!label->wordWrap() && label->width() >= label->sizeHint().width()) ||
+                         (label->wordWrap() && label->height() >= label->heightForWidth(label->width()));
+      EXPECT_TRUE(whole) << where << ": " << label->text().toStdString();
+      EXPECT_LE(label->geometry().right(), chart->legend()->width()) << where;
+      EXPECT_LE(label->geometry().bottom(), chart->legend()->height()) << where;
+    }
+  }
+}
+
 // Readable at a glance at both common sizes: on every page, each chart's legend entry is whole (one
 // line as wide as its text, or wrapped in full when wider than the legend) and inside the legend, Qt
 // Charts' eliding legend stays hidden, no tick label is cut to "...", and each page's subtitle has the
@@ -104,26 +127,39 @@ TEST_F(MainWindowDisplayTest, NothingIsElidedOnAnyPageAt1366x768Or1920x1080) {
       const auto subtitles = page->findChildren<QLabel*>("page-subtitle");
       ASSERT_EQ(subtitles.size(), 1) << where;
       EXPECT_GE(subtitles[0]->height(), subtitles[0]->heightForWidth(subtitles[0]->width())) << where;
-      for (viz::LineChart* chart : page->findChildren<viz::LineChart*>()) {
-        if (!chart->isVisible()) continue;
-        EXPECT_FALSE(chart->chart()->legend()->isVisible()) << where;
-        for (QAbstractAxis* axis : chart->chart()->axes()) EXPECT_FALSE(axis->labelsTruncated()) << where;
-        for (QAbstractAxis* axis : chart->chart()->axes(Qt::Vertical)) {
-          if (!axis->isTitleVisible()) continue;  // left out where it would be cut
-          EXPECT_LE(QFontMetricsF(axis->titleFont()).horizontalAdvance(axis->titleText()),
-                    chart->chart()->plotArea().height())
-              << where << ": the y title " << axis->titleText().toStdString();
-        }
-        for (const QLabel* label : chart->legend()->findChildren<QLabel*>()) {
-          const bool whole = (!label->wordWrap() && label->width() >= label->sizeHint().width()) ||
-                             (label->wordWrap() && label->height() >= label->heightForWidth(label->width()));
-          EXPECT_TRUE(whole) << where << ": " << label->text().toStdString();
-          EXPECT_LE(label->geometry().right(), chart->legend()->width()) << where;
-          EXPECT_LE(label->geometry().bottom(), chart->legend()->height()) << where;
-        }
-      }
+      expectChartsWhole(page, where);
     }
   }
+}
+
+// A label-noise run beside the tiny run: the curves page adds its memorization chart (a third column),
+// with the best test accuracy epoch marked, and still cuts nothing at 1366x768.
+TEST_F(MainWindowDisplayTest, TheMemorizationChartFitsBesideTheOthersAt1366x768) {
+  gui::MainWindow window(QString::fromStdString(dir->file("workspace")));
+  const QString noisyDir = QString::fromStdString(dir->file("noisy-run"));
+  if (!QDir(noisyDir).exists()) test::writeLabelNoiseRun(noisyDir);
+  QString error;
+  ASSERT_GE(window.controller().addExisting(noisyDir, &error), 0) << error.toStdString();
+  auto* tabs = window.findChild<QTabWidget*>();
+  ASSERT_NE(tabs, nullptr);
+  QTableView* table = nullptr;
+  for (auto* view : window.findChildren<QTableView*>()) {
+    const auto* filter = qobject_cast<QSortFilterProxyModel*>(view->model());
+    if (filter != nullptr && qobject_cast<gui::RunTableModel*>(filter->sourceModel()) != nullptr) table = view;
+  }
+  ASSERT_NE(table, nullptr);
+  ASSERT_EQ(table->model()->rowCount(), 2);
+  table->selectAll();
+  window.showNormal();
+  window.resize(1366, 768);
+  tabs->setCurrentIndex(0);
+  QTest::qWait(300);
+  auto* page = qobject_cast<gui::CurvesPage*>(tabs->currentWidget());
+  ASSERT_NE(page, nullptr);
+  ASSERT_TRUE(page->memorizationChart()->isVisible());
+  EXPECT_TRUE(page->memorizationChart()->legendNames().contains(
+      QString("noisy-run: best test acc, epoch %1").arg(test::kLabelNoiseRunBestEpoch)));
+  expectChartsWhole(page, "Curves with a label-noise run at 1366x768");
 }
 
 }  // namespace

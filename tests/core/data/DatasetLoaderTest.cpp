@@ -211,6 +211,20 @@ TEST_F(MnistFolder, LabelNoiseChangesExactlyTheRoundedCountOfTrainingLabels) {
     if (noisy.train.labels[i] != original) ++changed;
   }
   EXPECT_EQ(changed, 12);
+  // The mask the memorization metrics read is exactly the changed set, and the clean labels are the
+  // index-computed ones (the validation tail is not in either).
+  ASSERT_EQ(noisy.noisyLabelMask.size(), 40u);
+  ASSERT_EQ(noisy.cleanTrainLabels.size(), 40u);
+  int flagged = 0;
+  for (std::size_t i = 0; i < 40; ++i) {
+    const std::int64_t original = static_cast<std::int64_t>((3 * i) % 10);
+    EXPECT_EQ(noisy.cleanTrainLabels[i], original) << i;
+    EXPECT_EQ(noisy.noisyLabelMask[i] != 0, noisy.train.labels[i] != original) << i;
+    flagged += noisy.noisyLabelMask[i];
+  }
+  EXPECT_EQ(flagged, 12);
+  EXPECT_TRUE(clean.noisyLabelMask.empty());  // without label noise there is nothing to keep
+  EXPECT_TRUE(clean.cleanTrainLabels.empty());
   EXPECT_EQ(noisy.validation.labels, clean.validation.labels);
   EXPECT_EQ(noisy.test.labels, clean.test.labels);
   EXPECT_TRUE(noisy.train.pixels == clean.train.pixels);
@@ -291,6 +305,14 @@ TEST(LabelNoise, RoundsTheCountAndAlwaysChangesTheLabel) {
     if (images.labels[i] != original[i]) ++changed;
   }
   EXPECT_EQ(changed, 3);
+
+  // The mask it hands back flags exactly the changed labels.
+  ImageSet again = makeIndexedSet(10, 1, 2, 4);
+  std::vector<std::uint8_t> flipped{9, 9};  // replaced, not appended to
+  EXPECT_EQ(samscape::applySymmetricLabelNoise(again, 0.25, 3, &flipped), 3);
+  EXPECT_EQ(again.labels, images.labels);  // the mask does not change what the seed draws
+  ASSERT_EQ(flipped.size(), 10u);
+  for (std::size_t i = 0; i < 10; ++i) EXPECT_EQ(flipped[i] != 0, again.labels[i] != original[i]) << i;
 
   ImageSet untouched = makeIndexedSet(10, 1, 2, 4);
   EXPECT_EQ(samscape::applySymmetricLabelNoise(untouched, 0.0, 3), 0);

@@ -93,7 +93,7 @@ TEST_F(SchemaMigrationTest, AVersion1DatabaseIsMigratedKeepingEveryRow) {
   )sql");
 
   RunStore store(workspace);
-  EXPECT_EQ(store.schemaVersion(), 2);
+  EXPECT_EQ(store.schemaVersion(), 3);
   EXPECT_EQ(store.integrityCheck(), "ok");
   const RunRecord old = store.run(7);
   EXPECT_EQ(old.name, "old-sgd");
@@ -109,6 +109,9 @@ TEST_F(SchemaMigrationTest, AVersion1DatabaseIsMigratedKeepingEveryRow) {
   ASSERT_EQ(epochs.size(), 2u);
   EXPECT_EQ(epochs[1].trainLoss, 0.7);
   EXPECT_EQ(epochs[1].seconds, 31.0);
+  EXPECT_FALSE(epochs[1].trainAccuracyNoisy);  // the columns version 3 added, NULL for the old rows
+  EXPECT_FALSE(epochs[1].trainAccuracyClean);
+  EXPECT_FALSE(epochs[1].trainAccuracyNoisyTrue);
   const auto analyses = store.analyses(7);
   ASSERT_EQ(analyses.size(), 1u);
   EXPECT_EQ(analyses[0].valuesJson, R"({"eigenvalues":[12.5]})");
@@ -127,6 +130,18 @@ TEST_F(SchemaMigrationTest, AVersion1DatabaseIsMigratedKeepingEveryRow) {
   RunRecord next;
   next.name = "new";
   EXPECT_EQ(store.createRun(next), 9);
+  // What version 3 added: a label-noise run's memorization metrics, read back as written.
+  EpochMetrics noisy;
+  noisy.epoch = 1;
+  noisy.trainAccuracyNoisy = 0.25;
+  noisy.trainAccuracyClean = 0.875;
+  noisy.trainAccuracyNoisyTrue = 0.5;
+  store.recordEpoch(9, noisy);
+  const auto recorded = store.metrics(9);
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].trainAccuracyNoisy, 0.25);
+  EXPECT_EQ(recorded[0].trainAccuracyClean, 0.875);
+  EXPECT_EQ(recorded[0].trainAccuracyNoisyTrue, 0.5);
 }
 
 TEST_F(SchemaMigrationTest, ANewerDatabaseIsRefusedAndLeftByteForByteUnchanged) {
@@ -136,7 +151,7 @@ TEST_F(SchemaMigrationTest, ANewerDatabaseIsRefusedAndLeftByteForByteUnchanged) 
                  "PRAGMA user_version = 9;");
   const auto before = test::readBytes(workspace.databasePath().string());
   const std::string message = messageOf<DataError>([&] { RunStore store(workspace); });
-  expectContains(message, {workspace.databasePath().string(), "newer", "version 9", "up to 2"});
+  expectContains(message, {workspace.databasePath().string(), "newer", "version 9", "up to 3"});
   EXPECT_EQ(test::readBytes(workspace.databasePath().string()), before);
   EXPECT_FALSE(fs::exists(workspace.databasePath().string() + "-wal"));
 }
@@ -157,7 +172,7 @@ TEST_F(SchemaMigrationTest, ANewerWalDatabaseIsRefusedWithoutCheckpointingIntoTh
 
   const auto before = test::readBytes(workspace.databasePath().string());
   const std::string message = messageOf<DataError>([&] { RunStore store(workspace); });
-  expectContains(message, {"version 5", "up to 2"});
+  expectContains(message, {"version 5", "up to 3"});
   EXPECT_EQ(test::readBytes(workspace.databasePath().string()), before);
   EXPECT_TRUE(fs::exists(wal));
 }

@@ -63,6 +63,33 @@ TEST(RunDirectoryTest, MetricsReadBackAsWritten) {
   }
 }
 
+TEST(RunDirectoryTest, MemorizationColumnsAreWrittenOnlyWhenAskedAndReadBack) {
+  test::TempDir dir;
+  auto written = sampleEpochs(false);
+  written[0].trainAccuracyNoisy = 0.125;
+  written[0].trainAccuracyClean = 0.75;
+  written[0].trainAccuracyNoisyTrue = 0.5;
+  written[1].trainAccuracyNoisy = std::nan("");  // no flipped example: NaN, written as nan
+  written[1].trainAccuracyClean = 1.0 / 3.0;
+  written[1].trainAccuracyNoisyTrue = std::nan("");
+  const std::string plain = metricsCsv(written, false);
+  EXPECT_EQ(plain.substr(0, plain.find('\n')), "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds");
+  const std::string text = metricsCsv(written, false, true);
+  EXPECT_EQ(text.substr(0, text.find('\n')),
+            "epoch,train_loss,train_acc,test_loss,test_acc,train_acc_noisy,train_acc_clean,train_acc_noisy_true,lr,seconds");
+  const std::string path = dir.file("noisy.csv");
+  writeFileAtomically(path, text);
+  const auto read = readMetricsCsv(path);
+  ASSERT_EQ(read.size(), written.size());
+  expectNear(*read[0].trainAccuracyNoisy, 0.125);
+  expectNear(*read[0].trainAccuracyClean, 0.75);
+  expectNear(*read[0].trainAccuracyNoisyTrue, 0.5);
+  EXPECT_TRUE(std::isnan(*read[1].trainAccuracyNoisy));
+  expectNear(*read[1].trainAccuracyClean, 1.0 / 3.0);
+  EXPECT_TRUE(std::isnan(*read[2].trainAccuracyNoisy));  // an epoch without them: nan
+  expectNear(read[2].learningRate, written[2].learningRate);  // the columns after them are still in place
+}
+
 TEST(RunDirectoryTest, MetricsTheWriterWouldNotWriteAreDataErrorsNamingFileAndLine) {
   test::TempDir dir;
   const auto refused = [&](const std::string& name, const std::string& content, std::vector<std::string> expected) {
@@ -79,6 +106,8 @@ TEST(RunDirectoryTest, MetricsTheWriterWouldNotWriteAreDataErrorsNamingFileAndLi
   refused("e.csv", header + "1,0.5,half,0.5,0.5,0.1,3\n", {"line 2", "\"half\""});
   refused("f.csv", header + "0,0.5,0.5,0.5,0.5,0.1,3\n", {"line 2", "epoch 0"});
   refused("g.csv", "epoch,train_loss,train_acc,test_loss,test_acc,val_loss,lr,seconds\n", {"val_acc"});
+  refused("h.csv", "epoch,train_loss,train_acc,test_loss,test_acc,train_acc_noisy,train_acc_clean,lr,seconds\n",
+          {"line 1", "train_acc_noisy_true"});
   test::expectContains(test::messageOf<DataError>([&] { readMetricsCsv(dir.file("absent.csv")); }),
                        {dir.file("absent.csv")});
 }
