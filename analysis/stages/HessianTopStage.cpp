@@ -3,6 +3,7 @@
 // (analysis/EigenpairCheck.h). lambda_max is the sharpness SAM is claimed to reduce (Foret et al. 2021,
 // section 4; Figure 1's spectra).
 #include <algorithm>
+#include <limits>
 
 #include "analysis/stages/StageContext.h"
 
@@ -27,18 +28,15 @@ class HessianTopStage : public AnalysisStage {
     // to later stages (the slice along them, the perturbation's alignment with the top one).
     options.eigenvectors = true;
     options.tolerance = r.tolerance;
-    // Start from the sum of the previous analysis' top eigenvectors (train --analyze-every): between
-    // epochs the top eigenspace moves little, and the eigenvalues converge in fewer products.
-    const bool warm = context.session.warmStart && static_cast<std::int64_t>(lanczosStart_.size()) == hessian.native().size();
-    if (warm) options.start = lanczosStart_;
+    // Start from the previous analysis' top eigenvectors (train --analyze-every): between epochs the top
+    // eigenspace moves little. All of them start LOBPCG (analysis/Lobpcg.h), a block method; a cold
+    // start (the first analysis) stays with Spectra's Lanczos.
+    const bool warm = context.session.warmStart && !warmStart_.empty() &&
+                      static_cast<std::int64_t>(warmStart_.front().size()) == hessian.native().size();
+    if (warm) options.startBlock = warmStart_;
     const CheckedSpectrum checked = hessian.lanczos(options);
     const SpectrumResult& spectrum = checked.spectrum;
-    if (context.session.warmStart && !spectrum.eigenvectors.empty()) {
-      lanczosStart_.assign(spectrum.eigenvectors.front().size(), 0.0);
-      for (const auto& vector : spectrum.eigenvectors) {
-        for (std::size_t i = 0; i < vector.size(); ++i) lanczosStart_[i] += vector[i];
-      }
-    }
+    if (context.session.warmStart && !spectrum.eigenvectors.empty()) warmStart_ = spectrum.eigenvectors;
     // Passed on: the top eigenvector (one more copy of the weights' size), and the second one for a
     // slice along them.
     const std::size_t keep = std::min<std::size_t>(spectrum.eigenvectors.size(), slicesAlongIt ? 2 : 1);
@@ -46,16 +44,25 @@ class HessianTopStage : public AnalysisStage {
     context.topEigenvectorValues.assign(spectrum.eigenvalues.begin(), spectrum.eigenvalues.begin() + keep);
     nlohmann::json eigenvalues = nlohmann::json::array();
     for (double value : spectrum.eigenvalues) eigenvalues.push_back(jsonNumber(value));
+    // Each pair's ||H v - lambda v||, as the float64 check measured it (its products are counted in
+    // precision.float64_products already: the residuals cost none more); null where unmeasured.
+    std::vector<double> residualValues(spectrum.eigenvalues.size(), std::numeric_limits<double>::quiet_NaN());
+    if (checked.check.residuals.size() == residualValues.size()) residualValues = checked.check.residuals;
+    nlohmann::json residuals = nlohmann::json::array();
+    for (double value : residualValues) residuals.push_back(jsonNumber(value));
     context.document["hessian"] = {{"eigenvalues", eigenvalues},
+                                   {"residuals", residuals},
                                    {"hvp_count", spectrum.hessianVectorProducts},
                                    {"converged", spectrum.converged},
                                    {"status", spectrum.status},
                                    {"lambda_max_over_lambda_k", jsonNumber(spectrum.ratioTopOverKth)},
                                    {"warm_start", warm},
+                                   {"method", warm ? "lobpcg" : "lanczos"},
                                    {"precision", hessian.checkJson(checked, options)},
                                    {"product_method", hessian.productMethodJson()},
                                    {"mode", kMode}};
     fill(spectrum.eigenvalues, spectrum.converged, context.results);
+    context.results.eigenvalueResiduals = residualValues;
     context.end(name(), hessian.summary("hessian: top " + std::to_string(r.hessianTop) + " eigenvalues", spectrum,
                                         checked, options));
   }
@@ -68,6 +75,22 @@ class HessianTopStage : public AnalysisStage {
     const auto converged = hessian->find("converged");
     fill(reader.numbers(*eigenvalues, "hessian.eigenvalues"),
          converged != hessian->end() && converged->is_boolean() && converged->get<bool>(), results);
+    // Absent in directories written before the residuals were recorded.
+    const auto residuals = hessian->find("residuals");
+    if (residuals != hessian->end()) {
+      // null: not measured (NaN).
+      if (!residuals->is_array()) reader.fail("hessian.residuals must be a list of numbers or nulls");
+      results.eigenvalueResiduals.clear();
+      for (const auto& value : *residuals) {
+        if (!value.is_number() && !value.is_null()) reader.fail("hessian.residuals must be a list of numbers or nulls");
+        results.eigenvalueResiduals.push_back(value.is_null() ? std::numeric_limits<double>::quiet_NaN()
+                                                              : value.get<double>());
+      }
+      if (results.eigenvalueResiduals.size() != results.eigenvalues.size()) {
+        reader.fail("hessian.residuals has " + std::to_string(results.eigenvalueResiduals.size()) +
+                    " entries for " + std::to_string(results.eigenvalues.size()) + " eigenvalues");
+      }
+    }
   }
 
   void addRecords(const nlohmann::json& document, std::vector<StageRecord>& records) const override {
@@ -92,7 +115,7 @@ class HessianTopStage : public AnalysisStage {
     if (converged && eigenvalues.size() >= 2) results.metrics["lambda_ratio"] = eigenvalues.front() / eigenvalues.back();
   }
 
-  std::vector<double> lanczosStart_;  // the previous analysis' top eigenvectors summed (warm start)
+  std::vector<std::vector<double>> warmStart_;  // the previous analysis' top eigenvectors (warm start)
 };
 
 }  // namespace
