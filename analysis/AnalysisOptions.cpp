@@ -5,7 +5,6 @@
 
 #include "analysis/stages/AnalysisStage.h"
 #include "analysis/HessianSpectrum.h"
-#include "analysis/Lobpcg.h"
 #include "analysis/LossSurface.h"
 #include "analysis/SpectralDensity.h"
 #include "core/Runtime.h"
@@ -58,16 +57,11 @@ OptionCost analysisBatchCost(const AnalysisRequest& r, const JobShape& shape) {
 
 namespace {
 
-OptionCost lanczosCost(int k, bool eigenvectors, double productsFactor, const JobShape& shape, const char* what,
-                       bool warmStarted = false) {
+OptionCost lanczosCost(int k, bool eigenvectors, double productsFactor, const JobShape& shape, const char* what) {
   if (k <= 0) return {};
   const std::int64_t n = std::max<std::int64_t>(shape.parameters, 1);
   const double products = productsFactor * lanczosTypicalProducts(k, n);
-  double bytes = lanczosBytes(k, n, eigenvectors);
-  // train --analyze-every warm-starts the top eigenvalues by LOBPCG (analysis/Lobpcg.h), whose blocks
-  // hold more than Lanczos' basis for small k.
-  if (warmStarted && k < n) bytes = std::max(bytes, lobpcgBytes(k, n));
-  return {bytes, hessianProducts(shape, products),
+  return {lanczosBytes(k, n, eigenvectors), hessianProducts(shape, products),
           std::string(what) + ": a Lanczos basis of " + count(static_cast<double>(lanczosBasisSize(k, n))) +
               " vectors of " + count(static_cast<double>(n)) + " parameters, about " + count(products) +
               " Hessian-vector products"};
@@ -100,12 +94,12 @@ OptionTable<AnalysisRequest> makeAnalysisOptions(AnalysisCommand command) {
     add(fieldOption<R>(info("seed", "Analysis seed", "Seed of the random probes and directions"),
                        [](auto& r) -> auto& { return r.seed; }));
   }
-  add(fieldOption<R>(info("hessian-top", "Hessian eigenvalues", "Top-K Hessian eigenvalues by Lanczos, warm-started ones by LOBPCG (0: off)"),
+  add(fieldOption<R>(info("hessian-top", "Hessian eigenvalues", "Top-K Hessian eigenvalues by Lanczos (0: off)"),
                      [](auto& r) -> auto& { return r.hessianTop; },
                      [](const R& r) { return unlessAtLeast(r.hessianTop, 0, "must be 0 (off) or positive"); },
-                     [analyze](const R& r, const JobShape& shape) {
+                     [](const R& r, const JobShape& shape) {
                        // Eigenvectors are kept when asked, for a warm start and for hessian directions.
-                       return lanczosCost(r.hessianTop, true, 1.0, shape, "top eigenvalues", !analyze);
+                       return lanczosCost(r.hessianTop, true, 1.0, shape, "top eigenvalues");
                      }));
   add(fieldOption<R>(info("hessian-bottom", "Bottom eigenvalues",
                           "The K smallest (most negative) Hessian eigenvalues by Lanczos: negative curvature (0: off)"),

@@ -1,10 +1,10 @@
 #pragma once
 // The top (or bottom) eigenpairs of a symmetric operator by LOBPCG, the locally optimal block
 // preconditioned conjugate gradient method (Knyazev, SIAM J. Sci. Comput. 23(2), 2001), without a
-// preconditioner, started from a block of vectors. Its use here is the warm start: between two analyses
-// of a training run the top eigenvectors move little, and a block method can start from all of the
-// previous ones, where Spectra's Lanczos takes a single vector (their sum). Cold starts stay with
-// Lanczos (analysis/HessianSpectrum.h), which needs no guess. Plain C++ types only.
+// preconditioner, started from a block of vectors: a warm start from all of a previous analysis' top
+// eigenvectors, where Spectra's Lanczos takes a single vector (their sum). topEigenvalues runs it when
+// SpectrumOptions::startBlock is given. The hessian stage does not: on the bench's cnn one epoch on it
+// took more products than the warm Lanczos (samscape-bench --warm-start-only). Plain C++ types only.
 
 #include <cstdint>
 #include <vector>

@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <cstdint>
 #include <atomic>
 #include <filesystem>
 #include <stdexcept>
@@ -126,11 +125,11 @@ TEST(AnalysisSession, AnInterpolationTargetIsCheckedBeforeAnyAnalysis) {
   EXPECT_EQ(analysis["interpolation"]["to"], request.interpolate);
 }
 
-// train --analyze-every's warm start: the first analysis by Lanczos, the later ones by LOBPCG from the
-// previous eigenvectors (the same weights again: a start at the answer; other weights: an unrelated
-// start), each agreeing with a cold session's eigenvalues to the tolerance, every eigenvalue with its
-// float64 residual in analysis.json, in memory and read back alike.
-TEST(AnalysisSession, WarmStartedAnalysesUseLobpcgAndAgreeWithColdOnes) {
+// train --analyze-every's warm start: the later analyses start from the previous eigenvectors (the same
+// weights again: a start at the answer; other weights: an unrelated start), each agreeing with a cold
+// session's eigenvalues to the tolerance, every eigenvalue with its float64 residual in analysis.json,
+// in memory and read back alike.
+TEST(AnalysisSession, WarmStartedAnalysesAgreeWithColdOnesAndRecordTheirResiduals) {
   Fixture fixture;
   const std::string otherWeights = TinyTanhNet::write(fixture.dir.file("other.pt"), 12, kMnistClasses);
   AnalysisRequest request;
@@ -139,7 +138,6 @@ TEST(AnalysisSession, WarmStartedAnalysesUseLobpcgAndAgreeWithColdOnes) {
   warm.warmStartLanczos(true);
   AnalysisSession cold(fixture.model, request);
   const std::vector<std::pair<std::string, std::string>> analyses{{"", "a"}, {"", "b"}, {otherWeights, "c"}};
-  std::int64_t productsAtTheAnswer = 0, coldProducts = 0;
   for (std::size_t i = 0; i < analyses.size(); ++i) {
     const auto& [weights, name] = analyses[i];
     const AnalysisResults warmResults = warm.analyze(weights, weights.empty() ? "" : "other", fixture.dir.file(name));
@@ -147,7 +145,6 @@ TEST(AnalysisSession, WarmStartedAnalysesUseLobpcgAndAgreeWithColdOnes) {
         cold.analyze(weights, weights.empty() ? "" : "other", fixture.dir.file(name + "-cold"));
     const auto hessian = fixture.analysisJson(fixture.dir.file(name))["hessian"];
     EXPECT_EQ(hessian["warm_start"], i > 0) << name;
-    EXPECT_EQ(hessian["method"], i > 0 ? "lobpcg" : "lanczos") << name;
     ASSERT_TRUE(hessian["converged"].get<bool>()) << hessian["status"];
     ASSERT_EQ(warmResults.eigenvalues.size(), 3U) << name;
     ASSERT_EQ(coldResults.eigenvalues.size(), 3U) << name;
@@ -161,13 +158,7 @@ TEST(AnalysisSession, WarmStartedAnalysesUseLobpcgAndAgreeWithColdOnes) {
       EXPECT_EQ(hessian["residuals"][j].get<double>(), warmResults.eigenvalueResiduals[j]) << name;
     }
     EXPECT_EQ(readAnalysisDirectory(fixture.dir.file(name)).eigenvalueResiduals, warmResults.eigenvalueResiduals);
-    if (name == "b") {
-      productsAtTheAnswer = hessian["hvp_count"].get<std::int64_t>();
-      coldProducts = fixture.analysisJson(fixture.dir.file(name + "-cold"))["hessian"]["hvp_count"].get<std::int64_t>();
-    }
   }
-  // Started at the answer, LOBPCG needs the block's products (and the check's), not a Lanczos basis.
-  EXPECT_LT(productsAtTheAnswer, coldProducts);
 }
 
 TEST(AnalysisSession, ASessionThatKeepsDirectionsReusesThemAcrossWeights) {
