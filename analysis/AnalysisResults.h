@@ -47,6 +47,10 @@ struct AnalysisResults {
   std::map<std::string, double> metrics;
 
   std::vector<double> eigenvalues;  // descending; empty without --hessian-top
+  // Beside each eigenvalue, its pair's residual ||H v - lambda v|| (v unit), measured with float64
+  // products by the eigenpair check (analysis/EigenpairCheck.h); NaN where not measured (a run that did
+  // not converge), empty in directories written before it was recorded.
+  std::vector<double> eigenvalueResiduals;
   std::vector<double> bottomEigenvalues;  // ascending (most negative first); empty without --hessian-bottom
   std::vector<LayerCurvatureRow> perLayer;  // empty without --per-layer
   SliceGrid slice;                   // slice.csv on analysis.json's grid; empty xs without a slice

@@ -182,9 +182,14 @@ CheckedSpectrum checkedTopEigenvalues(SymmetricOperator& working, SymmetricOpera
     // wanted eigenvectors' directions, checked in turn.
     SpectrumOptions refine = withVectors;
     refine.tolerance = options.tolerance;
-    refine.start.assign(static_cast<std::size_t>(working.size()), 0.0);
-    for (const auto& vector : result.spectrum.eigenvectors) {
-      for (std::size_t i = 0; i < vector.size(); ++i) refine.start[i] += vector[i];
+    if (!options.startBlock.empty()) {
+      // A warm-started (LOBPCG) run: the block method again, from all the working eigenvectors.
+      refine.startBlock = result.spectrum.eigenvectors;
+    } else {
+      refine.start.assign(static_cast<std::size_t>(working.size()), 0.0);
+      for (const auto& vector : result.spectrum.eigenvectors) {
+        for (std::size_t i = 0; i < vector.size(); ++i) refine.start[i] += vector[i];
+      }
     }
     result.spectrum = topEigenvalues(reference, refine);
     result.checkProducts += result.spectrum.hessianVectorProducts;

@@ -50,7 +50,8 @@ constexpr int kWorkingRestarts = 10;
 // topEigenvalues on `working` (eigenvectors always computed), checked on `reference` (the same
 // operator in a higher precision). When the check fails, up to kRayleighRitzSteps Rayleigh-Ritz steps
 // on span(V, residuals) in the reference precision; if still short, topEigenvalues on `reference`,
-// started from the sum of the working eigenvectors, checked in turn. Reported as measured, passed or
+// started from the sum of the working eigenvectors (LOBPCG from all of them when options.startBlock is
+// given), checked in turn. Reported as measured, passed or
 // not. With `working` and `reference` the same operator, the check only.
 // `workingTolerance` (0: options.tolerance) is the Lanczos tolerance on `working`: tighter than the
 // one checked, it leaves room for the working precision's rounding, which Lanczos' own residual

@@ -10,6 +10,7 @@
 #include <limits>
 #include <string>
 
+#include "analysis/Lobpcg.h"
 #include "core/Error.h"
 #include "core/NumberFormat.h"
 
@@ -111,7 +112,12 @@ SpectrumResult topEigenvalues(SymmetricOperator& op, const SpectrumOptions& opti
     for (double value : options.start) squared += value * value;
     if (!(squared > 0.0) || !std::isfinite(squared)) throw Error("the Lanczos starting vector must have a finite, nonzero norm");
   }
+  if (!options.start.empty() && !options.startBlock.empty()) {
+    throw Error("give the eigenvalue solver a starting vector or a starting block, not both");
+  }
   if (options.topK >= n) return denseTopEigenvalues(op, options);
+  if (!std::isfinite(options.shift)) throw Error("the spectrum's shift must be finite, not " + shortNumber(options.shift));
+  if (!options.startBlock.empty()) return lobpcgEigenvalues(op, options, options.startBlock);
 
   const std::int64_t k = options.topK;
   std::int64_t ncv = options.ncv;

@@ -42,6 +42,10 @@ struct SpectrumOptions {
   // Warm start: a combination of the eigenvectors of a nearby operator (the previous analysis' during
   // training) starts in nearly the wanted subspace and converges in fewer products.
   std::vector<double> start;
+  // A warm start from several vectors (the previous analysis' top eigenvectors, each of size n): the
+  // eigenpairs are then computed by LOBPCG (analysis/Lobpcg.h), a block method that starts from all of
+  // them, instead of Lanczos from one vector. At most one of `start` and `startBlock` may be given.
+  std::vector<std::vector<double>> startBlock;
 };
 
 struct SpectrumResult {
@@ -61,8 +65,8 @@ struct SpectrumResult {
 // The topK largest (or smallest) eigenvalues of `op`. When topK >= n (tiny operators, where Lanczos is not
 // defined) the operator is applied to every basis vector and the dense matrix is diagonalized.
 // Non-convergence is reported in the result, not thrown. Throws Error for topK < 1, an ncv out of
-// range, a start of the wrong size or zero norm, or an empty operator; whatever op.apply throws
-// passes through.
+// range, a start of the wrong size or zero norm, both a start and a start block, or an empty operator;
+// whatever op.apply throws passes through. With a startBlock (and topK < n), LOBPCG instead of Lanczos.
 SpectrumResult topEigenvalues(SymmetricOperator& op, const SpectrumOptions& options);
 
 // The Lanczos basis size topEigenvalues uses by default for topK eigenvalues of an n-dimensional

@@ -570,6 +570,7 @@ QString LineChart::valueTextAt(std::size_t index, double x) const {
     text += QStringLiteral("\n95% interval [%1, %2]")
                 .arg(QString::number(data.lows[best], 'g', 6), QString::number(data.highs[best], 'g', 6));
   }
+  if (best < data.pointNotes.size() && !data.pointNotes[best].isEmpty()) text += QStringLiteral("\n") + data.pointNotes[best];
   return text;
 }
 

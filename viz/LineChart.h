@@ -50,6 +50,8 @@ struct ChartSeries {
   // colour (the memorization curves: flipped vs clean examples) are told apart by it, and so is its
   // legend swatch.
   Qt::PenStyle penStyle = Qt::SolidLine;
+  // Hovering a point shows its note, when it has a non-empty one (an eigenvalue's residual).
+  std::vector<QString> pointNotes{};
 };
 
 // The exponential moving average shown when smoothing is on: s_0 = y_0, s_i = w s_(i-1) + (1 - w) y_i
@@ -88,7 +90,8 @@ class LineChart : public QWidget {
   bool exportCsv(const QString& path, QString* error = nullptr) const;
 
   // What hovering shows for series `index` near `x`: the name and the data point with the nearest x
-  // (raw y, and the smoothed y when smoothing is on; the band's interval there when it has one). Empty
+  // (raw y, and the smoothed y when smoothing is on; the band's interval there when it has one; its
+  // note when it has one). Empty
   // for a series without finite points.
   QString valueTextAt(std::size_t index, double x) const;
 

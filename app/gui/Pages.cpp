@@ -840,6 +840,17 @@ bool LandscapePage::exportAll(const QString& directory, const QString& prefix, Q
 
 // ----- spectrum ------------------------------------------------------------------------------------------
 
+namespace {
+
+// What hovering an eigenvalue's point adds: its pair's residual ||H v - lambda v||, as analysis.json's
+// hessian.residuals recorded it (how far the pair is from exact). Empty where none was recorded.
+QString eigenvalueResidualNote(const std::vector<double>& residuals, std::size_t index) {
+  if (index >= residuals.size() || !std::isfinite(residuals[index])) return {};
+  return QStringLiteral("residual ||Hv − λv|| = %1").arg(QString::number(residuals[index], 'g', 3));
+}
+
+}  // namespace
+
 SpectrumPage::SpectrumPage(RunController& controller, QWidget* parent) : RunPage(controller, parent) {
   auto* page = new QVBoxLayout(this);
   page->addWidget(makePageSubtitle(
@@ -883,7 +894,7 @@ void SpectrumPage::refresh() {
     if (pair.hasMatch()) name = pair.captured(1);
     // One series per eigenvalue index over the analysed epochs: label i+1, colour by index.
     // The legend names the family once, by its first series ("SGD λ1-λ5"); hovering names each one.
-    const auto addIndexedSeries = [&](const QString& label, auto valuesOf, auto colorOf) {
+    const auto addIndexedSeries = [&](const QString& label, auto valuesOf, auto colorOf, auto residualsOf) {
       std::size_t count = 0;
       for (const auto& [epoch, analysis] : run->analyses) count = std::max(count, valuesOf(analysis).size());
       for (std::size_t i = 0; i < count; ++i) {
@@ -897,6 +908,7 @@ void SpectrumPage::refresh() {
           if (values.empty()) continue;
           s.xs.push_back(epoch);
           s.ys.push_back(i < values.size() ? values[i] : kNaN);
+          s.pointNotes.push_back(eigenvalueResidualNote(residualsOf(analysis), i));
         }
         eigenvalues.push_back(std::move(s));
       }
@@ -906,10 +918,13 @@ void SpectrumPage::refresh() {
     // negative ones (--hessian-bottom) darker.
     const std::size_t k = addIndexedSeries(
         "λ", [](const RunAnalysis& a) -> const std::vector<double>& { return a.eigenvalues; },
-        [&](int i) { return viz::runColor(id).lighter(100 + i * 15); });
+        [&](int i) { return viz::runColor(id).lighter(100 + i * 15); },
+        [](const RunAnalysis& a) -> const std::vector<double>& { return a.eigenvalueResiduals; });
+    const std::vector<double> noResiduals;  // not recorded for the bottom eigenvalues
     addIndexedSeries(
         "λmin", [](const RunAnalysis& a) -> const std::vector<double>& { return a.bottomEigenvalues; },
-        [&](int i) { return viz::runColor(id).darker(130 + i * 15); });
+        [&](int i) { return viz::runColor(id).darker(130 + i * 15); },
+        [&](const RunAnalysis&) -> const std::vector<double>& { return noResiduals; });
     for (auto it = run->analyses.rbegin(); it != run->analyses.rend(); ++it) {
       if (it->second.eigenvalues.empty()) continue;
       viz::ChartSeries s;
@@ -918,6 +933,7 @@ void SpectrumPage::refresh() {
       for (std::size_t i = 0; i < it->second.eigenvalues.size(); ++i) {
         s.xs.push_back(static_cast<double>(i + 1));
         s.ys.push_back(it->second.eigenvalues[i]);
+        s.pointNotes.push_back(eigenvalueResidualNote(it->second.eigenvalueResiduals, i));
       }
       latest.push_back(std::move(s));
       break;

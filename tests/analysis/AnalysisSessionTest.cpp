@@ -4,10 +4,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <atomic>
 #include <filesystem>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
+#include "analysis/AnalysisDirectory.h"
 #include "analysis/AnalysisSession.h"
 #include "core/Error.h"
 #include "tests/support/AnalysisFixture.h"
@@ -119,6 +123,42 @@ TEST(AnalysisSession, AnInterpolationTargetIsCheckedBeforeAnyAnalysis) {
   const auto analysis = fixture.analysisJson(fixture.dir.file("out"));
   EXPECT_EQ(analysis["status"], "complete");
   EXPECT_EQ(analysis["interpolation"]["to"], request.interpolate);
+}
+
+// train --analyze-every's warm start: the later analyses start from the previous eigenvectors (the same
+// weights again: a start at the answer; other weights: an unrelated start), each agreeing with a cold
+// session's eigenvalues to the tolerance, every eigenvalue with its float64 residual in analysis.json,
+// in memory and read back alike.
+TEST(AnalysisSession, WarmStartedAnalysesAgreeWithColdOnesAndRecordTheirResiduals) {
+  Fixture fixture;
+  const std::string otherWeights = TinyTanhNet::write(fixture.dir.file("other.pt"), 12, kMnistClasses);
+  AnalysisRequest request;
+  request.hessianTop = 3;
+  AnalysisSession warm(fixture.model, request);
+  warm.warmStartLanczos(true);
+  AnalysisSession cold(fixture.model, request);
+  const std::vector<std::pair<std::string, std::string>> analyses{{"", "a"}, {"", "b"}, {otherWeights, "c"}};
+  for (std::size_t i = 0; i < analyses.size(); ++i) {
+    const auto& [weights, name] = analyses[i];
+    const AnalysisResults warmResults = warm.analyze(weights, weights.empty() ? "" : "other", fixture.dir.file(name));
+    const AnalysisResults coldResults =
+        cold.analyze(weights, weights.empty() ? "" : "other", fixture.dir.file(name + "-cold"));
+    const auto hessian = fixture.analysisJson(fixture.dir.file(name))["hessian"];
+    EXPECT_EQ(hessian["warm_start"], i > 0) << name;
+    ASSERT_TRUE(hessian["converged"].get<bool>()) << hessian["status"];
+    ASSERT_EQ(warmResults.eigenvalues.size(), 3U) << name;
+    ASSERT_EQ(coldResults.eigenvalues.size(), 3U) << name;
+    ASSERT_EQ(warmResults.eigenvalueResiduals.size(), 3U) << name;
+    for (std::size_t j = 0; j < 3; ++j) {
+      const double lambda = coldResults.eigenvalues[j];
+      EXPECT_NEAR(warmResults.eigenvalues[j], lambda, request.tolerance * std::abs(lambda)) << name << " " << j;
+      // The check passed: each residual within the tolerance relative to its eigenvalue.
+      EXPECT_LE(warmResults.eigenvalueResiduals[j], request.tolerance * std::abs(warmResults.eigenvalues[j])) << name;
+      EXPECT_GT(warmResults.eigenvalueResiduals[j], 0.0) << name;
+      EXPECT_EQ(hessian["residuals"][j].get<double>(), warmResults.eigenvalueResiduals[j]) << name;
+    }
+    EXPECT_EQ(readAnalysisDirectory(fixture.dir.file(name)).eigenvalueResiduals, warmResults.eigenvalueResiduals);
+  }
 }
 
 TEST(AnalysisSession, ASessionThatKeepsDirectionsReusesThemAcrossWeights) {

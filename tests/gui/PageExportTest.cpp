@@ -123,6 +123,20 @@ TEST_F(PageExportTest, SpectrumPageWritesTheEigenvaluesOfEveryAnalysis) {
       EXPECT_NEAR(found->second, expected, 1e-6 * std::abs(expected));
     }
   }
+  // Hovering an eigenvalue's point shows its residual, as analysis.json recorded it.
+  const std::string json = test::readText((runDir() + "/analysis/epoch-002/analysis.json").toStdString());
+  const auto hessian = nlohmann::json::parse(json).at("hessian");
+  const double residual = hessian.at("residuals").at(0).get<double>();
+  viz::LineChart* chart = nullptr;
+  for (auto* candidate : page.findChildren<viz::LineChart*>()) {
+    if (!candidate->series().empty() && candidate->series().front().name == QString("%1 λ1").arg(test::kTinyRunName)) {
+      chart = candidate;
+    }
+  }
+  ASSERT_NE(chart, nullptr);
+  EXPECT_TRUE(chart->valueTextAt(0, 2.0).endsWith(
+      QString("residual ||Hv − λv|| = %1").arg(QString::number(residual, 'g', 3))))
+      << chart->valueTextAt(0, 2.0).toStdString();
   // No --esd: no density figure.
   EXPECT_FALSE(QFile::exists(QDir(outDir).filePath("report-spectral-density.csv")));
 }

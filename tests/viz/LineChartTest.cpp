@@ -175,6 +175,15 @@ TEST(LineChart, HoverTextShowsTheNearestPoint) {
   EXPECT_TRUE(chart.valueTextAt(5, 0).isEmpty());
 }
 
+TEST(LineChart, HoverTextEndsWithThePointsNote) {
+  LineChart chart;
+  ChartSeries eigenvalue{"SGD λ1", Qt::red, {1, 2}, {3.5, 4.25}};
+  eigenvalue.pointNotes = {"", "residual 1e-05"};
+  chart.setSeries({eigenvalue});
+  EXPECT_EQ(chart.valueTextAt(0, 1).toStdString(), "SGD λ1\nx = 1\ny = 3.5");  // an empty note adds nothing
+  EXPECT_EQ(chart.valueTextAt(0, 2).toStdString(), "SGD λ1\nx = 2\ny = 4.25\nresidual 1e-05");
+}
+
 TEST(LineChart, AxisTitlesSurviveRebuilds) {
   LineChart chart;
   chart.setAxisTitles("epoch", "loss");
