@@ -224,7 +224,10 @@ StudyRunResult readStudyRunResult(const StudyRunSlot& slot) {
       }
       if (value) result.metrics[name] = *value;
     }
-    if (!epochs.empty()) result.minibatchTrainLoss = epochs.back().trainLoss;
+    if (!epochs.empty()) {
+      result.minibatchTrainLoss = epochs.back().trainLoss;
+      result.metrics["train_seconds"] = result.seconds;  // trainingMetrics(): a run's, not an epoch's
+    }
     if (results.complete()) {
       for (const std::string& key : sharpnessMeasureKeys()) {
         if (const auto value = results.metric(key)) result.sharpness[key] = *value;

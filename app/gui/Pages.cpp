@@ -260,6 +260,7 @@ CurvesPage::CurvesPage(RunController& controller, QWidget* parent) : RunPage(con
     auto* cell = new QVBoxLayout;
     auto* metric = new QComboBox(this);
     for (const MetricDefinition& m : allMetrics()) {
+      if (m.key == "train_seconds") continue;  // a run's total (studies), no curve over epochs
       metric->addItem(QString::fromStdString(m.label), QString::fromStdString(m.key));
       metric->setItemData(metric->count() - 1, QString::fromStdString(m.source), Qt::ToolTipRole);
     }

@@ -16,6 +16,11 @@ const std::vector<MetricDefinition>& trainingMetrics() {
       {"train_acc_noisy_true", "flipped examples' true-label accuracy", "", "metrics.csv train_acc_noisy_true (with --label-noise): evaluation mode after the epoch's last step, the examples whose label the noise changed, against their labels before the noise", B::Higher, true},
       {"lr", "learning rate", "", "metrics.csv lr: the epoch's last step's", B::Neither, true},
       {"seconds", "epoch time", "s", "metrics.csv seconds: the epoch's wall time, evaluation included", B::Neither, true},
+      // A whole run's: no value per epoch (trainingMetricValue), summed by the study summary
+      // (session/StudySummary.cpp) so that a study compares what its cells cost with intervals.
+      {"train_seconds", "training time", "s",
+       "metrics.csv seconds summed over the run's epochs: training and evaluation, not the analyses (studies only)",
+       B::Lower, true, false, true},
   };
   return metrics;
 }
