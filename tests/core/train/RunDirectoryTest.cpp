@@ -149,7 +149,10 @@ TEST(RunDirectoryTest, AGsamRunSavedBeforeTheDecompositionOptionResumesAveraged)
   TrainConfig config;
   config.optimizer.kind = "gsam";
   config.outDir = dir.file("run");
-  { RunDirectoryWriter writer(config.outDir, config); }
+  {
+    RunDirectoryWriter writer(config.outDir, config);
+    writer.onBegin(TrainingBegin{});
+  }
   EXPECT_EQ(readRunJson(config.outDir).config.optimizer.gsamDecompose, GsamDecomposition::PerReplica);
   const std::string path = config.outDir + "/run.json";
   nlohmann::json document = nlohmann::json::parse(test::readText(path));
