@@ -191,12 +191,17 @@ void benchmarkAnalysisCosts(const std::string& device, std::int64_t examples) {
   const AnalysisResults results = session.analyze("", "", out.string());
   std::error_code ignored;
   std::filesystem::remove_all(out, ignored);
-  std::printf("  %-24s %9s %9s %16s\n", "stage", "seconds", "products", "peak memory +MiB");
+  // The peak is the process' resident memory: memory an earlier stage freed but the allocator kept is
+  // reused by a later one without adding to it, so the added column can read 0 for a stage whose
+  // tensors fit in what was already held.
+  std::printf("  %-24s %9s %9s %16s %12s\n", "stage", "seconds", "products", "peak memory +MiB", "peak MiB");
+  const auto mib = [](const std::optional<double>& bytes) {
+    return bytes ? std::to_string(std::llround(*bytes / (1024.0 * 1024.0))) : std::string("n/a");
+  };
   for (const StageCost& cost : results.costs) {
-    const auto added = cost.peakAddedBytes();
-    std::printf("  %-24s %9.3f %9lld %16s\n", cost.stage.c_str(), cost.seconds,
-                static_cast<long long>(cost.hessianVectorProducts),
-                added ? std::to_string(std::llround(*added / (1024.0 * 1024.0))).c_str() : "n/a");
+    std::printf("  %-24s %9.3f %9lld %16s %12s\n", cost.stage.c_str(), cost.seconds,
+                static_cast<long long>(cost.hessianVectorProducts), mib(cost.peakAddedBytes()).c_str(),
+                mib(cost.peakResidentBytes).c_str());
   }
   std::fflush(stdout);
 }

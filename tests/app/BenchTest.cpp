@@ -91,7 +91,7 @@ TEST(BenchTest, TheAnalysisTableHasARowPerModelBesidePyTorchs) {
   if (std::filesystem::is_directory("/usr/share/datasets/fashion-mnist")) {
     for (const std::string stage : {"loss", "hessian", "stability_edge", "trace", "esd", "perturbation_alignment",
                                     "m_sharpness", "slice"}) {
-      const std::regex row("\\n  " + stage + R"( +([0-9.]+) +([0-9]+) +([0-9]+|n/a)\n)");
+      const std::regex row("\\n  " + stage + R"( +([0-9.]+) +([0-9]+) +([0-9]+|n/a) +([0-9]+|n/a)\n)");
       std::smatch match;
       ASSERT_TRUE(std::regex_search(result.out, match, row)) << stage << ":\n" << result.out;
       EXPECT_EQ(std::stoll(match[2]) > 0, stage == "hessian" || stage == "trace" || stage == "esd") << stage;
