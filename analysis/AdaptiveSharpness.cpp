@@ -10,6 +10,7 @@
 #include <string>
 
 #include "analysis/AdaptiveSharpnessTorch.h"
+#include "analysis/ImageRange.h"
 #include "core/Error.h"
 #include "core/NumberFormat.h"
 #include "core/Runtime.h"
@@ -172,20 +173,6 @@ AdaptiveAscentResult ascend(const AscentProblem& problem, const AdaptiveAscentOp
   result.sharpness = worstLoss - result.lossBefore;
   result.perturbationNorm = rose ? normOf(worst, options.norm) : 0.0;
   return result;
-}
-
-// Examples [begin, begin + count) of `images` as their own set, so that each batch is an objective of
-// its own (a copy of m images: small next to the passes over them).
-ImageSet imageRange(const ImageSet& images, std::int64_t begin, std::int64_t count) {
-  ImageSet range;
-  range.channels = images.channels;
-  range.height = images.height;
-  range.width = images.width;
-  range.numClasses = images.numClasses;
-  const auto bytes = static_cast<std::int64_t>(images.imageBytes());
-  range.pixels.assign(images.pixels.begin() + begin * bytes, images.pixels.begin() + (begin + count) * bytes);
-  range.labels.assign(images.labels.begin() + begin, images.labels.begin() + begin + count);
-  return range;
 }
 
 }  // namespace

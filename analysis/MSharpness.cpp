@@ -8,6 +8,7 @@
 #include <string>
 
 #include "analysis/MSharpnessTorch.h"
+#include "analysis/ImageRange.h"
 #include "core/Error.h"
 #include "core/NumberFormat.h"
 #include "core/Runtime.h"
@@ -34,20 +35,6 @@ void checkOptions(const ImageSet& images, const MSharpnessOptions& options) {
   checkDeviceName(options.evaluation.device);
 }
 
-// Examples [begin, begin + count) of `images` as their own set (a copy of m images: small next to the
-// passes over them), so that each chunk is a DatasetObjective of its own.
-ImageSet sliceImages(const ImageSet& images, std::int64_t begin, std::int64_t count) {
-  ImageSet slice;
-  slice.channels = images.channels;
-  slice.height = images.height;
-  slice.width = images.width;
-  slice.numClasses = images.numClasses;
-  const auto bytes = static_cast<std::int64_t>(images.imageBytes());
-  slice.pixels.assign(images.pixels.begin() + begin * bytes, images.pixels.begin() + (begin + count) * bytes);
-  slice.labels.assign(images.labels.begin() + begin, images.labels.begin() + begin + count);
-  return slice;
-}
-
 }  // namespace
 
 MSharpnessResult computeMSharpness(Network& network, const ImageSet& images, const MSharpnessOptions& options,
@@ -71,7 +58,7 @@ MSharpnessResult computeMSharpness(Network& network, const ImageSet& images, con
     }
     const std::int64_t begin = index * options.m;
     const std::int64_t count = std::min(options.m, total - begin);
-    const ImageSet chunk = sliceImages(images, begin, count);
+    const ImageSet chunk = imageRange(images, begin, count);
     DatasetObjective objective(network, chunk, options.evaluation);
 
     const double unperturbed = objective.loss();  // every chunk starts (and ends) at w

@@ -60,23 +60,32 @@ std::optional<viz::ChartSeries> stabilityBound(const GuiRun& run, const QString&
     const auto index = static_cast<std::size_t>(epoch - 1);
     return epoch >= 1 && index < run.epochs.size() ? run.epochs[index].learningRate : 0.0;
   };
-  viz::ChartSeries bound;
-  bound.reference = true;
-  bound.color = color;
+  std::map<int, StabilityEdge> edges;  // by epoch, so a late-SAM run's two phases draw in order
   const auto add = [&](int epoch, const std::optional<StabilityEdge>& edge) {
-    const double x = xOf(epoch);
-    if (std::isnan(x) || !edge) return;
-    if (bound.name.isEmpty()) bound.name = runLabel + " " + QString::fromStdString(edge->label);
-    bound.xs.push_back(x);
-    bound.ys.push_back(edge->value);
+    if (edge) edges[epoch] = *edge;
   };
   if (o.sharpnessAware()) {
     for (const auto& [epoch, analysis] : run.analyses) {
       const auto norm = analysis.metrics.find("gradient_norm");
-      if (norm != analysis.metrics.end()) add(epoch, stabilityEdge(o, rateOf(epoch), norm->second));
+      if (norm != analysis.metrics.end()) add(epoch, stabilityEdge(o, rateOf(epoch), norm->second, epoch));
+    }
+    // A late-SAM run's SGD epochs (--sam-from-epoch): gradient descent's edge, at every epoch.
+    for (const EpochMetrics& m : run.epochs) {
+      if (o.samFromEpoch > 1 && m.epoch < o.samFromEpoch) add(m.epoch, stabilityEdge(o, m.learningRate, std::nullopt, m.epoch));
     }
   } else {
     for (const EpochMetrics& m : run.epochs) add(m.epoch, stabilityEdge(o, m.learningRate, std::nullopt));
+  }
+  viz::ChartSeries bound;
+  bound.reference = true;
+  bound.color = color;
+  for (const auto& [epoch, edge] : edges) {
+    const double x = xOf(epoch);
+    if (std::isnan(x)) continue;
+    // Named by its last kind: "SAM edge" for a late-SAM run once it has switched.
+    bound.name = runLabel + " " + QString::fromStdString(edge.label);
+    bound.xs.push_back(x);
+    bound.ys.push_back(edge.value);
   }
   if (bound.xs.empty()) return std::nullopt;
   return bound;

@@ -22,11 +22,13 @@ double samEdge(double gradientDescentEdge, double rho, double gradientNorm) {
 }
 
 std::optional<StabilityEdge> stabilityEdge(const OptimizerSpec& optimizer, double learningRate,
-                                           std::optional<double> gradientNorm) {
+                                           std::optional<double> gradientNorm, std::optional<int> epoch) {
   if (optimizer.baseKind() != BaseOptimizerKind::Sgd || !(learningRate > 0.0)) return std::nullopt;
   const double momentum = optimizer.momentum;
   const double edge = gradientDescentEdge(learningRate, momentum, optimizer.nesterov);
-  if (!optimizer.sharpnessAware()) {
+  const bool late = optimizer.sharpnessAware() && optimizer.samFromEpoch > 1;
+  if (late && !epoch) return std::nullopt;  // which phase stepped is unknown
+  if (!optimizer.sharpnessAware() || (late && *epoch < optimizer.samFromEpoch)) {
     const char* label = momentum == 0.0 ? "2/lr" : (optimizer.nesterov ? "2(1+β)/((1+2β)lr)" : "2(1+β)/lr");
     return StabilityEdge{edge, label, false};
   }

@@ -43,8 +43,9 @@ struct StabilityEdge {
 // OptimizerSpec::rhoAt), which needs the gradient's norm at the analysed weights (nullopt: none).
 // Nothing for an Adam base (its bound holds for the preconditioned sharpness) and for the rules whose
 // step is not SAM's normalized-gradient ascent (asam, msam, gsam, looksam: the derivation does not
-// cover them).
+// cover them). With --sam-from-epoch E the run steps as SGD before epoch E: `epoch` (the epoch whose
+// steps led to the analysed weights) picks the edge; without it a late-SAM run has none.
 std::optional<StabilityEdge> stabilityEdge(const OptimizerSpec& optimizer, double learningRate,
-                                           std::optional<double> gradientNorm);
+                                           std::optional<double> gradientNorm, std::optional<int> epoch = std::nullopt);
 
 }  // namespace samscape

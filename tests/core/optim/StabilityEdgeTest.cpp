@@ -114,6 +114,14 @@ TEST(StabilityEdge, IsSgdsBoundOrSamsEdgeAndNothingWhereTheDerivationDoesNotHold
     other.kind = kind;
     EXPECT_FALSE(stabilityEdge(other, 0.1, 0.3)) << kind;
   }
+  // Late-phase SAM: SGD's bound for the epochs before the switch, SAM's edge from it, none when the
+  // epoch is not known.
+  OptimizerSpec late = sam;
+  late.rhoSchedule = RhoSchedule::Constant;
+  late.samFromEpoch = 5;
+  EXPECT_FALSE(stabilityEdge(late, 0.1, 0.3));
+  EXPECT_EQ(stabilityEdge(late, 0.1, 0.3, 4)->label, "2/lr");
+  EXPECT_NEAR(stabilityEdge(late, 0.1, 0.3, 5)->value, samEdge(20.0, 0.05, 0.3), 1e-12);
   OptimizerSpec chunked = sam;
   chunked.m = 16;
   EXPECT_FALSE(stabilityEdge(chunked, 0.1, 0.3));
